@@ -1,0 +1,227 @@
+//! The checks, as plugins. Each check gathers evidence, matches it against the
+//! knowledge base and returns a `CheckResult`: data, never an `Err` (a refused
+//! connection, a timeout or a 535 are findings, not failures of the tool). Checks
+//! never print; they share what they learned through `Ctx`, never through statics,
+//! because a batch runs many mailboxes at once.
+
+pub mod credentials;
+pub mod dns;
+pub mod imap;
+pub mod pop;
+pub mod smtp;
+pub mod tenant;
+pub mod tls;
+
+use crate::knowledge::{Knowledge, Severity};
+use crate::secret::Secret;
+use crate::target::Target;
+use crate::transcript::Transcript;
+use serde::{Deserialize, Serialize};
+use std::future::Future;
+use std::pin::Pin;
+use std::time::Duration;
+
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// The stable id of a check: shared by the CLI (`--only`, `--skip`), the JSON and `checks/`.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    clap::ValueEnum,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum CheckId {
+    Credentials,
+    Dns,
+    Tls,
+    Smtp,
+    Imap,
+    Pop,
+    Tenant,
+}
+
+impl CheckId {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CheckId::Credentials => "credentials",
+            CheckId::Dns => "dns",
+            CheckId::Tls => "tls",
+            CheckId::Smtp => "smtp",
+            CheckId::Imap => "imap",
+            CheckId::Pop => "pop",
+            CheckId::Tenant => "tenant",
+        }
+    }
+}
+
+impl std::fmt::Display for CheckId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Pass,
+    Warn,
+    Fail,
+    Skip,
+    Error,
+}
+
+/// One observation, with a stable code from the diagnosis catalogue.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Finding {
+    pub code: String,
+    pub severity: Severity,
+    /// Plain words; never contains a secret.
+    pub message: String,
+    /// What was seen (a server's exact reply, a position), redacted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub evidence: Option<String>,
+}
+
+impl Finding {
+    pub fn new(code: &str, severity: Severity, message: impl Into<String>) -> Self {
+        Finding {
+            code: code.into(),
+            severity,
+            message: message.into(),
+            evidence: None,
+        }
+    }
+    pub fn with_evidence(mut self, evidence: impl Into<String>) -> Self {
+        self.evidence = Some(evidence.into());
+        self
+    }
+}
+
+/// What a check returns.
+#[derive(Debug, Clone)]
+pub struct CheckResult {
+    pub status: Status,
+    pub summary: String,
+    pub findings: Vec<Finding>,
+    /// Structured facts for the JSON report (addresses, TLS version, capabilities...).
+    pub details: serde_json::Value,
+}
+
+impl CheckResult {
+    pub fn new(status: Status, summary: impl Into<String>) -> Self {
+        CheckResult {
+            status,
+            summary: summary.into(),
+            findings: Vec::new(),
+            details: serde_json::Value::Null,
+        }
+    }
+    pub fn skip(reason: impl Into<String>) -> Self {
+        Self::new(Status::Skip, reason)
+    }
+    pub fn with_findings(mut self, findings: Vec<Finding>) -> Self {
+        self.findings = findings;
+        self
+    }
+    pub fn with_details(mut self, details: serde_json::Value) -> Self {
+        self.details = details;
+        self
+    }
+    /// The status that the findings imply: fail on a critical one, warn on a warning.
+    pub fn status_from(findings: &[Finding]) -> Status {
+        match findings.iter().map(|f| f.severity).max() {
+            Some(Severity::Critical) => Status::Fail,
+            Some(Severity::Warning) => Status::Warn,
+            _ => Status::Pass,
+        }
+    }
+}
+
+/// Network settings shared by every check.
+#[derive(Debug, Clone)]
+pub struct NetOptions {
+    pub timeout: Duration,
+    pub dns_server: Option<std::net::SocketAddr>,
+    /// Extra trust anchors (DER), from `--ca-file`.
+    pub extra_roots: Vec<Vec<u8>>,
+    pub allow_plaintext: bool,
+}
+
+/// Everything a check may read. Built once per mailbox.
+pub struct Ctx {
+    pub target: Target,
+    pub secret: Option<Secret>,
+    pub kb: &'static Knowledge,
+    pub net: NetOptions,
+    pub today: chrono::NaiveDate,
+    pub transcript: Transcript,
+    pub shared: crate::runner::Shared,
+}
+
+/// A check: an id, the checks it needs, and one async run.
+pub trait Check: Sync {
+    fn id(&self) -> CheckId;
+    /// Checks whose results this one needs; when one of them is not run, this one
+    /// is skipped with the reason.
+    fn needs(&self) -> &'static [CheckId];
+    /// One line on what the check does, for `list`.
+    fn describe(&self) -> &'static str;
+    fn run<'a>(&'a self, ctx: &'a Ctx) -> BoxFuture<'a, CheckResult>;
+}
+
+/// Every check, in display order (which also respects `needs`).
+pub const CHECKS: &[&dyn Check] = &[
+    &credentials::Credentials,
+    &dns::Dns,
+    &tls::Tls,
+    &smtp::Smtp,
+    &imap::Imap,
+    &pop::Pop,
+    &tenant::Tenant,
+];
+
+pub fn by_id(id: CheckId) -> &'static dyn Check {
+    CHECKS
+        .iter()
+        .copied()
+        .find(|c| c.id() == id)
+        .unwrap_or(&credentials::Credentials)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_unique_and_order_respects_needs() {
+        let mut seen: Vec<CheckId> = Vec::new();
+        for c in CHECKS {
+            assert!(!seen.contains(&c.id()), "duplicate id {}", c.id());
+            for need in c.needs() {
+                assert!(
+                    seen.contains(need),
+                    "{} needs {} which comes later",
+                    c.id(),
+                    need
+                );
+            }
+            seen.push(c.id());
+        }
+        assert_eq!(seen.len(), 7);
+    }
+
+    #[test]
+    fn by_id_finds_every_check() {
+        for c in CHECKS {
+            assert_eq!(by_id(c.id()).id(), c.id());
+        }
+    }
+}

@@ -1,0 +1,161 @@
+//! The command-line contract, in one place. Monitoring systems and scripts depend on
+//! these names; renaming one is a breaking change.
+
+use crate::checks::CheckId;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+const AFTER_HELP: &str = "\
+Examples:
+  End user, testing a pasted app password (prompted, not echoed):
+    mailbox-doctor check alice@contoso.com
+  Helpdesk, on a call: full protocol transcript, secrets redacted:
+    mailbox-doctor check alice@contoso.com --transcript
+  Helpdesk, decoding an error a user read out:
+    mailbox-doctor explain '535 5.7.139 Authentication unsuccessful, basic authentication is disabled.'
+  Monitoring (password from the environment, JSON or Nagios output):
+    MAILBOX_DOCTOR_PASSWORD=... mailbox-doctor check alice@contoso.com --format nagios
+
+Exit codes: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (bad flags, internal error).";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "mailbox-doctor",
+    version = crate::version_line(),
+    about = "Tells, in one run, why a mail login (SMTP AUTH, IMAP, POP3) fails and what to do about it",
+    after_help = AFTER_HELP,
+    propagate_version = true
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the checks against one mailbox
+    Check(Box<CheckArgs>),
+    /// Explain a server reply or client error text (offline; stdin when TEXT is absent)
+    Explain(ExplainArgs),
+    /// List the checks and every diagnosis code
+    List(ListArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+    Nagios,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct OutputArgs {
+    /// Output format
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    /// Short for --format json
+    #[arg(long, conflicts_with = "format")]
+    pub json: bool,
+    /// When to use colors in text output (NO_COLOR is respected with auto)
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+}
+
+impl OutputArgs {
+    pub fn format(&self) -> Format {
+        if self.json {
+            Format::Json
+        } else {
+            self.format
+        }
+    }
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct CheckArgs {
+    /// The mailbox (login name), e.g. alice@contoso.com
+    pub email: String,
+
+    /// Read the password from one line of standard input (only the final line ending is removed)
+    #[arg(long)]
+    pub password_stdin: bool,
+
+    /// Do not ask for a password: test connectivity and TLS only
+    #[arg(long, conflicts_with = "password_stdin")]
+    pub no_password: bool,
+
+    /// Provider profile (auto: detected from the domain)
+    #[arg(long, default_value = "auto")]
+    pub provider: String,
+
+    /// SMTP submission server, HOST[:PORT] (465 = implicit TLS, otherwise STARTTLS)
+    #[arg(long, value_name = "HOST[:PORT]")]
+    pub smtp: Option<String>,
+    /// IMAP server, HOST[:PORT] (993 = implicit TLS, 143 = STARTTLS)
+    #[arg(long, value_name = "HOST[:PORT]")]
+    pub imap: Option<String>,
+    /// POP3 server, HOST[:PORT] (995 = implicit TLS, 110 = STLS)
+    #[arg(long, value_name = "HOST[:PORT]")]
+    pub pop: Option<String>,
+
+    /// Run only these checks (and what they need), comma-separated
+    #[arg(long, value_delimiter = ',', value_enum, conflicts_with = "skip")]
+    pub only: Vec<CheckId>,
+    /// Do not run these checks, comma-separated; checks that need them are skipped
+    #[arg(long, value_delimiter = ',', value_enum)]
+    pub skip: Vec<CheckId>,
+
+    /// Timeout for each network step, in seconds
+    #[arg(long, default_value_t = 10.0, value_name = "SECS", value_parser = parse_timeout)]
+    pub timeout: f64,
+    /// Send every DNS lookup to this server (IP:PORT)
+    #[arg(long, value_name = "IP:PORT")]
+    pub dns_server: Option<std::net::SocketAddr>,
+    /// Extra trust anchors (PEM), for private CAs
+    #[arg(long, value_name = "PEM")]
+    pub ca_file: Option<PathBuf>,
+    /// Show every protocol line, secrets redacted
+    #[arg(long)]
+    pub transcript: bool,
+    /// Allow credentials over an unencrypted connection (never the default)
+    #[arg(long)]
+    pub allow_plaintext: bool,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
+
+    /// Pretend the current date is DATE (YYYY-MM-DD), for the dated facts
+    #[arg(long, hide = true, value_name = "DATE")]
+    pub now: Option<chrono::NaiveDate>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ExplainArgs {
+    /// The reply or error text; read from standard input when absent
+    pub text: Option<String>,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ListArgs {
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+fn parse_timeout(s: &str) -> Result<f64, String> {
+    let v: f64 = s
+        .parse()
+        .map_err(|_| format!("`{s}` is not a number of seconds"))?;
+    if !(v.is_finite() && v > 0.0 && v <= 3600.0) {
+        return Err("the timeout must be between 0 and 3600 seconds".into());
+    }
+    Ok(v)
+}

@@ -1,0 +1,101 @@
+//! Findings -> diagnoses, root cause first, and the overall status.
+//!
+//! The order is the catalogue's `rank` (lower is more fundamental: a DNS failure
+//! before a TLS failure before a policy block before a wrong password), then
+//! severity. Placeholders `{user}` and `{domain}` in fixes and admin commands are
+//! filled in here, so every renderer shows the same text.
+
+use crate::checks::{CheckId, Finding, Status};
+use crate::knowledge::{Actor, Knowledge, Severity};
+use crate::report::model::{Diagnosis, OverallStatus};
+
+/// Builds the ordered diagnosis list from the findings of every check.
+pub fn diagnose(
+    kb: &Knowledge,
+    findings: &[(CheckId, &Finding)],
+    user: &str,
+    domain: Option<&str>,
+) -> Vec<Diagnosis> {
+    let mut out: Vec<(u32, Diagnosis)> = Vec::new();
+    for (check, f) in findings {
+        if f.severity == Severity::Info {
+            continue;
+        }
+        if let Some((_, d)) = out.iter_mut().find(|(_, d)| d.code == f.code) {
+            d.severity = d.severity.max(f.severity);
+            push_unique(&mut d.evidence, evidence_line(*check, f));
+            push_unique(&mut d.checks, check.as_str().to_string());
+            continue;
+        }
+        let fill = |s: &str| fill(s, user, domain);
+        let (rank, d) = match kb.diagnosis(&f.code) {
+            Some(def) => (
+                def.rank,
+                Diagnosis {
+                    code: def.code.clone(),
+                    severity: f.severity,
+                    summary: fill(&def.title),
+                    explanation: fill(&def.explanation),
+                    fix: fill(&def.fix),
+                    actor: def.actor,
+                    confirm: def.confirm.iter().map(|c| fill(c)).collect(),
+                    docs: def.docs.clone(),
+                    checks: vec![check.as_str().to_string()],
+                    evidence: vec![evidence_line(*check, f)],
+                },
+            ),
+            None => (
+                u32::MAX,
+                Diagnosis {
+                    code: f.code.clone(),
+                    severity: f.severity,
+                    summary: f.message.clone(),
+                    explanation: String::new(),
+                    fix: String::new(),
+                    actor: Actor::User,
+                    confirm: Vec::new(),
+                    docs: None,
+                    checks: vec![check.as_str().to_string()],
+                    evidence: vec![evidence_line(*check, f)],
+                },
+            ),
+        };
+        out.push((rank, d));
+    }
+    out.sort_by(|(ra, a), (rb, b)| ra.cmp(rb).then(b.severity.cmp(&a.severity)));
+    out.into_iter().map(|(_, d)| d).collect()
+}
+
+fn push_unique(v: &mut Vec<String>, s: String) {
+    if !v.contains(&s) {
+        v.push(s);
+    }
+}
+
+fn evidence_line(check: CheckId, f: &Finding) -> String {
+    match &f.evidence {
+        Some(e) => format!("{check}: {} ({e})", f.message),
+        None => format!("{check}: {}", f.message),
+    }
+}
+
+/// Fills `{user}` and `{domain}` in catalogue text.
+pub fn fill(s: &str, user: &str, domain: Option<&str>) -> String {
+    s.replace("{user}", user)
+        .replace("{domain}", domain.unwrap_or("<domain>"))
+}
+
+/// The overall status: critical beats unknown (the tool's own failure) beats warning.
+pub fn overall(diagnoses: &[Diagnosis], statuses: &[Status]) -> OverallStatus {
+    if diagnoses.iter().any(|d| d.severity == Severity::Critical) {
+        OverallStatus::Critical
+    } else if statuses.contains(&Status::Error) {
+        OverallStatus::Unknown
+    } else if diagnoses.iter().any(|d| d.severity == Severity::Warning)
+        || statuses.contains(&Status::Fail)
+    {
+        OverallStatus::Warning
+    } else {
+        OverallStatus::Ok
+    }
+}

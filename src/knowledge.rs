@@ -1,0 +1,486 @@
+//! The knowledge base: what server replies mean, what providers look like, which
+//! dated facts apply. It is data (`checks/*.toml`, compiled in with `include_str!`),
+//! deserialized strictly, then validated: patterns compile, every referenced code
+//! exists, ids are unique. A helpdesk engineer who learns a new error text adds a
+//! signature and a fixture, and touches no Rust.
+//!
+//! This module only loads and looks up; it never talks to the network or prints.
+
+use crate::checks::CheckId;
+use regex::{Regex, RegexBuilder};
+use serde::{Deserialize, Serialize};
+use std::collections::{HashMap, HashSet};
+use std::sync::OnceLock;
+
+const DIAGNOSES: &str = include_str!("../checks/diagnoses.toml");
+const SIGNATURES: &[(&str, &str)] = &[
+    ("smtp.toml", include_str!("../checks/smtp.toml")),
+    ("imap.toml", include_str!("../checks/imap.toml")),
+    ("pop.toml", include_str!("../checks/pop.toml")),
+];
+const PROVIDERS: &str = include_str!("../checks/providers.toml");
+const FACTS: &str = include_str!("../checks/facts.toml");
+const CREDENTIALS: &str = include_str!("../checks/credentials.toml");
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Info,
+    Warning,
+    Critical,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Actor {
+    User,
+    Admin,
+    Vendor,
+    Provider,
+}
+
+/// One entry of the diagnosis catalogue (cargo-deny's habit: a stable code,
+/// severity, message and help text from one place).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct DiagnosisDef {
+    pub code: String,
+    pub severity: Severity,
+    /// Lower is more fundamental: the root cause is the lowest rank present.
+    pub rank: u32,
+    /// One line: what is wrong.
+    pub title: String,
+    /// Why, in plain words.
+    pub explanation: String,
+    /// What to do.
+    pub fix: String,
+    pub actor: Actor,
+    /// Commands an admin runs to confirm or fix it; `{user}` and `{domain}` are filled in.
+    #[serde(default)]
+    pub confirm: Vec<String>,
+    #[serde(default)]
+    pub docs: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Protocol {
+    Smtp,
+    Imap,
+    Pop,
+}
+
+impl Protocol {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Protocol::Smtp => "smtp",
+            Protocol::Imap => "imap",
+            Protocol::Pop => "pop",
+        }
+    }
+    pub fn check_id(self) -> CheckId {
+        match self {
+            Protocol::Smtp => CheckId::Smtp,
+            Protocol::Imap => CheckId::Imap,
+            Protocol::Pop => CheckId::Pop,
+        }
+    }
+}
+
+/// A server-reply signature: when a reply matches, it means `diagnosis`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SignatureDef {
+    pub id: String,
+    pub protocol: Protocol,
+    /// Basic reply code (SMTP), e.g. 535.
+    #[serde(default)]
+    pub code: Option<u16>,
+    /// Enhanced status code (RFC 3463), e.g. "5.7.139".
+    #[serde(default)]
+    pub enhanced: Option<String>,
+    /// Case-insensitive regular expression over the normalized reply text.
+    pub pattern: String,
+    /// Only when the server was fingerprinted as this (e.g. "exchange-online").
+    #[serde(default)]
+    pub fingerprint: Option<String>,
+    pub diagnosis: String,
+    /// The exact reply as seen in the source.
+    pub example: String,
+    pub source: String,
+}
+
+#[derive(Debug)]
+pub struct Signature {
+    pub def: SignatureDef,
+    pub regex: Regex,
+    pub code_regex: Option<Regex>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TlsMode {
+    Implicit,
+    Starttls,
+    None,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct EndpointDef {
+    pub host: String,
+    pub port: u16,
+    pub tls: TlsMode,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct AppPasswordShape {
+    /// Regular expression the app password matches once pasted correctly.
+    pub pattern: String,
+    pub length: usize,
+    /// Human words for the character set, e.g. "16 lowercase letters".
+    pub description: String,
+    /// Display groups the provider shows it in (size of each group), if any.
+    #[serde(default)]
+    pub group_size: Option<usize>,
+    /// Separators used between display groups.
+    #[serde(default)]
+    pub group_separators: Vec<String>,
+    /// Whether the separators are part of the password (Apple) or display only.
+    #[serde(default)]
+    pub separators_are_part: bool,
+    /// How sure the source is; "unverified" shapes are reported as "likely".
+    pub confidence: String,
+    pub source: String,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProviderDef {
+    pub id: String,
+    pub name: String,
+    /// Regexes over the domain's MX host names.
+    #[serde(default)]
+    pub mx: Vec<String>,
+    /// Regexes over mail domains that belong to this provider (gmail.com, ...).
+    #[serde(default)]
+    pub domains: Vec<String>,
+    #[serde(default)]
+    pub smtp: Option<EndpointDef>,
+    #[serde(default)]
+    pub imap: Option<EndpointDef>,
+    #[serde(default)]
+    pub pop: Option<EndpointDef>,
+    /// "address" (full e-mail address) or "local" (part before @).
+    #[serde(default = "default_username")]
+    pub username: String,
+    #[serde(default)]
+    pub app_password: Option<AppPasswordShape>,
+    #[serde(default)]
+    pub notes: Vec<String>,
+    pub source: String,
+}
+
+fn default_username() -> String {
+    "address".into()
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct FactDef {
+    pub id: String,
+    /// YYYY-MM-DD; for a month-level announcement, the last day meant.
+    pub date: chrono::NaiveDate,
+    pub provider: String,
+    pub statement: String,
+    pub source: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FactsFile {
+    as_of: chrono::NaiveDate,
+    fact: Vec<FactDef>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct CharDef {
+    /// e.g. "U+200B"
+    pub cp: String,
+    pub name: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CredentialsDef {
+    /// Characters that are invisible when pasted.
+    pub invisible: Vec<CharDef>,
+    /// Unicode space characters other than U+0020 and tab.
+    pub spaces: Vec<CharDef>,
+    /// Quote characters that may wrap a pasted value.
+    pub quotes: Vec<CharDef>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DiagnosesFile {
+    diagnosis: Vec<DiagnosisDef>,
+}
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SignaturesFile {
+    signature: Vec<SignatureDef>,
+}
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ProvidersFile {
+    provider: Vec<ProviderDef>,
+}
+
+#[derive(Debug)]
+pub struct Knowledge {
+    pub diagnoses: Vec<DiagnosisDef>,
+    by_code: HashMap<String, usize>,
+    pub signatures: Vec<Signature>,
+    pub providers: Vec<ProviderDef>,
+    pub provider_mx: Vec<(String, Vec<Regex>, Vec<Regex>)>,
+    pub facts: Vec<FactDef>,
+    pub as_of: chrono::NaiveDate,
+    pub credentials: CredentialsDef,
+}
+
+/// Codes the tool's own Rust code emits; the catalogue must define each of them.
+pub const REQUIRED_CODES: &[&str] = &[
+    "CRED_WHITESPACE",
+    "CRED_INVISIBLE_CHAR",
+    "CRED_QUOTED",
+    "CRED_GROUPED_APP_PASSWORD",
+    "CRED_APP_PASSWORD_SHAPE",
+    "CRED_NON_ASCII",
+    "CRED_USERNAME_FORMAT",
+    "DNS_NXDOMAIN",
+    "DNS_NO_ADDRESS",
+    "DNS_TIMEOUT",
+    "DNS_SERVFAIL",
+    "NOT_MICROSOFT_365",
+    "TCP_REFUSED",
+    "TCP_TIMEOUT",
+    "CONNECTION_CLOSED",
+    "WRONG_TLS_MODE",
+    "STARTTLS_MISSING",
+    "TLS_CERT_EXPIRED",
+    "TLS_CERT_NOT_YET_VALID",
+    "TLS_HOSTNAME_MISMATCH",
+    "TLS_UNTRUSTED",
+    "TLS_PROTOCOL_TOO_OLD",
+    "TLS_HANDSHAKE_FAILED",
+    "SMTP_AUTH_NOT_OFFERED",
+    "TLS_REQUIRED_BY_SERVER",
+    "M365_SMTP_AUTH_DISABLED_TENANT",
+    "M365_SMTP_AUTH_DISABLED_MAILBOX",
+    "M365_BASIC_AUTH_DISABLED",
+    "M365_SECURITY_DEFAULTS",
+    "M365_CONDITIONAL_ACCESS",
+    "ACCOUNT_LOCKED",
+    "BAD_CREDENTIALS",
+    "TEMPORARY_SERVER_ERROR",
+    "GMAIL_APP_PASSWORD_REQUIRED",
+    "GMAIL_WEB_LOGIN_REQUIRED",
+    "M365_IMAP_BASIC_AUTH_RETIRED",
+    "M365_POP_BASIC_AUTH_RETIRED",
+    "M365_MAILBOX_NOT_CONNECTED",
+    "IMAP_LOGIN_DISABLED",
+    "TENANT_NOT_FOUND",
+    "FEDERATED_DOMAIN",
+    "SOVEREIGN_CLOUD_ENDPOINT",
+    "M365_SMTP_BASIC_AUTH_SUNSET",
+    "SERVER_PROTOCOL_ERROR",
+];
+
+#[derive(Debug, thiserror::Error)]
+pub enum KnowledgeError {
+    #[error("checks/{file}: {message}")]
+    Parse { file: String, message: String },
+    #[error("knowledge base is inconsistent: {0}")]
+    Invalid(String),
+}
+
+static KB: OnceLock<Result<Knowledge, String>> = OnceLock::new();
+
+/// The knowledge base, loaded and validated once per process.
+pub fn get() -> Result<&'static Knowledge, KnowledgeError> {
+    KB.get_or_init(|| Knowledge::load().map_err(|e| e.to_string()))
+        .as_ref()
+        .map_err(|e| KnowledgeError::Invalid(e.clone()))
+}
+
+fn parse<T: for<'de> Deserialize<'de>>(file: &str, text: &str) -> Result<T, KnowledgeError> {
+    toml::from_str(text).map_err(|e| KnowledgeError::Parse {
+        file: file.into(),
+        message: e.to_string(),
+    })
+}
+
+fn ci_regex(pattern: &str, what: &str) -> Result<Regex, KnowledgeError> {
+    RegexBuilder::new(pattern)
+        .case_insensitive(true)
+        .size_limit(1 << 20)
+        .build()
+        .map_err(|e| KnowledgeError::Invalid(format!("{what}: bad pattern `{pattern}`: {e}")))
+}
+
+impl Knowledge {
+    pub fn load() -> Result<Knowledge, KnowledgeError> {
+        let d: DiagnosesFile = parse("diagnoses.toml", DIAGNOSES)?;
+        let mut by_code = HashMap::new();
+        for (i, def) in d.diagnosis.iter().enumerate() {
+            if !is_code(&def.code) {
+                return Err(KnowledgeError::Invalid(format!(
+                    "diagnosis code `{}` must be UPPER_SNAKE_CASE",
+                    def.code
+                )));
+            }
+            if by_code.insert(def.code.clone(), i).is_some() {
+                return Err(KnowledgeError::Invalid(format!(
+                    "duplicate diagnosis code `{}`",
+                    def.code
+                )));
+            }
+        }
+        for code in REQUIRED_CODES {
+            if !by_code.contains_key(*code) {
+                return Err(KnowledgeError::Invalid(format!(
+                    "diagnosis `{code}` is used by the tool but not defined in diagnoses.toml"
+                )));
+            }
+        }
+
+        let mut signatures = Vec::new();
+        let mut ids = HashSet::new();
+        for (file, text) in SIGNATURES {
+            let f: SignaturesFile = parse(file, text)?;
+            for def in f.signature {
+                if !ids.insert(def.id.clone()) {
+                    return Err(KnowledgeError::Invalid(format!(
+                        "duplicate signature id `{}`",
+                        def.id
+                    )));
+                }
+                if !by_code.contains_key(&def.diagnosis) {
+                    return Err(KnowledgeError::Invalid(format!(
+                        "signature `{}` names unknown diagnosis `{}`",
+                        def.id, def.diagnosis
+                    )));
+                }
+                let regex = ci_regex(&def.pattern, &def.id)?;
+                let code_regex = def
+                    .enhanced
+                    .as_deref()
+                    .map(|e| {
+                        ci_regex(
+                            &format!(r"(^|[^0-9.]){}($|[^0-9])", regex::escape(e)),
+                            &def.id,
+                        )
+                    })
+                    .transpose()?;
+                signatures.push(Signature {
+                    def,
+                    regex,
+                    code_regex,
+                });
+            }
+        }
+
+        let p: ProvidersFile = parse("providers.toml", PROVIDERS)?;
+        let mut provider_mx = Vec::new();
+        let mut pids = HashSet::new();
+        for prov in &p.provider {
+            if !pids.insert(prov.id.clone()) {
+                return Err(KnowledgeError::Invalid(format!(
+                    "duplicate provider `{}`",
+                    prov.id
+                )));
+            }
+            let mx = prov
+                .mx
+                .iter()
+                .map(|m| ci_regex(m, &prov.id))
+                .collect::<Result<Vec<_>, _>>()?;
+            let domains = prov
+                .domains
+                .iter()
+                .map(|m| ci_regex(m, &prov.id))
+                .collect::<Result<Vec<_>, _>>()?;
+            if let Some(shape) = &prov.app_password {
+                ci_regex(&shape.pattern, &prov.id)?;
+            }
+            provider_mx.push((prov.id.clone(), mx, domains));
+        }
+        if !pids.contains("generic") {
+            return Err(KnowledgeError::Invalid(
+                "providers.toml must define the `generic` provider".into(),
+            ));
+        }
+
+        let f: FactsFile = parse("facts.toml", FACTS)?;
+        for fact in &f.fact {
+            if !pids.contains(&fact.provider) {
+                return Err(KnowledgeError::Invalid(format!(
+                    "fact `{}` names unknown provider `{}`",
+                    fact.id, fact.provider
+                )));
+            }
+        }
+        let credentials: CredentialsDef = parse("credentials.toml", CREDENTIALS)?;
+        for c in credentials
+            .invisible
+            .iter()
+            .chain(&credentials.spaces)
+            .chain(&credentials.quotes)
+        {
+            if parse_cp(&c.cp).is_none() {
+                return Err(KnowledgeError::Invalid(format!(
+                    "credentials.toml: `{}` is not a U+XXXX code point",
+                    c.cp
+                )));
+            }
+        }
+
+        Ok(Knowledge {
+            diagnoses: d.diagnosis,
+            by_code,
+            signatures,
+            providers: p.provider,
+            provider_mx,
+            facts: f.fact,
+            as_of: f.as_of,
+            credentials,
+        })
+    }
+
+    pub fn diagnosis(&self, code: &str) -> Option<&DiagnosisDef> {
+        self.by_code.get(code).map(|&i| &self.diagnoses[i])
+    }
+
+    pub fn provider(&self, id: &str) -> Option<&ProviderDef> {
+        self.providers.iter().find(|p| p.id == id)
+    }
+
+    pub fn fact(&self, id: &str) -> Option<&FactDef> {
+        self.facts.iter().find(|f| f.id == id)
+    }
+}
+
+fn is_code(s: &str) -> bool {
+    !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+}
+
+/// Parses "U+200B" into a char.
+pub fn parse_cp(s: &str) -> Option<char> {
+    let hex = s.strip_prefix("U+")?;
+    u32::from_str_radix(hex, 16).ok().and_then(char::from_u32)
+}

@@ -1,0 +1,101 @@
+//! The one report struct. The JSON schema (`schema/report.v1.json`) describes
+//! exactly this; a change that breaks it needs a new `SCHEMA_VERSION`.
+
+use crate::checks::{CheckId, Finding, Status};
+use crate::knowledge::{Actor, Severity};
+use crate::target::Target;
+use crate::transcript::Line;
+use serde::Serialize;
+
+pub const SCHEMA_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OverallStatus {
+    Ok,
+    Warning,
+    Critical,
+    Unknown,
+}
+
+impl OverallStatus {
+    /// The monitoring-plugins exit code.
+    pub fn exit_code(self) -> u8 {
+        match self {
+            OverallStatus::Ok => 0,
+            OverallStatus::Warning => 1,
+            OverallStatus::Critical => 2,
+            OverallStatus::Unknown => 3,
+        }
+    }
+    pub fn upper(self) -> &'static str {
+        match self {
+            OverallStatus::Ok => "OK",
+            OverallStatus::Warning => "WARNING",
+            OverallStatus::Critical => "CRITICAL",
+            OverallStatus::Unknown => "UNKNOWN",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Tool {
+    pub name: &'static str,
+    pub version: &'static str,
+    /// The date of the newest fact in the knowledge base.
+    pub knowledge_as_of: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CheckReport {
+    pub id: CheckId,
+    pub status: Status,
+    pub summary: String,
+    pub duration_ms: u64,
+    pub findings: Vec<Finding>,
+    #[serde(skip_serializing_if = "serde_json::Value::is_null")]
+    pub details: serde_json::Value,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Diagnosis {
+    pub code: String,
+    pub severity: Severity,
+    pub summary: String,
+    pub explanation: String,
+    pub fix: String,
+    pub actor: Actor,
+    pub confirm: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub docs: Option<String>,
+    /// Ids of the checks that found it.
+    pub checks: Vec<String>,
+    /// What was seen, redacted.
+    pub evidence: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub schema_version: u32,
+    pub tool: Tool,
+    pub target: Target,
+    pub status: OverallStatus,
+    pub duration_ms: u64,
+    pub checks: Vec<CheckReport>,
+    pub diagnosis: Vec<Diagnosis>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub transcript: Option<Vec<Line>>,
+}
+
+/// What `explain` produces: the diagnoses that match a pasted text.
+#[derive(Debug, Clone, Serialize)]
+pub struct Explanation {
+    pub schema_version: u32,
+    pub tool: Tool,
+    pub status: OverallStatus,
+    /// The reply found in the pasted text (normalized), if any.
+    pub reply: Option<String>,
+    /// Ids of the signatures that matched, best first.
+    pub matched: Vec<String>,
+    pub diagnosis: Vec<Diagnosis>,
+}

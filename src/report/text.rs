@@ -1,0 +1,246 @@
+//! Text renderer: a line per check (status, id, duration, one-line summary), then the
+//! diagnosis block, root cause first. Fits 80 columns; readable without color (the
+//! status words carry the meaning, color only underlines it).
+
+use crate::checks::Status;
+use crate::knowledge::{Actor, Knowledge, Severity};
+use crate::report::model::{Diagnosis, Explanation, OverallStatus, Report};
+use colored::Colorize;
+use std::io::{self, Write};
+
+pub const WIDTH: usize = 80;
+
+#[derive(Debug, Clone, Copy)]
+pub struct Style {
+    pub color: bool,
+}
+
+fn paint(s: &str, style: &Style, f: impl Fn(&str) -> colored::ColoredString) -> String {
+    if style.color {
+        f(s).to_string()
+    } else {
+        s.to_string()
+    }
+}
+
+fn status_word(status: Status, style: &Style) -> String {
+    let (w, f): (&str, fn(&str) -> colored::ColoredString) = match status {
+        Status::Pass => ("PASS", |s| s.green().bold()),
+        Status::Warn => ("WARN", |s| s.yellow().bold()),
+        Status::Fail => ("FAIL", |s| s.red().bold()),
+        Status::Skip => ("SKIP", |s| s.dimmed()),
+        Status::Error => ("ERROR", |s| s.magenta().bold()),
+    };
+    paint(&format!("{w:<5}"), style, f)
+}
+
+fn overall_word(status: OverallStatus, style: &Style) -> String {
+    let f: fn(&str) -> colored::ColoredString = match status {
+        OverallStatus::Ok => |s| s.green().bold(),
+        OverallStatus::Warning => |s| s.yellow().bold(),
+        OverallStatus::Critical => |s| s.red().bold(),
+        OverallStatus::Unknown => |s| s.magenta().bold(),
+    };
+    paint(status.upper(), style, f)
+}
+
+fn severity_word(sev: Severity, style: &Style) -> String {
+    let (w, f): (&str, fn(&str) -> colored::ColoredString) = match sev {
+        Severity::Critical => ("CRITICAL", |s| s.red().bold()),
+        Severity::Warning => ("WARNING", |s| s.yellow().bold()),
+        Severity::Info => ("INFO", |s| s.cyan()),
+    };
+    paint(w, style, f)
+}
+
+/// Greedy word wrap; words longer than the width (URLs, commands) stay whole.
+pub fn wrap(text: &str, width: usize) -> Vec<String> {
+    let mut lines = Vec::new();
+    for para in text.split('\n') {
+        let mut line = String::new();
+        for word in para.split_whitespace() {
+            let wlen = word.chars().count();
+            let llen = line.chars().count();
+            if !line.is_empty() && llen + 1 + wlen > width {
+                lines.push(std::mem::take(&mut line));
+            }
+            if !line.is_empty() {
+                line.push(' ');
+            }
+            line.push_str(word);
+        }
+        lines.push(line);
+    }
+    lines
+}
+
+/// Writes `label` then `text` wrapped under a hanging indent.
+fn field(out: &mut dyn Write, label: &str, text: &str, style: &Style) -> io::Result<()> {
+    const INDENT: usize = 14;
+    let lines = wrap(text, WIDTH - INDENT);
+    for (i, l) in lines.iter().enumerate() {
+        if i == 0 {
+            let lab = format!("  {label:<width$}", width = INDENT - 2);
+            writeln!(out, "{}{l}", paint(&lab, style, |s| s.bold()))?;
+        } else {
+            writeln!(out, "{:INDENT$}{l}", "")?;
+        }
+    }
+    Ok(())
+}
+
+pub fn actor_words(actor: Actor) -> &'static str {
+    match actor {
+        Actor::User => "you (the mailbox user)",
+        Actor::Admin => "your Microsoft 365 / mail administrator",
+        Actor::Vendor => "the vendor of the device or application",
+        Actor::Provider => "the mail provider",
+    }
+}
+
+fn diagnosis_block(
+    out: &mut dyn Write,
+    d: &Diagnosis,
+    root: bool,
+    style: &Style,
+) -> io::Result<()> {
+    let head = if root { "Root cause" } else { "Also" };
+    writeln!(
+        out,
+        "{} {}: {}",
+        severity_word(d.severity, style),
+        paint(head, style, |s| s.bold()),
+        paint(&d.code, style, |s| s.bold())
+    )?;
+    field(out, "What", &d.summary, style)?;
+    if !d.explanation.is_empty() {
+        field(out, "Why", &d.explanation, style)?;
+    }
+    if !d.fix.is_empty() {
+        field(out, "Fix", &d.fix, style)?;
+    }
+    field(out, "Who acts", actor_words(d.actor), style)?;
+    for (i, c) in d.confirm.iter().enumerate() {
+        field(out, if i == 0 { "Confirm" } else { "" }, c, style)?;
+    }
+    for (i, e) in d.evidence.iter().enumerate() {
+        field(out, if i == 0 { "Evidence" } else { "" }, e, style)?;
+    }
+    if let Some(docs) = &d.docs {
+        field(out, "Docs", docs, style)?;
+    }
+    writeln!(out)
+}
+
+pub fn render(report: &Report, out: &mut dyn Write, style: &Style) -> io::Result<()> {
+    let endpoints: Vec<String> = report
+        .target
+        .endpoints
+        .iter()
+        .map(|e| format!("{}:{}", e.host, e.port))
+        .collect();
+    writeln!(
+        out,
+        "{} {} for {} ({})",
+        paint("mailbox-doctor", style, |s| s.bold()),
+        report.tool.version,
+        report.target.user,
+        report.target.provider
+    )?;
+    if !endpoints.is_empty() {
+        for l in wrap(&endpoints.join(", "), WIDTH - 2) {
+            writeln!(out, "  {l}")?;
+        }
+    }
+    writeln!(out)?;
+    for c in &report.checks {
+        let dur = if c.status == Status::Skip {
+            String::new()
+        } else {
+            format!("{}ms", c.duration_ms)
+        };
+        let prefix = format!(
+            "{} {:<12}{:>7}  ",
+            status_word(c.status, style),
+            c.id.as_str(),
+            dur
+        );
+        let visible = 5 + 1 + 12 + 7 + 2;
+        let lines = wrap(&c.summary, WIDTH - visible);
+        for (i, l) in lines.iter().enumerate() {
+            if i == 0 {
+                writeln!(out, "{prefix}{l}")?;
+            } else {
+                writeln!(out, "{:visible$}{l}", "")?;
+            }
+        }
+    }
+    writeln!(out)?;
+    for (i, d) in report.diagnosis.iter().enumerate() {
+        diagnosis_block(out, d, i == 0, style)?;
+    }
+    writeln!(
+        out,
+        "Status: {} ({} ms)",
+        overall_word(report.status, style),
+        report.duration_ms
+    )?;
+    if let Some(lines) = &report.transcript {
+        writeln!(out)?;
+        writeln!(
+            out,
+            "{}",
+            paint("Transcript (secrets redacted)", style, |s| s.bold())
+        )?;
+        for l in lines {
+            let dir = match l.dir {
+                crate::transcript::Dir::S => "S:",
+                crate::transcript::Dir::C => "C:",
+                crate::transcript::Dir::Note => "**",
+            };
+            writeln!(out, "{:>6}ms {:<4} {dir} {}", l.t_ms, l.protocol, l.line)?;
+        }
+    }
+    Ok(())
+}
+
+pub fn render_explanation(e: &Explanation, out: &mut dyn Write, style: &Style) -> io::Result<()> {
+    if let Some(r) = &e.reply {
+        field(out, "Reply", r, style)?;
+        writeln!(out)?;
+    }
+    if e.diagnosis.is_empty() {
+        writeln!(
+            out,
+            "No known signature matches this text. Run `mailbox-doctor check` against the mailbox for a live diagnosis."
+        )?;
+    }
+    for (i, d) in e.diagnosis.iter().enumerate() {
+        diagnosis_block(out, d, i == 0, style)?;
+    }
+    writeln!(out, "Status: {}", overall_word(e.status, style))
+}
+
+pub fn render_list(kb: &Knowledge, out: &mut dyn Write, style: &Style) -> io::Result<()> {
+    writeln!(out, "{}", paint("Checks (in order)", style, |s| s.bold()))?;
+    for c in crate::checks::CHECKS {
+        let needs: Vec<&str> = c.needs().iter().map(|n| n.as_str()).collect();
+        let needs = if needs.is_empty() {
+            String::new()
+        } else {
+            format!(" (needs {})", needs.join(", "))
+        };
+        writeln!(out, "  {:<12} {}{needs}", c.id().as_str(), c.describe())?;
+    }
+    writeln!(out)?;
+    writeln!(out, "{}", paint("Diagnosis codes", style, |s| s.bold()))?;
+    for d in &kb.diagnoses {
+        let sev = match d.severity {
+            Severity::Critical => "crit",
+            Severity::Warning => "warn",
+            Severity::Info => "info",
+        };
+        writeln!(out, "  {:<32} {sev}  {}", d.code, d.title)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,156 @@
+//! Runs the checks for one mailbox: every selected check starts at once and waits
+//! for what it needs through `Shared` slots, so independent branches (smtp, imap,
+//! pop, tenant) overlap; the report keeps the fixed display order. A check whose
+//! prerequisite was not selected is reported `skip` with the reason.
+
+use crate::checks::{CheckId, CheckResult, Ctx, Status, CHECKS};
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+use tokio::sync::watch;
+
+/// A value set once by one check and awaited by others.
+pub struct Slot<T: Clone> {
+    tx: watch::Sender<Option<T>>,
+}
+
+impl<T: Clone> Default for Slot<T> {
+    fn default() -> Self {
+        Slot {
+            tx: watch::channel(None).0,
+        }
+    }
+}
+
+impl<T: Clone> Slot<T> {
+    pub fn set(&self, value: T) {
+        self.tx.send_replace(Some(value));
+    }
+    /// Waits until the value is set.
+    pub async fn get(&self) -> T {
+        let mut rx = self.tx.subscribe();
+        loop {
+            if let Some(v) = rx.borrow_and_update().clone() {
+                return v;
+            }
+            if rx.changed().await.is_err() {
+                // The sender lives in `self`, so this cannot happen while we hold `&self`.
+                std::future::pending::<()>().await;
+            }
+        }
+    }
+    pub fn peek(&self) -> Option<T> {
+        self.tx.borrow().clone()
+    }
+}
+
+/// Host name -> resolved addresses, or why there are none.
+pub type AddressMap = HashMap<String, Result<Vec<std::net::IpAddr>, String>>;
+
+/// What checks learn and hand on to each other, for one mailbox.
+#[derive(Default)]
+pub struct Shared {
+    /// Resolved addresses per host name, set by the dns check.
+    pub addresses: Slot<std::sync::Arc<AddressMap>>,
+    /// Free-form handover between checks (e.g. established sessions), keyed by name.
+    pub handover: Mutex<HashMap<String, Box<dyn std::any::Any + Send>>>,
+}
+
+impl Shared {
+    pub fn put<T: Send + 'static>(&self, key: &str, value: T) {
+        if let Ok(mut m) = self.handover.lock() {
+            m.insert(key.to_string(), Box::new(value));
+        }
+    }
+    pub fn take<T: Send + 'static>(&self, key: &str) -> Option<T> {
+        let mut m = self.handover.lock().ok()?;
+        let b = m.remove(key)?;
+        b.downcast::<T>().ok().map(|b| *b)
+    }
+}
+
+/// Which checks run: `--only` adds what the chosen checks need, `--skip` removes.
+pub fn select(only: &[CheckId], skip: &[CheckId]) -> BTreeSet<CheckId> {
+    let mut set: BTreeSet<CheckId> = if only.is_empty() {
+        CHECKS.iter().map(|c| c.id()).collect()
+    } else {
+        let mut s: BTreeSet<CheckId> = only.iter().copied().collect();
+        // Close over needs (CHECKS is in dependency order, so walk it backwards).
+        for c in CHECKS.iter().rev() {
+            if s.contains(&c.id()) {
+                s.extend(c.needs().iter().copied());
+            }
+        }
+        s
+    };
+    for s in skip {
+        set.remove(s);
+    }
+    set
+}
+
+/// The result of one check, with its timing.
+#[derive(Debug, Clone)]
+pub struct Ran {
+    pub id: CheckId,
+    pub result: CheckResult,
+    pub duration: Duration,
+}
+
+/// Runs the selected checks; results come back in display order.
+pub async fn run(ctx: &Ctx, selected: &BTreeSet<CheckId>) -> Vec<Ran> {
+    let futures = CHECKS.iter().map(|check| async move {
+        let id = check.id();
+        let start = Instant::now();
+        let result = if !selected.contains(&id) {
+            None
+        } else if let Some(missing) = check.needs().iter().find(|n| !selected.contains(n)) {
+            Some(CheckResult::skip(format!(
+                "needs the {missing} check, which was not run"
+            )))
+        } else {
+            Some(check.run(ctx).await)
+        };
+        result.map(|result| Ran {
+            id,
+            result,
+            duration: start.elapsed(),
+        })
+    });
+    futures::future::join_all(futures)
+        .await
+        .into_iter()
+        .flatten()
+        .collect()
+}
+
+/// Skipped-check status helper for callers that inspect results.
+pub fn is_ok(status: Status) -> bool {
+    matches!(status, Status::Pass | Status::Warn)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_adds_prerequisites_and_skip_removes() {
+        let s = select(&[CheckId::Smtp], &[]);
+        assert_eq!(
+            s.into_iter().collect::<Vec<_>>(),
+            vec![CheckId::Dns, CheckId::Tls, CheckId::Smtp]
+        );
+        let s = select(&[], &[CheckId::Dns, CheckId::Tenant]);
+        assert!(!s.contains(&CheckId::Dns) && s.contains(&CheckId::Smtp));
+    }
+
+    #[tokio::test]
+    async fn slot_wakes_waiters() {
+        let slot: std::sync::Arc<Slot<u32>> = Default::default();
+        let s2 = slot.clone();
+        let waiter = tokio::spawn(async move { s2.get().await });
+        tokio::task::yield_now().await;
+        slot.set(7);
+        assert_eq!(waiter.await.expect("joins"), 7);
+    }
+}

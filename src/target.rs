@@ -1,0 +1,218 @@
+//! `Target`: who is tested (user, domain), where (endpoints from the provider
+//! profile, overridden by flags) and with which provider profile.
+
+use crate::knowledge::{EndpointDef, Knowledge, Protocol, TlsMode};
+use serde::Serialize;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Endpoint {
+    pub protocol: Protocol,
+    pub host: String,
+    pub port: u16,
+    pub tls: TlsMode,
+    /// "profile" or "flag".
+    pub source: &'static str,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Target {
+    pub user: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub domain: Option<String>,
+    pub provider: String,
+    /// How the provider was chosen: "flag", "domain" or "default".
+    pub provider_source: &'static str,
+    pub endpoints: Vec<Endpoint>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TargetError {
+    #[error("unknown provider `{0}` (see `mailbox-doctor list`)")]
+    UnknownProvider(String),
+    #[error("bad --{flag} value `{value}`: {why}")]
+    BadEndpoint {
+        flag: &'static str,
+        value: String,
+        why: String,
+    },
+}
+
+/// Endpoint overrides from the command line, as typed.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    pub smtp: Option<String>,
+    pub imap: Option<String>,
+    pub pop: Option<String>,
+}
+
+impl Target {
+    pub fn build(
+        kb: &Knowledge,
+        user: &str,
+        provider: &str,
+        overrides: &Overrides,
+    ) -> Result<Target, TargetError> {
+        let domain = user
+            .rsplit_once('@')
+            .map(|(_, d)| d.trim().trim_end_matches('>').to_ascii_lowercase())
+            .filter(|d| !d.is_empty());
+        let (provider_id, provider_source) = if provider == "auto" {
+            match domain.as_deref().and_then(|d| provider_for_domain(kb, d)) {
+                Some(id) => (id, "domain"),
+                None => ("microsoft365".to_string(), "default"),
+            }
+        } else {
+            if kb.provider(provider).is_none() {
+                return Err(TargetError::UnknownProvider(provider.into()));
+            }
+            (provider.to_string(), "flag")
+        };
+        let profile = kb
+            .provider(&provider_id)
+            .ok_or_else(|| TargetError::UnknownProvider(provider_id.clone()))?;
+        let mut endpoints = Vec::new();
+        for (protocol, flag, over, def) in [
+            (Protocol::Smtp, "smtp", &overrides.smtp, &profile.smtp),
+            (Protocol::Imap, "imap", &overrides.imap, &profile.imap),
+            (Protocol::Pop, "pop", &overrides.pop, &profile.pop),
+        ] {
+            if let Some(v) = over {
+                endpoints.push(parse_endpoint(protocol, flag, v)?);
+            } else if let Some(d) = def {
+                endpoints.push(from_def(protocol, d));
+            }
+        }
+        Ok(Target {
+            user: user.to_string(),
+            domain,
+            provider: provider_id,
+            provider_source,
+            endpoints,
+        })
+    }
+
+    pub fn endpoint(&self, protocol: Protocol) -> Option<&Endpoint> {
+        self.endpoints.iter().find(|e| e.protocol == protocol)
+    }
+}
+
+fn provider_for_domain(kb: &Knowledge, domain: &str) -> Option<String> {
+    kb.provider_mx
+        .iter()
+        .find(|(_, _, domains)| domains.iter().any(|r| r.is_match(domain)))
+        .map(|(id, _, _)| id.clone())
+}
+
+fn from_def(protocol: Protocol, d: &EndpointDef) -> Endpoint {
+    Endpoint {
+        protocol,
+        host: d.host.clone(),
+        port: d.port,
+        tls: d.tls,
+        source: "profile",
+    }
+}
+
+/// The default port and TLS mode for a protocol when only a host is given, and the
+/// TLS mode a port implies.
+pub fn default_port(protocol: Protocol) -> u16 {
+    match protocol {
+        Protocol::Smtp => 587,
+        Protocol::Imap => 993,
+        Protocol::Pop => 995,
+    }
+}
+
+pub fn tls_mode_for_port(protocol: Protocol, port: u16) -> TlsMode {
+    match (protocol, port) {
+        (Protocol::Smtp, 465) | (Protocol::Imap, 993) | (Protocol::Pop, 995) => TlsMode::Implicit,
+        _ => TlsMode::Starttls,
+    }
+}
+
+pub fn parse_endpoint(
+    protocol: Protocol,
+    flag: &'static str,
+    value: &str,
+) -> Result<Endpoint, TargetError> {
+    let bad = |why: &str| TargetError::BadEndpoint {
+        flag,
+        value: value.to_string(),
+        why: why.to_string(),
+    };
+    let v = value.trim();
+    let (host, port) = if let Some(rest) = v.strip_prefix('[') {
+        // [v6]:port or [v6]
+        let (h, after) = rest.split_once(']').ok_or_else(|| bad("missing `]`"))?;
+        let port = match after.strip_prefix(':') {
+            Some(p) => Some(p),
+            None if after.is_empty() => None,
+            None => return Err(bad("expected `:PORT` after `]`")),
+        };
+        (h.to_string(), port)
+    } else if v.matches(':').count() > 1 {
+        (v.to_string(), None)
+    } else if let Some((h, p)) = v.split_once(':') {
+        (h.to_string(), Some(p))
+    } else {
+        (v.to_string(), None)
+    };
+    if host.is_empty() {
+        return Err(bad("empty host name"));
+    }
+    if host
+        .chars()
+        .any(|c| c.is_whitespace() || c == '/' || c == '@')
+    {
+        return Err(bad("a host name has no spaces, `/` or `@`"));
+    }
+    let port = match port {
+        Some(p) => match p.parse::<u16>() {
+            Ok(n) if n > 0 => n,
+            _ => return Err(bad("the port must be a number from 1 to 65535")),
+        },
+        None => default_port(protocol),
+    };
+    Ok(Endpoint {
+        protocol,
+        host,
+        port,
+        tls: tls_mode_for_port(protocol, port),
+        source: "flag",
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn endpoint_flags_parse_with_tls_mode_from_port() {
+        let e = parse_endpoint(Protocol::Smtp, "smtp", "mail.example.com:465").expect("ok");
+        assert_eq!(
+            (e.host.as_str(), e.port, e.tls),
+            ("mail.example.com", 465, TlsMode::Implicit)
+        );
+        let e = parse_endpoint(Protocol::Smtp, "smtp", "mail.example.com").expect("ok");
+        assert_eq!((e.port, e.tls), (587, TlsMode::Starttls));
+        let e = parse_endpoint(Protocol::Imap, "imap", "[::1]:143").expect("ok");
+        assert_eq!(
+            (e.host.as_str(), e.port, e.tls),
+            ("::1", 143, TlsMode::Starttls)
+        );
+        for bad in [
+            "",
+            ":25",
+            "host:0",
+            "host:99999",
+            "host:abc",
+            "a b:25",
+            "[::1",
+        ] {
+            assert!(
+                parse_endpoint(Protocol::Smtp, "smtp", bad).is_err(),
+                "{bad:?}"
+            );
+        }
+    }
+}
