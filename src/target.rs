@@ -20,6 +20,8 @@ pub struct Target {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub domain: Option<String>,
     pub provider: String,
+    /// The provider's display name, e.g. "Microsoft 365 (Exchange Online)".
+    pub provider_name: String,
     /// How the provider was chosen: "flag", "domain" or "default".
     pub provider_source: &'static str,
     pub endpoints: Vec<Endpoint>,
@@ -85,6 +87,7 @@ impl Target {
         Ok(Target {
             user: user.to_string(),
             domain,
+            provider_name: profile.name.clone(),
             provider: provider_id,
             provider_source,
             endpoints,

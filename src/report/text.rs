@@ -120,8 +120,10 @@ fn diagnosis_block(
         field(out, "Fix", &d.fix, style)?;
     }
     field(out, "Who acts", actor_words(d.actor), style)?;
+    // Commands are never wrapped: they are copied and pasted as they are.
     for (i, c) in d.confirm.iter().enumerate() {
-        field(out, if i == 0 { "Confirm" } else { "" }, c, style)?;
+        let lab = format!("  {:<12}", if i == 0 { "Confirm" } else { "" });
+        writeln!(out, "{}{c}", paint(&lab, style, |s| s.bold()))?;
     }
     for (i, e) in d.evidence.iter().enumerate() {
         field(out, if i == 0 { "Evidence" } else { "" }, e, style)?;
@@ -141,12 +143,12 @@ pub fn render(report: &Report, out: &mut dyn Write, style: &Style) -> io::Result
         .collect();
     writeln!(
         out,
-        "{} {} for {} ({})",
+        "{} {} for {}",
         paint("mailbox-doctor", style, |s| s.bold()),
         report.tool.version,
         report.target.user,
-        report.target.provider
     )?;
+    writeln!(out, "  {}", report.target.provider_name)?;
     if !endpoints.is_empty() {
         for l in wrap(&endpoints.join(", "), WIDTH - 2) {
             writeln!(out, "  {l}")?;
@@ -198,7 +200,15 @@ pub fn render(report: &Report, out: &mut dyn Write, style: &Style) -> io::Result
                 crate::transcript::Dir::C => "C:",
                 crate::transcript::Dir::Note => "**",
             };
-            writeln!(out, "{:>6}ms {:<4} {dir} {}", l.t_ms, l.protocol, l.line)?;
+            let prefix = format!("{:>6}ms {:<4} {dir} ", l.t_ms, l.protocol);
+            let indent = prefix.chars().count();
+            for (i, part) in wrap(&l.line, WIDTH - indent).iter().enumerate() {
+                if i == 0 {
+                    writeln!(out, "{prefix}{part}")?;
+                } else {
+                    writeln!(out, "{:indent$}{part}", "")?;
+                }
+            }
         }
     }
     Ok(())

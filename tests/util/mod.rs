@@ -1,0 +1,84 @@
+//! Shared helpers for the CLI tests: run the binary, validate JSON against the
+//! published schemas, and look for a secret in every form it could leak in.
+#![allow(dead_code)]
+
+use base64::Engine as _;
+use std::path::Path;
+
+pub fn bin() -> assert_cmd::Command {
+    let mut c = assert_cmd::Command::cargo_bin("mailbox-doctor").expect("binary built");
+    c.env_remove("MAILBOX_DOCTOR_PASSWORD")
+        .env_remove("MAILBOX_DOCTOR_TOKEN")
+        .env("NO_COLOR", "1");
+    c
+}
+
+fn load_schema(name: &str) -> serde_json::Value {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("schema")
+        .join(name);
+    let text = std::fs::read_to_string(&p).expect("schema file");
+    serde_json::from_str(&text).expect("schema is JSON")
+}
+
+/// Parses `stdout` as JSON and validates it against `schema/<name>`.
+pub fn validated(stdout: &[u8], name: &str) -> serde_json::Value {
+    let v: serde_json::Value = serde_json::from_slice(stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(stdout)));
+    let schema = load_schema(name);
+    let compiled = jsonschema::JSONSchema::options()
+        .with_draft(jsonschema::Draft::Draft202012)
+        .compile(&schema)
+        .expect("schema compiles");
+    if let Err(errors) = compiled.validate(&v) {
+        let msgs: Vec<String> = errors
+            .map(|e| format!("{} at {}", e, e.instance_path))
+            .collect();
+        panic!("{name} violated:\n{}\n{}", msgs.join("\n"), v);
+    }
+    v
+}
+
+/// Every form in which `secret` could leak: itself, base64 of it, of SASL PLAIN
+/// (`\0user\0secret`), of AUTH LOGIN, percent-encoded.
+pub fn leak_forms(user: &str, secret: &str) -> Vec<String> {
+    let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s.as_bytes());
+    let mut forms = vec![
+        secret.to_string(),
+        b64(secret),
+        b64(&format!("\0{user}\0{secret}")),
+        b64(&format!("{user}\0{user}\0{secret}")),
+        secret.trim().to_string(),
+    ];
+    let pct: String = secret
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect();
+    forms.push(pct);
+    // A base64 string embedded at an offset differs in its first characters; the
+    // middle of it is stable, so look for a long inner slice too.
+    let inner = b64(&format!("\0{user}\0{secret}"));
+    if inner.len() > 12 {
+        forms.push(inner[4..inner.len() - 4].to_string());
+    }
+    forms.retain(|f| f.len() >= 6);
+    forms
+}
+
+pub fn assert_no_leak(user: &str, secret: &str, outputs: &[&[u8]]) {
+    for out in outputs {
+        let text = String::from_utf8_lossy(out);
+        for form in leak_forms(user, secret) {
+            assert!(
+                !text.contains(&form),
+                "secret leaked in the form {form:?}:\n{text}"
+            );
+        }
+    }
+}
