@@ -1,0 +1,282 @@
+//! A minimal HTTP/1.1 GET client for the identity look-ups (user realm, OpenID
+//! configuration). Why not a full HTTP client crate: the look-ups need one GET each,
+//! over the tool's own resolver, dialer, TLS verification and per-step timeouts, with
+//! hard caps on what a hostile server may send; this keeps all of that in one path.
+//!
+//! It speaks over any stream it is given (plain TCP in tests, TLS in use) and never
+//! follows redirects or sends credentials.
+
+use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+
+/// Largest header block and body accepted.
+pub const MAX_HEAD: usize = 16 * 1024;
+pub const MAX_BODY: usize = 256 * 1024;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Response {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum HttpError {
+    #[error("no answer from {host} within {after:?} ({phase})")]
+    Timeout {
+        host: String,
+        phase: &'static str,
+        after: Duration,
+    },
+    #[error("{host} closed the connection before a complete answer")]
+    Closed { host: String },
+    #[error("{host} sent a malformed HTTP answer: {what}")]
+    Malformed { host: String, what: String },
+    #[error("{host} sent more than {limit} bytes")]
+    TooLarge { host: String, limit: usize },
+    #[error("I/O error talking to {host}: {source}")]
+    Io {
+        host: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Sends `GET path` to `host` over `stream` and reads the whole answer.
+pub async fn get<S: AsyncRead + AsyncWrite + Unpin>(
+    stream: &mut S,
+    host: &str,
+    path: &str,
+    timeout: Duration,
+) -> Result<Response, HttpError> {
+    let io = |source| HttpError::Io {
+        host: host.to_string(),
+        source,
+    };
+    let request = format!(
+        "GET {path} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: mailbox-doctor/{}\r\nAccept: */*\r\nConnection: close\r\n\r\n",
+        env!("CARGO_PKG_VERSION")
+    );
+    tokio::time::timeout(timeout, stream.write_all(request.as_bytes()))
+        .await
+        .map_err(|_| HttpError::Timeout {
+            host: host.into(),
+            phase: "sending the request",
+            after: timeout,
+        })?
+        .map_err(io)?;
+    let mut buf = Vec::with_capacity(4096);
+    let mut chunk = [0u8; 8192];
+    let limit = MAX_HEAD + MAX_BODY;
+    loop {
+        let n = tokio::time::timeout(timeout, stream.read(&mut chunk))
+            .await
+            .map_err(|_| HttpError::Timeout {
+                host: host.into(),
+                phase: "reading the answer",
+                after: timeout,
+            })?;
+        let n = match n {
+            Ok(n) => n,
+            // A TLS peer that closes without close_notify still sent a full answer.
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => 0,
+            Err(e) => return Err(io(e)),
+        };
+        if n == 0 {
+            break;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+        if buf.len() > limit {
+            return Err(HttpError::TooLarge {
+                host: host.into(),
+                limit,
+            });
+        }
+        if let Some(resp) = try_parse(&buf, host, false)? {
+            return Ok(resp);
+        }
+    }
+    try_parse(&buf, host, true)?.ok_or(HttpError::Closed { host: host.into() })
+}
+
+/// Parses a complete answer from `buf`; Ok(None) when more bytes are needed.
+/// `eof` means the peer closed: a body without a length ends there.
+pub fn try_parse(buf: &[u8], host: &str, eof: bool) -> Result<Option<Response>, HttpError> {
+    let bad = |what: &str| HttpError::Malformed {
+        host: host.into(),
+        what: what.into(),
+    };
+    let Some(head_end) = find(buf, b"\r\n\r\n") else {
+        if buf.len() > MAX_HEAD {
+            return Err(HttpError::TooLarge {
+                host: host.into(),
+                limit: MAX_HEAD,
+            });
+        }
+        return Ok(None);
+    };
+    let head = std::str::from_utf8(&buf[..head_end]).map_err(|_| bad("header is not UTF-8"))?;
+    let mut lines = head.split("\r\n");
+    let status_line = lines.next().unwrap_or_default();
+    let mut parts = status_line.splitn(3, ' ');
+    let version = parts.next().unwrap_or_default();
+    if !version.starts_with("HTTP/1.") {
+        return Err(bad("not an HTTP/1.x status line"));
+    }
+    let status: u16 = parts
+        .next()
+        .and_then(|s| s.parse().ok())
+        .filter(|s| (100..600).contains(s))
+        .ok_or_else(|| bad("bad status code"))?;
+    let mut headers = Vec::new();
+    for l in lines {
+        let (k, v) = l
+            .split_once(':')
+            .ok_or_else(|| bad("header line without `:`"))?;
+        headers.push((k.trim().to_ascii_lowercase(), v.trim().to_string()));
+    }
+    let header = |name: &str| {
+        headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    };
+    let body_bytes = &buf[head_end + 4..];
+    let body: Vec<u8> =
+        if header("transfer-encoding").is_some_and(|v| v.eq_ignore_ascii_case("chunked")) {
+            match dechunk(body_bytes).map_err(|w| bad(w))? {
+                Some(b) => b,
+                None if eof => return Err(HttpError::Closed { host: host.into() }),
+                None => return Ok(None),
+            }
+        } else if let Some(len) = header("content-length") {
+            let len: usize = len.parse().map_err(|_| bad("bad Content-Length"))?;
+            if len > MAX_BODY {
+                return Err(HttpError::TooLarge {
+                    host: host.into(),
+                    limit: MAX_BODY,
+                });
+            }
+            if body_bytes.len() < len {
+                if eof {
+                    return Err(HttpError::Closed { host: host.into() });
+                }
+                return Ok(None);
+            }
+            body_bytes[..len].to_vec()
+        } else if eof {
+            body_bytes.to_vec()
+        } else {
+            return Ok(None);
+        };
+    Ok(Some(Response {
+        status,
+        headers,
+        body: String::from_utf8_lossy(&body).into_owned(),
+    }))
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+/// Decodes a chunked body; Ok(None) when incomplete.
+fn dechunk(mut b: &[u8]) -> Result<Option<Vec<u8>>, &'static str> {
+    let mut out = Vec::new();
+    loop {
+        let Some(eol) = find(b, b"\r\n") else {
+            return Ok(None);
+        };
+        let size_text = std::str::from_utf8(&b[..eol]).map_err(|_| "bad chunk size")?;
+        let size_text = size_text.split(';').next().unwrap_or_default().trim();
+        let size = usize::from_str_radix(size_text, 16).map_err(|_| "bad chunk size")?;
+        if size > MAX_BODY || out.len() + size > MAX_BODY {
+            return Err("chunked body too large");
+        }
+        b = &b[eol + 2..];
+        if size == 0 {
+            return Ok(Some(out));
+        }
+        if b.len() < size + 2 {
+            return Ok(None);
+        }
+        out.extend_from_slice(&b[..size]);
+        b = &b[size + 2..];
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn content_length_chunked_and_eof_bodies() {
+        let r = try_parse(
+            b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi",
+            "h",
+            false,
+        )
+        .expect("ok")
+        .expect("complete");
+        assert_eq!((r.status, r.body.as_str()), (200, "hi"));
+        let r = try_parse(
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nhi\r\n3\r\n th\r\n0\r\n\r\n",
+            "h",
+            false,
+        )
+        .expect("ok")
+        .expect("complete");
+        assert_eq!(r.body, "hi th");
+        assert!(try_parse(b"HTTP/1.1 200 OK\r\n\r\nabc", "h", false)
+            .expect("ok")
+            .is_none());
+        let r = try_parse(b"HTTP/1.1 404 Not Found\r\n\r\nabc", "h", true)
+            .expect("ok")
+            .expect("complete");
+        assert_eq!((r.status, r.body.as_str()), (404, "abc"));
+    }
+
+    #[test]
+    fn garbage_is_an_error_not_a_panic() {
+        for bad in [
+            &b"SSH-2.0-OpenSSH\r\n\r\n"[..],
+            b"HTTP/1.1 abc\r\n\r\n",
+            b"HTTP/1.1 200 OK\r\nno colon\r\n\r\n",
+        ] {
+            assert!(try_parse(bad, "h", true).is_err(), "{bad:?}");
+        }
+        let huge = vec![b'a'; MAX_HEAD + 10];
+        assert!(matches!(
+            try_parse(&huge, "h", false),
+            Err(HttpError::TooLarge { .. })
+        ));
+    }
+
+    #[tokio::test]
+    async fn get_over_a_real_loopback_socket() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let server = tokio::spawn(async move {
+            let (mut s, _) = listener.accept().await.expect("accept");
+            let mut req = vec![0u8; 1024];
+            let n = s.read(&mut req).await.expect("read");
+            let req = String::from_utf8_lossy(&req[..n]).to_string();
+            s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello")
+                .await
+                .expect("write");
+            req
+        });
+        let mut c = tokio::net::TcpStream::connect(addr).await.expect("connect");
+        let r = get(&mut c, "login.example", "/x?y=1", Duration::from_secs(2))
+            .await
+            .expect("get");
+        assert_eq!(r.body, "hello");
+        let req = server.await.expect("join");
+        assert!(
+            req.starts_with("GET /x?y=1 HTTP/1.1\r\nHost: login.example\r\n"),
+            "{req}"
+        );
+    }
+}
