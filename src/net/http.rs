@@ -144,7 +144,7 @@ pub fn try_parse(buf: &[u8], host: &str, eof: bool) -> Result<Option<Response>, 
     let body_bytes = &buf[head_end + 4..];
     let body: Vec<u8> =
         if header("transfer-encoding").is_some_and(|v| v.eq_ignore_ascii_case("chunked")) {
-            match dechunk(body_bytes).map_err(|w| bad(w))? {
+            match dechunk(body_bytes).map_err(&bad)? {
                 Some(b) => b,
                 None if eof => return Err(HttpError::Closed { host: host.into() }),
                 None => return Ok(None),
