@@ -9,6 +9,7 @@ pub mod diagnose;
 pub mod explain;
 pub mod knowledge;
 pub mod net;
+pub mod oauth;
 pub mod report;
 pub mod runner;
 pub mod secret;
