@@ -16,16 +16,16 @@ pub mod secret;
 pub mod target;
 pub mod transcript;
 
-use crate::checks::{CheckId, Ctx, NetOptions};
+use crate::checks::{CheckId, NetOptions};
 use crate::cli::{CheckArgs, Cli, ColorChoice, Command, ExplainArgs, Format, ListArgs, OutputArgs};
 use crate::knowledge::Knowledge;
-use crate::report::model::{CheckReport, OverallStatus, Report, Tool, SCHEMA_VERSION};
+use crate::report::model::{OverallStatus, Report, Tool, SCHEMA_VERSION};
 use crate::secret::Secret;
 use anyhow::Context as _;
 use clap::Parser;
 use std::ffi::OsString;
 use std::io::{IsTerminal, Write};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// The version line, with the date of the knowledge base.
 pub fn version_line() -> &'static str {
@@ -194,30 +194,20 @@ fn run_check(kb: &'static Knowledge, args: CheckArgs) -> anyhow::Result<Outcome>
         None => Vec::new(),
     };
     let secret = read_password(&args)?;
-    let today = args.now.unwrap_or_else(|| chrono::Utc::now().date_naive());
-    let ctx = Ctx {
+    let spec = runner::Spec {
         target,
         secret,
-        kb,
         net: NetOptions {
             timeout: Duration::from_secs_f64(args.timeout),
             dns_server: args.dns_server,
             extra_roots,
             allow_plaintext: args.allow_plaintext,
         },
-        today,
-        transcript: transcript::Transcript::new(),
-        shared: Default::default(),
+        today: args.now.unwrap_or_else(|| chrono::Utc::now().date_naive()),
+        selected: runner::select(&args.only, &args.skip),
+        transcript: args.transcript,
     };
-    let selected = runner::select(&args.only, &args.skip);
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .context("starting the async runtime")?;
-    let start = Instant::now();
-    let ran = rt.block_on(runner::run(&ctx, &selected));
-    let report = build_report(&ctx, ran, start.elapsed(), args.transcript);
+    let report = runtime()?.block_on(runner::check_mailbox(kb, spec));
     let output = render_report(&report, &args.output)?;
     Ok(Outcome {
         output,
@@ -225,46 +215,13 @@ fn run_check(kb: &'static Knowledge, args: CheckArgs) -> anyhow::Result<Outcome>
     })
 }
 
-/// Assembles the report from what the runner returned.
-pub fn build_report(
-    ctx: &Ctx,
-    ran: Vec<runner::Ran>,
-    took: Duration,
-    with_transcript: bool,
-) -> Report {
-    let findings: Vec<(CheckId, &checks::Finding)> = ran
-        .iter()
-        .flat_map(|r| r.result.findings.iter().map(move |f| (r.id, f)))
-        .collect();
-    let diagnosis = diagnose::diagnose(
-        ctx.kb,
-        &findings,
-        &ctx.target.user,
-        ctx.target.domain.as_deref(),
-    );
-    let statuses: Vec<_> = ran.iter().map(|r| r.result.status).collect();
-    let status = diagnose::overall(&diagnosis, &statuses);
-    let checks = ran
-        .iter()
-        .map(|r| CheckReport {
-            id: r.id,
-            status: r.result.status,
-            summary: r.result.summary.clone(),
-            duration_ms: r.duration.as_millis() as u64,
-            findings: r.result.findings.clone(),
-            details: r.result.details.clone(),
-        })
-        .collect();
-    Report {
-        schema_version: SCHEMA_VERSION,
-        tool: tool(),
-        target: ctx.target.clone(),
-        status,
-        duration_ms: took.as_millis() as u64,
-        checks,
-        diagnosis,
-        transcript: with_transcript.then(|| ctx.transcript.lines()),
-    }
+/// The async runtime for one command: two workers (the network work is I/O bound).
+pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("starting the async runtime")
 }
 
 fn run_explain(kb: &'static Knowledge, args: ExplainArgs) -> anyhow::Result<Outcome> {

@@ -3,7 +3,9 @@
 //! pop, tenant) overlap; the report keeps the fixed display order. A check whose
 //! prerequisite was not selected is reported `skip` with the reason.
 
-use crate::checks::{CheckId, CheckResult, Ctx, Status, CHECKS};
+use crate::checks::{self, CheckId, CheckResult, Ctx, Status, CHECKS};
+use crate::diagnose;
+use crate::report::model::{CheckReport, Report, SCHEMA_VERSION};
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -122,6 +124,69 @@ pub async fn run(ctx: &Ctx, selected: &BTreeSet<CheckId>) -> Vec<Ran> {
         .into_iter()
         .flatten()
         .collect()
+}
+
+/// Everything needed to check one mailbox.
+pub struct Spec {
+    pub target: crate::target::Target,
+    pub secret: Option<crate::secret::Secret>,
+    pub net: crate::checks::NetOptions,
+    pub today: chrono::NaiveDate,
+    pub selected: BTreeSet<CheckId>,
+    pub transcript: bool,
+}
+
+/// Runs the selected checks for one mailbox and assembles its report.
+pub async fn check_mailbox(kb: &'static crate::knowledge::Knowledge, spec: Spec) -> Report {
+    let ctx = Ctx {
+        target: spec.target,
+        secret: spec.secret,
+        kb,
+        net: spec.net,
+        today: spec.today,
+        transcript: crate::transcript::Transcript::new(),
+        shared: Default::default(),
+    };
+    let start = Instant::now();
+    let ran = run(&ctx, &spec.selected).await;
+    build_report(&ctx, ran, start.elapsed(), spec.transcript)
+}
+
+/// Assembles the report from what the runner returned.
+pub fn build_report(ctx: &Ctx, ran: Vec<Ran>, took: Duration, with_transcript: bool) -> Report {
+    let findings: Vec<(CheckId, &checks::Finding)> = ran
+        .iter()
+        .flat_map(|r| r.result.findings.iter().map(move |f| (r.id, f)))
+        .collect();
+    let diagnosis = diagnose::diagnose(
+        ctx.kb,
+        &findings,
+        &ctx.target.user,
+        ctx.target.domain.as_deref(),
+    );
+    let statuses: Vec<_> = ran.iter().map(|r| r.result.status).collect();
+    let status = diagnose::overall(&diagnosis, &statuses);
+    let checks = ran
+        .iter()
+        .map(|r| CheckReport {
+            id: r.id,
+            status: r.result.status,
+            summary: r.result.summary.clone(),
+            duration_ms: r.duration.as_millis() as u64,
+            findings: r.result.findings.clone(),
+            details: r.result.details.clone(),
+        })
+        .collect();
+    Report {
+        schema_version: SCHEMA_VERSION,
+        tool: crate::tool(),
+        target: ctx.target.clone(),
+        status,
+        duration_ms: took.as_millis() as u64,
+        checks,
+        diagnosis,
+        transcript: with_transcript.then(|| ctx.transcript.lines()),
+    }
 }
 
 /// Skipped-check status helper for callers that inspect results.
