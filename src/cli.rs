@@ -37,6 +37,8 @@ pub enum Command {
     Check(Box<CheckArgs>),
     /// Explain a server reply or client error text (offline; stdin when TEXT is absent)
     Explain(ExplainArgs),
+    /// Check many mailboxes from a CSV or JSON-lines file
+    Batch(Box<BatchArgs>),
     /// List the checks and every diagnosis code
     List(ListArgs),
 }
@@ -105,6 +107,20 @@ pub struct CheckArgs {
     #[arg(long, value_name = "HOST[:PORT]")]
     pub pop: Option<String>,
 
+    #[command(flatten)]
+    pub net: NetArgs,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
+
+    /// Pretend the current date is DATE (YYYY-MM-DD), for the dated facts
+    #[arg(long, hide = true, value_name = "DATE")]
+    pub now: Option<chrono::NaiveDate>,
+}
+
+/// Network and check-selection flags shared by `check` and `batch`.
+#[derive(Debug, Clone, Args)]
+pub struct NetArgs {
     /// Run only these checks (and what they need), comma-separated
     #[arg(long, value_delimiter = ',', value_enum, conflicts_with = "skip")]
     pub only: Vec<CheckId>,
@@ -127,11 +143,24 @@ pub struct CheckArgs {
     /// Allow credentials over an unencrypted connection (never the default)
     #[arg(long)]
     pub allow_plaintext: bool,
+}
 
+#[derive(Debug, Clone, Args)]
+pub struct BatchArgs {
+    /// CSV (with a header) or JSON lines: email, and optionally provider, smtp, imap,
+    /// pop, password_env (name of an environment variable) or password_file (a file
+    /// only its owner can read). Never the password itself.
+    pub file: PathBuf,
+    /// Mailboxes checked at once
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=1000))]
+    pub concurrency: u16,
+    /// Mailboxes of one domain checked at once (so one tenant is not hammered)
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..=1000))]
+    pub per_domain: u16,
+    #[command(flatten)]
+    pub net: NetArgs,
     #[command(flatten)]
     pub output: OutputArgs,
-
-    /// Pretend the current date is DATE (YYYY-MM-DD), for the dated facts
     #[arg(long, hide = true, value_name = "DATE")]
     pub now: Option<chrono::NaiveDate>,
 }

@@ -3,6 +3,7 @@
 //! `main_with_args` is the whole program: parse, run the command, render, and map
 //! the outcome to a monitoring-plugins exit code in exactly one place (`exit_code`).
 
+pub mod batch;
 pub mod checks;
 pub mod cli;
 pub mod diagnose;
@@ -106,6 +107,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Check(args) => run_check(kb, *args),
         Command::Explain(args) => run_explain(kb, args),
         Command::List(args) => run_list(kb, args),
+        Command::Batch(args) => batch::run(kb, *args),
     }
 }
 
@@ -121,13 +123,13 @@ pub fn use_color(choice: ColorChoice) -> bool {
     }
 }
 
-fn style(output: &OutputArgs) -> report::text::Style {
+pub fn style(output: &OutputArgs) -> report::text::Style {
     let color = use_color(output.color);
     colored::control::set_override(color);
     report::text::Style { color }
 }
 
-fn render_report(report: &Report, output: &OutputArgs) -> anyhow::Result<Vec<u8>> {
+pub fn render_report(report: &Report, output: &OutputArgs) -> anyhow::Result<Vec<u8>> {
     let mut buf = Vec::new();
     match output.format() {
         Format::Text => report::text::render(report, &mut buf, &style(output))?,
@@ -182,6 +184,20 @@ fn load_roots(path: &std::path::Path) -> anyhow::Result<Vec<Vec<u8>>> {
     Ok(certs)
 }
 
+/// Network options from the shared flags (reads `--ca-file`).
+pub fn net_options(args: &cli::NetArgs) -> anyhow::Result<NetOptions> {
+    let extra_roots = match &args.ca_file {
+        Some(p) => load_roots(p)?,
+        None => Vec::new(),
+    };
+    Ok(NetOptions {
+        timeout: Duration::from_secs_f64(args.timeout),
+        dns_server: args.dns_server,
+        extra_roots,
+        allow_plaintext: args.allow_plaintext,
+    })
+}
+
 fn run_check(kb: &'static Knowledge, args: CheckArgs) -> anyhow::Result<Outcome> {
     let overrides = target::Overrides {
         smtp: args.smtp.clone(),
@@ -189,23 +205,15 @@ fn run_check(kb: &'static Knowledge, args: CheckArgs) -> anyhow::Result<Outcome>
         pop: args.pop.clone(),
     };
     let target = target::Target::build(kb, &args.email, &args.provider, &overrides)?;
-    let extra_roots = match &args.ca_file {
-        Some(p) => load_roots(p)?,
-        None => Vec::new(),
-    };
+    let net = net_options(&args.net)?;
     let secret = read_password(&args)?;
     let spec = runner::Spec {
         target,
         secret,
-        net: NetOptions {
-            timeout: Duration::from_secs_f64(args.timeout),
-            dns_server: args.dns_server,
-            extra_roots,
-            allow_plaintext: args.allow_plaintext,
-        },
+        net,
         today: args.now.unwrap_or_else(|| chrono::Utc::now().date_naive()),
-        selected: runner::select(&args.only, &args.skip),
-        transcript: args.transcript,
+        selected: runner::select(&args.net.only, &args.net.skip),
+        transcript: args.net.transcript,
     };
     let report = runtime()?.block_on(runner::check_mailbox(kb, spec));
     let output = render_report(&report, &args.output)?;
