@@ -306,6 +306,7 @@ pub fn run(kb: &'static Knowledge, args: BatchArgs) -> anyhow::Result<Outcome> {
     match format {
         Format::Json => {}
         Format::Nagios => render_nagios(&reports, status, &mut buf)?,
+        Format::Prometheus => crate::report::prometheus::render_many(&reports, &mut buf)?,
         Format::Text => render_table(&reports, status, &mut buf, &style)?,
     }
     Ok(Outcome {

@@ -41,6 +41,13 @@ pub enum Command {
     Batch(Box<BatchArgs>),
     /// List the checks and every diagnosis code
     List(ListArgs),
+    /// Print a shell completion script
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff)
+    Manpage,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -48,6 +55,7 @@ pub enum Format {
     Text,
     Json,
     Nagios,
+    Prometheus,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

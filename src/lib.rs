@@ -108,6 +108,23 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Explain(args) => run_explain(kb, args),
         Command::List(args) => run_list(kb, args),
         Command::Batch(args) => batch::run(kb, *args),
+        Command::Completions { shell } => {
+            let mut buf = Vec::new();
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(shell, &mut cmd, "mailbox-doctor", &mut buf);
+            Ok(Outcome {
+                output: buf,
+                status: OverallStatus::Ok,
+            })
+        }
+        Command::Manpage => {
+            let mut buf = Vec::new();
+            clap_mangen::Man::new(<Cli as clap::CommandFactory>::command()).render(&mut buf)?;
+            Ok(Outcome {
+                output: buf,
+                status: OverallStatus::Ok,
+            })
+        }
     }
 }
 
@@ -135,6 +152,7 @@ pub fn render_report(report: &Report, output: &OutputArgs) -> anyhow::Result<Vec
         Format::Text => report::text::render(report, &mut buf, &style(output))?,
         Format::Json => report::json::render(report, &mut buf)?,
         Format::Nagios => report::nagios::render(report, &mut buf)?,
+        Format::Prometheus => report::prometheus::render(report, &mut buf)?,
     }
     Ok(buf)
 }
@@ -252,7 +270,9 @@ fn run_explain(kb: &'static Knowledge, args: ExplainArgs) -> anyhow::Result<Outc
             report::text::render_explanation(&explanation, &mut buf, &style(&args.output))?
         }
         Format::Json => report::json::render_explanation(&explanation, &mut buf)?,
-        Format::Nagios => report::nagios::render_explanation(&explanation, &mut buf)?,
+        Format::Nagios | Format::Prometheus => {
+            report::nagios::render_explanation(&explanation, &mut buf)?
+        }
     }
     Ok(Outcome {
         output: buf,

@@ -4,4 +4,5 @@
 pub mod json;
 pub mod model;
 pub mod nagios;
+pub mod prometheus;
 pub mod text;
