@@ -151,6 +151,9 @@ pub struct NetArgs {
     /// Allow credentials over an unencrypted connection (never the default)
     #[arg(long)]
     pub allow_plaintext: bool,
+    /// Base URL of the Microsoft identity platform, for private setups and tests
+    #[arg(long, value_name = "URL", default_value = crate::checks::DEFAULT_IDENTITY_URL)]
+    pub identity_url: String,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -213,6 +213,7 @@ pub fn net_options(args: &cli::NetArgs) -> anyhow::Result<NetOptions> {
         dns_server: args.dns_server,
         extra_roots,
         allow_plaintext: args.allow_plaintext,
+        identity_url: args.identity_url.trim_end_matches('/').to_string(),
     })
 }
 

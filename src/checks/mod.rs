@@ -153,7 +153,12 @@ pub struct NetOptions {
     /// Extra trust anchors (DER), from `--ca-file`.
     pub extra_roots: Vec<Vec<u8>>,
     pub allow_plaintext: bool,
+    /// Base URL of the Microsoft identity platform (`--identity-url`).
+    pub identity_url: String,
 }
+
+/// The public Microsoft identity endpoint, used unless `--identity-url` says otherwise.
+pub const DEFAULT_IDENTITY_URL: &str = "https://login.microsoftonline.com";
 
 /// Everything a check may read. Built once per mailbox.
 pub struct Ctx {

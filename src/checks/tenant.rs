@@ -6,7 +6,9 @@
 //!
 //! It never sends the password; it only reads public discovery documents.
 
-use super::{BoxFuture, Check, CheckId, CheckResult, Ctx};
+use super::{BoxFuture, Check, CheckId, CheckResult, Ctx, Finding, Status};
+use crate::knowledge::Severity;
+use crate::net::http;
 
 pub struct Tenant;
 
@@ -20,9 +22,243 @@ impl Check for Tenant {
     fn describe(&self) -> &'static str {
         "Microsoft 365 tenant look-up: managed or federated, which cloud"
     }
-    fn run<'a>(&'a self, _ctx: &'a Ctx) -> BoxFuture<'a, CheckResult> {
-        Box::pin(async { CheckResult::skip("not implemented yet") })
+    fn run<'a>(&'a self, ctx: &'a Ctx) -> BoxFuture<'a, CheckResult> {
+        Box::pin(run(ctx))
     }
+}
+
+/// A parsed `https://host[:port][/base]` identity URL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdentityUrl {
+    pub host: String,
+    pub port: u16,
+    pub base: String,
+}
+
+pub fn parse_identity_url(url: &str) -> Option<IdentityUrl> {
+    let rest = url.strip_prefix("https://")?;
+    let (authority, base) = match rest.find('/') {
+        Some(i) => (&rest[..i], rest[i..].trim_end_matches('/').to_string()),
+        None => (rest, String::new()),
+    };
+    let (host, port) = match authority.rsplit_once(':') {
+        Some((h, p)) if !h.contains(':') || h.ends_with(']') => (h, p.parse().ok()?),
+        _ => (authority, 443),
+    };
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    (!host.is_empty()).then(|| IdentityUrl {
+        host: host.to_string(),
+        port,
+        base,
+    })
+}
+
+/// Percent-encodes a query value (RFC 3986 unreserved characters stay).
+fn encode(v: &str) -> String {
+    v.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~@".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+fn is_microsoft(provider: &str) -> bool {
+    provider == "microsoft365"
+}
+
+async fn run(ctx: &Ctx) -> CheckResult {
+    if !is_microsoft(&ctx.target.provider) {
+        return CheckResult::skip(format!(
+            "not a Microsoft 365 mailbox (provider {})",
+            ctx.target.provider
+        ));
+    }
+    let Some(domain) = ctx.target.domain.clone() else {
+        return CheckResult::skip("the user name has no domain to look up");
+    };
+    let Some(id) = parse_identity_url(&ctx.net.identity_url) else {
+        return CheckResult::new(
+            Status::Error,
+            format!(
+                "--identity-url {} is not an https:// URL",
+                ctx.net.identity_url
+            ),
+        );
+    };
+    let realm_path = format!(
+        "{}/getuserrealm.srf?login={}&xml=1",
+        id.base,
+        encode(&ctx.target.user)
+    );
+    let openid_path = format!(
+        "{}/{}/.well-known/openid-configuration",
+        id.base,
+        encode(&domain)
+    );
+    let (realm, openid) = tokio::join!(fetch(ctx, &id, &realm_path), fetch(ctx, &id, &openid_path));
+    let realm = realm.map(|r| parse_realm(&r.body));
+    let openid = openid.map(|r| parse_openid(&r.body));
+    let (realm, openid) = match (realm, openid) {
+        (Err(e), _) | (_, Err(e)) => {
+            return CheckResult::new(
+                Status::Warn,
+                format!("could not ask {} about the tenant: {e}", id.host),
+            );
+        }
+        (Ok(r), Ok(o)) => (r, o),
+    };
+    assess(ctx, realm.as_ref(), openid.as_ref())
+}
+
+/// Turns the look-up answers into findings.
+pub fn assess(ctx: &Ctx, realm: Option<&Realm>, openid: Option<&OpenId>) -> CheckResult {
+    let domain = ctx.target.domain.as_deref().unwrap_or_default();
+    let mut findings = Vec::new();
+    let cloud = cloud_of(realm, openid);
+    let namespace = realm
+        .map(|r| r.namespace_type.as_str())
+        .unwrap_or("Unknown");
+    let unknown =
+        namespace.eq_ignore_ascii_case("Unknown") && openid.is_none_or(|o| o.tenant_id.is_none());
+    let details = serde_json::json!({
+        "namespace_type": namespace,
+        "federation_brand_name": realm.and_then(|r| r.federation_brand_name.clone()),
+        "auth_url": realm.and_then(|r| r.auth_url.clone()),
+        "cloud_instance_name": realm.and_then(|r| r.cloud_instance_name.clone())
+            .or_else(|| openid.and_then(|o| o.cloud_instance_name.clone())),
+        "tenant_id": openid.and_then(|o| o.tenant_id.clone()),
+        "tenant_region_scope": openid.and_then(|o| o.tenant_region_scope.clone()),
+        "tenant_region_sub_scope": openid.and_then(|o| o.tenant_region_sub_scope.clone()),
+        "cloud": cloud,
+    });
+    if unknown {
+        findings.push(Finding::new(
+            "TENANT_NOT_FOUND",
+            Severity::Critical,
+            format!("no Microsoft 365 tenant has the domain {domain}"),
+        ));
+        let r = CheckResult::new(Status::Fail, format!("{domain}: no Microsoft 365 tenant"));
+        return r.with_findings(findings).with_details(details);
+    }
+    let mut summary = format!("{domain}: {namespace}");
+    if let Some(t) = openid.and_then(|o| o.tenant_id.as_deref()) {
+        summary.push_str(&format!(", tenant {t}"));
+    }
+    if namespace.eq_ignore_ascii_case("Federated") {
+        let brand = realm
+            .and_then(|r| r.federation_brand_name.clone())
+            .unwrap_or_else(|| domain.to_string());
+        let idp = realm
+            .and_then(|r| r.auth_url.as_deref())
+            .and_then(|u| u.split('/').nth(2))
+            .map(|h| format!(" at {h}"))
+            .unwrap_or_default();
+        findings.push(Finding::new(
+            "FEDERATED_DOMAIN",
+            Severity::Warning,
+            format!("passwords for {domain} are checked by {brand}'s own identity provider{idp}, not by Microsoft"),
+        ));
+    }
+    let global_endpoints: Vec<&str> = ctx
+        .target
+        .endpoints
+        .iter()
+        .filter(|e| e.host.ends_with("office365.com") || e.host.ends_with("outlook.com"))
+        .map(|e| e.host.as_str())
+        .collect();
+    if cloud != Cloud::Global {
+        summary.push_str(match cloud {
+            Cloud::UsGovernment => ", US Government cloud",
+            Cloud::China => ", cloud operated by 21Vianet",
+            Cloud::Global => "",
+        });
+        if !global_endpoints.is_empty() {
+            let right = match cloud {
+                Cloud::UsGovernment => {
+                    "outlook.office365.us (GCC High) or outlook-dod.office365.us (DoD)"
+                }
+                _ => "partner.outlook.cn",
+            };
+            findings.push(Finding::new(
+                "SOVEREIGN_CLOUD_ENDPOINT",
+                Severity::Critical,
+                format!(
+                    "the tenant lives in a national cloud but the test used the global endpoints ({}); use {right}",
+                    global_endpoints.join(", ")
+                ),
+            ));
+        }
+    }
+    let status = CheckResult::status_from(&findings);
+    CheckResult::new(status, summary)
+        .with_findings(findings)
+        .with_details(details)
+}
+
+async fn fetch(ctx: &Ctx, id: &IdentityUrl, path: &str) -> Result<http::Response, String> {
+    let t = ctx.net.timeout;
+    let addrs = resolve(ctx, &id.host).await?;
+    let mut last = String::from("no address");
+    for ip in addrs {
+        let addr = std::net::SocketAddr::new(ip, id.port);
+        let tcp = match tokio::time::timeout(t, tokio::net::TcpStream::connect(addr)).await {
+            Ok(Ok(s)) => s,
+            Ok(Err(e)) => {
+                last = format!("{addr}: {e}");
+                continue;
+            }
+            Err(_) => {
+                last = format!("{addr}: no answer within {t:?}");
+                continue;
+            }
+        };
+        let _ = tcp.set_nodelay(true);
+        let connector = tokio_rustls::TlsConnector::from(tls_config(ctx));
+        let name = rustls::pki_types::ServerName::try_from(id.host.clone())
+            .map_err(|_| format!("{} is not a valid host name", id.host))?;
+        let mut tls = tokio::time::timeout(t, connector.connect(name, tcp))
+            .await
+            .map_err(|_| format!("TLS handshake with {} timed out", id.host))?
+            .map_err(|e| format!("TLS with {}: {e}", id.host))?;
+        let resp = http::get(&mut tls, &id.host, path, t)
+            .await
+            .map_err(|e| e.to_string())?;
+        return Ok(resp);
+    }
+    Err(last)
+}
+
+async fn resolve(ctx: &Ctx, host: &str) -> Result<Vec<std::net::IpAddr>, String> {
+    if let Ok(ip) = host.parse::<std::net::IpAddr>() {
+        return Ok(vec![ip]);
+    }
+    let t = ctx.net.timeout;
+    let found = tokio::time::timeout(t, tokio::net::lookup_host((host, 443)))
+        .await
+        .map_err(|_| format!("resolving {host} timed out"))?
+        .map_err(|e| format!("cannot resolve {host}: {e}"))?;
+    Ok(found.map(|a| a.ip()).collect())
+}
+
+fn tls_config(ctx: &Ctx) -> std::sync::Arc<rustls::ClientConfig> {
+    let mut roots = rustls::RootCertStore::empty();
+    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    for der in &ctx.net.extra_roots {
+        let _ = roots.add(rustls::pki_types::CertificateDer::from(der.clone()));
+    }
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let cfg = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map(|b| b.with_root_certificates(roots).with_no_client_auth());
+    std::sync::Arc::new(cfg.unwrap_or_else(|_| {
+        rustls::ClientConfig::builder()
+            .with_root_certificates(rustls::RootCertStore::empty())
+            .with_no_client_auth()
+    }))
 }
 
 /// What `getuserrealm.srf?xml=1` says about a login name.
@@ -136,6 +372,29 @@ mod tests {
 
     // Shape from https://github.com/toneillcodes/EntraID-API-Library/blob/95caa673cd50a7e54b85d789ecc22088820fd09c/apis/web/recon/user-realm-discovery.md
     const MANAGED: &str = r#"<RealmInfo Success="true"><State>4</State><UserState>1</UserState><Login>example.com</Login><NameSpaceType>Managed</NameSpaceType><DomainName>example.com</DomainName><IsFederatedNS>false</IsFederatedNS><FederationBrandName>Example Corp</FederationBrandName><CloudInstanceName>microsoftonline.com</CloudInstanceName><CloudInstanceIssuerUri>urn:federation:MicrosoftOnline</CloudInstanceIssuerUri></RealmInfo>"#;
+
+    #[test]
+    fn identity_urls_parse() {
+        assert_eq!(
+            parse_identity_url("https://login.microsoftonline.com"),
+            Some(IdentityUrl {
+                host: "login.microsoftonline.com".into(),
+                port: 443,
+                base: String::new()
+            })
+        );
+        assert_eq!(
+            parse_identity_url("https://127.0.0.1:8443/id/"),
+            Some(IdentityUrl {
+                host: "127.0.0.1".into(),
+                port: 8443,
+                base: "/id".into()
+            })
+        );
+        assert!(parse_identity_url("http://x").is_none());
+        assert!(parse_identity_url("https://").is_none());
+        assert!(parse_identity_url("https://h:99999").is_none());
+    }
 
     #[test]
     fn managed_realm_parses() {
