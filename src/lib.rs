@@ -14,6 +14,7 @@ pub mod oauth;
 pub mod report;
 pub mod runner;
 pub mod secret;
+pub mod sim;
 pub mod target;
 pub mod transcript;
 

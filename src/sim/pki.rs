@@ -1,0 +1,87 @@
+//! A throw-away PKI for the simulations: a CA made in memory, and server
+//! certificates signed by it (or by an "intercepting proxy" CA that nobody trusts),
+//! valid, expired or not yet valid. Nothing here is written to disk unless a test asks.
+
+use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+
+/// A certificate authority that can sign server certificates.
+pub struct Ca {
+    cert: rcgen::Certificate,
+    key: KeyPair,
+}
+
+/// How a server certificate should look.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Validity {
+    Valid,
+    Expired,
+    NotYetValid,
+}
+
+/// A server certificate chain and its key, ready for rustls.
+pub struct ServerCert {
+    pub chain: Vec<CertificateDer<'static>>,
+    pub key: PrivateKeyDer<'static>,
+}
+
+impl Ca {
+    pub fn new(common_name: &str) -> Result<Ca, rcgen::Error> {
+        let mut params = CertificateParams::new(Vec::<String>::new())?;
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        params
+            .distinguished_name
+            .push(DnType::CommonName, common_name);
+        params
+            .distinguished_name
+            .push(DnType::OrganizationName, common_name);
+        params.not_before = rcgen::date_time_ymd(2020, 1, 1);
+        params.not_after = rcgen::date_time_ymd(2099, 1, 1);
+        let key = KeyPair::generate()?;
+        let cert = params.self_signed(&key)?;
+        Ok(Ca { cert, key })
+    }
+
+    pub fn pem(&self) -> String {
+        self.cert.pem()
+    }
+
+    pub fn der(&self) -> Vec<u8> {
+        self.cert.der().to_vec()
+    }
+
+    /// A server certificate for `names` (host names or IP literals).
+    pub fn issue(&self, names: &[&str], validity: Validity) -> Result<ServerCert, rcgen::Error> {
+        let mut params =
+            CertificateParams::new(names.iter().map(|n| n.to_string()).collect::<Vec<_>>())?;
+        params.distinguished_name.push(
+            DnType::CommonName,
+            names.first().copied().unwrap_or("localhost"),
+        );
+        let (nb, na) = match validity {
+            Validity::Valid => ((2020, 1, 1), (2099, 1, 1)),
+            Validity::Expired => ((2020, 1, 1), (2021, 1, 1)),
+            Validity::NotYetValid => ((2098, 1, 1), (2099, 1, 1)),
+        };
+        params.not_before = rcgen::date_time_ymd(nb.0, nb.1, nb.2);
+        params.not_after = rcgen::date_time_ymd(na.0, na.1, na.2);
+        let key = KeyPair::generate()?;
+        let cert = params.signed_by(&key, &self.cert, &self.key)?;
+        Ok(ServerCert {
+            chain: vec![cert.der().clone(), self.cert.der().clone()],
+            key: PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())),
+        })
+    }
+}
+
+impl ServerCert {
+    /// A rustls server configuration presenting this chain.
+    pub fn server_config(&self) -> Result<std::sync::Arc<rustls::ServerConfig>, rustls::Error> {
+        let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+        let cfg = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()?
+            .with_no_client_auth()
+            .with_single_cert(self.chain.clone(), self.key.clone_key())?;
+        Ok(std::sync::Arc::new(cfg))
+    }
+}
