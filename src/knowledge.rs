@@ -21,6 +21,20 @@ const SIGNATURES: &[(&str, &str)] = &[
 const PROVIDERS: &str = include_str!("../checks/providers.toml");
 const FACTS: &str = include_str!("../checks/facts.toml");
 const CREDENTIALS: &str = include_str!("../checks/credentials.toml");
+const FINGERPRINTS: &str = include_str!("../checks/fingerprints.toml");
+
+/// Provider ids a dated fact may name even before a full profile exists in
+/// providers.toml (the `--provider` values of the command-line contract).
+pub const KNOWN_PROVIDER_IDS: &[&str] = &[
+    "microsoft365",
+    "outlook.com",
+    "gmail",
+    "icloud",
+    "yahoo",
+    "zoho",
+    "fastmail",
+    "generic",
+];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -105,9 +119,49 @@ pub struct SignatureDef {
     #[serde(default)]
     pub fingerprint: Option<String>,
     pub diagnosis: String,
+    /// A last resort: dropped when a more specific signature matches too.
+    #[serde(default)]
+    pub fallback: bool,
     /// The exact reply as seen in the source.
     pub example: String,
     pub source: String,
+}
+
+/// Recognizes a server from its greeting (banner) on one protocol.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct FingerprintDef {
+    /// The server family, e.g. "exchange-online"; signatures name it.
+    pub id: String,
+    pub protocol: Protocol,
+    /// Case-insensitive regular expression over the greeting.
+    pub pattern: String,
+    /// A real greeting, quoted exactly.
+    pub example: String,
+    pub source: String,
+}
+
+/// Recognizes a server family from text pasted by a user (a host name in a
+/// server tag, a product name), when no greeting is at hand.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct HintDef {
+    pub fingerprint: String,
+    pub pattern: String,
+    pub example: String,
+    pub source: String,
+}
+
+#[derive(Debug)]
+pub struct Fingerprint {
+    pub def: FingerprintDef,
+    pub regex: Regex,
+}
+
+#[derive(Debug)]
+pub struct Hint {
+    pub def: HintDef,
+    pub regex: Regex,
 }
 
 #[derive(Debug)]
@@ -235,6 +289,13 @@ struct SignaturesFile {
 }
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
+struct FingerprintsFile {
+    fingerprint: Vec<FingerprintDef>,
+    #[serde(default)]
+    hint: Vec<HintDef>,
+}
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct ProvidersFile {
     provider: Vec<ProviderDef>,
 }
@@ -249,6 +310,8 @@ pub struct Knowledge {
     pub facts: Vec<FactDef>,
     pub as_of: chrono::NaiveDate,
     pub credentials: CredentialsDef,
+    pub fingerprints: Vec<Fingerprint>,
+    pub hints: Vec<Hint>,
 }
 
 /// Codes the tool's own Rust code emits; the catalogue must define each of them.
@@ -297,6 +360,11 @@ pub const REQUIRED_CODES: &[&str] = &[
     "SOVEREIGN_CLOUD_ENDPOINT",
     "M365_SMTP_BASIC_AUTH_SUNSET",
     "SERVER_PROTOCOL_ERROR",
+    "OAUTH_TOKEN_REJECTED",
+    "OAUTH_TOKEN_EXPIRED",
+    "OAUTH_WRONG_AUDIENCE",
+    "OAUTH_MISSING_SCOPE",
+    "OAUTH_WRONG_USER",
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -339,6 +407,12 @@ impl Knowledge {
             if !is_code(&def.code) {
                 return Err(KnowledgeError::Invalid(format!(
                     "diagnosis code `{}` must be UPPER_SNAKE_CASE",
+                    def.code
+                )));
+            }
+            if def.title.trim().is_empty() || def.fix.trim().is_empty() {
+                return Err(KnowledgeError::Invalid(format!(
+                    "diagnosis `{}` needs a title and a fix",
                     def.code
                 )));
             }
@@ -425,8 +499,17 @@ impl Knowledge {
         }
 
         let f: FactsFile = parse("facts.toml", FACTS)?;
+        let mut fids = HashSet::new();
         for fact in &f.fact {
-            if !pids.contains(&fact.provider) {
+            if !fids.insert(fact.id.clone()) {
+                return Err(KnowledgeError::Invalid(format!(
+                    "duplicate fact `{}`",
+                    fact.id
+                )));
+            }
+            if !pids.contains(&fact.provider)
+                && !KNOWN_PROVIDER_IDS.contains(&fact.provider.as_str())
+            {
                 return Err(KnowledgeError::Invalid(format!(
                     "fact `{}` names unknown provider `{}`",
                     fact.id, fact.provider
@@ -448,6 +531,18 @@ impl Knowledge {
             }
         }
 
+        let (fingerprints, hints) = load_fingerprints()?;
+        for sig in &signatures {
+            if let Some(fp) = &sig.def.fingerprint {
+                if !fingerprints.iter().any(|f| &f.def.id == fp) {
+                    return Err(KnowledgeError::Invalid(format!(
+                        "signature `{}` names unknown fingerprint `{fp}`",
+                        sig.def.id
+                    )));
+                }
+            }
+        }
+
         Ok(Knowledge {
             diagnoses: d.diagnosis,
             by_code,
@@ -457,6 +552,8 @@ impl Knowledge {
             facts: f.fact,
             as_of: f.as_of,
             credentials,
+            fingerprints,
+            hints,
         })
     }
 
@@ -471,6 +568,49 @@ impl Knowledge {
     pub fn fact(&self, id: &str) -> Option<&FactDef> {
         self.facts.iter().find(|f| f.id == id)
     }
+}
+
+fn load_fingerprints() -> Result<(Vec<Fingerprint>, Vec<Hint>), KnowledgeError> {
+    let f: FingerprintsFile = parse("fingerprints.toml", FINGERPRINTS)?;
+    let mut seen = HashSet::new();
+    let mut fingerprints = Vec::new();
+    for def in f.fingerprint {
+        if !seen.insert((def.id.clone(), def.protocol)) {
+            return Err(KnowledgeError::Invalid(format!(
+                "fingerprint `{}` is defined twice for {}",
+                def.id,
+                def.protocol.as_str()
+            )));
+        }
+        let regex = ci_regex(&def.pattern, &def.id)?;
+        if !regex.is_match(&def.example) {
+            return Err(KnowledgeError::Invalid(format!(
+                "fingerprint `{}` ({}) does not match its own example",
+                def.id,
+                def.protocol.as_str()
+            )));
+        }
+        fingerprints.push(Fingerprint { def, regex });
+    }
+    let ids: HashSet<&str> = fingerprints.iter().map(|f| f.def.id.as_str()).collect();
+    let mut hints = Vec::new();
+    for def in f.hint {
+        if !ids.contains(def.fingerprint.as_str()) {
+            return Err(KnowledgeError::Invalid(format!(
+                "hint names unknown fingerprint `{}`",
+                def.fingerprint
+            )));
+        }
+        let regex = ci_regex(&def.pattern, &def.fingerprint)?;
+        if !regex.is_match(&def.example) {
+            return Err(KnowledgeError::Invalid(format!(
+                "hint `{}` for `{}` does not match its own example",
+                def.pattern, def.fingerprint
+            )));
+        }
+        hints.push(Hint { def, regex });
+    }
+    Ok((fingerprints, hints))
 }
 
 fn is_code(s: &str) -> bool {

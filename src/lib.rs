@@ -282,39 +282,9 @@ fn run_explain(kb: &'static Knowledge, args: ExplainArgs) -> anyhow::Result<Outc
     })
 }
 
-/// Explains a pasted text: every matching signature becomes a finding, then the
-/// same diagnosis ordering as a live check.
+/// Explains a pasted text (see `explain::explain`).
 pub fn explain_text(kb: &Knowledge, text: &str) -> report::model::Explanation {
-    let matches = explain::match_reply(kb, None, text, None);
-    let findings: Vec<checks::Finding> = matches
-        .iter()
-        .filter_map(|m| {
-            let def = kb.diagnosis(&m.signature.def.diagnosis)?;
-            Some(
-                checks::Finding::new(&def.code, def.severity, def.title.clone())
-                    .with_evidence(m.signature.def.id.clone()),
-            )
-        })
-        .collect();
-    let pairs: Vec<(CheckId, &checks::Finding)> = matches
-        .iter()
-        .zip(&findings)
-        .map(|(m, f)| (m.signature.def.protocol.check_id(), f))
-        .collect();
-    let diagnosis = diagnose::diagnose(kb, &pairs, "<user>", None);
-    let status = if diagnosis.is_empty() {
-        OverallStatus::Unknown
-    } else {
-        diagnose::overall(&diagnosis, &[])
-    };
-    report::model::Explanation {
-        schema_version: SCHEMA_VERSION,
-        tool: tool(),
-        status,
-        reply: explain::extract_reply(text),
-        matched: matches.iter().map(|m| m.signature.def.id.clone()).collect(),
-        diagnosis,
-    }
+    explain::explain(kb, text)
 }
 
 fn run_list(kb: &'static Knowledge, args: ListArgs) -> anyhow::Result<Outcome> {
