@@ -18,10 +18,10 @@ pub mod sim;
 pub mod target;
 pub mod transcript;
 
-use crate::checks::{CheckId, NetOptions};
+use crate::checks::NetOptions;
 use crate::cli::{CheckArgs, Cli, ColorChoice, Command, ExplainArgs, Format, ListArgs, OutputArgs};
 use crate::knowledge::Knowledge;
-use crate::report::model::{OverallStatus, Report, Tool, SCHEMA_VERSION};
+use crate::report::model::{OverallStatus, Report, Tool};
 use crate::secret::Secret;
 use anyhow::Context as _;
 use clap::Parser;
