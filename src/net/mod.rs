@@ -2,3 +2,4 @@
 //! Nothing here knows what a reply means; the checks decide that.
 
 pub mod http;
+pub mod resolver;

@@ -1,0 +1,248 @@
+//! DNS look-ups with a per-query timeout and a single attempt, through the server
+//! given by `--dns-server` (then every look-up goes there, and the hosts file is not
+//! read) or the system configuration. Built on hickory-resolver, the maintained
+//! successor of trust-dns-resolver: it tells NXDOMAIN, NODATA and SERVFAIL apart,
+//! which the system resolver (getaddrinfo) blurs into "not found".
+
+use hickory_resolver::config::{
+    NameServerConfig, NameServerConfigGroup, Protocol as DnsProto, ResolverConfig, ResolverOpts,
+};
+use hickory_resolver::error::{ResolveError, ResolveErrorKind};
+use hickory_resolver::proto::op::ResponseCode;
+use hickory_resolver::proto::rr::RecordType;
+use hickory_resolver::TokioAsyncResolver;
+use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DnsError {
+    #[error("{name} does not exist (NXDOMAIN)")]
+    NxDomain { name: String },
+    #[error("{name} exists but has no {rtype} record")]
+    NoData { name: String, rtype: String },
+    #[error("the DNS server failed to answer for {name} {rtype} (SERVFAIL)")]
+    ServFail { name: String, rtype: String },
+    #[error("the DNS server refused to answer for {name} {rtype} (REFUSED)")]
+    Refused { name: String, rtype: String },
+    #[error("no DNS answer for {name} {rtype} within {after:?}")]
+    Timeout {
+        name: String,
+        rtype: String,
+        after: Duration,
+    },
+    #[error("DNS look-up of {name} {rtype} failed: {why}")]
+    Other {
+        name: String,
+        rtype: String,
+        why: String,
+    },
+}
+
+impl DnsError {
+    /// The diagnosis code for an endpoint host that could not be resolved.
+    pub fn code(&self) -> &'static str {
+        match self {
+            DnsError::NxDomain { .. } => "DNS_NXDOMAIN",
+            DnsError::NoData { .. } => "DNS_NO_ADDRESS",
+            DnsError::Timeout { .. } => "DNS_TIMEOUT",
+            DnsError::ServFail { .. } | DnsError::Refused { .. } | DnsError::Other { .. } => {
+                "DNS_SERVFAIL"
+            }
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct Resolver {
+    inner: TokioAsyncResolver,
+    timeout: Duration,
+    pub server: String,
+}
+
+impl Resolver {
+    pub fn new(dns_server: Option<SocketAddr>, timeout: Duration) -> Result<Resolver, String> {
+        let (config, mut opts, server) = match dns_server {
+            Some(addr) => {
+                let mut group = NameServerConfigGroup::new();
+                for protocol in [DnsProto::Udp, DnsProto::Tcp] {
+                    group.push(NameServerConfig {
+                        socket_addr: addr,
+                        protocol,
+                        tls_dns_name: None,
+                        trust_negative_responses: true,
+                        bind_addr: None,
+                    });
+                }
+                let mut opts = ResolverOpts::default();
+                opts.use_hosts_file = false;
+                (ResolverConfig::from_parts(None, vec![], group), opts, addr.to_string())
+            }
+            None => {
+                let (c, o) = hickory_resolver::system_conf::read_system_conf()
+                    .map_err(|e| format!("cannot read the system DNS configuration: {e}"))?;
+                let server = c
+                    .name_servers()
+                    .first()
+                    .map(|n| n.socket_addr.to_string())
+                    .unwrap_or_else(|| "system".into());
+                (c, o, server)
+            }
+        };
+        opts.timeout = timeout;
+        opts.attempts = 1;
+        opts.cache_size = 0;
+        opts.ndots = 0;
+        opts.edns0 = true;
+        Ok(Resolver {
+            inner: TokioAsyncResolver::tokio(config, opts),
+            timeout,
+            server,
+        })
+    }
+
+    fn classify(&self, name: &str, rtype: RecordType, e: ResolveError) -> DnsError {
+        let name = name.to_string();
+        let rtype_s = rtype.to_string();
+        match e.kind() {
+            ResolveErrorKind::NoRecordsFound { response_code, .. } => match *response_code {
+                ResponseCode::NXDomain => DnsError::NxDomain { name },
+                ResponseCode::NoError => DnsError::NoData { name, rtype: rtype_s },
+                ResponseCode::ServFail => DnsError::ServFail { name, rtype: rtype_s },
+                ResponseCode::Refused => DnsError::Refused { name, rtype: rtype_s },
+                other => DnsError::Other {
+                    name,
+                    rtype: rtype_s,
+                    why: format!("response code {other}"),
+                },
+            },
+            ResolveErrorKind::Timeout => DnsError::Timeout {
+                name,
+                rtype: rtype_s,
+                after: self.timeout,
+            },
+            _ => {
+                let why = e.to_string();
+                if why.to_ascii_lowercase().contains("timed out") {
+                    DnsError::Timeout {
+                        name,
+                        rtype: rtype_s,
+                        after: self.timeout,
+                    }
+                } else if why.contains("ServFail") || why.contains("SERVFAIL") {
+                    DnsError::ServFail { name, rtype: rtype_s }
+                } else {
+                    DnsError::Other {
+                        name,
+                        rtype: rtype_s,
+                        why,
+                    }
+                }
+            }
+        }
+    }
+
+    fn fqdn(name: &str) -> String {
+        if name.ends_with('.') {
+            name.to_string()
+        } else {
+            format!("{name}.")
+        }
+    }
+
+    /// A and AAAA, concurrently. Ok when either has addresses; otherwise the more
+    /// telling of the two errors (NXDOMAIN, SERVFAIL, timeout before NODATA).
+    pub async fn addresses(&self, host: &str) -> Result<Vec<IpAddr>, DnsError> {
+        if let Ok(ip) = host.trim_matches(|c| c == '[' || c == ']').parse::<IpAddr>() {
+            return Ok(vec![ip]);
+        }
+        let name = Self::fqdn(host);
+        let (v4, v6) = tokio::join!(
+            self.inner.ipv4_lookup(name.as_str()),
+            self.inner.ipv6_lookup(name.as_str())
+        );
+        let mut out: Vec<IpAddr> = Vec::new();
+        let mut errs = Vec::new();
+        match v4 {
+            Ok(l) => out.extend(l.iter().map(|a| IpAddr::V4(a.0))),
+            Err(e) => errs.push(self.classify(host, RecordType::A, e)),
+        }
+        match v6 {
+            Ok(l) => out.extend(l.iter().map(|a| IpAddr::V6(a.0))),
+            Err(e) => errs.push(self.classify(host, RecordType::AAAA, e)),
+        }
+        if !out.is_empty() {
+            // IPv4 first: it is what most mail clients on most networks reach.
+            out.sort_by_key(|a| a.is_ipv6());
+            return Ok(out);
+        }
+        let rank = |e: &DnsError| match e {
+            DnsError::NxDomain { .. } => 0,
+            DnsError::ServFail { .. } | DnsError::Refused { .. } => 1,
+            DnsError::Timeout { .. } => 2,
+            DnsError::Other { .. } => 3,
+            DnsError::NoData { .. } => 4,
+        };
+        errs.sort_by_key(rank);
+        Err(errs.into_iter().next().map_or_else(
+            || DnsError::NoData {
+                name: host.to_string(),
+                rtype: "A/AAAA".into(),
+            },
+            |e| match e {
+                DnsError::NoData { name, .. } => DnsError::NoData {
+                    name,
+                    rtype: "A or AAAA".into(),
+                },
+                other => other,
+            },
+        ))
+    }
+
+    /// MX records, best preference first.
+    pub async fn mx(&self, domain: &str) -> Result<Vec<(u16, String)>, DnsError> {
+        let r = self
+            .inner
+            .mx_lookup(Self::fqdn(domain))
+            .await
+            .map_err(|e| self.classify(domain, RecordType::MX, e))?;
+        let mut v: Vec<(u16, String)> = r
+            .iter()
+            .map(|m| {
+                (
+                    m.preference(),
+                    m.exchange().to_utf8().trim_end_matches('.').to_string(),
+                )
+            })
+            .collect();
+        v.sort();
+        Ok(v)
+    }
+
+    pub async fn txt(&self, name: &str) -> Result<Vec<String>, DnsError> {
+        let r = self
+            .inner
+            .txt_lookup(Self::fqdn(name))
+            .await
+            .map_err(|e| self.classify(name, RecordType::TXT, e))?;
+        Ok(r.iter()
+            .map(|t| {
+                t.txt_data()
+                    .iter()
+                    .map(|d| String::from_utf8_lossy(d).into_owned())
+                    .collect::<String>()
+            })
+            .collect())
+    }
+
+    pub async fn cname(&self, name: &str) -> Result<Option<String>, DnsError> {
+        let r = self
+            .inner
+            .lookup(Self::fqdn(name), RecordType::CNAME)
+            .await
+            .map_err(|e| self.classify(name, RecordType::CNAME, e))?;
+        Ok(r.iter().find_map(|d| {
+            d.as_cname()
+                .map(|c| c.0.to_utf8().trim_end_matches('.').to_string())
+        }))
+    }
+}
