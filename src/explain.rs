@@ -278,7 +278,7 @@ pub fn match_reply<'a>(
             }
         })
         .collect();
-    out.sort_by(|a, b| b.score.cmp(&a.score));
+    out.sort_by_key(|m| std::cmp::Reverse(m.score));
     out
 }
 
