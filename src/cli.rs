@@ -179,6 +179,7 @@ pub struct BatchArgs {
 #[derive(Debug, Clone, Args)]
 pub struct ExplainArgs {
     /// The reply or error text; read from standard input when absent
+    #[arg(allow_hyphen_values = true)]
     pub text: Option<String>,
     #[command(flatten)]
     pub output: OutputArgs,
