@@ -54,6 +54,8 @@ pub type AddressMap = HashMap<String, Result<Vec<std::net::IpAddr>, String>>;
 pub struct Shared {
     /// Resolved addresses per host name, set by the dns check.
     pub addresses: Slot<std::sync::Arc<AddressMap>>,
+    /// The mailbox domain's MX, SPF and autodiscover records, set by the dns check.
+    pub domain: Slot<std::sync::Arc<crate::checks::dns::DomainRecords>>,
     /// Free-form handover between checks (e.g. established sessions), keyed by name.
     pub handover: Mutex<HashMap<String, Box<dyn std::any::Any + Send>>>,
 }

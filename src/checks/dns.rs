@@ -1,6 +1,14 @@
-//! The `dns` check (not implemented yet: reports skip).
+//! The `dns` check: resolves every endpoint host (A and AAAA) and the mailbox
+//! domain's MX, SPF and autodiscover records, all concurrently. The endpoint
+//! addresses are handed to the connecting checks the moment they are known; the
+//! domain records only inform (provider detection, details).
 
-use super::{BoxFuture, Check, CheckId, CheckResult, Ctx};
+use super::{BoxFuture, Check, CheckId, CheckResult, Ctx, Finding};
+use crate::knowledge::Severity;
+use crate::net::resolver::Resolver;
+use crate::runner::AddressMap;
+use std::sync::Arc;
+use std::time::Instant;
 
 pub struct Dns;
 
@@ -12,9 +20,156 @@ impl Check for Dns {
         &[]
     }
     fn describe(&self) -> &'static str {
-        "dns"
+        "resolve the servers (A/AAAA) and the domain's MX, SPF and autodiscover"
     }
-    fn run<'a>(&'a self, _ctx: &'a Ctx) -> BoxFuture<'a, CheckResult> {
-        Box::pin(async { CheckResult::skip("not implemented yet") })
+    fn run<'a>(&'a self, ctx: &'a Ctx) -> BoxFuture<'a, CheckResult> {
+        Box::pin(run(ctx))
     }
+}
+
+/// What the domain's own records say, for provider detection and the report.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct DomainRecords {
+    pub mx: Vec<(u16, String)>,
+    pub spf: Vec<String>,
+    pub autodiscover: Option<String>,
+}
+
+async fn run(ctx: &Ctx) -> CheckResult {
+    let resolver = match Resolver::new(ctx.net.dns_server, ctx.net.timeout) {
+        Ok(r) => r,
+        Err(e) => {
+            ctx.shared.addresses.set(Arc::new(AddressMap::new()));
+            return CheckResult::new(super::Status::Error, e);
+        }
+    };
+    let mut hosts: Vec<String> = ctx
+        .target
+        .endpoints
+        .iter()
+        .map(|e| e.host.clone())
+        .collect();
+    hosts.sort();
+    hosts.dedup();
+
+    let endpoints = async {
+        let started = Instant::now();
+        let lookups = hosts.iter().map(|h| {
+            let resolver = &resolver;
+            async move {
+                let t = Instant::now();
+                let r = resolver.addresses(h).await;
+                (h.clone(), r, t.elapsed().as_millis() as u64)
+            }
+        });
+        let results = futures::future::join_all(lookups).await;
+        let map: AddressMap = results
+            .iter()
+            .map(|(h, r, _)| (h.clone(), r.clone().map_err(|e| e.to_string())))
+            .collect();
+        // Hand the addresses on at once: the connecting checks are waiting.
+        ctx.shared.addresses.set(Arc::new(map));
+        (results, started.elapsed().as_millis() as u64)
+    };
+    let domain = async {
+        let Some(d) = ctx.target.domain.as_deref() else {
+            return None;
+        };
+        let autodiscover = format!("autodiscover.{d}");
+        let (mx, txt, cname) = tokio::join!(
+            resolver.mx(d),
+            resolver.txt(d),
+            resolver.cname(&autodiscover)
+        );
+        Some((mx, txt, cname))
+    };
+    let ((results, endpoints_ms), domain) = tokio::join!(endpoints, domain);
+
+    let mut findings = Vec::new();
+    let mut host_details = serde_json::Map::new();
+    let mut resolved = 0;
+    for (host, r, ms) in &results {
+        match r {
+            Ok(addrs) => {
+                resolved += 1;
+                host_details.insert(
+                    host.clone(),
+                    serde_json::json!({ "addresses": addrs, "ms": ms }),
+                );
+            }
+            Err(e) => {
+                let uses: Vec<String> = ctx
+                    .target
+                    .endpoints
+                    .iter()
+                    .filter(|ep| &ep.host == host)
+                    .map(|ep| ep.protocol.as_str().to_ascii_uppercase())
+                    .collect();
+                findings.push(
+                    Finding::new(
+                        e.code(),
+                        Severity::Critical,
+                        format!("{e}; the {} server cannot be reached", uses.join("/")),
+                    )
+                    .with_evidence(format!("asked {}", resolver.server)),
+                );
+                host_details.insert(
+                    host.clone(),
+                    serde_json::json!({ "error": e.to_string(), "ms": ms }),
+                );
+            }
+        }
+    }
+    let mut records = DomainRecords::default();
+    let mut domain_notes = serde_json::Map::new();
+    if let Some((mx, txt, cname)) = domain {
+        match mx {
+            Ok(v) => records.mx = v,
+            Err(e) => {
+                domain_notes.insert("mx_error".into(), e.to_string().into());
+            }
+        }
+        match txt {
+            Ok(v) => {
+                records.spf = v
+                    .into_iter()
+                    .filter(|t| t.to_ascii_lowercase().starts_with("v=spf1"))
+                    .collect()
+            }
+            Err(e) => {
+                domain_notes.insert("txt_error".into(), e.to_string().into());
+            }
+        }
+        match cname {
+            Ok(v) => records.autodiscover = v,
+            Err(e) => {
+                domain_notes.insert("autodiscover_error".into(), e.to_string().into());
+            }
+        }
+        ctx.shared.domain.set(Arc::new(records.clone()));
+    }
+
+    let mut summary = format!(
+        "{resolved} of {} hosts resolved in {endpoints_ms} ms",
+        hosts.len()
+    );
+    if let Some((_, best)) = records.mx.first() {
+        summary.push_str(&format!("; MX {best}"));
+    } else if ctx.target.domain.is_some() {
+        summary.push_str("; no MX");
+    }
+    let mut details = serde_json::json!({
+        "server": resolver.server,
+        "hosts": host_details,
+        "domain": records,
+    });
+    if let (Some(obj), false) = (details.as_object_mut(), domain_notes.is_empty()) {
+        obj.insert(
+            "domain_errors".into(),
+            serde_json::Value::Object(domain_notes),
+        );
+    }
+    CheckResult::new(CheckResult::status_from(&findings), summary)
+        .with_findings(findings)
+        .with_details(details)
 }

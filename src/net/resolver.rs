@@ -75,7 +75,11 @@ impl Resolver {
                 }
                 let mut opts = ResolverOpts::default();
                 opts.use_hosts_file = false;
-                (ResolverConfig::from_parts(None, vec![], group), opts, addr.to_string())
+                (
+                    ResolverConfig::from_parts(None, vec![], group),
+                    opts,
+                    addr.to_string(),
+                )
             }
             None => {
                 let (c, o) = hickory_resolver::system_conf::read_system_conf()
@@ -106,9 +110,18 @@ impl Resolver {
         match e.kind() {
             ResolveErrorKind::NoRecordsFound { response_code, .. } => match *response_code {
                 ResponseCode::NXDomain => DnsError::NxDomain { name },
-                ResponseCode::NoError => DnsError::NoData { name, rtype: rtype_s },
-                ResponseCode::ServFail => DnsError::ServFail { name, rtype: rtype_s },
-                ResponseCode::Refused => DnsError::Refused { name, rtype: rtype_s },
+                ResponseCode::NoError => DnsError::NoData {
+                    name,
+                    rtype: rtype_s,
+                },
+                ResponseCode::ServFail => DnsError::ServFail {
+                    name,
+                    rtype: rtype_s,
+                },
+                ResponseCode::Refused => DnsError::Refused {
+                    name,
+                    rtype: rtype_s,
+                },
                 other => DnsError::Other {
                     name,
                     rtype: rtype_s,
@@ -129,7 +142,10 @@ impl Resolver {
                         after: self.timeout,
                     }
                 } else if why.contains("ServFail") || why.contains("SERVFAIL") {
-                    DnsError::ServFail { name, rtype: rtype_s }
+                    DnsError::ServFail {
+                        name,
+                        rtype: rtype_s,
+                    }
                 } else {
                     DnsError::Other {
                         name,
@@ -152,7 +168,10 @@ impl Resolver {
     /// A and AAAA, concurrently. Ok when either has addresses; otherwise the more
     /// telling of the two errors (NXDOMAIN, SERVFAIL, timeout before NODATA).
     pub async fn addresses(&self, host: &str) -> Result<Vec<IpAddr>, DnsError> {
-        if let Ok(ip) = host.trim_matches(|c| c == '[' || c == ']').parse::<IpAddr>() {
+        if let Ok(ip) = host
+            .trim_matches(|c| c == '[' || c == ']')
+            .parse::<IpAddr>()
+        {
             return Ok(vec![ip]);
         }
         let name = Self::fqdn(host);

@@ -1,0 +1,195 @@
+//! A DNS server on 127.0.0.1 (UDP and TCP, one ephemeral port number for both) that
+//! serves a zone given as data, and can misbehave per name: NXDOMAIN, SERVFAIL, or
+//! never answer. It counts the queries it receives, so tests can prove that every
+//! look-up went through `--dns-server`. Garbage packets are ignored.
+
+use hickory_proto::op::{Message, MessageType, OpCode, ResponseCode};
+use hickory_proto::rr::rdata::{A, AAAA, CNAME, MX, TXT};
+use hickory_proto::rr::{Name, RData, Record, RecordType};
+use hickory_proto::serialize::binary::BinEncodable;
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::str::FromStr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+#[derive(Debug, Clone)]
+pub enum Rec {
+    Ip(IpAddr),
+    Mx(u16, String),
+    Txt(String),
+    Cname(String),
+}
+
+#[derive(Debug, Clone)]
+pub enum Behaviour {
+    Records(Vec<Rec>),
+    NxDomain,
+    ServFail,
+    /// Never answer (to test time-outs).
+    Drop,
+}
+
+/// Names (without the trailing dot, any case) and how to answer for them. Names not
+/// in the zone get NXDOMAIN.
+#[derive(Debug, Clone, Default)]
+pub struct Zone {
+    names: HashMap<String, Behaviour>,
+}
+
+impl Zone {
+    pub fn new() -> Zone {
+        Zone::default()
+    }
+    pub fn set(mut self, name: &str, b: Behaviour) -> Zone {
+        self.names.insert(key(name), b);
+        self
+    }
+    pub fn add(mut self, name: &str, rec: Rec) -> Zone {
+        let e = self
+            .names
+            .entry(key(name))
+            .or_insert_with(|| Behaviour::Records(Vec::new()));
+        if let Behaviour::Records(v) = e {
+            v.push(rec);
+        }
+        self
+    }
+}
+
+fn key(name: &str) -> String {
+    name.trim_end_matches('.').to_ascii_lowercase()
+}
+
+pub struct DnsServer {
+    addr: SocketAddr,
+    queries: Arc<AtomicUsize>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Drop for DnsServer {
+    fn drop(&mut self) {
+        for t in &self.tasks {
+            t.abort();
+        }
+    }
+}
+
+impl DnsServer {
+    pub async fn start(zone: Zone) -> std::io::Result<DnsServer> {
+        // Find a port free for both UDP and TCP.
+        let (udp, tcp) = loop {
+            let udp = tokio::net::UdpSocket::bind("127.0.0.1:0").await?;
+            let port = udp.local_addr()?.port();
+            if let Ok(tcp) = tokio::net::TcpListener::bind(("127.0.0.1", port)).await {
+                break (udp, tcp);
+            }
+        };
+        let addr = udp.local_addr()?;
+        let zone = Arc::new(zone);
+        let queries = Arc::new(AtomicUsize::new(0));
+        let (z, q) = (zone.clone(), queries.clone());
+        let udp_task = tokio::spawn(async move {
+            let mut buf = vec![0u8; 4096];
+            loop {
+                let Ok((n, peer)) = udp.recv_from(&mut buf).await else {
+                    continue;
+                };
+                q.fetch_add(1, Ordering::SeqCst);
+                if let Some(resp) = answer(&z, &buf[..n]) {
+                    let _ = udp.send_to(&resp, peer).await;
+                }
+            }
+        });
+        let (z, q) = (zone, queries.clone());
+        let tcp_task = tokio::spawn(async move {
+            while let Ok((mut s, _)) = tcp.accept().await {
+                let (z, q) = (z.clone(), q.clone());
+                tokio::spawn(async move {
+                    loop {
+                        let mut len = [0u8; 2];
+                        if s.read_exact(&mut len).await.is_err() {
+                            return;
+                        }
+                        let mut buf = vec![0u8; u16::from_be_bytes(len) as usize];
+                        if s.read_exact(&mut buf).await.is_err() {
+                            return;
+                        }
+                        q.fetch_add(1, Ordering::SeqCst);
+                        match answer(&z, &buf) {
+                            Some(resp) => {
+                                let mut out = (resp.len() as u16).to_be_bytes().to_vec();
+                                out.extend_from_slice(&resp);
+                                if s.write_all(&out).await.is_err() {
+                                    return;
+                                }
+                            }
+                            None => {
+                                tokio::time::sleep(std::time::Duration::from_secs(3600)).await;
+                                return;
+                            }
+                        }
+                    }
+                });
+            }
+        });
+        Ok(DnsServer {
+            addr,
+            queries,
+            tasks: vec![udp_task, tcp_task],
+        })
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Queries received so far (UDP and TCP).
+    pub fn queries(&self) -> usize {
+        self.queries.load(Ordering::SeqCst)
+    }
+}
+
+/// The wire answer to one query, or None to stay silent.
+fn answer(zone: &Zone, packet: &[u8]) -> Option<Vec<u8>> {
+    let req = Message::from_vec(packet).ok()?;
+    let q = req.queries().first()?.clone();
+    let mut resp = Message::new();
+    resp.set_id(req.id())
+        .set_message_type(MessageType::Response)
+        .set_op_code(OpCode::Query)
+        .set_recursion_desired(req.recursion_desired())
+        .set_recursion_available(true)
+        .set_authoritative(true);
+    resp.add_query(q.clone());
+    let name = key(&q.name().to_utf8());
+    match zone.names.get(&name) {
+        None | Some(Behaviour::NxDomain) => {
+            resp.set_response_code(ResponseCode::NXDomain);
+        }
+        Some(Behaviour::ServFail) => {
+            resp.set_response_code(ResponseCode::ServFail);
+        }
+        Some(Behaviour::Drop) => return None,
+        Some(Behaviour::Records(recs)) => {
+            resp.set_response_code(ResponseCode::NoError);
+            for r in recs {
+                let rdata = match (r, q.query_type()) {
+                    (Rec::Ip(IpAddr::V4(ip)), RecordType::A) => RData::A(A(*ip)),
+                    (Rec::Ip(IpAddr::V6(ip)), RecordType::AAAA) => RData::AAAA(AAAA(*ip)),
+                    (Rec::Mx(p, host), RecordType::MX) => {
+                        RData::MX(MX::new(*p, Name::from_str(&format!("{host}.")).ok()?))
+                    }
+                    (Rec::Txt(t), RecordType::TXT) => RData::TXT(TXT::new(vec![t.clone()])),
+                    (Rec::Cname(c), RecordType::CNAME) => {
+                        RData::CNAME(CNAME(Name::from_str(&format!("{c}.")).ok()?))
+                    }
+                    _ => continue,
+                };
+                resp.add_answer(Record::from_rdata(q.name().clone(), 300, rdata));
+            }
+        }
+    }
+    resp.to_bytes().ok()
+}

@@ -1,0 +1,147 @@
+//! The dns check against a real DNS server on 127.0.0.1 (UDP/TCP) serving a zone
+//! with good names and broken ones.
+
+mod util;
+
+use mailbox_doctor::sim::dns::{Behaviour, DnsServer, Rec, Zone};
+use std::time::{Duration, Instant};
+use util::{bin, validated};
+
+fn zone() -> Zone {
+    Zone::new()
+        .add(
+            "smtp.contoso.test",
+            Rec::Ip("127.0.0.1".parse().expect("ip")),
+        )
+        .add(
+            "imap.contoso.test",
+            Rec::Ip("127.0.0.1".parse().expect("ip")),
+        )
+        .add("imap.contoso.test", Rec::Ip("::1".parse().expect("ip")))
+        .add("pop.contoso.test", Rec::Ip("::1".parse().expect("ip")))
+        .add(
+            "contoso.test",
+            Rec::Mx(0, "contoso-test.mail.protection.outlook.com".into()),
+        )
+        .add(
+            "contoso.test",
+            Rec::Txt("v=spf1 include:spf.protection.outlook.com -all".into()),
+        )
+        .add(
+            "contoso.test",
+            Rec::Txt("google-site-verification=abc".into()),
+        )
+        .add(
+            "autodiscover.contoso.test",
+            Rec::Cname("autodiscover.outlook.com".into()),
+        )
+        .add("nodata.contoso.test", Rec::Txt("only text here".into()))
+        .set("servfail.contoso.test", Behaviour::ServFail)
+        .set("silent.contoso.test", Behaviour::Drop)
+}
+
+struct Env {
+    _rt: tokio::runtime::Runtime,
+    server: DnsServer,
+}
+
+fn env() -> Env {
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let server = rt.block_on(DnsServer::start(zone())).expect("dns server");
+    Env { _rt: rt, server }
+}
+
+fn run(env: &Env, smtp: &str, timeout: &str) -> (serde_json::Value, Option<i32>, Duration) {
+    let start = Instant::now();
+    let out = bin()
+        .args([
+            "check",
+            "alice@contoso.test",
+            "--no-password",
+            "--only",
+            "dns",
+            "--json",
+        ])
+        .args([
+            "--smtp",
+            smtp,
+            "--imap",
+            "imap.contoso.test",
+            "--pop",
+            "pop.contoso.test",
+        ])
+        .args(["--timeout", timeout])
+        .arg("--dns-server")
+        .arg(env.server.addr().to_string())
+        .output()
+        .expect("runs");
+    (
+        validated(&out.stdout, "report.v1.json"),
+        out.status.code(),
+        start.elapsed(),
+    )
+}
+
+fn first_code(v: &serde_json::Value) -> String {
+    v["diagnosis"][0]["code"]
+        .as_str()
+        .unwrap_or("none")
+        .to_string()
+}
+
+#[test]
+fn every_host_resolves_and_domain_records_are_reported() {
+    let env = env();
+    let (v, code, _) = run(&env, "smtp.contoso.test", "3");
+    let dns = &v["checks"][0];
+    assert_eq!(dns["status"], "pass", "{v}");
+    assert_eq!(code, Some(0));
+    assert_eq!(
+        dns["details"]["hosts"]["imap.contoso.test"]["addresses"],
+        serde_json::json!(["127.0.0.1", "::1"])
+    );
+    assert_eq!(
+        dns["details"]["domain"]["mx"][0][1],
+        "contoso-test.mail.protection.outlook.com"
+    );
+    assert_eq!(
+        dns["details"]["domain"]["spf"].as_array().map(|a| a.len()),
+        Some(1)
+    );
+    assert_eq!(
+        dns["details"]["domain"]["autodiscover"],
+        "autodiscover.outlook.com"
+    );
+    // 3 hosts x (A + AAAA) + MX + TXT + CNAME, all through --dns-server.
+    assert!(
+        env.server.queries() >= 9,
+        "{} queries",
+        env.server.queries()
+    );
+}
+
+#[test]
+fn nxdomain_nodata_servfail_and_timeout_are_told_apart() {
+    let env = env();
+    for (host, want) in [
+        ("nosuch.contoso.test", "DNS_NXDOMAIN"),
+        ("nodata.contoso.test", "DNS_NO_ADDRESS"),
+        ("servfail.contoso.test", "DNS_SERVFAIL"),
+    ] {
+        let (v, code, _) = run(&env, host, "2");
+        assert_eq!(first_code(&v), want, "{host}: {v}");
+        assert_eq!(code, Some(2));
+        let msg = v["checks"][0]["findings"][0]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        assert!(msg.contains(host) && msg.contains("SMTP"), "{msg}");
+    }
+    let (v, code, took) = run(&env, "silent.contoso.test", "1");
+    assert_eq!(first_code(&v), "DNS_TIMEOUT", "{v}");
+    assert_eq!(code, Some(2));
+    assert!(
+        took < Duration::from_secs(4),
+        "took {took:?} with --timeout 1"
+    );
+}
