@@ -72,9 +72,7 @@ async fn run(ctx: &Ctx) -> CheckResult {
         (results, started.elapsed().as_millis() as u64)
     };
     let domain = async {
-        let Some(d) = ctx.target.domain.as_deref() else {
-            return None;
-        };
+        let d = ctx.target.domain.as_deref()?;
         let autodiscover = format!("autodiscover.{d}");
         let (mx, txt, cname) = tokio::join!(
             resolver.mx(d),
