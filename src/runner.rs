@@ -56,20 +56,38 @@ pub struct Shared {
     pub addresses: Slot<std::sync::Arc<AddressMap>>,
     /// The mailbox domain's MX, SPF and autodiscover records, set by the dns check.
     pub domain: Slot<std::sync::Arc<crate::checks::dns::DomainRecords>>,
-    /// Free-form handover between checks (e.g. established sessions), keyed by name.
-    pub handover: Mutex<HashMap<String, Box<dyn std::any::Any + Send>>>,
+    /// The sessions the tls check opened, one slot per protocol (smtp, imap, pop).
+    pub sessions: [Slot<Handover>; 3],
 }
 
+/// An opened session, or why there is none; taken once by the protocol check.
+pub type Handover = std::sync::Arc<Mutex<Option<Result<crate::net::session::Session, String>>>>;
+
 impl Shared {
-    pub fn put<T: Send + 'static>(&self, key: &str, value: T) {
-        if let Ok(mut m) = self.handover.lock() {
-            m.insert(key.to_string(), Box::new(value));
+    pub fn session_slot(&self, p: crate::knowledge::Protocol) -> &Slot<Handover> {
+        use crate::knowledge::Protocol;
+        match p {
+            Protocol::Smtp => &self.sessions[0],
+            Protocol::Imap => &self.sessions[1],
+            Protocol::Pop => &self.sessions[2],
         }
     }
-    pub fn take<T: Send + 'static>(&self, key: &str) -> Option<T> {
-        let mut m = self.handover.lock().ok()?;
-        let b = m.remove(key)?;
-        b.downcast::<T>().ok().map(|b| *b)
+    /// Waits for the tls check's result for `p` and takes it.
+    pub async fn take_session(
+        &self,
+        p: crate::knowledge::Protocol,
+    ) -> Result<crate::net::session::Session, String> {
+        let h = self.session_slot(p).get().await;
+        let taken = h.lock().ok().and_then(|mut g| g.take());
+        taken.unwrap_or_else(|| Err("the session was already used".into()))
+    }
+    pub fn give_session(
+        &self,
+        p: crate::knowledge::Protocol,
+        s: Result<crate::net::session::Session, String>,
+    ) {
+        self.session_slot(p)
+            .set(std::sync::Arc::new(Mutex::new(Some(s))));
     }
 }
 
@@ -148,6 +166,7 @@ pub async fn check_mailbox(kb: &'static crate::knowledge::Knowledge, spec: Spec)
         today: spec.today,
         transcript: crate::transcript::Transcript::new(),
         shared: Default::default(),
+        selected: spec.selected.clone(),
     };
     let start = Instant::now();
     let ran = run(&ctx, &spec.selected).await;

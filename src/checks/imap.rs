@@ -1,6 +1,16 @@
-//! The `imap` check (not implemented yet: reports skip).
+//! The `imap` check: capabilities after TLS, `LOGINDISABLED`, then ONE login:
+//! AUTHENTICATE PLAIN with SASL-IR when offered (one round trip), else LOGIN with
+//! quoting or a literal. After an OK it proves the mailbox is reachable with one
+//! read-only EXAMINE INBOX: Exchange Online can accept the login and then answer
+//! `BAD User is authenticated but not connected.`, which is not success. LOGOUT.
 
-use super::{BoxFuture, Check, CheckId, CheckResult, Ctx};
+use super::{reply_finding, BoxFuture, Check, CheckId, CheckResult, Ctx, Finding, Status};
+use crate::knowledge::{Protocol, Severity};
+use crate::net::conn::NetError;
+use crate::net::imap::{capabilities, login_arg, read_tagged, Arg, Tagged};
+use crate::net::session::Session;
+use base64::Engine as _;
+use zeroize::Zeroizing;
 
 pub struct Imap;
 
@@ -12,9 +22,204 @@ impl Check for Imap {
         &[CheckId::Dns, CheckId::Tls]
     }
     fn describe(&self) -> &'static str {
-        "imap"
+        "IMAP: one login over TLS, then EXAMINE INBOX to prove access"
     }
-    fn run<'a>(&'a self, _ctx: &'a Ctx) -> BoxFuture<'a, CheckResult> {
-        Box::pin(async { CheckResult::skip("not implemented yet") })
+    fn run<'a>(&'a self, ctx: &'a Ctx) -> BoxFuture<'a, CheckResult> {
+        Box::pin(run(ctx))
     }
+}
+
+fn net_fail(e: NetError) -> CheckResult {
+    CheckResult::new(Status::Fail, e.to_string()).with_findings(vec![Finding::new(
+        e.code(),
+        Severity::Critical,
+        e.to_string(),
+    )])
+}
+
+async fn command(s: &mut Session, cmd: &str, phase: &str) -> Result<Tagged, NetError> {
+    let tag = s.tag();
+    s.conn.send(&format!("{tag} {cmd}"), phase).await?;
+    read_tagged(&mut s.conn, &tag, phase).await
+}
+
+async fn run(ctx: &Ctx) -> CheckResult {
+    let mut s = match ctx.shared.take_session(Protocol::Imap).await {
+        Ok(s) => s,
+        Err(why) => return CheckResult::skip(why),
+    };
+    let fp = crate::explain::fingerprint(ctx.kb, Protocol::Imap, &s.greeting).map(str::to_string);
+    let mut details = serde_json::json!({
+        "greeting": s.greeting,
+        "fingerprint": fp,
+        "backend": crate::net::imap::exchange_backend(&s.greeting),
+        "capabilities_before_tls": s.pre_tls_caps,
+    });
+    let r = login(ctx, &mut s, fp.as_deref(), &mut details).await;
+    if let Ok(t) = command(&mut s, "LOGOUT", "logging out").await {
+        let _ = t;
+    }
+    s.conn.close().await;
+    r.with_details(details)
+}
+
+async fn login(
+    ctx: &Ctx,
+    s: &mut Session,
+    fp: Option<&str>,
+    details: &mut serde_json::Value,
+) -> CheckResult {
+    if s.caps.is_empty() {
+        match command(s, "CAPABILITY", "asking for capabilities").await {
+            Ok(t) => s.caps = capabilities(t.untagged.iter().map(String::as_str)),
+            Err(e) => return net_fail(e),
+        }
+    }
+    details["capabilities"] = serde_json::json!(s.caps);
+    let has = |c: &str| s.caps.iter().any(|x| x == c);
+    let plain = has("AUTH=PLAIN");
+    let sasl_ir = has("SASL-IR");
+    let literal_plus = has("LITERAL+");
+    if has("LOGINDISABLED") && !plain {
+        let f = Finding::new(
+            "IMAP_LOGIN_DISABLED",
+            Severity::Critical,
+            "the server advertises LOGINDISABLED and no AUTH=PLAIN: it accepts no password here",
+        )
+        .with_evidence(format!("CAPABILITY {}", s.caps.join(" ")));
+        return CheckResult::new(Status::Fail, "password login disabled (LOGINDISABLED)")
+            .with_findings(vec![f]);
+    }
+    let Some(secret) = &ctx.secret else {
+        return CheckResult::new(Status::Pass, "login not tested (no password)");
+    };
+    let user = ctx.target.user.as_str();
+    let tag = s.tag();
+    let (mech, result) = if plain {
+        let mut payload = Zeroizing::new(Vec::new());
+        payload.push(0);
+        payload.extend_from_slice(user.as_bytes());
+        payload.push(0);
+        payload.extend_from_slice(secret.expose().as_bytes());
+        let b = Zeroizing::new(base64::engine::general_purpose::STANDARD.encode(&payload[..]));
+        let r = if sasl_ir {
+            let line = Zeroizing::new(format!("{tag} AUTHENTICATE PLAIN {}", b.as_str()));
+            match s
+                .conn
+                .send_secret(
+                    &line,
+                    &format!("{tag} AUTHENTICATE PLAIN <redacted>"),
+                    "sending AUTHENTICATE",
+                )
+                .await
+            {
+                Ok(()) => read_tagged(&mut s.conn, &tag, "waiting for the login result").await,
+                Err(e) => Err(e),
+            }
+        } else {
+            two_step(s, &tag, &b).await
+        };
+        ("AUTHENTICATE PLAIN", r)
+    } else {
+        (
+            "LOGIN",
+            login_command(s, &tag, user, secret.expose(), literal_plus).await,
+        )
+    };
+    details["auth_mechanism"] = serde_json::json!(mech);
+    let t = match result {
+        Ok(t) => t,
+        Err(e) => return net_fail(e),
+    };
+    if !t.ok() {
+        let f = reply_finding(ctx, Protocol::Imap, &t.line, fp, "BAD_CREDENTIALS");
+        let summary = format!("{mech} refused: {}", crate::net::smtp::excerpt(&t.line));
+        return CheckResult::new(CheckResult::status_from(std::slice::from_ref(&f)), summary)
+            .with_findings(vec![f]);
+    }
+    // Prove access: one read-only command.
+    match command(s, "EXAMINE INBOX", "opening INBOX read-only").await {
+        Ok(e) if e.ok() => CheckResult::new(
+            Status::Pass,
+            format!("{mech} accepted; INBOX opened read-only"),
+        ),
+        Ok(e) => {
+            let f = reply_finding(
+                ctx,
+                Protocol::Imap,
+                &e.line,
+                fp,
+                "M365_MAILBOX_NOT_CONNECTED",
+            );
+            let summary = format!(
+                "login accepted but the mailbox is not usable: {}",
+                crate::net::smtp::excerpt(&e.line)
+            );
+            CheckResult::new(Status::Fail, summary).with_findings(vec![f])
+        }
+        Err(e) => net_fail(e),
+    }
+}
+
+/// AUTHENTICATE PLAIN without SASL-IR: wait for `+`, then the payload.
+async fn two_step(s: &mut Session, tag: &str, payload: &str) -> Result<Tagged, NetError> {
+    s.conn
+        .send(&format!("{tag} AUTHENTICATE PLAIN"), "sending AUTHENTICATE")
+        .await?;
+    let t = read_tagged(&mut s.conn, tag, "waiting for the continuation").await?;
+    if t.status != "+" {
+        return Ok(t);
+    }
+    s.conn
+        .send_secret(payload, "<redacted>", "sending the credentials")
+        .await?;
+    read_tagged(&mut s.conn, tag, "waiting for the login result").await
+}
+
+/// LOGIN with quoted strings, or a literal for a password quoting cannot carry.
+async fn login_command(
+    s: &mut Session,
+    tag: &str,
+    user: &str,
+    password: &str,
+    literal_plus: bool,
+) -> Result<Tagged, NetError> {
+    let user_arg = match login_arg(user) {
+        Arg::Quoted(q) => q,
+        Arg::Literal(_) => format!("\"{}\"", user.replace(['"', '\\'], "")),
+    };
+    match login_arg(password) {
+        Arg::Quoted(q) => {
+            let line = Zeroizing::new(format!("{tag} LOGIN {user_arg} {q}"));
+            s.conn
+                .send_secret(
+                    &line,
+                    &format!("{tag} LOGIN {user_arg} <redacted>"),
+                    "sending LOGIN",
+                )
+                .await?;
+        }
+        Arg::Literal(p) => {
+            let p = Zeroizing::new(p);
+            let n = p.len();
+            let plus = if literal_plus { "+" } else { "" };
+            s.conn
+                .send(
+                    &format!("{tag} LOGIN {user_arg} {{{n}{plus}}}"),
+                    "sending LOGIN",
+                )
+                .await?;
+            if !literal_plus {
+                let t =
+                    read_tagged(&mut s.conn, tag, "waiting for the literal continuation").await?;
+                if t.status != "+" {
+                    return Ok(t);
+                }
+            }
+            s.conn
+                .send_secret(&p, "<redacted>", "sending the password literal")
+                .await?;
+        }
+    }
+    read_tagged(&mut s.conn, tag, "waiting for the login result").await
 }

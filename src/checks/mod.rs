@@ -169,6 +169,65 @@ pub struct Ctx {
     pub today: chrono::NaiveDate,
     pub transcript: Transcript,
     pub shared: crate::runner::Shared,
+    /// The checks that run in this pass.
+    pub selected: std::collections::BTreeSet<CheckId>,
+}
+
+/// Turns a server's refusal into a finding through the knowledge base; `fallback`
+/// is the code used when no signature knows the reply.
+pub fn reply_finding(
+    ctx: &Ctx,
+    protocol: crate::knowledge::Protocol,
+    reply: &str,
+    fingerprint: Option<&str>,
+    fallback: &str,
+) -> Finding {
+    let matches = crate::explain::match_reply(ctx.kb, Some(protocol), reply, fingerprint);
+    let (code, title) = match matches
+        .first()
+        .and_then(|m| ctx.kb.diagnosis(&m.signature.def.diagnosis))
+    {
+        Some(def) => (def.code.clone(), def.title.clone()),
+        None => (
+            fallback.to_string(),
+            ctx.kb
+                .diagnosis(fallback)
+                .map(|d| d.title.clone())
+                .unwrap_or_default(),
+        ),
+    };
+    let severity = ctx
+        .kb
+        .diagnosis(&code)
+        .map(|d| d.severity)
+        .unwrap_or(Severity::Critical);
+    Finding::new(&code, severity, title).with_evidence(reply.to_string())
+}
+
+/// The dated verdict for a password login that worked on Exchange Online over SMTP.
+pub fn smtp_sunset_finding(ctx: &Ctx) -> Option<Finding> {
+    let off = ctx.kb.fact("exo-smtp-basic-auth-default-off")?;
+    let days = (off.date - ctx.today).num_days();
+    let message = if days > 0 {
+        format!(
+            "SMTP AUTH with a password works for this mailbox today. Microsoft disables it by default for existing tenants at the end of December 2026 ({days} days left; admins can re-enable it); the final removal date is to be announced in the second half of 2027"
+        )
+    } else {
+        format!(
+            "SMTP AUTH with a password still works for this mailbox, although Microsoft disabled it by default for existing tenants on {} (an admin has re-enabled it); the final removal date is to be announced in the second half of 2027",
+            off.date
+        )
+    };
+    Some(
+        Finding::new("M365_SMTP_BASIC_AUTH_SUNSET", Severity::Warning, message)
+            .with_evidence(off.source.clone()),
+    )
+}
+
+/// Whether the mailbox is on Exchange Online, by profile or by the server's greeting.
+pub fn is_exchange_online(ctx: &Ctx, fingerprint: Option<&str>) -> bool {
+    fingerprint == Some("exchange-online")
+        || (fingerprint.is_none() && ctx.target.provider == "microsoft365")
 }
 
 /// A check: an id, the checks it needs, and one async run.

@@ -1,6 +1,18 @@
-//! The `smtp` check (not implemented yet: reports skip).
+//! The `smtp` check: on the session the tls check opened, EHLO again (capabilities
+//! after TLS), choose PLAIN (with initial response, one round trip) or LOGIN from
+//! what is advertised, send the credential ONCE, read the full reply, map it
+//! through the knowledge base, QUIT. It never sends a message.
 
-use super::{BoxFuture, Check, CheckId, CheckResult, Ctx};
+use super::{
+    is_exchange_online, reply_finding, smtp_sunset_finding, BoxFuture, Check, CheckId, CheckResult,
+    Ctx, Finding, Status,
+};
+use crate::knowledge::{Protocol, Severity};
+use crate::net::conn::NetError;
+use crate::net::session::{Session, EHLO_NAME};
+use crate::net::smtp::{capabilities, read_reply};
+use base64::Engine as _;
+use zeroize::Zeroizing;
 
 pub struct Smtp;
 
@@ -12,9 +24,174 @@ impl Check for Smtp {
         &[CheckId::Dns, CheckId::Tls]
     }
     fn describe(&self) -> &'static str {
-        "smtp"
+        "SMTP AUTH: one login attempt over TLS, never a message"
     }
-    fn run<'a>(&'a self, _ctx: &'a Ctx) -> BoxFuture<'a, CheckResult> {
-        Box::pin(async { CheckResult::skip("not implemented yet") })
+    fn run<'a>(&'a self, ctx: &'a Ctx) -> BoxFuture<'a, CheckResult> {
+        Box::pin(run(ctx))
     }
+}
+
+fn b64(s: &[u8]) -> Zeroizing<String> {
+    Zeroizing::new(base64::engine::general_purpose::STANDARD.encode(s))
+}
+
+fn net_fail(e: NetError, details: serde_json::Value) -> CheckResult {
+    CheckResult::new(Status::Fail, e.to_string())
+        .with_findings(vec![Finding::new(
+            e.code(),
+            Severity::Critical,
+            e.to_string(),
+        )])
+        .with_details(details)
+}
+
+async fn run(ctx: &Ctx) -> CheckResult {
+    let mut s = match ctx.shared.take_session(Protocol::Smtp).await {
+        Ok(s) => s,
+        Err(why) => return CheckResult::skip(why),
+    };
+    let fingerprint =
+        crate::explain::fingerprint(ctx.kb, Protocol::Smtp, &s.greeting).map(str::to_string);
+    let mut details = serde_json::json!({
+        "greeting": s.greeting,
+        "fingerprint": fingerprint,
+        "capabilities_before_tls": s.pre_tls_caps,
+    });
+    let r = login(ctx, &mut s, fingerprint.as_deref(), &mut details).await;
+    let _ = s.conn.send("QUIT", "sending QUIT").await;
+    let _ = read_reply(&mut s.conn, "waiting for the QUIT reply").await;
+    s.conn.close().await;
+    r.with_details(details)
+}
+
+async fn login(
+    ctx: &Ctx,
+    s: &mut Session,
+    fp: Option<&str>,
+    details: &mut serde_json::Value,
+) -> CheckResult {
+    if let Err(e) = s
+        .conn
+        .send(&format!("EHLO {EHLO_NAME}"), "sending EHLO")
+        .await
+    {
+        return net_fail(e, serde_json::Value::Null);
+    }
+    let ehlo = match read_reply(&mut s.conn, "waiting for the EHLO reply").await {
+        Ok(r) => r,
+        Err(e) => return net_fail(e, serde_json::Value::Null),
+    };
+    if ehlo.code != 250 {
+        let f = reply_finding(
+            ctx,
+            Protocol::Smtp,
+            &ehlo.raw(),
+            fp,
+            "SERVER_PROTOCOL_ERROR",
+        );
+        return CheckResult::new(Status::Fail, format!("EHLO refused: {}", ehlo.text()))
+            .with_findings(vec![f]);
+    }
+    let caps = capabilities(&ehlo);
+    details["capabilities"] = serde_json::json!(caps.lines);
+    details["auth_mechanisms"] = serde_json::json!(caps.auth);
+    let Some(secret) = &ctx.secret else {
+        let offered = if caps.auth.is_empty() {
+            "no AUTH offered".to_string()
+        } else {
+            format!("AUTH {}", caps.auth.join(" "))
+        };
+        return CheckResult::new(
+            Status::Pass,
+            format!("{offered}; login not tested (no password)"),
+        );
+    };
+    let mech = if caps.auth.iter().any(|m| m == "PLAIN") {
+        "PLAIN"
+    } else if caps.auth.iter().any(|m| m == "LOGIN") {
+        "LOGIN"
+    } else {
+        let msg = if caps.auth.is_empty() {
+            "the server offers no AUTH after TLS: SMTP AUTH is off on this server or port"
+                .to_string()
+        } else {
+            format!(
+                "the server offers only AUTH {}: no password mechanism",
+                caps.auth.join(" ")
+            )
+        };
+        let f = Finding::new("SMTP_AUTH_NOT_OFFERED", Severity::Critical, msg.clone())
+            .with_evidence(ehlo.raw());
+        return CheckResult::new(Status::Fail, msg).with_findings(vec![f]);
+    };
+    details["auth_mechanism"] = serde_json::json!(mech);
+    let user = ctx.target.user.as_str();
+    let reply = if mech == "PLAIN" {
+        let mut payload = Zeroizing::new(Vec::new());
+        payload.push(0);
+        payload.extend_from_slice(user.as_bytes());
+        payload.push(0);
+        payload.extend_from_slice(secret.expose().as_bytes());
+        let line = Zeroizing::new(format!("AUTH PLAIN {}", b64(&payload).as_str()));
+        if let Err(e) = s
+            .conn
+            .send_secret(&line, "AUTH PLAIN <redacted>", "sending AUTH")
+            .await
+        {
+            return net_fail(e, serde_json::Value::Null);
+        }
+        read_reply(&mut s.conn, "waiting for the AUTH reply").await
+    } else {
+        auth_login(s, user, secret.expose()).await
+    };
+    let reply = match reply {
+        Ok(r) => r,
+        Err(e) => return net_fail(e, serde_json::Value::Null),
+    };
+    if reply.code == 235 {
+        let mut findings = Vec::new();
+        if is_exchange_online(ctx, fp) {
+            findings.extend(smtp_sunset_finding(ctx));
+        }
+        let status = CheckResult::status_from(&findings);
+        return CheckResult::new(status, format!("AUTH {mech} accepted: {}", reply.text()))
+            .with_findings(findings);
+    }
+    let fallback = if reply.code >= 500 {
+        "BAD_CREDENTIALS"
+    } else {
+        "TEMPORARY_SERVER_ERROR"
+    };
+    let f = reply_finding(ctx, Protocol::Smtp, &reply.raw(), fp, fallback);
+    let summary = format!(
+        "AUTH {mech} refused: {}",
+        crate::net::smtp::excerpt(&reply.raw())
+    );
+    CheckResult::new(CheckResult::status_from(std::slice::from_ref(&f)), summary)
+        .with_findings(vec![f])
+}
+
+/// AUTH LOGIN: username and password each after a 334 prompt.
+async fn auth_login(
+    s: &mut Session,
+    user: &str,
+    password: &str,
+) -> Result<crate::net::smtp::Reply, NetError> {
+    s.conn.send("AUTH LOGIN", "sending AUTH LOGIN").await?;
+    let r = read_reply(&mut s.conn, "waiting for the username prompt").await?;
+    if r.code != 334 {
+        return Ok(r);
+    }
+    s.conn
+        .send(&b64(user.as_bytes()), "sending the username")
+        .await?;
+    let r = read_reply(&mut s.conn, "waiting for the password prompt").await?;
+    if r.code != 334 {
+        return Ok(r);
+    }
+    let p = b64(password.as_bytes());
+    s.conn
+        .send_secret(&p, "<redacted>", "sending the password")
+        .await?;
+    read_reply(&mut s.conn, "waiting for the AUTH reply").await
 }

@@ -1,0 +1,301 @@
+//! TLS for every connection the tool makes.
+//!
+//! The stack is rustls (through tokio-rustls) with x509-parser for certificate
+//! details, rather than native-tls: rustls reports *why* verification failed as a
+//! typed error (expired, not yet valid, wrong name, unknown issuer), exposes the
+//! negotiated version and cipher suite, and behaves the same on every platform.
+//! A thin verifier wrapper keeps the chain the server presented even when
+//! verification fails, so the report can name the issuer of an intercepting proxy.
+//! TLS 1.2 and 1.3 only: a server that offers nothing newer than TLS 1.1 is itself
+//! the finding.
+
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::client::WebPkiServerVerifier;
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::{CertificateError, DigitallySignedStruct, SignatureScheme};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::net::TcpStream;
+
+/// What one certificate says.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct CertInfo {
+    pub subject: String,
+    pub issuer: String,
+    pub sans: Vec<String>,
+    pub not_before: String,
+    pub not_after: String,
+    pub days_left: i64,
+}
+
+/// The negotiated session.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct TlsInfo {
+    pub version: String,
+    pub cipher: String,
+    pub chain: Vec<CertInfo>,
+}
+
+/// Why a handshake failed, in the terms the diagnosis uses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TlsFailure {
+    Expired,
+    NotYetValid,
+    HostnameMismatch,
+    Untrusted,
+    ProtocolTooOld,
+    /// The peer answered the TLS hello with plaintext.
+    NotTls,
+    Timeout,
+    Closed,
+    Other(String),
+}
+
+impl TlsFailure {
+    pub fn code(&self) -> &'static str {
+        match self {
+            TlsFailure::Expired => "TLS_CERT_EXPIRED",
+            TlsFailure::NotYetValid => "TLS_CERT_NOT_YET_VALID",
+            TlsFailure::HostnameMismatch => "TLS_HOSTNAME_MISMATCH",
+            TlsFailure::Untrusted => "TLS_UNTRUSTED",
+            TlsFailure::ProtocolTooOld => "TLS_PROTOCOL_TOO_OLD",
+            TlsFailure::NotTls => "WRONG_TLS_MODE",
+            TlsFailure::Timeout => "TCP_TIMEOUT",
+            TlsFailure::Closed => "CONNECTION_CLOSED",
+            TlsFailure::Other(_) => "TLS_HANDSHAKE_FAILED",
+        }
+    }
+}
+
+#[derive(Debug)]
+struct Capturing {
+    inner: Arc<WebPkiServerVerifier>,
+    chain: Mutex<Vec<CertificateDer<'static>>>,
+}
+
+impl ServerCertVerifier for Capturing {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        if let Ok(mut c) = self.chain.lock() {
+            c.clear();
+            c.push(end_entity.clone().into_owned());
+            c.extend(intermediates.iter().map(|i| i.clone().into_owned()));
+        }
+        self.inner
+            .verify_server_cert(end_entity, intermediates, server_name, ocsp, now)
+    }
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.inner.verify_tls12_signature(message, cert, dss)
+    }
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.inner.verify_tls13_signature(message, cert, dss)
+    }
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.inner.supported_verify_schemes()
+    }
+}
+
+fn provider() -> Arc<rustls::crypto::CryptoProvider> {
+    Arc::new(rustls::crypto::ring::default_provider())
+}
+
+/// The trust anchors: the Mozilla set plus `--ca-file`.
+pub fn roots(extra: &[Vec<u8>]) -> rustls::RootCertStore {
+    let mut roots = rustls::RootCertStore::empty();
+    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    for der in extra {
+        let _ = roots.add(CertificateDer::from(der.clone()));
+    }
+    roots
+}
+
+/// A client configuration that verifies against `roots(extra)`.
+pub fn client_config(extra: &[Vec<u8>]) -> Result<Arc<rustls::ClientConfig>, String> {
+    let cfg = rustls::ClientConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?
+        .with_root_certificates(roots(extra))
+        .with_no_client_auth();
+    Ok(Arc::new(cfg))
+}
+
+/// The result of a handshake: the stream and its facts, or why it failed and the
+/// chain the server showed (if it got that far).
+pub type Handshake = Result<
+    (tokio_rustls::client::TlsStream<TcpStream>, TlsInfo),
+    (TlsFailure, String, Vec<CertInfo>),
+>;
+
+/// Runs a verified TLS handshake over `tcp` for `host`.
+pub async fn handshake(
+    tcp: TcpStream,
+    host: &str,
+    extra: &[Vec<u8>],
+    timeout: Duration,
+) -> Handshake {
+    let fail = |f: TlsFailure, why: String| Err((f, why, Vec::new()));
+    let roots = Arc::new(roots(extra));
+    let verifier = match WebPkiServerVerifier::builder_with_provider(roots, provider()).build() {
+        Ok(v) => v,
+        Err(e) => return fail(TlsFailure::Other(e.to_string()), e.to_string()),
+    };
+    let capturing = Arc::new(Capturing {
+        inner: verifier,
+        chain: Mutex::new(Vec::new()),
+    });
+    let cfg = match rustls::ClientConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()
+    {
+        Ok(b) => b
+            .dangerous()
+            .with_custom_certificate_verifier(capturing.clone())
+            .with_no_client_auth(),
+        Err(e) => return fail(TlsFailure::Other(e.to_string()), e.to_string()),
+    };
+    let name = match ServerName::try_from(host.trim_matches(|c| c == '[' || c == ']').to_string()) {
+        Ok(n) => n,
+        Err(_) => {
+            return fail(
+                TlsFailure::Other(format!("{host} is not a valid TLS server name")),
+                format!("{host} is not a valid TLS server name"),
+            )
+        }
+    };
+    let connector = tokio_rustls::TlsConnector::from(Arc::new(cfg));
+    let chain = |c: &Capturing| -> Vec<CertInfo> {
+        c.chain
+            .lock()
+            .map(|v| v.iter().filter_map(|d| cert_info(d)).collect())
+            .unwrap_or_default()
+    };
+    match tokio::time::timeout(timeout, connector.connect(name, tcp)).await {
+        Err(_) => Err((
+            TlsFailure::Timeout,
+            format!("no TLS handshake within {timeout:?}"),
+            chain(&capturing),
+        )),
+        Ok(Err(e)) => {
+            let (f, why) = classify(&e);
+            Err((f, why, chain(&capturing)))
+        }
+        Ok(Ok(stream)) => {
+            let (_, conn) = stream.get_ref();
+            let version = match conn.protocol_version() {
+                Some(rustls::ProtocolVersion::TLSv1_3) => "TLS 1.3".to_string(),
+                Some(rustls::ProtocolVersion::TLSv1_2) => "TLS 1.2".to_string(),
+                Some(v) => format!("{v:?}"),
+                None => "unknown".into(),
+            };
+            let cipher = conn
+                .negotiated_cipher_suite()
+                .map(|s| format!("{:?}", s.suite()))
+                .unwrap_or_default();
+            let info = TlsInfo {
+                version,
+                cipher,
+                chain: chain(&capturing),
+            };
+            Ok((stream, info))
+        }
+    }
+}
+
+fn classify(e: &std::io::Error) -> (TlsFailure, String) {
+    let inner = e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>());
+    match inner {
+        Some(rustls::Error::InvalidCertificate(c)) => {
+            let f = match c {
+                CertificateError::Expired | CertificateError::ExpiredContext { .. } => {
+                    TlsFailure::Expired
+                }
+                CertificateError::NotValidYet | CertificateError::NotValidYetContext { .. } => {
+                    TlsFailure::NotYetValid
+                }
+                CertificateError::NotValidForName
+                | CertificateError::NotValidForNameContext { .. } => TlsFailure::HostnameMismatch,
+                CertificateError::UnknownIssuer => TlsFailure::Untrusted,
+                other => TlsFailure::Other(format!("{other:?}")),
+            };
+            (f, format!("certificate rejected: {c:?}"))
+        }
+        Some(rustls::Error::AlertReceived(rustls::AlertDescription::ProtocolVersion))
+        | Some(rustls::Error::PeerIncompatible(
+            rustls::PeerIncompatible::ServerDoesNotSupportTls12Or13,
+        )) => (
+            TlsFailure::ProtocolTooOld,
+            "the server offers no TLS version newer than 1.1".into(),
+        ),
+        Some(rustls::Error::InvalidMessage(m)) => (
+            TlsFailure::NotTls,
+            format!("the server did not answer with TLS ({m:?})"),
+        ),
+        Some(other) => (TlsFailure::Other(other.to_string()), other.to_string()),
+        None => match e.kind() {
+            std::io::ErrorKind::UnexpectedEof
+            | std::io::ErrorKind::ConnectionReset
+            | std::io::ErrorKind::BrokenPipe => (
+                TlsFailure::Closed,
+                "the server closed the connection during the TLS handshake".into(),
+            ),
+            _ => (TlsFailure::Other(e.to_string()), e.to_string()),
+        },
+    }
+}
+
+/// Reads subject, issuer, names and validity from a DER certificate.
+pub fn cert_info(der: &CertificateDer<'_>) -> Option<CertInfo> {
+    let (_, cert) = x509_parser::parse_x509_certificate(der.as_ref()).ok()?;
+    let mut sans = Vec::new();
+    if let Ok(Some(ext)) = cert.subject_alternative_name() {
+        for n in &ext.value.general_names {
+            match n {
+                x509_parser::extensions::GeneralName::DNSName(d) => sans.push(d.to_string()),
+                x509_parser::extensions::GeneralName::IPAddress(b) => {
+                    let ip = match b.len() {
+                        4 => <[u8; 4]>::try_from(*b)
+                            .ok()
+                            .map(|a| std::net::IpAddr::from(a).to_string()),
+                        16 => <[u8; 16]>::try_from(*b)
+                            .ok()
+                            .map(|a| std::net::IpAddr::from(a).to_string()),
+                        _ => None,
+                    };
+                    sans.extend(ip);
+                }
+                _ => {}
+            }
+        }
+    }
+    let validity = cert.validity();
+    let now = chrono::Utc::now().timestamp();
+    let days_left = (validity.not_after.timestamp() - now).div_euclid(86_400);
+    let fmt = |t: &x509_parser::time::ASN1Time| {
+        chrono::DateTime::from_timestamp(t.timestamp(), 0)
+            .map(|d| d.format("%Y-%m-%d").to_string())
+            .unwrap_or_default()
+    };
+    Some(CertInfo {
+        subject: cert.subject().to_string(),
+        issuer: cert.issuer().to_string(),
+        sans,
+        not_before: fmt(&validity.not_before),
+        not_after: fmt(&validity.not_after),
+        days_left,
+    })
+}
