@@ -105,13 +105,13 @@ pub struct CheckArgs {
     #[arg(long, default_value = "auto")]
     pub provider: String,
 
-    /// SMTP submission server, HOST[:PORT] (465 = implicit TLS, otherwise STARTTLS)
+    /// SMTP submission server, [smtps://|smtp://]HOST[:PORT] (465 or smtps:// = implicit TLS, otherwise STARTTLS)
     #[arg(long, value_name = "HOST[:PORT]")]
     pub smtp: Option<String>,
-    /// IMAP server, HOST[:PORT] (993 = implicit TLS, 143 = STARTTLS)
+    /// IMAP server, [imaps://|imap://]HOST[:PORT] (993 or imaps:// = implicit TLS, otherwise STARTTLS)
     #[arg(long, value_name = "HOST[:PORT]")]
     pub imap: Option<String>,
-    /// POP3 server, HOST[:PORT] (995 = implicit TLS, 110 = STLS)
+    /// POP3 server, [pop3s://|pop3://]HOST[:PORT] (995 or pop3s:// = implicit TLS, otherwise STLS)
     #[arg(long, value_name = "HOST[:PORT]")]
     pub pop: Option<String>,
 

@@ -126,6 +126,22 @@ pub fn default_port(protocol: Protocol) -> u16 {
     }
 }
 
+fn implicit_port(p: Protocol) -> u16 {
+    match p {
+        Protocol::Smtp => 465,
+        Protocol::Imap => 993,
+        Protocol::Pop => 995,
+    }
+}
+
+fn starttls_port(p: Protocol) -> u16 {
+    match p {
+        Protocol::Smtp => 587,
+        Protocol::Imap => 143,
+        Protocol::Pop => 110,
+    }
+}
+
 pub fn tls_mode_for_port(protocol: Protocol, port: u16) -> TlsMode {
     match (protocol, port) {
         (Protocol::Smtp, 465) | (Protocol::Imap, 993) | (Protocol::Pop, 995) => TlsMode::Implicit,
@@ -144,6 +160,38 @@ pub fn parse_endpoint(
         why: why.to_string(),
     };
     let v = value.trim();
+    // An optional scheme forces the TLS mode: smtps:// imaps:// pop3s:// (implicit),
+    // smtp:// imap:// pop3:// (STARTTLS), whatever the port.
+    let schemes: &[(&str, TlsMode)] = match protocol {
+        Protocol::Smtp => &[
+            ("smtps://", TlsMode::Implicit),
+            ("smtp://", TlsMode::Starttls),
+        ],
+        Protocol::Imap => &[
+            ("imaps://", TlsMode::Implicit),
+            ("imap://", TlsMode::Starttls),
+        ],
+        Protocol::Pop => &[
+            ("pop3s://", TlsMode::Implicit),
+            ("pop3://", TlsMode::Starttls),
+            ("pops://", TlsMode::Implicit),
+            ("pop://", TlsMode::Starttls),
+        ],
+    };
+    let mut forced = None;
+    let mut v = v;
+    for (scheme, mode) in schemes {
+        if v.len() >= scheme.len() && v[..scheme.len()].eq_ignore_ascii_case(scheme) {
+            forced = Some(*mode);
+            v = v[scheme.len()..].trim_end_matches('/');
+            break;
+        }
+    }
+    if v.contains("://") {
+        return Err(bad(
+            "unknown scheme (use e.g. smtps:// for implicit TLS, smtp:// for STARTTLS)",
+        ));
+    }
     let (host, port) = if let Some(rest) = v.strip_prefix('[') {
         // [v6]:port or [v6]
         let (h, after) = rest.split_once(']').ok_or_else(|| bad("missing `]`"))?;
@@ -174,13 +222,17 @@ pub fn parse_endpoint(
             Ok(n) if n > 0 => n,
             _ => return Err(bad("the port must be a number from 1 to 65535")),
         },
-        None => default_port(protocol),
+        None => match forced {
+            Some(TlsMode::Implicit) => implicit_port(protocol),
+            Some(_) => starttls_port(protocol),
+            None => default_port(protocol),
+        },
     };
     Ok(Endpoint {
         protocol,
         host,
         port,
-        tls: tls_mode_for_port(protocol, port),
+        tls: forced.unwrap_or_else(|| tls_mode_for_port(protocol, port)),
         source: "flag",
     })
 }

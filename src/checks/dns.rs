@@ -43,10 +43,12 @@ async fn run(ctx: &Ctx) -> CheckResult {
             return CheckResult::new(super::Status::Error, e);
         }
     };
+    // Only the endpoints some selected check will connect to.
     let mut hosts: Vec<String> = ctx
         .target
         .endpoints
         .iter()
+        .filter(|e| ctx.selected.contains(&e.protocol.check_id()))
         .map(|e| e.host.clone())
         .collect();
     hosts.sort();

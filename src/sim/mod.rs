@@ -4,3 +4,4 @@
 pub mod dns;
 pub mod identity;
 pub mod pki;
+pub mod replay;

@@ -1,0 +1,424 @@
+//! The replay server: plays a recorded scenario from `fixtures/` over real TCP on
+//! 127.0.0.1, with TLS (implicit or after STARTTLS) from the in-memory PKI. It
+//! checks what the client sent, counts connections and authentication attempts,
+//! and can delay every reply (for the round-trip benchmarks). Used by the tests and
+//! by `demo`; the checks cannot tell it from a real server.
+//!
+//! Scenario format (plain text, see fixtures/README.md): `# key: value` headers,
+//! then `S: line` (server sends; `{tag}` = the tag of the client's last line),
+//! `C: pattern` (client must send; `*` matches anything, `<auth>` marks the
+//! secret-bearing part), `!tls`, `!close`, `!delay MS`.
+
+use crate::knowledge::{Protocol, TlsMode};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
+
+include!(concat!(env!("OUT_DIR"), "/fixtures.rs"));
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Step {
+    Send(String),
+    Expect(String),
+    Tls,
+    Close,
+    Delay(Duration),
+}
+
+/// Which certificate the server presents.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CertKind {
+    Valid,
+    Expired,
+    NotYetValid,
+    WrongHost,
+    /// Signed by a CA the client does not trust (an intercepting proxy).
+    Untrusted,
+}
+
+#[derive(Debug, Clone)]
+pub struct Scenario {
+    pub name: String,
+    pub protocol: Protocol,
+    pub tls: TlsMode,
+    /// The TLS mode the client is told to use (differs to show WRONG_TLS_MODE).
+    pub client_tls: TlsMode,
+    pub cert: CertKind,
+    /// The diagnosis code the scenario should produce (None: success).
+    pub expect: Option<String>,
+    pub source: Option<String>,
+    pub steps: Vec<Step>,
+}
+
+impl Scenario {
+    pub fn parse(name: &str, text: &str) -> Result<Scenario, String> {
+        let mut protocol = None;
+        let mut tls = TlsMode::Implicit;
+        let mut client_tls = None;
+        let mut cert = CertKind::Valid;
+        let mut expect = None;
+        let mut source = None;
+        let mut steps = Vec::new();
+        for (i, raw) in text.lines().enumerate() {
+            let line = raw.trim_end_matches('\r');
+            let err = |m: &str| format!("{name} line {}: {m}", i + 1);
+            if let Some(h) = line.strip_prefix("# ") {
+                if let Some((k, v)) = h.split_once(':') {
+                    let v = v.trim();
+                    match k.trim() {
+                        "protocol" => {
+                            protocol = Some(match v {
+                                "smtp" => Protocol::Smtp,
+                                "imap" => Protocol::Imap,
+                                "pop" => Protocol::Pop,
+                                _ => return Err(err("protocol must be smtp, imap or pop")),
+                            })
+                        }
+                        "tls" => {
+                            tls = match v {
+                                "implicit" => TlsMode::Implicit,
+                                "starttls" => TlsMode::Starttls,
+                                "none" => TlsMode::None,
+                                _ => return Err(err("tls must be implicit, starttls or none")),
+                            }
+                        }
+                        "client" => {
+                            client_tls = Some(match v {
+                                "implicit" => TlsMode::Implicit,
+                                "starttls" => TlsMode::Starttls,
+                                _ => return Err(err("client must be implicit or starttls")),
+                            })
+                        }
+                        "cert" => {
+                            cert = match v {
+                                "valid" => CertKind::Valid,
+                                "expired" => CertKind::Expired,
+                                "not-yet-valid" => CertKind::NotYetValid,
+                                "wrong-host" => CertKind::WrongHost,
+                                "untrusted" => CertKind::Untrusted,
+                                _ => return Err(err("unknown cert kind")),
+                            }
+                        }
+                        "expect" => expect = (v != "ok").then(|| v.to_string()),
+                        "source" => source = Some(v.to_string()),
+                        _ => {}
+                    }
+                }
+                continue;
+            }
+            if line.trim().is_empty() || line.starts_with('#') {
+                continue;
+            }
+            if let Some(s) = line
+                .strip_prefix("S: ")
+                .or_else(|| (line == "S:").then_some(""))
+            {
+                steps.push(Step::Send(s.to_string()));
+            } else if let Some(c) = line.strip_prefix("C: ") {
+                steps.push(Step::Expect(c.to_string()));
+            } else if line == "!tls" {
+                steps.push(Step::Tls);
+            } else if line == "!close" {
+                steps.push(Step::Close);
+            } else if let Some(ms) = line.strip_prefix("!delay ") {
+                let ms: u64 = ms.trim().parse().map_err(|_| err("bad !delay"))?;
+                steps.push(Step::Delay(Duration::from_millis(ms)));
+            } else {
+                return Err(err(
+                    "expected `S: `, `C: `, `!tls`, `!close`, `!delay MS` or `# key: value`",
+                ));
+            }
+        }
+        Ok(Scenario {
+            name: name.to_string(),
+            protocol: protocol.ok_or_else(|| format!("{name}: no `# protocol:` header"))?,
+            tls,
+            client_tls: client_tls.unwrap_or(tls),
+            cert,
+            expect,
+            source,
+            steps,
+        })
+    }
+
+    /// An embedded scenario by file name (without `.txt`).
+    pub fn named(name: &str) -> Result<Scenario, String> {
+        let (_, text) = FIXTURES
+            .iter()
+            .find(|(n, _)| *n == name)
+            .ok_or_else(|| format!("no fixture named {name}"))?;
+        Scenario::parse(name, text)
+    }
+
+    /// The number of server replies a client waits for (for benchmarks).
+    pub fn round_trips(&self) -> usize {
+        self.steps
+            .iter()
+            .filter(|s| matches!(s, Step::Expect(_)))
+            .count()
+            + 1
+    }
+}
+
+/// What the server saw.
+#[derive(Debug, Clone, Default)]
+pub struct Stats {
+    pub connections: usize,
+    pub auth_attempts: usize,
+    pub mismatches: Vec<String>,
+    /// Client lines as received (they may hold the secret: tests only).
+    pub client_lines: Vec<String>,
+}
+
+pub struct ReplayServer {
+    addr: SocketAddr,
+    stats: Arc<Mutex<Stats>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for ReplayServer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Does a client line match a fixture pattern (`*` = anything)?
+pub fn glob(pattern: &str, line: &str) -> bool {
+    let pattern = pattern.replace("<auth>", "*");
+    let parts: Vec<&str> = pattern.split('*').collect();
+    if parts.len() == 1 {
+        return pattern.eq_ignore_ascii_case(line);
+    }
+    let (l, p) = (line.to_ascii_lowercase(), pattern.to_ascii_lowercase());
+    let parts: Vec<&str> = p.split('*').collect();
+    let mut rest = l.as_str();
+    for (i, part) in parts.iter().enumerate() {
+        if i == 0 {
+            match rest.strip_prefix(part) {
+                Some(r) => rest = r,
+                None => return false,
+            }
+        } else if i == parts.len() - 1 {
+            return rest.ends_with(part);
+        } else {
+            match rest.find(part) {
+                Some(at) => rest = &rest[at + part.len()..],
+                None => return false,
+            }
+        }
+    }
+    true
+}
+
+/// Whether a client line is an authentication command (one attempt).
+pub fn is_auth_command(line: &str) -> bool {
+    let words: Vec<String> = line
+        .split_whitespace()
+        .take(2)
+        .map(|w| w.to_ascii_uppercase())
+        .collect();
+    let is = |w: &str| matches!(w, "AUTH" | "AUTHENTICATE" | "LOGIN" | "PASS");
+    words.iter().any(|w| is(w))
+}
+
+trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
+
+impl ReplayServer {
+    /// Starts serving `scenario` on 127.0.0.1 (ephemeral port); every connection
+    /// plays it from the start, with `delay` before each server reply.
+    pub async fn start(
+        scenario: Scenario,
+        tls: Arc<rustls::ServerConfig>,
+        delay: Duration,
+    ) -> std::io::Result<ReplayServer> {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let stats = Arc::new(Mutex::new(Stats::default()));
+        let st = stats.clone();
+        let scenario = Arc::new(scenario);
+        let task = tokio::spawn(async move {
+            while let Ok((tcp, _)) = listener.accept().await {
+                let _ = tcp.set_nodelay(true);
+                if let Ok(mut s) = st.lock() {
+                    s.connections += 1;
+                }
+                let (sc, st, tls) = (scenario.clone(), st.clone(), tls.clone());
+                tokio::spawn(async move {
+                    if let Err(why) = play(&sc, tcp, tls, delay, &st).await {
+                        if let Ok(mut s) = st.lock() {
+                            s.mismatches.push(why);
+                        }
+                    }
+                });
+            }
+        });
+        Ok(ReplayServer { addr, stats, task })
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    pub fn stats(&self) -> Stats {
+        self.stats.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+}
+
+async fn play(
+    sc: &Scenario,
+    tcp: tokio::net::TcpStream,
+    tls: Arc<rustls::ServerConfig>,
+    delay: Duration,
+    stats: &Arc<Mutex<Stats>>,
+) -> Result<(), String> {
+    let acceptor = tokio_rustls::TlsAcceptor::from(tls);
+    let mut stream: BufReader<Box<dyn Io>> = if sc.tls == TlsMode::Implicit {
+        let s = acceptor
+            .accept(tcp)
+            .await
+            .map_err(|e| format!("TLS accept: {e}"))?;
+        BufReader::new(Box::new(s))
+    } else {
+        BufReader::new(Box::new(tcp))
+    };
+    let mut last_tag = String::from("*");
+    let timeout = Duration::from_secs(30);
+    for step in &sc.steps {
+        match step {
+            Step::Send(line) => {
+                if !delay.is_zero() {
+                    tokio::time::sleep(delay).await;
+                }
+                let line = line.replace("{tag}", &last_tag);
+                stream
+                    .get_mut()
+                    .write_all(format!("{line}\r\n").as_bytes())
+                    .await
+                    .map_err(|e| format!("write: {e}"))?;
+            }
+            Step::Expect(pattern) => {
+                let mut buf = Vec::new();
+                let n = tokio::time::timeout(
+                    timeout,
+                    (&mut stream).take(64 * 1024).read_until(b'\n', &mut buf),
+                )
+                .await
+                .map_err(|_| format!("client sent nothing; expected `{pattern}`"))?
+                .map_err(|e| format!("read: {e}"))?;
+                if n == 0 {
+                    return Err(format!("client closed; expected `{pattern}`"));
+                }
+                let got = String::from_utf8_lossy(&buf)
+                    .trim_end_matches(['\r', '\n'])
+                    .to_string();
+                if let Ok(mut s) = stats.lock() {
+                    if is_auth_command(&got) {
+                        s.auth_attempts += 1;
+                    }
+                    s.client_lines.push(got.clone());
+                }
+                last_tag = got.split_whitespace().next().unwrap_or("*").to_string();
+                if !glob(pattern, &got) {
+                    return Err(format!(
+                        "expected `{pattern}`, got `{}`",
+                        redact(pattern, &got)
+                    ));
+                }
+            }
+            Step::Tls => {
+                if !stream.buffer().is_empty() {
+                    return Err("client sent data before the TLS handshake".into());
+                }
+                let inner = stream.into_inner();
+                let s = acceptor
+                    .accept(inner)
+                    .await
+                    .map_err(|e| format!("TLS accept after STARTTLS: {e}"))?;
+                stream = BufReader::new(Box::new(s));
+            }
+            Step::Close => return Ok(()),
+            Step::Delay(d) => tokio::time::sleep(*d).await,
+        }
+    }
+    // Hold the line open briefly so the client's last read completes.
+    let _ = tokio::time::timeout(Duration::from_millis(200), stream.fill_buf()).await;
+    Ok(())
+}
+
+/// Mismatch messages never repeat a client line that could hold a secret.
+fn redact(pattern: &str, got: &str) -> String {
+    if pattern.contains("<auth>") || is_auth_command(got) {
+        "<a secret-bearing line>".into()
+    } else {
+        got.to_string()
+    }
+}
+
+/// The in-memory PKI of one simulation: a trusted CA and server configurations
+/// for each certificate kind.
+pub struct Pki {
+    pub ca: crate::sim::pki::Ca,
+    rogue: crate::sim::pki::Ca,
+}
+
+impl Pki {
+    pub fn new() -> Result<Pki, String> {
+        Ok(Pki {
+            ca: crate::sim::pki::Ca::new("mailbox-doctor simulation CA")
+                .map_err(|e| e.to_string())?,
+            rogue: crate::sim::pki::Ca::new("Contoso Web Filter TLS Inspection CA")
+                .map_err(|e| e.to_string())?,
+        })
+    }
+
+    /// A server configuration presenting a certificate of `kind` for `names`.
+    pub fn server_config(
+        &self,
+        kind: CertKind,
+        names: &[&str],
+    ) -> Result<Arc<rustls::ServerConfig>, String> {
+        use crate::sim::pki::Validity;
+        let wrong = ["mail.example.net"];
+        let (ca, names, validity) = match kind {
+            CertKind::Valid => (&self.ca, names, Validity::Valid),
+            CertKind::Expired => (&self.ca, names, Validity::Expired),
+            CertKind::NotYetValid => (&self.ca, names, Validity::NotYetValid),
+            CertKind::WrongHost => (&self.ca, &wrong[..], Validity::Valid),
+            CertKind::Untrusted => (&self.rogue, names, Validity::Valid),
+        };
+        let cert = ca.issue(names, validity).map_err(|e| e.to_string())?;
+        cert.server_config().map_err(|e| e.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_embedded_fixture_parses() {
+        assert!(!FIXTURES.is_empty());
+        for (name, text) in FIXTURES {
+            let s = Scenario::parse(name, text).unwrap_or_else(|e| panic!("{e}"));
+            assert!(!s.steps.is_empty(), "{name}");
+            assert!(s.source.is_some(), "{name} has no `# source:`");
+        }
+    }
+
+    #[test]
+    fn glob_and_auth_commands() {
+        assert!(glob("EHLO *", "EHLO mailbox-doctor.invalid"));
+        assert!(glob(
+            "* AUTHENTICATE PLAIN <auth>",
+            "A2 AUTHENTICATE PLAIN AGFsaWNl"
+        ));
+        assert!(!glob("QUIT", "RSET"));
+        assert!(is_auth_command("AUTH PLAIN AGFs"));
+        assert!(is_auth_command("A3 LOGIN \"a\" \"b\""));
+        assert!(is_auth_command("PASS x"));
+        assert!(!is_auth_command("USER alice"));
+        assert!(!is_auth_command("A1 CAPABILITY"));
+    }
+}
