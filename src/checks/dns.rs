@@ -43,12 +43,15 @@ async fn run(ctx: &Ctx) -> CheckResult {
             return CheckResult::new(super::Status::Error, e);
         }
     };
-    // Only the endpoints some selected check will connect to.
+    // The endpoints some selected check will connect to; all of them when the dns
+    // check runs on its own.
+    let used = |e: &&crate::target::Endpoint| ctx.selected.contains(&e.protocol.check_id());
+    let alone = !ctx.target.endpoints.iter().any(|e| used(&e));
     let mut hosts: Vec<String> = ctx
         .target
         .endpoints
         .iter()
-        .filter(|e| ctx.selected.contains(&e.protocol.check_id()))
+        .filter(|e| alone || used(e))
         .map(|e| e.host.clone())
         .collect();
     hosts.sort();
