@@ -276,34 +276,3 @@ impl Conn {
         let _ = tokio::time::timeout(Duration::from_millis(500), self.stream.shutdown()).await;
     }
 }
-
-/// Connects to the first address that answers, within the timeout for each.
-pub async fn dial(
-    addrs: &[std::net::IpAddr],
-    port: u16,
-    timeout: Duration,
-) -> Result<TcpStream, (&'static str, String)> {
-    let mut last = ("TCP_TIMEOUT", String::from("no address to connect to"));
-    for ip in addrs {
-        let addr = SocketAddr::new(*ip, port);
-        match tokio::time::timeout(timeout, TcpStream::connect(addr)).await {
-            Ok(Ok(s)) => {
-                let _ = s.set_nodelay(true);
-                return Ok(s);
-            }
-            Ok(Err(e)) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
-                last = ("TCP_REFUSED", format!("{addr} refused the connection"));
-            }
-            Ok(Err(e)) => {
-                last = ("TCP_REFUSED", format!("{addr}: {e}"));
-            }
-            Err(_) => {
-                last = (
-                    "TCP_TIMEOUT",
-                    format!("{addr} did not answer within {timeout:?} (a firewall or the ISP may block port {port})"),
-                );
-            }
-        }
-    }
-    Err(last)
-}

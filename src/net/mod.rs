@@ -2,6 +2,7 @@
 //! Nothing here knows what a reply means; the checks decide that.
 
 pub mod conn;
+pub mod dial;
 pub mod http;
 pub mod imap;
 pub mod pop;

@@ -4,7 +4,8 @@
 //! handed to the protocol check, so each protocol uses one connection.
 
 use crate::knowledge::{Protocol, TlsMode};
-use crate::net::conn::{dial, Conn, NetError};
+use crate::net::conn::{Conn, NetError};
+use crate::net::dial::dial;
 use crate::net::tls::{CertInfo, TlsFailure, TlsInfo};
 use crate::net::{imap, pop, smtp};
 use crate::target::Endpoint;
@@ -93,7 +94,10 @@ pub async fn open(
 ) -> Result<Session, OpenError> {
     let tcp = dial(addrs, ep.port, o.timeout)
         .await
-        .map_err(|(code, why)| OpenError::Connect { code, why })?;
+        .map_err(|e| OpenError::Connect {
+            code: e.code(),
+            why: e.to_string(),
+        })?;
     let mut conn = Conn::new(
         tcp,
         proto_name(ep.protocol),
