@@ -56,10 +56,8 @@ async fn run(ctx: &Ctx) -> CheckResult {
         "capabilities_before_tls": s.pre_tls_caps,
     });
     let r = login(ctx, &mut s, fp.as_deref(), &mut details).await;
-    if let Ok(t) = command(&mut s, "LOGOUT", "logging out").await {
-        let _ = t;
-    }
-    s.conn.close().await;
+    let tag = s.tag();
+    s.conn.farewell(&format!("{tag} LOGOUT")).await;
     r.with_details(details)
 }
 

@@ -46,10 +46,7 @@ async fn run(ctx: &Ctx) -> CheckResult {
         "capabilities_before_tls": s.pre_tls_caps,
     });
     let r = login(ctx, &mut s, fp.as_deref(), &mut details).await;
-    if s.conn.send("QUIT", "sending QUIT").await.is_ok() {
-        let _ = read_status(&mut s.conn, "waiting for the QUIT reply").await;
-    }
-    s.conn.close().await;
+    s.conn.farewell("QUIT").await;
     r.with_details(details)
 }
 

@@ -58,9 +58,7 @@ async fn run(ctx: &Ctx) -> CheckResult {
         "capabilities_before_tls": s.pre_tls_caps,
     });
     let r = login(ctx, &mut s, fingerprint.as_deref(), &mut details).await;
-    let _ = s.conn.send("QUIT", "sending QUIT").await;
-    let _ = read_reply(&mut s.conn, "waiting for the QUIT reply").await;
-    s.conn.close().await;
+    s.conn.farewell("QUIT").await;
     r.with_details(details)
 }
 

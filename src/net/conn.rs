@@ -271,6 +271,15 @@ impl Conn {
         }
     }
 
+    /// Sends the protocol's goodbye (QUIT, LOGOUT) and closes without waiting for
+    /// the reply: it proves nothing and would cost a round trip on every run.
+    pub async fn farewell(mut self, line: &str) {
+        if self.send(line, "saying goodbye").await.is_ok() {
+            self.note("closed without waiting for the reply");
+        }
+        self.close().await;
+    }
+
     /// Closes politely; errors do not matter any more.
     pub async fn close(mut self) {
         let _ = tokio::time::timeout(Duration::from_millis(500), self.stream.shutdown()).await;
