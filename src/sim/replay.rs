@@ -287,10 +287,7 @@ async fn play(
     let timeout = Duration::from_secs(30);
     // After the client's last expected line it may close without reading the
     // farewell (QUIT/LOGOUT replies): failing to write that is no mismatch.
-    let last_expect = sc
-        .steps
-        .iter()
-        .rposition(|s| matches!(s, Step::Expect(_)));
+    let last_expect = sc.steps.iter().rposition(|s| matches!(s, Step::Expect(_)));
     for (i, step) in sc.steps.iter().enumerate() {
         match step {
             Step::Send(line) => {

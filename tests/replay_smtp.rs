@@ -1,0 +1,113 @@
+//! SMTP over the replay server, beyond the recorded fixtures: credentials cross a
+//! plaintext connection only with --allow-plaintext, no password means no AUTH,
+//! both capability lists are reported, and QUIT is not waited for.
+
+mod support;
+mod util;
+
+use support::{run, scenario, USER};
+use util::assert_no_leak;
+
+const PW: &str = "Canary-Pw-7781!";
+
+const NO_STARTTLS: &str = "# protocol: smtp
+# tls: starttls
+S: 220 mail.example.test ESMTP
+C: EHLO *
+S: 250-mail.example.test
+S: 250-AUTH PLAIN LOGIN
+S: 250 8BITMIME
+";
+
+#[test]
+fn no_starttls_means_no_credentials_without_allow_plaintext() {
+    let sc = scenario(NO_STARTTLS);
+    let r = run(&sc, Some(PW), &[]);
+    assert_eq!(
+        r.codes().first().map(String::as_str),
+        Some("STARTTLS_MISSING")
+    );
+    assert_eq!(r.auth_attempts, 0);
+    assert_eq!(r.check("smtp")["status"], "skip");
+    assert!(r.check("smtp")["summary"]
+        .as_str()
+        .unwrap_or_default()
+        .contains("STARTTLS is not offered"));
+}
+
+#[test]
+fn allow_plaintext_sends_the_credential_once_and_still_reports_it() {
+    let sc = scenario(&format!(
+        "{NO_STARTTLS}C: EHLO *
+S: 250-mail.example.test
+S: 250-AUTH PLAIN LOGIN
+S: 250 8BITMIME
+C: AUTH PLAIN <auth>
+S: 235 2.7.0 Authentication successful
+C: QUIT
+!close
+"
+    ));
+    let r = run(&sc, Some(PW), &["--allow-plaintext"]);
+    assert!(r.mismatches.is_empty(), "{:?}", r.mismatches);
+    assert_eq!(r.auth_attempts, 1);
+    assert!(
+        r.codes().contains(&"STARTTLS_MISSING".to_string()),
+        "{:?}",
+        r.codes()
+    );
+    assert_eq!(r.code, Some(2));
+    assert_no_leak(USER, PW, &[&r.stdout, &r.stderr]);
+}
+
+const STARTTLS_OK: &str = "# protocol: smtp
+# tls: starttls
+S: 220 mail.example.test ESMTP
+C: EHLO *
+S: 250-mail.example.test
+S: 250-STARTTLS
+S: 250 8BITMIME
+C: STARTTLS
+S: 220 2.0.0 Ready to start TLS
+!tls
+C: EHLO *
+S: 250-mail.example.test
+S: 250-AUTH PLAIN LOGIN
+S: 250 8BITMIME
+";
+
+#[test]
+fn without_a_password_smtp_stops_after_ehlo_and_lists_both_capability_sets() {
+    let sc = scenario(&format!("{STARTTLS_OK}C: QUIT\n!close\n"));
+    let r = run(&sc, None, &[]);
+    assert!(r.mismatches.is_empty(), "{:?}", r.mismatches);
+    assert_eq!(r.auth_attempts, 0);
+    let smtp = r.check("smtp");
+    assert_eq!(smtp["status"], "pass");
+    assert!(smtp["summary"]
+        .as_str()
+        .unwrap_or_default()
+        .contains("no password"));
+    assert_eq!(smtp["details"]["capabilities_before_tls"][0], "STARTTLS");
+    assert_eq!(smtp["details"]["capabilities"][0], "AUTH PLAIN LOGIN");
+}
+
+#[test]
+fn plain_with_initial_response_is_one_round_trip_and_quit_is_not_awaited() {
+    let sc = scenario(&format!(
+        "{STARTTLS_OK}C: AUTH PLAIN <auth>
+S: 235 2.7.0 Authentication successful
+C: QUIT
+!delay 5000
+S: 221 2.0.0 Bye
+"
+    ));
+    let r = run(&sc, Some(PW), &[]);
+    assert!(r.mismatches.is_empty(), "{:?}", r.mismatches);
+    assert_eq!(r.check("smtp")["details"]["auth_mechanism"], "PLAIN");
+    assert_eq!(r.auth_attempts, 1);
+    assert!(r.took.as_secs_f64() < 4.0, "waited for the QUIT reply");
+    let t = r.transcript();
+    assert!(t.iter().any(|l| l == "C AUTH PLAIN <redacted>"), "{t:#?}");
+    assert_no_leak(USER, PW, &[&r.stdout, &r.stderr]);
+}

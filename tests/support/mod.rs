@@ -1,0 +1,131 @@
+//! Plays one scenario (a fixture or an inline one) on the replay server and runs
+//! the real binary against it: what the report said, the exit code, and what the
+//! server saw (authentication attempts, deviations, the client's lines).
+#![allow(dead_code)]
+
+use crate::util::{bin, validated};
+use mailbox_doctor::knowledge::{Protocol, TlsMode};
+use mailbox_doctor::sim::replay::{Pki, ReplayServer, Scenario};
+use std::time::{Duration, Instant};
+
+pub const USER: &str = "alice@contoso.com";
+
+pub struct Run {
+    pub json: serde_json::Value,
+    pub code: Option<i32>,
+    pub stdout: Vec<u8>,
+    pub stderr: Vec<u8>,
+    pub took: Duration,
+    pub auth_attempts: usize,
+    pub connections: usize,
+    pub mismatches: Vec<String>,
+    /// What the client sent, as received (may hold the secret: never print it).
+    pub client_lines: Vec<String>,
+}
+
+impl Run {
+    /// The diagnosis codes, root cause first.
+    pub fn codes(&self) -> Vec<String> {
+        self.json["diagnosis"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|d| d["code"].as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+    /// A check's report by id.
+    pub fn check(&self, id: &str) -> serde_json::Value {
+        self.json["checks"]
+            .as_array()
+            .and_then(|a| a.iter().find(|c| c["id"] == id).cloned())
+            .unwrap_or(serde_json::Value::Null)
+    }
+    /// The transcript as `dir line` strings.
+    pub fn transcript(&self) -> Vec<String> {
+        self.json["transcript"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|l| {
+                        format!(
+                            "{} {}",
+                            l["dir"].as_str().unwrap_or_default(),
+                            l["line"].as_str().unwrap_or_default()
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
+pub fn scenario(text: &str) -> Scenario {
+    Scenario::parse("inline", text).expect("scenario parses")
+}
+
+/// Runs `check --format json --transcript` against `sc` with `password` (None:
+/// `--no-password`) and any `extra` flags.
+pub fn run(sc: &Scenario, password: Option<&str>, extra: &[&str]) -> Run {
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let pki = Pki::new().expect("pki");
+    let cfg = pki
+        .server_config(sc.cert, &["127.0.0.1", "localhost"])
+        .expect("cert");
+    let server = rt
+        .block_on(ReplayServer::start(sc.clone(), cfg, Duration::ZERO))
+        .expect("server");
+    let ca = tempfile::NamedTempFile::new().expect("temp");
+    std::fs::write(ca.path(), pki.ca.pem()).expect("ca");
+    let implicit = sc.client_tls == TlsMode::Implicit;
+    let (flag, scheme) = match (sc.protocol, implicit) {
+        (Protocol::Smtp, true) => ("--smtp", "smtps"),
+        (Protocol::Smtp, false) => ("--smtp", "smtp"),
+        (Protocol::Imap, true) => ("--imap", "imaps"),
+        (Protocol::Imap, false) => ("--imap", "imap"),
+        (Protocol::Pop, true) => ("--pop", "pop3s"),
+        (Protocol::Pop, false) => ("--pop", "pop3"),
+    };
+    let mut cmd = bin();
+    cmd.args([
+        "check",
+        USER,
+        "--timeout",
+        "2",
+        "--format",
+        "json",
+        "--transcript",
+    ])
+    .args(["--only", sc.protocol.as_str()])
+    .arg(flag)
+    .arg(format!("{scheme}://127.0.0.1:{}", server.addr().port()))
+    .arg("--ca-file")
+    .arg(ca.path())
+    .args(extra)
+    .timeout(Duration::from_secs(60));
+    match password {
+        Some(p) => {
+            cmd.arg("--password-stdin").write_stdin(format!("{p}\n"));
+        }
+        None => {
+            cmd.arg("--no-password");
+        }
+    }
+    let start = Instant::now();
+    let out = cmd.output().expect("runs");
+    let took = start.elapsed();
+    std::thread::sleep(Duration::from_millis(50));
+    let stats = server.stats();
+    Run {
+        json: validated(&out.stdout, "report.v1.json"),
+        code: out.status.code(),
+        stdout: out.stdout,
+        stderr: out.stderr,
+        took,
+        auth_attempts: stats.auth_attempts,
+        connections: stats.connections,
+        mismatches: stats.mismatches,
+        client_lines: stats.client_lines,
+    }
+}
