@@ -1,0 +1,127 @@
+//! TLS facts and failures over real sockets: the negotiated version, cipher and
+//! chain are reported; each certificate failure is named with its evidence; a
+//! server that answers the hello with a protocol_version alert is TLS too old.
+
+mod support;
+mod util;
+
+use mailbox_doctor::sim::replay::Scenario;
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::time::Duration;
+use support::{run, scenario};
+use util::{bin, validated};
+
+fn tls_message(r: &support::Run) -> String {
+    r.check("tls")["findings"][0]["message"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}
+
+#[test]
+fn a_good_session_reports_version_cipher_and_chain() {
+    let sc = scenario(
+        "# protocol: smtp
+# tls: implicit
+S: 220 mail.example.test ESMTP
+C: EHLO *
+S: 250-mail.example.test
+S: 250 AUTH PLAIN LOGIN
+C: QUIT
+!close
+",
+    );
+    let r = run(&sc, None, &[]);
+    let tls = &r.check("tls")["details"]["smtp"]["tls"];
+    assert_eq!(tls["version"], "TLS 1.3", "{}", r.json);
+    assert!(tls["cipher"].as_str().is_some_and(|c| c.starts_with("TLS13_")));
+    let leaf = &tls["chain"][0];
+    assert!(leaf["subject"].as_str().unwrap_or_default().contains("127.0.0.1"));
+    assert!(leaf["issuer"]
+        .as_str()
+        .unwrap_or_default()
+        .contains("mailbox-doctor simulation CA"));
+    assert!(leaf["days_left"].as_i64().unwrap_or_default() > 1000);
+    assert_eq!(leaf["not_after"], "2099-01-01");
+    assert_eq!(r.check("tls")["status"], "pass");
+}
+
+#[test]
+fn an_expired_certificate_is_named_with_its_date_and_no_login_follows() {
+    let r = run(&Scenario::named("tls-expired").expect("fixture"), Some("x-Canary-1"), &[]);
+    assert_eq!(r.codes().first().map(String::as_str), Some("TLS_CERT_EXPIRED"));
+    assert!(tls_message(&r).contains("expired on 2021-01-01"), "{}", tls_message(&r));
+    assert_eq!(r.auth_attempts, 0);
+    assert_eq!(r.check("smtp")["status"], "skip");
+}
+
+#[test]
+fn a_wrong_host_certificate_names_the_hosts_it_is_for() {
+    let r = run(&Scenario::named("tls-wrong-host").expect("fixture"), Some("x-Canary-1"), &[]);
+    assert_eq!(r.codes().first().map(String::as_str), Some("TLS_HOSTNAME_MISMATCH"));
+    assert!(tls_message(&r).contains("mail.example.net"), "{}", tls_message(&r));
+    assert_eq!(r.auth_attempts, 0);
+}
+
+#[test]
+fn a_not_yet_valid_certificate_points_at_the_clock() {
+    let r = run(&Scenario::named("tls-not-yet-valid").expect("fixture"), Some("x-Canary-1"), &[]);
+    assert_eq!(r.codes().first().map(String::as_str), Some("TLS_CERT_NOT_YET_VALID"));
+    assert!(tls_message(&r).contains("clock"), "{}", tls_message(&r));
+}
+
+/// A server that answers any TLS hello with a fatal protocol_version alert, as a
+/// TLS 1.0-only server does; `before` is sent first (a STARTTLS dialogue).
+fn old_tls_server(before: &'static [&'static str]) -> u16 {
+    let l = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = l.local_addr().expect("addr").port();
+    std::thread::spawn(move || {
+        for mut s in l.incoming().flatten() {
+            let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
+            let mut buf = [0u8; 4096];
+            // Each server line is answered by one client line; the last answer
+            // is the TLS hello.
+            for send in before {
+                let _ = s.write_all(send.as_bytes());
+                let _ = s.read(&mut buf);
+            }
+            if before.is_empty() {
+                let _ = s.read(&mut buf);
+            }
+            let _ = s.write_all(&[0x15, 0x03, 0x01, 0x00, 0x02, 0x02, 0x46]);
+        }
+    });
+    port
+}
+
+fn check_json(flag: &str, url: String) -> serde_json::Value {
+    let out = bin()
+        .args(["check", "alice@contoso.com", "--no-password", "--json", "--timeout", "2"])
+        .args(["--only", &flag[2..]])
+        .arg(flag)
+        .arg(url)
+        .timeout(Duration::from_secs(30))
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    validated(&out.stdout, "report.v1.json")
+}
+
+#[test]
+fn a_protocol_version_alert_on_implicit_tls_is_tls_too_old() {
+    let port = old_tls_server(&[]);
+    let v = check_json("--imap", format!("imaps://127.0.0.1:{port}"));
+    assert_eq!(v["diagnosis"][0]["code"], "TLS_PROTOCOL_TOO_OLD", "{v}");
+}
+
+#[test]
+fn a_protocol_version_alert_after_starttls_is_tls_too_old() {
+    let port = old_tls_server(&[
+        "220 old.example.test ESMTP\r\n",
+        "250-old.example.test\r\n250 STARTTLS\r\n",
+        "220 2.0.0 Ready to start TLS\r\n",
+    ]);
+    let v = check_json("--smtp", format!("smtp://127.0.0.1:{port}"));
+    assert_eq!(v["diagnosis"][0]["code"], "TLS_PROTOCOL_TOO_OLD", "{v}");
+}
