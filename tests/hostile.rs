@@ -156,3 +156,84 @@ fn a_refused_port_is_tcp_refused() {
     assert_eq!(first_code(&v), "TCP_REFUSED", "{v}");
     assert_eq!(code, Some(2));
 }
+
+#[test]
+fn endless_imap_untagged_lines_are_cut_off() {
+    let port = serve(|mut s| {
+        let _ = s.write_all(b"* OK ready\r\n");
+        let mut b = [0u8; 256];
+        let _ = s.read(&mut b);
+        for _ in 0..1_000_000 {
+            if s.write_all(b"* 1 EXISTS\r\n").is_err() {
+                return;
+            }
+        }
+    });
+    let (v, code) = run("--imap", format!("imap://127.0.0.1:{port}"), 2);
+    assert_eq!(first_code(&v), "SERVER_PROTOCOL_ERROR", "{v}");
+    assert_eq!(code, Some(2));
+}
+
+#[test]
+fn an_imap_literal_of_a_hundred_megabytes_is_refused_not_read() {
+    let port = serve(|mut s| {
+        let _ = s.write_all(b"* OK ready\r\n");
+        let mut b = [0u8; 256];
+        let _ = s.read(&mut b);
+        let _ = s.write_all(b"* CAPABILITY {100000000}\r\n");
+        std::thread::sleep(Duration::from_secs(5));
+    });
+    let (v, _) = run("--imap", format!("imap://127.0.0.1:{port}"), 2);
+    assert_eq!(first_code(&v), "SERVER_PROTOCOL_ERROR", "{v}");
+}
+
+#[test]
+fn an_endless_pop_capability_list_is_cut_off() {
+    let port = serve(|mut s| {
+        let _ = s.write_all(b"+OK ready\r\n");
+        let mut b = [0u8; 256];
+        let _ = s.read(&mut b);
+        let _ = s.write_all(b"+OK\r\n");
+        for _ in 0..1_000_000 {
+            if s.write_all(b"X-MORE\r\n").is_err() {
+                return;
+            }
+        }
+    });
+    let (v, code) = run("--pop", format!("pop3://127.0.0.1:{port}"), 2);
+    assert_eq!(first_code(&v), "SERVER_PROTOCOL_ERROR", "{v}");
+    assert_eq!(code, Some(2));
+}
+
+#[test]
+fn a_port_that_drops_the_syn_is_tcp_timeout() {
+    // A listener whose accept queue is full drops new SYNs, as a firewall does.
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let (port, _hole) = rt.block_on(async {
+        let sock = tokio::net::TcpSocket::new_v4().expect("socket");
+        sock.bind("127.0.0.1:0".parse().expect("addr"))
+            .expect("bind");
+        let port = sock.local_addr().expect("addr").port();
+        (port, sock.listen(0).expect("listen"))
+    });
+    let mut fillers = Vec::new();
+    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    for _ in 0..4 {
+        fillers.push(std::net::TcpStream::connect_timeout(
+            &addr,
+            Duration::from_millis(200),
+        ));
+    }
+    if fillers.iter().all(|f| f.is_ok()) {
+        eprintln!("SKIPPED: this kernel completed every handshake; no black hole to test");
+        return;
+    }
+    let (v, code) = run("--smtp", format!("smtp://127.0.0.1:{port}"), 1);
+    assert_eq!(first_code(&v), "TCP_TIMEOUT", "{v}");
+    assert_eq!(code, Some(2));
+    let msg = v["checks"][2]["summary"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(msg.contains("port") && msg.contains("firewall"), "{v}");
+}

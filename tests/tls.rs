@@ -35,9 +35,14 @@ C: QUIT
     let r = run(&sc, None, &[]);
     let tls = &r.check("tls")["details"]["smtp"]["tls"];
     assert_eq!(tls["version"], "TLS 1.3", "{}", r.json);
-    assert!(tls["cipher"].as_str().is_some_and(|c| c.starts_with("TLS13_")));
+    assert!(tls["cipher"]
+        .as_str()
+        .is_some_and(|c| c.starts_with("TLS13_")));
     let leaf = &tls["chain"][0];
-    assert!(leaf["subject"].as_str().unwrap_or_default().contains("127.0.0.1"));
+    assert!(leaf["subject"]
+        .as_str()
+        .unwrap_or_default()
+        .contains("127.0.0.1"));
     assert!(leaf["issuer"]
         .as_str()
         .unwrap_or_default()
@@ -49,25 +54,54 @@ C: QUIT
 
 #[test]
 fn an_expired_certificate_is_named_with_its_date_and_no_login_follows() {
-    let r = run(&Scenario::named("tls-expired").expect("fixture"), Some("x-Canary-1"), &[]);
-    assert_eq!(r.codes().first().map(String::as_str), Some("TLS_CERT_EXPIRED"));
-    assert!(tls_message(&r).contains("expired on 2021-01-01"), "{}", tls_message(&r));
+    let r = run(
+        &Scenario::named("tls-expired").expect("fixture"),
+        Some("x-Canary-1"),
+        &[],
+    );
+    assert_eq!(
+        r.codes().first().map(String::as_str),
+        Some("TLS_CERT_EXPIRED")
+    );
+    assert!(
+        tls_message(&r).contains("expired on 2021-01-01"),
+        "{}",
+        tls_message(&r)
+    );
     assert_eq!(r.auth_attempts, 0);
     assert_eq!(r.check("smtp")["status"], "skip");
 }
 
 #[test]
 fn a_wrong_host_certificate_names_the_hosts_it_is_for() {
-    let r = run(&Scenario::named("tls-wrong-host").expect("fixture"), Some("x-Canary-1"), &[]);
-    assert_eq!(r.codes().first().map(String::as_str), Some("TLS_HOSTNAME_MISMATCH"));
-    assert!(tls_message(&r).contains("mail.example.net"), "{}", tls_message(&r));
+    let r = run(
+        &Scenario::named("tls-wrong-host").expect("fixture"),
+        Some("x-Canary-1"),
+        &[],
+    );
+    assert_eq!(
+        r.codes().first().map(String::as_str),
+        Some("TLS_HOSTNAME_MISMATCH")
+    );
+    assert!(
+        tls_message(&r).contains("mail.example.net"),
+        "{}",
+        tls_message(&r)
+    );
     assert_eq!(r.auth_attempts, 0);
 }
 
 #[test]
 fn a_not_yet_valid_certificate_points_at_the_clock() {
-    let r = run(&Scenario::named("tls-not-yet-valid").expect("fixture"), Some("x-Canary-1"), &[]);
-    assert_eq!(r.codes().first().map(String::as_str), Some("TLS_CERT_NOT_YET_VALID"));
+    let r = run(
+        &Scenario::named("tls-not-yet-valid").expect("fixture"),
+        Some("x-Canary-1"),
+        &[],
+    );
+    assert_eq!(
+        r.codes().first().map(String::as_str),
+        Some("TLS_CERT_NOT_YET_VALID")
+    );
     assert!(tls_message(&r).contains("clock"), "{}", tls_message(&r));
 }
 
@@ -97,7 +131,14 @@ fn old_tls_server(before: &'static [&'static str]) -> u16 {
 
 fn check_json(flag: &str, url: String) -> serde_json::Value {
     let out = bin()
-        .args(["check", "alice@contoso.com", "--no-password", "--json", "--timeout", "2"])
+        .args([
+            "check",
+            "alice@contoso.com",
+            "--no-password",
+            "--json",
+            "--timeout",
+            "2",
+        ])
         .args(["--only", &flag[2..]])
         .arg(flag)
         .arg(url)
