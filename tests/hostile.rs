@@ -237,3 +237,23 @@ fn a_port_that_drops_the_syn_is_tcp_timeout() {
         .to_string();
     assert!(msg.contains("port") && msg.contains("firewall"), "{v}");
 }
+
+#[test]
+fn wide_continuation_lines_hit_the_reply_size_cap() {
+    let port = serve(|mut s| {
+        let wide = format!("220-{}\r\n", "W".repeat(15_000));
+        for _ in 0..1_000 {
+            if s.write_all(wide.as_bytes()).is_err() {
+                return;
+            }
+        }
+    });
+    let (v, _) = run("--smtp", format!("smtp://127.0.0.1:{port}"), 2);
+    assert_eq!(first_code(&v), "SERVER_PROTOCOL_ERROR", "{v}");
+    assert!(
+        v["checks"][1]["summary"]
+            .as_str()
+            .is_some_and(|s| s.contains("bytes")),
+        "{v}"
+    );
+}

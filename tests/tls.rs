@@ -166,3 +166,20 @@ fn a_protocol_version_alert_after_starttls_is_tls_too_old() {
     let v = check_json("--smtp", format!("smtp://127.0.0.1:{port}"));
     assert_eq!(v["diagnosis"][0]["code"], "TLS_PROTOCOL_TOO_OLD", "{v}");
 }
+
+#[test]
+fn a_refusal_before_tls_is_read_through_the_knowledge_base() {
+    let l = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = l.local_addr().expect("addr").port();
+    std::thread::spawn(move || {
+        for mut s in l.incoming().flatten() {
+            // Exchange's reply to a client on legacy TLS, sent where the tool reads a reply.
+            let _ = s.write_all(b"421 4.7.66 TLS 1.0 and 1.1 are not supported. Please upgrade/update your client to support TLS 1.2. Visit https://aka.ms/smtp_auth_tls. [SA9P221CA0019.NAMP221.PROD.OUTLOOK.COM]\r\n");
+        }
+    });
+    let v = check_json("--smtp", format!("smtp://127.0.0.1:{port}"));
+    assert_eq!(v["diagnosis"][0]["code"], "TLS_PROTOCOL_TOO_OLD", "{v}");
+    assert!(v["checks"][1]["findings"][0]["evidence"]
+        .as_str()
+        .is_some_and(|e| e.starts_with("421 4.7.66 TLS 1.0 and 1.1 are not supported.")));
+}

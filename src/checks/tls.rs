@@ -6,7 +6,7 @@
 //! missing, refused, timed out.
 
 use super::{BoxFuture, Check, CheckId, CheckResult, Ctx, Finding, Status};
-use crate::knowledge::{Protocol, Severity, TlsMode};
+use crate::knowledge::{Protocol, Severity};
 use crate::net::session::{open, OpenError, OpenOptions};
 use crate::net::tls::TlsFailure;
 use crate::target::Endpoint;
@@ -138,7 +138,7 @@ async fn run(ctx: &Ctx) -> CheckResult {
                 details.insert(key, serde_json::json!({ "endpoint": format!("{}:{}", ep.host, ep.port), "error": note }));
             }
             Err(Some(e)) => {
-                findings.push(finding(ep, e, note));
+                findings.push(finding(ctx, ep, e, note));
                 let mut d = serde_json::json!({ "endpoint": format!("{}:{}", ep.host, ep.port), "mode": ep.tls, "error": note });
                 if let OpenError::Tls { chain, .. } = e {
                     d["presented_chain"] = serde_json::json!(chain);
@@ -239,21 +239,20 @@ fn implicit_hint(p: Protocol) -> &'static str {
     }
 }
 
-fn finding(ep: &Endpoint, e: &OpenError, why: &str) -> Finding {
-    let mut code = e.code();
+fn finding(ctx: &Ctx, ep: &Endpoint, e: &OpenError, why: &str) -> Finding {
+    let code = e.code();
     let mut evidence = None;
     if let OpenError::Rejected { reply } = e {
-        // A refusal before login (e.g. Exchange's 421 4.7.66 on old TLS) may be known.
-        if reply.contains("4.7.66") || reply.contains("TLS 1.0") {
-            code = "TLS_PROTOCOL_TOO_OLD";
-        }
-        evidence = Some(reply.clone());
+        // A refusal before login (Exchange's 421 4.7.66 on old TLS, a blocked
+        // client's 554) may be known to the knowledge base.
+        let known = super::reply_finding(ctx, ep.protocol, reply, None, code);
+        return Finding::new(&known.code, known.severity, why.to_string())
+            .with_evidence(reply.clone());
     }
     if let OpenError::StartTlsMissing { caps } = e {
         evidence = Some(format!("advertised: {}", caps.join(" ")));
     }
     let f = Finding::new(code, Severity::Critical, why.to_string());
-    let _ = ep.tls == TlsMode::Implicit;
     match evidence {
         Some(ev) => f.with_evidence(ev),
         None => f,

@@ -10,6 +10,8 @@ use crate::net::conn::{Conn, NetError};
 pub const MAX_UNTAGGED: usize = 1024;
 /// Largest literal accepted inside a response.
 pub const MAX_LITERAL: usize = 64 * 1024;
+/// Most bytes one response (untagged lines and tagged status) may have.
+pub const MAX_RESPONSE_BYTES: usize = 1024 * 1024;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Tagged {
@@ -37,6 +39,7 @@ pub fn literal_len(line: &str) -> Option<usize> {
 pub async fn read_tagged(conn: &mut Conn, tag: &str, phase: &str) -> Result<Tagged, NetError> {
     let deadline = tokio::time::Instant::now() + conn.timeout;
     let mut untagged = Vec::new();
+    let mut total = 0usize;
     loop {
         let mut line = conn.read_line_until(phase, deadline).await?;
         // Literals: swallow their bytes as further lines (bounded).
@@ -89,6 +92,13 @@ pub async fn read_tagged(conn: &mut Conn, tag: &str, phase: &str) -> Result<Tagg
                     "`{}` is neither untagged nor tagged {tag}",
                     crate::net::smtp::excerpt(&line)
                 ),
+            });
+        }
+        total += line.len();
+        if total > MAX_RESPONSE_BYTES {
+            return Err(NetError::Protocol {
+                phase: phase.into(),
+                what: format!("a response of more than {MAX_RESPONSE_BYTES} bytes"),
             });
         }
         let bye = line

@@ -4,6 +4,8 @@
 use crate::net::conn::{Conn, NetError};
 
 pub const MAX_LINES: usize = 256;
+/// Most bytes a multi-line answer may have.
+pub const MAX_LIST_BYTES: usize = 64 * 1024;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Status {
@@ -33,10 +35,18 @@ pub async fn read_status(conn: &mut Conn, phase: &str) -> Result<Status, NetErro
 pub async fn read_multiline(conn: &mut Conn, phase: &str) -> Result<Vec<String>, NetError> {
     let deadline = tokio::time::Instant::now() + conn.timeout;
     let mut lines = Vec::new();
+    let mut total = 0usize;
     loop {
         let line = conn.read_line_until(phase, deadline).await?;
         if line == "." {
             return Ok(lines);
+        }
+        total += line.len();
+        if total > MAX_LIST_BYTES {
+            return Err(NetError::Protocol {
+                phase: phase.into(),
+                what: format!("a list of more than {MAX_LIST_BYTES} bytes"),
+            });
         }
         let line = line.strip_prefix('.').map(str::to_string).unwrap_or(line);
         lines.push(line);

@@ -6,6 +6,8 @@ use crate::net::conn::{Conn, NetError};
 
 /// Most lines one reply may have (a hostile server could send `250-` forever).
 pub const MAX_REPLY_LINES: usize = 128;
+/// Most bytes one reply may have (real replies stay under a few kilobytes).
+pub const MAX_REPLY_BYTES: usize = 64 * 1024;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reply {
@@ -50,6 +52,7 @@ pub fn parse_line(line: &str) -> Option<(u16, bool)> {
 pub async fn read_reply(conn: &mut Conn, phase: &str) -> Result<Reply, NetError> {
     let deadline = tokio::time::Instant::now() + conn.timeout;
     let mut lines: Vec<String> = Vec::new();
+    let mut total = 0usize;
     loop {
         let line = conn.read_line_until(phase, deadline).await?;
         let Some((code, more)) = parse_line(&line) else {
@@ -66,9 +69,16 @@ pub async fn read_reply(conn: &mut Conn, phase: &str) -> Result<Reply, NetError>
                 });
             }
         }
+        total += line.len();
         lines.push(line);
         if !more {
             return Ok(Reply { code, lines });
+        }
+        if total > MAX_REPLY_BYTES {
+            return Err(NetError::Protocol {
+                phase: phase.into(),
+                what: format!("a reply of more than {MAX_REPLY_BYTES} bytes"),
+            });
         }
         if lines.len() >= MAX_REPLY_LINES {
             return Err(NetError::Protocol {
