@@ -8,6 +8,7 @@ pub mod cli;
 pub mod diagnose;
 pub mod explain;
 pub mod knowledge;
+pub mod net;
 pub mod report;
 pub mod runner;
 pub mod secret;
