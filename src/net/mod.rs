@@ -3,6 +3,7 @@
 //! socket, never block, never panic on any input, and bound what they keep.
 //! The async clients feed them one line at a time.
 
+pub mod imap_proto;
 pub mod sasl;
 pub mod smtp_proto;
 
