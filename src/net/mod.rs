@@ -4,6 +4,7 @@
 //! The async clients feed them one line at a time.
 
 pub mod imap_proto;
+pub mod pop_proto;
 pub mod sasl;
 pub mod smtp_proto;
 
