@@ -1,0 +1,567 @@
+//! SMTP reply parsing and command encoding (RFC 5321, 3463, 4954).
+//!
+//! `ReplyReader` assembles multi-line replies one line at a time and bounds their
+//! size; `Capabilities` reads an EHLO reply; `choose_auth` picks the mechanism.
+//! No I/O here, and no credential ever appears in an error or a redacted form.
+
+use super::{strip_eol, ProtoError};
+use zeroize::Zeroizing;
+
+/// Most lines one reply may have.
+pub const MAX_REPLY_LINES: usize = 256;
+/// Most bytes (text of all lines) one reply may have.
+pub const MAX_REPLY_BYTES: usize = 64 * 1024;
+
+/// One complete server reply.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reply {
+    pub code: u16,
+    /// The RFC 3463 enhanced status code at the start of the first line's text,
+    /// such as `5.7.139`.
+    pub enhanced: Option<String>,
+    /// The text after `NNN-` / `NNN ` of each line (empty for a bare `NNN`).
+    pub lines: Vec<String>,
+}
+
+impl Reply {
+    /// All lines' text joined with a space.
+    pub fn text(&self) -> String {
+        self.lines.join(" ")
+    }
+
+    /// The reply as the server sent it, lines joined with `\n` (a bare `NNN`
+    /// comes back as `NNN`).
+    pub fn raw(&self) -> String {
+        let last = self.lines.len().saturating_sub(1);
+        let mut out = String::new();
+        for (i, line) in self.lines.iter().enumerate() {
+            if i > 0 {
+                out.push('\n');
+            }
+            let sep = if i == last { ' ' } else { '-' };
+            out.push_str(&self.code.to_string());
+            if !(line.is_empty() && i == last) {
+                out.push(sep);
+                out.push_str(line);
+            }
+        }
+        out
+    }
+
+    /// 2yz: the command succeeded.
+    pub fn is_positive(&self) -> bool {
+        (200..300).contains(&self.code)
+    }
+
+    /// 3yz: the server waits for more (334 in AUTH, 354 in DATA).
+    pub fn is_intermediate(&self) -> bool {
+        (300..400).contains(&self.code)
+    }
+
+    /// 4yz: a transient failure.
+    pub fn is_transient(&self) -> bool {
+        (400..500).contains(&self.code)
+    }
+
+    /// 5yz: a permanent failure.
+    pub fn is_permanent(&self) -> bool {
+        (500..600).contains(&self.code)
+    }
+}
+
+/// Finds an enhanced status code (`class.subject.detail`) at the start of `text`.
+pub fn enhanced_code(text: &str) -> Option<String> {
+    let word = text.split(' ').next()?;
+    let mut parts = word.split('.');
+    let (class, subject, detail) = (parts.next()?, parts.next()?, parts.next()?);
+    if parts.next().is_some() || !matches!(class, "2" | "4" | "5") {
+        return None;
+    }
+    let digits = |s: &str| (1..=3).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_digit());
+    (digits(subject) && digits(detail)).then(|| word.to_string())
+}
+
+/// Splits `NNN-text`, `NNN text` or `NNN` into (code, is_last, text).
+fn split_line(line: &str) -> Result<(u16, bool, &str), ProtoError> {
+    let bytes = line.as_bytes();
+    let code_ok = bytes.len() >= 3
+        && (b'2'..=b'5').contains(&bytes[0])
+        && bytes[1].is_ascii_digit()
+        && bytes[2].is_ascii_digit();
+    if !code_ok {
+        return Err(ProtoError::malformed("SMTP reply line", line));
+    }
+    let code = bytes[..3]
+        .iter()
+        .fold(0u16, |acc, b| acc * 10 + u16::from(b - b'0'));
+    // The first three bytes are ASCII digits, so index 3 is a char boundary.
+    match bytes.get(3) {
+        None => Ok((code, true, "")),
+        Some(b' ') => Ok((code, true, &line[4..])),
+        Some(b'-') => Ok((code, false, &line[4..])),
+        Some(_) => Err(ProtoError::malformed("SMTP reply line", line)),
+    }
+}
+
+/// Assembles replies from lines, one `push` per line received.
+#[derive(Debug, Clone)]
+pub struct ReplyReader {
+    code: Option<u16>,
+    lines: Vec<String>,
+    bytes: usize,
+    max_lines: usize,
+    max_bytes: usize,
+}
+
+impl Default for ReplyReader {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl ReplyReader {
+    pub fn new() -> Self {
+        Self::with_limits(MAX_REPLY_LINES, MAX_REPLY_BYTES)
+    }
+
+    pub fn with_limits(max_lines: usize, max_bytes: usize) -> Self {
+        ReplyReader {
+            code: None,
+            lines: Vec::new(),
+            bytes: 0,
+            max_lines,
+            max_bytes,
+        }
+    }
+
+    /// True when no reply is half-read.
+    pub fn is_idle(&self) -> bool {
+        self.code.is_none()
+    }
+
+    /// Takes one line (a trailing CRLF or LF is removed). Returns the reply once
+    /// its last line arrives. After an error the reader starts afresh.
+    pub fn push(&mut self, line: &str) -> Result<Option<Reply>, ProtoError> {
+        let result = self.push_inner(strip_eol(line));
+        if result.is_err() {
+            self.reset();
+        }
+        result
+    }
+
+    fn push_inner(&mut self, line: &str) -> Result<Option<Reply>, ProtoError> {
+        if line.len() > self.max_bytes.saturating_sub(self.bytes) {
+            return Err(ProtoError::TooLong {
+                what: "SMTP reply",
+                limit: self.max_bytes,
+                unit: "bytes",
+            });
+        }
+        if self.lines.len() >= self.max_lines {
+            return Err(ProtoError::TooLong {
+                what: "SMTP reply",
+                limit: self.max_lines,
+                unit: "lines",
+            });
+        }
+        let (code, last, text) = split_line(line)?;
+        if let Some(first) = self.code {
+            if first != code {
+                return Err(ProtoError::CodeMismatch { first, got: code });
+            }
+        }
+        self.code = Some(code);
+        self.bytes += line.len();
+        self.lines.push(text.to_string());
+        if !last {
+            return Ok(None);
+        }
+        let lines = std::mem::take(&mut self.lines);
+        self.reset();
+        let enhanced = lines.first().and_then(|l| enhanced_code(l));
+        Ok(Some(Reply {
+            code,
+            enhanced,
+            lines,
+        }))
+    }
+
+    fn reset(&mut self) {
+        self.code = None;
+        self.lines.clear();
+        self.bytes = 0;
+    }
+}
+
+/// What an EHLO reply advertises.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Capabilities {
+    /// SASL mechanisms, uppercased, without duplicates, in the server's order.
+    pub auth_mechanisms: Vec<String>,
+    pub starttls: bool,
+    pub pipelining: bool,
+    /// `SIZE` limit in bytes; `Some(0)` when SIZE is advertised without a number.
+    pub size: Option<u64>,
+    pub enhanced_status_codes: bool,
+    /// Every extension line (the first, greeting line of the reply excluded).
+    pub raw: Vec<String>,
+}
+
+/// Longest SASL mechanism name (RFC 4422 allows 20 characters).
+const MAX_MECH_LEN: usize = 20;
+
+fn is_mechanism_name(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= MAX_MECH_LEN
+        && s.bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+}
+
+impl Capabilities {
+    /// Reads the extension lines of an EHLO reply (its first line is the greeting).
+    pub fn from_ehlo(reply: &Reply) -> Self {
+        let mut caps = Capabilities::default();
+        for line in reply.lines.iter().skip(1) {
+            caps.raw.push(line.clone());
+            let mut words = line.split_ascii_whitespace();
+            let Some(keyword) = words.next() else {
+                continue;
+            };
+            let keyword = keyword.to_ascii_uppercase();
+            let mut mechs: Vec<String> = Vec::new();
+            if keyword == "AUTH" {
+                mechs.extend(words.map(str::to_ascii_uppercase));
+            } else if let Some(first) = keyword.strip_prefix("AUTH=") {
+                mechs.push(first.to_string());
+                mechs.extend(words.map(str::to_ascii_uppercase));
+            } else {
+                match keyword.as_str() {
+                    "STARTTLS" => caps.starttls = true,
+                    "PIPELINING" => caps.pipelining = true,
+                    "ENHANCEDSTATUSCODES" => caps.enhanced_status_codes = true,
+                    "SIZE" => {
+                        caps.size = Some(words.next().and_then(|n| n.parse().ok()).unwrap_or(0))
+                    }
+                    _ => {}
+                }
+            }
+            for m in mechs {
+                if is_mechanism_name(&m) && !caps.auth_mechanisms.contains(&m) {
+                    caps.auth_mechanisms.push(m);
+                }
+            }
+        }
+        caps
+    }
+
+    /// Whether an extension keyword (case-insensitive) is advertised.
+    pub fn has(&self, keyword: &str) -> bool {
+        self.raw.iter().any(|l| {
+            l.split_ascii_whitespace()
+                .next()
+                .is_some_and(|k| k.eq_ignore_ascii_case(keyword))
+        })
+    }
+
+    pub fn offers(&self, mechanism: Mechanism) -> bool {
+        self.auth_mechanisms.iter().any(|m| m == mechanism.name())
+    }
+}
+
+/// The SASL mechanisms this tool can use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Mechanism {
+    Plain,
+    Login,
+    XOAuth2,
+}
+
+impl Mechanism {
+    /// The registered name, as sent after `AUTH`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Mechanism::Plain => "PLAIN",
+            Mechanism::Login => "LOGIN",
+            Mechanism::XOAuth2 => "XOAUTH2",
+        }
+    }
+}
+
+impl std::fmt::Display for Mechanism {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Picks the mechanism: XOAUTH2 when a token is used; for a password PLAIN
+/// (one round trip with an initial response), then LOGIN. None when nothing
+/// usable is advertised.
+pub fn choose_auth(caps: &Capabilities, has_token: bool) -> Option<Mechanism> {
+    let order: &[Mechanism] = if has_token {
+        &[Mechanism::XOAuth2]
+    } else {
+        &[Mechanism::Plain, Mechanism::Login]
+    };
+    order.iter().copied().find(|&m| caps.offers(m))
+}
+
+/// Refuses text that would end a command line early or smuggle a second one.
+pub fn check_arg(what: &'static str, value: &str) -> Result<(), ProtoError> {
+    if value.contains(['\r', '\n', '\0']) {
+        return Err(ProtoError::ForbiddenChar { what });
+    }
+    Ok(())
+}
+
+/// `EHLO <domain>`.
+pub fn ehlo(domain: &str) -> Result<String, ProtoError> {
+    check_arg("EHLO domain", domain)?;
+    Ok(format!("EHLO {domain}"))
+}
+
+/// `AUTH <MECH>` or `AUTH <MECH> <initial response>` (RFC 4954; an empty
+/// initial response is sent as `=`). The result carries the credential.
+pub fn auth_command(mechanism: Mechanism, initial: Option<&str>) -> Zeroizing<String> {
+    let mut out = Zeroizing::new(String::with_capacity(16 + initial.map_or(0, str::len)));
+    out.push_str("AUTH ");
+    out.push_str(mechanism.name());
+    if let Some(ir) = initial {
+        out.push(' ');
+        out.push_str(if ir.is_empty() { "=" } else { ir });
+    }
+    out
+}
+
+/// What the transcript shows for `auth_command`.
+pub fn auth_command_redacted(mechanism: Mechanism, with_initial: bool) -> String {
+    if with_initial {
+        format!("AUTH {} {}", mechanism.name(), crate::secret::REDACTED)
+    } else {
+        format!("AUTH {}", mechanism.name())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read_all(lines: &[&str]) -> Reply {
+        let mut r = ReplyReader::new();
+        let mut out = None;
+        for (i, l) in lines.iter().enumerate() {
+            let got = r.push(l).expect("valid line");
+            if i + 1 < lines.len() {
+                assert!(got.is_none(), "reply ended early at {l}");
+            } else {
+                out = got;
+            }
+        }
+        out.expect("reply complete")
+    }
+
+    // Extension list: https://github.com/harishkrupo/oauth2ms/issues/5 (EHLO after STARTTLS);
+    // host name from the greeting in https://github.com/simonrob/email-oauth2-proxy/issues/297
+    const EXCHANGE_EHLO_TLS: &[&str] = &[
+        "250-LO4P302CA0005.outlook.office365.com Hello [98.217.221.170]",
+        "250-SIZE 157286400",
+        "250-PIPELINING",
+        "250-DSN",
+        "250-ENHANCEDSTATUSCODES",
+        "250-AUTH LOGIN XOAUTH2",
+        "250-8BITMIME",
+        "250-BINARYMIME",
+        "250-CHUNKING",
+        "250 SMTPUTF8",
+    ];
+
+    #[test]
+    fn exchange_ehlo_after_tls_offers_login_and_xoauth2_only() {
+        let reply = read_all(EXCHANGE_EHLO_TLS);
+        assert_eq!(reply.code, 250);
+        assert_eq!(reply.lines.len(), 10);
+        let caps = Capabilities::from_ehlo(&reply);
+        assert_eq!(caps.auth_mechanisms, vec!["LOGIN", "XOAUTH2"]);
+        assert!(!caps.starttls);
+        assert!(caps.pipelining);
+        assert!(caps.enhanced_status_codes);
+        assert_eq!(caps.size, Some(157_286_400));
+        assert!(caps.has("chunking"));
+        assert_eq!(caps.raw.len(), 9);
+        assert_eq!(choose_auth(&caps, false), Some(Mechanism::Login));
+        assert_eq!(choose_auth(&caps, true), Some(Mechanism::XOAuth2));
+    }
+
+    #[test]
+    fn exchange_ehlo_before_tls_has_starttls_and_no_auth() {
+        let mut lines = EXCHANGE_EHLO_TLS.to_vec();
+        lines[5] = "250-STARTTLS";
+        let caps = Capabilities::from_ehlo(&read_all(&lines));
+        assert!(caps.starttls);
+        assert!(caps.auth_mechanisms.is_empty());
+        assert_eq!(choose_auth(&caps, false), None);
+    }
+
+    #[test]
+    fn plain_is_preferred_and_old_auth_equals_form_is_read() {
+        let reply = read_all(&[
+            "250-mx.example Hello",
+            "250-AUTH=LOGIN plain",
+            "250-auth login PLAIN CRAM-MD5",
+            "250 SIZE",
+        ]);
+        let caps = Capabilities::from_ehlo(&reply);
+        assert_eq!(caps.auth_mechanisms, vec!["LOGIN", "PLAIN", "CRAM-MD5"]);
+        assert_eq!(caps.size, Some(0));
+        assert_eq!(choose_auth(&caps, false), Some(Mechanism::Plain));
+        assert_eq!(choose_auth(&caps, true), None);
+    }
+
+    // https://github.com/simonrob/email-oauth2-proxy/issues/193
+    #[test]
+    fn exchange_535_5_7_139_carries_the_enhanced_code() {
+        let line = "535 5.7.139 Authentication unsuccessful, SmtpClientAuthentication is disabled for the Tenant. Visit https://aka.ms/smtp_auth_disabled for more information. [MN2PR05CA0004.namprd05.prod.outlook.com 2023-09-12T20:59:57.214Z 08DBB276B7E699C4]\r\n";
+        let reply = read_all(&[line]);
+        assert_eq!(reply.code, 535);
+        assert_eq!(reply.enhanced.as_deref(), Some("5.7.139"));
+        assert!(reply.is_permanent());
+        assert_eq!(reply.raw(), line.trim_end());
+        assert!(reply
+            .text()
+            .contains("SmtpClientAuthentication is disabled"));
+    }
+
+    // https://github.com/dawidd6/action-send-mail/issues/205 (Gmail, two lines)
+    #[test]
+    fn gmail_multi_line_535_is_joined() {
+        let lines = [
+            "535-5.7.8 Username and Password not accepted. For more information, go to",
+            "535 5.7.8  https://support.google.com/mail/?p=BadCredentials af79cd13be357-794f3061475sm18893085a.74 - gsmtp",
+        ];
+        let reply = read_all(&lines);
+        assert_eq!(reply.enhanced.as_deref(), Some("5.7.8"));
+        assert_eq!(reply.lines.len(), 2);
+        assert_eq!(reply.raw(), lines.join("\n"));
+        assert!(reply.text().starts_with(
+            "5.7.8 Username and Password not accepted. For more information, go to 5.7.8  https://"
+        ));
+    }
+
+    #[test]
+    fn auth_login_prompts_are_intermediate() {
+        let reply = read_all(&["334 VXNlcm5hbWU6"]);
+        assert!(reply.is_intermediate());
+        assert_eq!(reply.enhanced, None);
+        assert_eq!(reply.lines, vec!["VXNlcm5hbWU6"]);
+    }
+
+    #[test]
+    fn bare_code_is_a_complete_reply() {
+        let reply = read_all(&["250"]);
+        assert_eq!(reply.lines, vec![""]);
+        assert_eq!(reply.raw(), "250");
+    }
+
+    #[test]
+    fn garbage_and_bad_separators_are_malformed() {
+        for bad in [
+            "",
+            "25",
+            "abc def",
+            "250x",
+            "2500 ok",
+            "099 x",
+            "650 x",
+            "\u{e9}50 x",
+            "25\u{e9}",
+        ] {
+            let mut r = ReplyReader::new();
+            assert!(
+                matches!(r.push(bad), Err(ProtoError::Malformed { .. })),
+                "{bad:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn continuation_with_other_code_is_rejected() {
+        let mut r = ReplyReader::new();
+        assert_eq!(r.push("250-a"), Ok(None));
+        assert_eq!(
+            r.push("251 b"),
+            Err(ProtoError::CodeMismatch {
+                first: 250,
+                got: 251
+            })
+        );
+        assert!(r.is_idle());
+    }
+
+    #[test]
+    fn endless_continuation_stops_at_the_line_cap() {
+        let mut r = ReplyReader::new();
+        let mut err = None;
+        for _ in 0..10_000 {
+            match r.push("250-x") {
+                Ok(None) => {}
+                Ok(Some(_)) => panic!("no reply expected"),
+                Err(e) => {
+                    err = Some(e);
+                    break;
+                }
+            }
+        }
+        assert!(matches!(
+            err,
+            Some(ProtoError::TooLong { unit: "lines", .. })
+        ));
+    }
+
+    #[test]
+    fn huge_reply_stops_at_the_byte_cap() {
+        let mut r = ReplyReader::new();
+        let line = format!("250-{}", "y".repeat(1000));
+        let mut n = 0;
+        let err = loop {
+            match r.push(&line) {
+                Ok(_) => n += 1,
+                Err(e) => break e,
+            }
+        };
+        assert!(matches!(err, ProtoError::TooLong { unit: "bytes", .. }));
+        assert!(n * line.len() <= MAX_REPLY_BYTES);
+        let one_huge = format!("250 {}", "z".repeat(MAX_REPLY_BYTES));
+        assert!(ReplyReader::new().push(&one_huge).is_err());
+    }
+
+    #[test]
+    fn enhanced_code_needs_three_numeric_parts() {
+        assert_eq!(enhanced_code("2.7.0 ok").as_deref(), Some("2.7.0"));
+        assert_eq!(enhanced_code("4.7.66 TLS").as_deref(), Some("4.7.66"));
+        for no in ["", "5.7", "5.7.1.2", "3.1.1", "5.7.1234", "5.x.1", "Hello"] {
+            assert_eq!(enhanced_code(no), None, "{no}");
+        }
+    }
+
+    #[test]
+    fn auth_command_forms_and_redaction() {
+        assert_eq!(
+            auth_command(Mechanism::Plain, Some("AGEAYg==")).as_str(),
+            "AUTH PLAIN AGEAYg=="
+        );
+        assert_eq!(auth_command(Mechanism::Login, None).as_str(), "AUTH LOGIN");
+        assert_eq!(
+            auth_command(Mechanism::XOAuth2, Some("")).as_str(),
+            "AUTH XOAUTH2 ="
+        );
+        assert_eq!(
+            auth_command_redacted(Mechanism::Plain, true),
+            "AUTH PLAIN <redacted>"
+        );
+    }
+
+    #[test]
+    fn ehlo_refuses_line_breaks() {
+        assert_eq!(ehlo("client.example").as_deref(), Ok("EHLO client.example"));
+        assert!(ehlo("a\r\nMAIL FROM:<x>").is_err());
+    }
+}
