@@ -7,10 +7,11 @@
 use super::{reply_finding, BoxFuture, Check, CheckId, CheckResult, Ctx, Finding, Status};
 use crate::knowledge::{Protocol, Severity};
 use crate::net::conn::NetError;
-use crate::net::imap::{capabilities, login_arg, read_tagged, Arg, Tagged};
+use crate::net::imap::{capabilities_in, read_tagged, Tagged};
+use crate::net::imap_proto::{self, LoginPlan};
+use crate::net::sasl;
 use crate::net::session::Session;
-use base64::Engine as _;
-use zeroize::Zeroizing;
+use crate::secret::REDACTED;
 
 pub struct Imap;
 
@@ -52,7 +53,7 @@ async fn run(ctx: &Ctx) -> CheckResult {
     let mut details = serde_json::json!({
         "greeting": s.greeting,
         "fingerprint": fp,
-        "backend": crate::net::imap::exchange_backend(&s.greeting),
+        "backend": imap_proto::exchange_backend_host(&s.greeting),
         "capabilities_before_tls": s.pre_tls_caps,
     });
     let r = login(ctx, &mut s, fp.as_deref(), &mut details).await;
@@ -69,7 +70,7 @@ async fn login(
 ) -> CheckResult {
     if s.caps.is_empty() {
         match command(s, "CAPABILITY", "asking for capabilities").await {
-            Ok(t) => s.caps = capabilities(t.untagged.iter().map(String::as_str)),
+            Ok(t) => s.caps = capabilities_in(t.untagged.iter().map(String::as_str)),
             Err(e) => return net_fail(e),
         }
     }
@@ -94,35 +95,27 @@ async fn login(
     let user = ctx.target.user.as_str();
     let tag = s.tag();
     let (mech, result) = if plain {
-        let mut payload = Zeroizing::new(Vec::new());
-        payload.push(0);
-        payload.extend_from_slice(user.as_bytes());
-        payload.push(0);
-        payload.extend_from_slice(secret.expose().as_bytes());
-        let b = Zeroizing::new(base64::engine::general_purpose::STANDARD.encode(&payload[..]));
+        let ir = sasl::plain_initial(user, secret.expose());
         let r = if sasl_ir {
-            let line = Zeroizing::new(format!("{tag} AUTHENTICATE PLAIN {}", b.as_str()));
+            // SASL-IR: the whole login in one round trip.
+            let line = imap_proto::authenticate_command(&tag, "PLAIN", Some(&ir));
+            let shown = imap_proto::authenticate_redacted(&tag, "PLAIN", true);
             match s
                 .conn
-                .send_secret(
-                    &line,
-                    &format!("{tag} AUTHENTICATE PLAIN <redacted>"),
-                    "sending AUTHENTICATE",
-                )
+                .send_secret(&line, &shown, "sending AUTHENTICATE")
                 .await
             {
                 Ok(()) => read_tagged(&mut s.conn, &tag, "waiting for the login result").await,
                 Err(e) => Err(e),
             }
         } else {
-            two_step(s, &tag, &b).await
+            two_step(s, &tag, &ir).await
         };
         ("AUTHENTICATE PLAIN", r)
     } else {
-        (
-            "LOGIN",
-            login_command(s, &tag, user, secret.expose(), literal_plus).await,
-        )
+        let plan = imap_proto::login_args(user, secret.expose(), literal_plus)
+            .prefixed(&format!("{tag} LOGIN "));
+        ("LOGIN", login_command(s, &tag, plan).await)
     };
     details["auth_mechanism"] = serde_json::json!(mech);
     let t = match result {
@@ -131,7 +124,7 @@ async fn login(
     };
     if !t.ok() {
         let f = reply_finding(ctx, Protocol::Imap, &t.line, fp, "BAD_CREDENTIALS");
-        let summary = format!("{mech} refused: {}", crate::net::smtp::excerpt(&t.line));
+        let summary = format!("{mech} refused: {}", crate::net::excerpt(&t.line));
         return CheckResult::new(CheckResult::status_from(std::slice::from_ref(&f)), summary)
             .with_findings(vec![f]);
     }
@@ -151,7 +144,7 @@ async fn login(
             );
             let summary = format!(
                 "login accepted but the mailbox is not usable: {}",
-                crate::net::smtp::excerpt(&e.line)
+                crate::net::excerpt(&e.line)
             );
             CheckResult::new(Status::Fail, summary).with_findings(vec![f])
         }
@@ -162,61 +155,33 @@ async fn login(
 /// AUTHENTICATE PLAIN without SASL-IR: wait for `+`, then the payload.
 async fn two_step(s: &mut Session, tag: &str, payload: &str) -> Result<Tagged, NetError> {
     s.conn
-        .send(&format!("{tag} AUTHENTICATE PLAIN"), "sending AUTHENTICATE")
+        .send(
+            &imap_proto::authenticate_redacted(tag, "PLAIN", false),
+            "sending AUTHENTICATE",
+        )
         .await?;
     let t = read_tagged(&mut s.conn, tag, "waiting for the continuation").await?;
     if t.status != "+" {
         return Ok(t);
     }
     s.conn
-        .send_secret(payload, "<redacted>", "sending the credentials")
+        .send_secret(payload, REDACTED, "sending the credentials")
         .await?;
     read_tagged(&mut s.conn, tag, "waiting for the login result").await
 }
 
-/// LOGIN with quoted strings, or a literal for a password quoting cannot carry.
-async fn login_command(
-    s: &mut Session,
-    tag: &str,
-    user: &str,
-    password: &str,
-    literal_plus: bool,
-) -> Result<Tagged, NetError> {
-    let user_arg = match login_arg(user) {
-        Arg::Quoted(q) => q,
-        Arg::Literal(_) => format!("\"{}\"", user.replace(['"', '\\'], "")),
-    };
-    match login_arg(password) {
-        Arg::Quoted(q) => {
-            let line = Zeroizing::new(format!("{tag} LOGIN {user_arg} {q}"));
-            s.conn
-                .send_secret(
-                    &line,
-                    &format!("{tag} LOGIN {user_arg} <redacted>"),
-                    "sending LOGIN",
-                )
-                .await?;
-        }
-        Arg::Literal(p) => {
-            let p = Zeroizing::new(p);
-            let n = p.len();
-            let plus = if literal_plus { "+" } else { "" };
-            s.conn
-                .send(
-                    &format!("{tag} LOGIN {user_arg} {{{n}{plus}}}"),
-                    "sending LOGIN",
-                )
-                .await?;
-            if !literal_plus {
-                let t =
-                    read_tagged(&mut s.conn, tag, "waiting for the literal continuation").await?;
-                if t.status != "+" {
-                    return Ok(t);
-                }
+/// LOGIN as planned by `imap_proto::login_args`: quoted strings, or literals
+/// (waiting for `+` unless LITERAL+) for what quoting cannot carry.
+async fn login_command(s: &mut Session, tag: &str, plan: LoginPlan) -> Result<Tagged, NetError> {
+    for line in &plan.lines {
+        s.conn
+            .send_bytes(&line.bytes, &line.redacted, "sending LOGIN")
+            .await?;
+        if line.wait_continuation {
+            let t = read_tagged(&mut s.conn, tag, "waiting for the literal continuation").await?;
+            if t.status != "+" {
+                return Ok(t);
             }
-            s.conn
-                .send_secret(&p, "<redacted>", "sending the password literal")
-                .await?;
         }
     }
     read_tagged(&mut s.conn, tag, "waiting for the login result").await

@@ -5,9 +5,10 @@ use super::{reply_finding, BoxFuture, Check, CheckId, CheckResult, Ctx, Finding,
 use crate::knowledge::{Protocol, Severity};
 use crate::net::conn::NetError;
 use crate::net::pop::{read_multiline, read_status, Status as PopStatus};
+use crate::net::pop_proto::{self, Capa};
+use crate::net::sasl;
 use crate::net::session::Session;
-use base64::Engine as _;
-use zeroize::Zeroizing;
+use crate::secret::REDACTED;
 
 pub struct Pop;
 
@@ -73,24 +74,27 @@ async fn login(
     let Some(secret) = &ctx.secret else {
         return CheckResult::new(Status::Pass, "login not tested (no password)");
     };
-    let sasl_plain = s.caps.iter().any(|c| {
-        let u = c.to_ascii_uppercase();
-        u.starts_with("SASL ") && u.split_whitespace().any(|m| m == "PLAIN")
-    });
+    let sasl_plain = Capa::parse(&s.caps).sasl.iter().any(|m| m == "PLAIN");
     let user = ctx.target.user.as_str();
     let (mech, result) = if sasl_plain {
-        ("AUTH PLAIN", auth_plain(s, user, secret.expose()).await)
+        (
+            "AUTH PLAIN",
+            auth_plain(s, user, secret.expose()).await.map(Ok),
+        )
     } else {
         ("USER/PASS", user_pass(s, user, secret.expose()).await)
     };
     details["auth_mechanism"] = serde_json::json!(mech);
     let st = match result {
-        Ok(st) => st,
+        Ok(Ok(st)) => st,
+        Ok(Err(why)) => {
+            return CheckResult::skip(format!("login not sent: {why} (USER/PASS cannot carry it)"))
+        }
         Err(e) => return net_fail(e),
     };
     if !st.ok {
         let f = reply_finding(ctx, Protocol::Pop, &st.line, fp, "BAD_CREDENTIALS");
-        let summary = format!("{mech} refused: {}", crate::net::smtp::excerpt(&st.line));
+        let summary = format!("{mech} refused: {}", crate::net::excerpt(&st.line));
         return CheckResult::new(CheckResult::status_from(std::slice::from_ref(&f)), summary)
             .with_findings(vec![f]);
     }
@@ -113,35 +117,44 @@ async fn login(
     }
 }
 
-/// AUTH PLAIN in two steps (`AUTH PLAIN`, `+`, payload): Exchange Online wants the
-/// payload on its own line.
+/// AUTH PLAIN in two steps (`AUTH PLAIN`, `+`, payload): Exchange Online refuses
+/// an initial response on the command line for XOAUTH2, so PLAIN is not risked.
 async fn auth_plain(s: &mut Session, user: &str, password: &str) -> Result<PopStatus, NetError> {
     s.conn.send("AUTH PLAIN", "sending AUTH PLAIN").await?;
     let st = read_status(&mut s.conn, "waiting for the continuation").await?;
-    if !(st.ok && st.line.starts_with('+') && !st.line.to_ascii_uppercase().starts_with("+OK")) {
+    if !st.is_continuation() {
         return Ok(st);
     }
-    let mut payload = Zeroizing::new(Vec::new());
-    payload.push(0);
-    payload.extend_from_slice(user.as_bytes());
-    payload.push(0);
-    payload.extend_from_slice(password.as_bytes());
-    let b = Zeroizing::new(base64::engine::general_purpose::STANDARD.encode(&payload[..]));
+    let payload = sasl::plain_initial(user, password);
     s.conn
-        .send_secret(&b, "<redacted>", "sending the credentials")
+        .send_secret(&payload, REDACTED, "sending the credentials")
         .await?;
     read_status(&mut s.conn, "waiting for the login result").await
 }
 
-async fn user_pass(s: &mut Session, user: &str, password: &str) -> Result<PopStatus, NetError> {
-    s.conn.send(&format!("USER {user}"), "sending USER").await?;
+/// USER then PASS; `Ok(Err(why))` when the user name or password cannot travel
+/// on a POP3 command line at all (a line break or NUL), so nothing was sent.
+async fn user_pass(
+    s: &mut Session,
+    user: &str,
+    password: &str,
+) -> Result<Result<PopStatus, String>, NetError> {
+    let (user_line, pass_line) = match (
+        pop_proto::user_command(user),
+        pop_proto::pass_command(password),
+    ) {
+        (Ok(u), Ok(p)) => (u, p),
+        (Err(e), _) | (_, Err(e)) => return Ok(Err(e.to_string())),
+    };
+    s.conn.send(&user_line, "sending USER").await?;
     let st = read_status(&mut s.conn, "waiting for the USER reply").await?;
     if !st.ok {
-        return Ok(st);
+        return Ok(Ok(st));
     }
-    let line = Zeroizing::new(format!("PASS {password}"));
     s.conn
-        .send_secret(&line, "PASS <redacted>", "sending PASS")
+        .send_secret(&pass_line, &pop_proto::pass_redacted(), "sending PASS")
         .await?;
-    read_status(&mut s.conn, "waiting for the login result").await
+    read_status(&mut s.conn, "waiting for the login result")
+        .await
+        .map(Ok)
 }

@@ -9,10 +9,11 @@ use super::{
 };
 use crate::knowledge::{Protocol, Severity};
 use crate::net::conn::NetError;
+use crate::net::sasl;
 use crate::net::session::{Session, EHLO_NAME};
-use crate::net::smtp::{capabilities, read_reply};
-use base64::Engine as _;
-use zeroize::Zeroizing;
+use crate::net::smtp::{choose_auth, read_reply, Capabilities, Mechanism, Reply};
+use crate::net::smtp_proto::{auth_command, auth_command_redacted};
+use crate::secret::REDACTED;
 
 pub struct Smtp;
 
@@ -29,10 +30,6 @@ impl Check for Smtp {
     fn run<'a>(&'a self, ctx: &'a Ctx) -> BoxFuture<'a, CheckResult> {
         Box::pin(run(ctx))
     }
-}
-
-fn b64(s: &[u8]) -> Zeroizing<String> {
-    Zeroizing::new(base64::engine::general_purpose::STANDARD.encode(s))
 }
 
 fn net_fail(e: NetError, details: serde_json::Value) -> CheckResult {
@@ -90,50 +87,43 @@ async fn login(
         return CheckResult::new(Status::Fail, format!("EHLO refused: {}", ehlo.text()))
             .with_findings(vec![f]);
     }
-    let caps = capabilities(&ehlo);
-    details["capabilities"] = serde_json::json!(caps.lines);
-    details["auth_mechanisms"] = serde_json::json!(caps.auth);
+    let caps = Capabilities::from_ehlo(&ehlo);
+    details["capabilities"] = serde_json::json!(caps.raw);
+    details["auth_mechanisms"] = serde_json::json!(caps.auth_mechanisms);
     let Some(secret) = &ctx.secret else {
-        let offered = if caps.auth.is_empty() {
+        let offered = if caps.auth_mechanisms.is_empty() {
             "no AUTH offered".to_string()
         } else {
-            format!("AUTH {}", caps.auth.join(" "))
+            format!("AUTH {}", caps.auth_mechanisms.join(" "))
         };
         return CheckResult::new(
             Status::Pass,
             format!("{offered}; login not tested (no password)"),
         );
     };
-    let mech = if caps.auth.iter().any(|m| m == "PLAIN") {
-        "PLAIN"
-    } else if caps.auth.iter().any(|m| m == "LOGIN") {
-        "LOGIN"
-    } else {
-        let msg = if caps.auth.is_empty() {
+    let Some(mech) = choose_auth(&caps, false) else {
+        let msg = if caps.auth_mechanisms.is_empty() {
             "the server offers no AUTH after TLS: SMTP AUTH is off on this server or port"
                 .to_string()
         } else {
             format!(
                 "the server offers only AUTH {}: no password mechanism",
-                caps.auth.join(" ")
+                caps.auth_mechanisms.join(" ")
             )
         };
         let f = Finding::new("SMTP_AUTH_NOT_OFFERED", Severity::Critical, msg.clone())
             .with_evidence(ehlo.raw());
         return CheckResult::new(Status::Fail, msg).with_findings(vec![f]);
     };
-    details["auth_mechanism"] = serde_json::json!(mech);
+    details["auth_mechanism"] = serde_json::json!(mech.name());
     let user = ctx.target.user.as_str();
-    let reply = if mech == "PLAIN" {
-        let mut payload = Zeroizing::new(Vec::new());
-        payload.push(0);
-        payload.extend_from_slice(user.as_bytes());
-        payload.push(0);
-        payload.extend_from_slice(secret.expose().as_bytes());
-        let line = Zeroizing::new(format!("AUTH PLAIN {}", b64(&payload).as_str()));
+    let reply = if mech == Mechanism::Plain {
+        // PLAIN with an initial response: the whole login in one round trip.
+        let ir = sasl::plain_initial(user, secret.expose());
+        let line = auth_command(mech, Some(&ir));
         if let Err(e) = s
             .conn
-            .send_secret(&line, "AUTH PLAIN <redacted>", "sending AUTH")
+            .send_secret(&line, &auth_command_redacted(mech, true), "sending AUTH")
             .await
         {
             return net_fail(e, serde_json::Value::Null);
@@ -161,35 +151,33 @@ async fn login(
         "TEMPORARY_SERVER_ERROR"
     };
     let f = reply_finding(ctx, Protocol::Smtp, &reply.raw(), fp, fallback);
-    let summary = format!(
-        "AUTH {mech} refused: {}",
-        crate::net::smtp::excerpt(&reply.raw())
-    );
+    let summary = format!("AUTH {mech} refused: {}", crate::net::excerpt(&reply.raw()));
     CheckResult::new(CheckResult::status_from(std::slice::from_ref(&f)), summary)
         .with_findings(vec![f])
 }
 
 /// AUTH LOGIN: username and password each after a 334 prompt.
-async fn auth_login(
-    s: &mut Session,
-    user: &str,
-    password: &str,
-) -> Result<crate::net::smtp::Reply, NetError> {
-    s.conn.send("AUTH LOGIN", "sending AUTH LOGIN").await?;
+async fn auth_login(s: &mut Session, user: &str, password: &str) -> Result<Reply, NetError> {
+    s.conn
+        .send(&auth_command(Mechanism::Login, None), "sending AUTH LOGIN")
+        .await?;
     let r = read_reply(&mut s.conn, "waiting for the username prompt").await?;
     if r.code != 334 {
         return Ok(r);
     }
     s.conn
-        .send(&b64(user.as_bytes()), "sending the username")
+        .send(&sasl::login_user(user), "sending the username")
         .await?;
     let r = read_reply(&mut s.conn, "waiting for the password prompt").await?;
     if r.code != 334 {
         return Ok(r);
     }
-    let p = b64(password.as_bytes());
     s.conn
-        .send_secret(&p, "<redacted>", "sending the password")
+        .send_secret(
+            &sasl::login_password(password),
+            REDACTED,
+            "sending the password",
+        )
         .await?;
     read_reply(&mut s.conn, "waiting for the AUTH reply").await
 }

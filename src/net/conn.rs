@@ -224,6 +224,18 @@ impl Conn {
         self.write_raw(&bytes, phase).await
     }
 
+    /// Writes prepared bytes (CRLF included) that may carry a secret; only
+    /// `shown` (already redacted) is recorded.
+    pub async fn send_bytes(
+        &mut self,
+        bytes: &[u8],
+        shown: &str,
+        phase: &str,
+    ) -> Result<(), NetError> {
+        self.transcript.client_redacted(self.protocol, shown);
+        self.write_raw(bytes, phase).await
+    }
+
     /// Starts TLS on this connection (implicit TLS or after STARTTLS).
     pub async fn start_tls(
         self,

@@ -1,10 +1,11 @@
-//! IMAP: tagged commands, responses read until the tagged status (with literals),
-//! capability lists and LOGIN argument quoting. A small client of its own rather
+//! IMAP over a `Conn`: responses read until the tagged status, literals bounded
+//! through `imap_proto::check_literal`. A small client of its own rather
 //! than async-imap: async-imap hides the tagged response text and capability list
 //! that are the evidence here, and cannot be limited to one login attempt with a
 //! redacted transcript.
 
 use crate::net::conn::{Conn, NetError};
+use crate::net::imap_proto::check_literal;
 
 /// Most untagged lines accepted before the tagged status.
 pub const MAX_UNTAGGED: usize = 1024;
@@ -27,13 +28,6 @@ impl Tagged {
     }
 }
 
-/// `{N}` or `{N+}` at the end of a line.
-pub fn literal_len(line: &str) -> Option<usize> {
-    let open = line.rfind('{')?;
-    let inner = line[open + 1..].strip_suffix('}')?;
-    inner.trim_end_matches('+').parse().ok()
-}
-
 /// Reads until the line tagged `tag` (one step), keeping the untagged lines.
 /// A `+` continuation is returned as a tagged status "+" so callers can answer it.
 pub async fn read_tagged(conn: &mut Conn, tag: &str, phase: &str) -> Result<Tagged, NetError> {
@@ -44,7 +38,10 @@ pub async fn read_tagged(conn: &mut Conn, tag: &str, phase: &str) -> Result<Tagg
         let mut line = conn.read_line_until(phase, deadline).await?;
         // Literals: swallow their bytes as further lines (bounded).
         let mut budget = MAX_LITERAL;
-        while let Some(n) = literal_len(&line) {
+        while let Some((n, _)) = check_literal(&line).map_err(|e| NetError::Protocol {
+            phase: phase.into(),
+            what: e.to_string(),
+        })? {
             if n > budget {
                 return Err(NetError::Protocol {
                     phase: phase.into(),
@@ -90,7 +87,7 @@ pub async fn read_tagged(conn: &mut Conn, tag: &str, phase: &str) -> Result<Tagg
                 phase: phase.into(),
                 what: format!(
                     "`{}` is neither untagged nor tagged {tag}",
-                    crate::net::smtp::excerpt(&line)
+                    crate::net::excerpt(&line)
                 ),
             });
         }
@@ -119,63 +116,22 @@ pub async fn read_tagged(conn: &mut Conn, tag: &str, phase: &str) -> Result<Tagg
     }
 }
 
-/// Capabilities from `* CAPABILITY ...` lines or a `[CAPABILITY ...]` code.
-pub fn capabilities<'a>(lines: impl IntoIterator<Item = &'a str>) -> Vec<String> {
-    let mut caps = Vec::new();
-    for l in lines {
-        let upper = l.to_ascii_uppercase();
-        let list = if let Some(i) = upper.find("[CAPABILITY ") {
-            upper[i + 12..]
-                .split(']')
-                .next()
-                .unwrap_or_default()
-                .to_string()
-        } else if let Some(rest) = upper.strip_prefix("* CAPABILITY ") {
-            rest.to_string()
-        } else {
-            continue;
-        };
-        caps.extend(list.split_whitespace().map(str::to_string));
+/// Capabilities from the `* CAPABILITY ...` lines and `[CAPABILITY ...]` codes
+/// among `lines` (a greeting, untagged lines, a tagged OK); other lines are not
+/// capability lists and are ignored.
+pub fn capabilities_in<'a>(lines: impl IntoIterator<Item = &'a str>) -> Vec<String> {
+    let mut caps: Vec<String> = Vec::new();
+    for line in lines {
+        let upper = line.to_ascii_uppercase();
+        if upper.starts_with("* CAPABILITY ") || upper.contains("[CAPABILITY ") {
+            for c in crate::net::imap_proto::capabilities(line) {
+                if !caps.contains(&c) {
+                    caps.push(c);
+                }
+            }
+        }
     }
     caps
-}
-
-/// How a LOGIN argument must be sent.
-pub enum Arg {
-    /// A quoted string, ready to send.
-    Quoted(String),
-    /// A literal of these bytes (non-ASCII, CR/LF, or quotes the server may mangle).
-    Literal(String),
-}
-
-pub fn login_arg(s: &str) -> Arg {
-    if s.bytes().all(|b| (0x20..0x7f).contains(&b)) && s.len() < 1000 {
-        let escaped = s.replace('\\', "\\\\").replace('"', "\\\"");
-        Arg::Quoted(format!("\"{escaped}\""))
-    } else {
-        Arg::Literal(s.to_string())
-    }
-}
-
-/// Exchange Online greets with the base64 (UTF-16LE) of its back-end host; decode it.
-pub fn exchange_backend(greeting: &str) -> Option<String> {
-    use base64::Engine as _;
-    let open = greeting.rfind('[')?;
-    let inner = greeting[open + 1..].strip_suffix(']')?;
-    let bytes = base64::engine::general_purpose::STANDARD
-        .decode(inner)
-        .ok()?;
-    if bytes.len() % 2 != 0 || bytes.is_empty() {
-        return None;
-    }
-    let units: Vec<u16> = bytes
-        .chunks(2)
-        .map(|c| u16::from_le_bytes([c[0], c[1]]))
-        .collect();
-    let s = String::from_utf16(&units).ok()?;
-    s.chars()
-        .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-')
-        .then_some(s)
 }
 
 #[cfg(test)]
@@ -183,30 +139,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn capabilities_from_greeting_code_and_untagged_line() {
-        let c = capabilities(["* OK [CAPABILITY IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE IDLE AUTH=PLAIN] Dovecot ready."]);
-        assert!(c.contains(&"AUTH=PLAIN".to_string()) && c.contains(&"SASL-IR".to_string()));
-        let c = capabilities(["* CAPABILITY IMAP4 IMAP4rev1 AUTH=PLAIN AUTH=XOAUTH2 SASL-IR UIDPLUS ID UNSELECT CHILDREN IDLE NAMESPACE LITERAL+"]);
-        assert_eq!(c.len(), 12);
-    }
-
-    #[test]
-    fn exchange_greeting_names_its_backend() {
-        let g = "* OK The Microsoft Exchange IMAP4 service is ready. [TQBSADEAUAAyADYANABDAEEAMAAxADQANgAuAEYAUgBBAFAAMgA2ADQALgBQAFIATwBEAC4ATwBVAFQATABPAE8ASwAuAEMATwBNAA==]";
-        assert_eq!(
-            exchange_backend(g).as_deref(),
-            Some("MR1P264CA0146.FRAP264.PROD.OUTLOOK.COM")
-        );
-        assert_eq!(exchange_backend("* OK [x]"), None);
-    }
-
-    #[test]
-    fn login_arguments_are_quoted_or_literal() {
-        assert!(matches!(login_arg(r#"pa"ss\w"#), Arg::Quoted(q) if q == r#""pa\"ss\\w""#));
-        assert!(matches!(login_arg("pässword"), Arg::Literal(_)));
-        assert!(matches!(login_arg("a\r\nb"), Arg::Literal(_)));
-        assert_eq!(literal_len("* 1 FETCH (BODY {12}"), Some(12));
-        assert_eq!(literal_len("A1 LOGIN {5+}"), Some(5));
-        assert_eq!(literal_len("no literal"), None);
+    fn capabilities_only_from_capability_lines() {
+        let g = "* OK The Microsoft Exchange IMAP4 service is ready. [TQBSADEAUAAy]";
+        assert!(capabilities_in([g]).is_empty());
+        let c = capabilities_in([
+            "* OK [CAPABILITY IMAP4rev1 SASL-IR AUTH=PLAIN] Dovecot ready.",
+            "* CAPABILITY IMAP4rev1 LITERAL+",
+        ]);
+        assert_eq!(c, ["IMAP4REV1", "SASL-IR", "AUTH=PLAIN", "LITERAL+"]);
     }
 }

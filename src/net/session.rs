@@ -151,7 +151,7 @@ pub async fn open(
         return Err(OpenError::Rejected { reply: greeting });
     }
     if ep.protocol == Protocol::Imap {
-        s.caps = imap::capabilities([greeting.as_str()]);
+        s.caps = imap::capabilities_in([greeting.as_str()]);
     }
     if ep.tls != TlsMode::Starttls {
         return Ok(s);
@@ -169,8 +169,8 @@ pub async fn open(
             if r.code != 250 {
                 return Err(OpenError::Rejected { reply: r.raw() });
             }
-            let caps = smtp::capabilities(&r);
-            s.pre_tls_caps = caps.lines.clone();
+            let caps = smtp::Capabilities::from_ehlo(&r);
+            s.pre_tls_caps = caps.raw.clone();
             caps.starttls
         }
         Protocol::Imap => {
@@ -183,7 +183,7 @@ pub async fn open(
                 let t = imap::read_tagged(&mut s.conn, &tag, "waiting for CAPABILITY")
                     .await
                     .map_err(OpenError::Net)?;
-                s.caps = imap::capabilities(t.untagged.iter().map(String::as_str));
+                s.caps = imap::capabilities_in(t.untagged.iter().map(String::as_str));
             }
             s.pre_tls_caps = std::mem::take(&mut s.caps);
             s.pre_tls_caps.iter().any(|c| c == "STARTTLS")
