@@ -111,3 +111,61 @@ S: 221 2.0.0 Bye
     assert!(t.iter().any(|l| l == "C AUTH PLAIN <redacted>"), "{t:#?}");
     assert_no_leak(USER, PW, &[&r.stdout, &r.stderr]);
 }
+
+#[test]
+fn smtp_does_not_wait_for_a_slow_imap_handshake() {
+    use mailbox_doctor::sim::replay::{Pki, ReplayServer};
+    use std::time::Duration;
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let pki = Pki::new().expect("pki");
+    let cfg = |sc: &mailbox_doctor::sim::replay::Scenario| {
+        pki.server_config(sc.cert, &["127.0.0.1"]).expect("cert")
+    };
+    let smtp = scenario(&format!("{STARTTLS_OK}C: QUIT\n!close\n"));
+    let imap = scenario(
+        "# protocol: imap
+# tls: implicit
+!delay 2500
+S: * OK [CAPABILITY IMAP4rev1 AUTH=PLAIN SASL-IR] slow server ready
+C: * LOGOUT
+!close
+",
+    );
+    let s1 = rt
+        .block_on(ReplayServer::start(
+            smtp.clone(),
+            cfg(&smtp),
+            Duration::ZERO,
+        ))
+        .expect("smtp server");
+    let s2 = rt
+        .block_on(ReplayServer::start(
+            imap.clone(),
+            cfg(&imap),
+            Duration::ZERO,
+        ))
+        .expect("imap server");
+    let ca = tempfile::NamedTempFile::new().expect("temp");
+    std::fs::write(ca.path(), pki.ca.pem()).expect("ca");
+    let out = util::bin()
+        .args(["check", USER, "--no-password", "--json", "--timeout", "5"])
+        .args(["--only", "smtp,imap"])
+        .arg("--smtp")
+        .arg(format!("smtp://127.0.0.1:{}", s1.addr().port()))
+        .arg("--imap")
+        .arg(format!("imaps://127.0.0.1:{}", s2.addr().port()))
+        .arg("--ca-file")
+        .arg(ca.path())
+        .output()
+        .expect("runs");
+    let v = util::validated(&out.stdout, "report.v1.json");
+    let ms = |id: &str| {
+        v["checks"]
+            .as_array()
+            .and_then(|a| a.iter().find(|c| c["id"] == id))
+            .and_then(|c| c["duration_ms"].as_u64())
+            .unwrap_or(u64::MAX)
+    };
+    assert!(ms("smtp") < 1500, "smtp waited: {} ms\n{v}", ms("smtp"));
+    assert!(ms("imap") >= 2500, "imap: {} ms", ms("imap"));
+}
