@@ -73,6 +73,9 @@ ssl_key = <$STATE/server.key
 ssl_min_protocol = TLSv1.2
 disable_plaintext_auth = yes
 first_valid_uid = 1
+# Test instance: no growing delay after failed logins from loopback.
+auth_failure_delay = 0
+login_trusted_networks = 127.0.0.0/8
 auth_mechanisms = plain login
 default_internal_user = dovecot
 default_login_user = dovenull

@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# The whole test suite, on a fresh machine: installs what the tests need (Debian's
+# dovecot-imapd, dovecot-pop3d, postfix, openssl) when run as root, starts the
+# real servers on 127.0.0.1, runs formatting, lints and every test, and stops the
+# servers. Without root or packages, the real-server tests are skipped LOUDLY.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need=()
+for c in dovecot postfix openssl; do command -v "$c" >/dev/null 2>&1 || need+=("$c"); done
+if [ "${#need[@]}" -gt 0 ] && [ "$(id -u)" = 0 ]; then
+  echo "== installing the real servers from Debian's packages"
+  export DEBIAN_FRONTEND=noninteractive
+  echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
+  apt-get update -qq >/dev/null
+  apt-get install -y -qq dovecot-imapd dovecot-pop3d postfix openssl >/dev/null
+  # The package starts nothing here (no init system); our own instances use their own config.
+fi
+
+real=0
+skip_reason=""
+if [ "$(id -u)" != 0 ]; then
+  skip_reason="not running as root (Dovecot and Postfix need it)"
+elif ! command -v dovecot >/dev/null || ! command -v postfix >/dev/null; then
+  skip_reason="dovecot or postfix could not be installed"
+elif scripts/real-servers.sh start; then
+  real=1
+  eval "$(scripts/real-servers.sh env)"
+  trap 'scripts/real-servers.sh stop' EXIT
+else
+  skip_reason="the real servers did not start (see target/real-servers/*.log)"
+fi
+
+echo "== cargo fmt --check"
+cargo fmt --check
+echo "== cargo clippy --all-targets -- -D warnings"
+cargo clippy --all-targets --quiet -- -D warnings
+echo "== cargo test"
+cargo test --quiet
+if [ "$real" = 1 ]; then
+  echo "== real Dovecot and Postfix"
+  # One at a time: the tests count attempts in the servers' shared logs.
+  cargo test --quiet --test real_servers -- --ignored --test-threads=1
+else
+  echo
+  echo "################################################################"
+  echo "SKIPPED: real-server tests ($skip_reason)"
+  echo "################################################################"
+fi

@@ -1,0 +1,213 @@
+//! Against real Dovecot (IMAP, POP3) and Postfix (submission with Dovecot SASL,
+//! `smtpd_tls_auth_only`) from Debian's packages, started on 127.0.0.1 by
+//! `scripts/real-servers.sh`. These tests are ignored by a plain `cargo test`;
+//! `scripts/test.sh` starts the servers and runs them with `--ignored`, or says
+//! loudly that it could not. They run one at a time (`--test-threads=1`) because
+//! they count authentication attempts in the servers' shared logs.
+
+mod util;
+
+use util::{assert_no_leak, bin, validated};
+
+struct Real {
+    imap: String,
+    imaps: String,
+    pop: String,
+    pops: String,
+    submission: String,
+    smtp_plain: String,
+    ca: String,
+    user: String,
+    password: String,
+    dovecot_log: String,
+    postfix_log: String,
+}
+
+fn real() -> Real {
+    let v = |k: &str| {
+        std::env::var(k).unwrap_or_else(|_| panic!("{k} is not set: run scripts/test.sh"))
+    };
+    Real {
+        imap: v("MD_REAL_IMAP"),
+        imaps: v("MD_REAL_IMAPS"),
+        pop: v("MD_REAL_POP"),
+        pops: v("MD_REAL_POPS"),
+        submission: v("MD_REAL_SUBMISSION"),
+        smtp_plain: v("MD_REAL_SMTP_PLAIN"),
+        ca: v("MD_REAL_CA"),
+        user: v("MD_REAL_USER"),
+        password: v("MD_REAL_PASSWORD"),
+        dovecot_log: v("MD_REAL_DOVECOT_LOG"),
+        postfix_log: v("MD_REAL_POSTFIX_LOG"),
+    }
+}
+
+fn log_len(path: &str) -> usize {
+    std::fs::read_to_string(path).map(|s| s.len()).unwrap_or(0)
+}
+
+/// Authentication attempts logged since `from` (Dovecot logs one line per login
+/// or failed auth; Postfix's SASL failures and Dovecot's auth for Postfix too).
+fn attempts_since(path: &str, from: usize, needle: &[&str]) -> usize {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    text.get(from..)
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| needle.iter().any(|n| l.contains(n)))
+        .count()
+}
+
+fn run(
+    r: &Real,
+    password: &str,
+    extra: &[&str],
+) -> (serde_json::Value, Option<i32>, Vec<u8>, Vec<u8>) {
+    let mut cmd = bin();
+    cmd.args([
+        "check",
+        &r.user,
+        "--password-stdin",
+        "--provider",
+        "generic",
+        "--json",
+        "--timeout",
+        "15",
+    ])
+    .args(["--ca-file", &r.ca])
+    .args(extra);
+    if !extra.contains(&"--only") {
+        cmd.args(["--skip", "tenant"]);
+    }
+    let out = cmd
+        .write_stdin(format!("{password}\n"))
+        .output()
+        .expect("runs");
+    let v = validated(&out.stdout, "report.v1.json");
+    (v, out.status.code(), out.stdout, out.stderr)
+}
+
+fn status(v: &serde_json::Value, id: &str) -> String {
+    v["checks"]
+        .as_array()
+        .and_then(|a| a.iter().find(|c| c["id"] == id))
+        .and_then(|c| c["status"].as_str())
+        .unwrap_or("missing")
+        .to_string()
+}
+
+fn codes(v: &serde_json::Value) -> Vec<String> {
+    v["diagnosis"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|d| d["code"].as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+#[ignore = "needs the real servers from scripts/real-servers.sh"]
+fn right_password_passes_smtp_imap_pop_over_starttls_and_implicit_tls() {
+    let r = real();
+    let smtp = format!("smtp://{}", r.submission);
+    let imap = format!("imap://{}", r.imap);
+    let pop = format!("pop3://{}", r.pop);
+    let (v, code, ..) = run(
+        &r,
+        &r.password,
+        &["--smtp", &smtp, "--imap", &imap, "--pop", &pop],
+    );
+    for id in ["tls", "smtp", "imap", "pop"] {
+        assert_eq!(status(&v, id), "pass", "{id}: {v}");
+    }
+    assert_eq!(code, Some(0), "{v}");
+    let imaps = format!("imaps://{}", r.imaps);
+    let pops = format!("pop3s://{}", r.pops);
+    let (v, code, ..) = run(
+        &r,
+        &r.password,
+        &["--only", "imap,pop", "--imap", &imaps, "--pop", &pops],
+    );
+    assert_eq!(
+        (status(&v, "imap").as_str(), status(&v, "pop").as_str()),
+        ("pass", "pass"),
+        "{v}"
+    );
+    assert_eq!(code, Some(0));
+}
+
+#[test]
+#[ignore = "needs the real servers from scripts/real-servers.sh"]
+fn wrong_password_is_bad_credentials_once_per_protocol_and_never_echoed() {
+    let r = real();
+    let canary = "Wrong-Canary-4411";
+    let smtp = format!("smtp://{}", r.submission);
+    let imap = format!("imap://{}", r.imap);
+    let pop = format!("pop3://{}", r.pop);
+    let dl = log_len(&r.dovecot_log);
+    let (v, code, out, err) = run(
+        &r,
+        canary,
+        &[
+            "--smtp",
+            &smtp,
+            "--imap",
+            &imap,
+            "--pop",
+            &pop,
+            "--transcript",
+        ],
+    );
+    for id in ["smtp", "imap", "pop"] {
+        assert_eq!(status(&v, id), "fail", "{id}: {v}");
+    }
+    assert_eq!(
+        codes(&v).first().map(String::as_str),
+        Some("BAD_CREDENTIALS"),
+        "{v}"
+    );
+    assert_eq!(code, Some(2));
+    assert_no_leak(&r.user, canary, &[&out, &err]);
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    // Dovecot's auth process logs each failed password once ("Password mismatch"
+    // with auth_verbose); Postfix's SASL goes through the same auth service.
+    let failures = attempts_since(&r.dovecot_log, dl, &["Password mismatch", "unknown user"]);
+    assert_eq!(
+        failures, 3,
+        "one failed attempt each for SMTP, IMAP and POP3"
+    );
+}
+
+#[test]
+#[ignore = "needs the real servers from scripts/real-servers.sh"]
+fn no_credentials_cross_a_connection_without_tls() {
+    let r = real();
+    let pl = log_len(&r.dovecot_log);
+    // Postfix on this port offers neither STARTTLS nor (smtpd_tls_auth_only) AUTH.
+    let smtp = format!("smtp://{}", r.smtp_plain);
+    let (v, code, ..) = run(&r, &r.password, &["--only", "smtp", "--smtp", &smtp]);
+    assert_eq!(
+        codes(&v).first().map(String::as_str),
+        Some("STARTTLS_MISSING"),
+        "{v}"
+    );
+    assert_eq!(status(&v, "smtp"), "skip");
+    assert_eq!(code, Some(2));
+    // Even when the user allows plaintext, the server refuses AUTH without TLS.
+    let (v, ..) = run(
+        &r,
+        &r.password,
+        &["--only", "smtp", "--smtp", &smtp, "--allow-plaintext"],
+    );
+    assert_eq!(status(&v, "smtp"), "fail", "{v}");
+    assert!(
+        codes(&v).contains(&"SMTP_AUTH_NOT_OFFERED".to_string()),
+        "{v}"
+    );
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert_eq!(
+        attempts_since(&r.dovecot_log, pl, &["Password mismatch", "Login: user="]),
+        0
+    );
+}
