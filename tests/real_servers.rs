@@ -146,6 +146,7 @@ fn wrong_password_is_bad_credentials_once_per_protocol_and_never_echoed() {
     let imap = format!("imap://{}", r.imap);
     let pop = format!("pop3://{}", r.pop);
     let dl = log_len(&r.dovecot_log);
+    let pl = log_len(&r.postfix_log);
     let (v, code, out, err) = run(
         &r,
         canary,
@@ -177,6 +178,8 @@ fn wrong_password_is_bad_credentials_once_per_protocol_and_never_echoed() {
         failures, 3,
         "one failed attempt each for SMTP, IMAP and POP3"
     );
+    let smtp_failures = attempts_since(&r.postfix_log, pl, &["authentication failed"]);
+    assert_eq!(smtp_failures, 1, "Postfix saw one SMTP AUTH attempt");
 }
 
 #[test]
