@@ -37,6 +37,8 @@ pub enum Command {
     Check(Box<CheckArgs>),
     /// Explain a server reply or client error text (offline; stdin when TEXT is absent)
     Explain(ExplainArgs),
+    /// Run the checks against a simulated Exchange Online (no account, no network)
+    Demo(DemoArgs),
     /// Check many mailboxes from a CSV or JSON-lines file
     Batch(Box<BatchArgs>),
     /// List the checks and every diagnosis code
@@ -170,6 +172,22 @@ pub struct BatchArgs {
     pub per_domain: u16,
     #[command(flatten)]
     pub net: NetArgs,
+    #[command(flatten)]
+    pub output: OutputArgs,
+    #[arg(long, hide = true, value_name = "DATE")]
+    pub now: Option<chrono::NaiveDate>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct DemoArgs {
+    /// The scenario to play (see --list); a realistic failure when absent
+    pub scenario: Option<String>,
+    /// List the scenarios
+    #[arg(long)]
+    pub list: bool,
+    /// Show every protocol line, secrets redacted
+    #[arg(long)]
+    pub transcript: bool,
     #[command(flatten)]
     pub output: OutputArgs,
     #[arg(long, hide = true, value_name = "DATE")]

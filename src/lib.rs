@@ -6,6 +6,7 @@
 pub mod batch;
 pub mod checks;
 pub mod cli;
+pub mod demo;
 pub mod diagnose;
 pub mod explain;
 pub mod knowledge;
@@ -109,6 +110,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Explain(args) => run_explain(kb, args),
         Command::List(args) => run_list(kb, args),
         Command::Batch(args) => batch::run(kb, *args),
+        Command::Demo(args) => run_demo(kb, args),
         Command::Completions { shell } => {
             let mut buf = Vec::new();
             let mut cmd = <Cli as clap::CommandFactory>::command();
@@ -285,6 +287,37 @@ fn run_explain(kb: &'static Knowledge, args: ExplainArgs) -> anyhow::Result<Outc
 /// Explains a pasted text (see `explain::explain`).
 pub fn explain_text(kb: &Knowledge, text: &str) -> report::model::Explanation {
     explain::explain(kb, text)
+}
+
+fn run_demo(kb: &'static Knowledge, args: cli::DemoArgs) -> anyhow::Result<Outcome> {
+    if args.list {
+        let mut buf = Vec::new();
+        for s in demo::SCENARIOS {
+            let mark = if s.name == demo::DEFAULT {
+                " (default)"
+            } else {
+                ""
+            };
+            writeln!(buf, "{:<22} {}{mark}", s.name, s.title)?;
+        }
+        return Ok(Outcome {
+            output: buf,
+            status: OverallStatus::Ok,
+        });
+    }
+    let name = args.scenario.as_deref().unwrap_or(demo::DEFAULT);
+    let sc = demo::find(name).ok_or_else(|| {
+        anyhow::anyhow!("no demo scenario `{name}`; `mailbox-doctor demo --list` names them")
+    })?;
+    let today = args.now.unwrap_or_else(|| chrono::Utc::now().date_naive());
+    let report = runtime()?
+        .block_on(demo::run(kb, sc, args.transcript, today))
+        .map_err(|e| anyhow::anyhow!("the simulation could not start: {e}"))?;
+    let output = render_report(&report, &args.output)?;
+    Ok(Outcome {
+        output,
+        status: report.status,
+    })
 }
 
 fn run_list(kb: &'static Knowledge, args: ListArgs) -> anyhow::Result<Outcome> {

@@ -217,7 +217,8 @@ async fn fetch(ctx: &Ctx, id: &IdentityUrl, path: &str) -> Result<http::Response
             }
         };
         let _ = tcp.set_nodelay(true);
-        let connector = tokio_rustls::TlsConnector::from(tls_config(ctx));
+        let cfg = crate::net::tls::client_config(&ctx.net.extra_roots)?;
+        let connector = tokio_rustls::TlsConnector::from(cfg);
         let name = rustls::pki_types::ServerName::try_from(id.host.clone())
             .map_err(|_| format!("{} is not a valid host name", id.host))?;
         let mut tls = tokio::time::timeout(t, connector.connect(name, tcp))
@@ -232,33 +233,10 @@ async fn fetch(ctx: &Ctx, id: &IdentityUrl, path: &str) -> Result<http::Response
     Err(last)
 }
 
+/// Through the tool's own resolver, so `--dns-server` applies here too.
 async fn resolve(ctx: &Ctx, host: &str) -> Result<Vec<std::net::IpAddr>, String> {
-    if let Ok(ip) = host.parse::<std::net::IpAddr>() {
-        return Ok(vec![ip]);
-    }
-    let t = ctx.net.timeout;
-    let found = tokio::time::timeout(t, tokio::net::lookup_host((host, 443)))
-        .await
-        .map_err(|_| format!("resolving {host} timed out"))?
-        .map_err(|e| format!("cannot resolve {host}: {e}"))?;
-    Ok(found.map(|a| a.ip()).collect())
-}
-
-fn tls_config(ctx: &Ctx) -> std::sync::Arc<rustls::ClientConfig> {
-    let mut roots = rustls::RootCertStore::empty();
-    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-    for der in &ctx.net.extra_roots {
-        let _ = roots.add(rustls::pki_types::CertificateDer::from(der.clone()));
-    }
-    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
-    let cfg = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map(|b| b.with_root_certificates(roots).with_no_client_auth());
-    std::sync::Arc::new(cfg.unwrap_or_else(|_| {
-        rustls::ClientConfig::builder()
-            .with_root_certificates(rustls::RootCertStore::empty())
-            .with_no_client_auth()
-    }))
+    let r = crate::net::resolver::Resolver::new(ctx.net.dns_server, ctx.net.timeout)?;
+    r.addresses(host).await.map_err(|e| e.to_string())
 }
 
 /// What `getuserrealm.srf?xml=1` says about a login name.

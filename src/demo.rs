@@ -1,0 +1,224 @@
+//! `demo`: a simulated Exchange Online inside the process (replay servers playing
+//! the recorded fixtures, a CA made in memory, a DNS server and an identity
+//! endpoint, all on 127.0.0.1 ephemeral ports), and the real `check` pipeline run
+//! against it, unchanged. It shows a newcomer what the tool does with no account and
+//! no network, and doubles as helpdesk training.
+
+use crate::checks::{CheckId, NetOptions};
+use crate::knowledge::{Knowledge, Protocol, TlsMode};
+use crate::report::model::Report;
+use crate::runner;
+use crate::secret::Secret;
+use crate::sim::dns::{DnsServer, Rec, Zone};
+use crate::sim::identity::{IdentityServer, TenantKind};
+use crate::sim::replay::{Pki, ReplayServer, Scenario};
+use crate::target::{Endpoint, Target};
+use std::collections::{BTreeSet, HashMap};
+use std::time::Duration;
+
+/// One demo scenario: what the user pasted and which recorded servers answer.
+pub struct DemoScenario {
+    pub name: &'static str,
+    pub title: &'static str,
+    pub password: &'static str,
+    /// Fixture names, one per protocol tested.
+    pub fixtures: &'static [&'static str],
+    /// The root cause the tool must name.
+    pub expect: &'static str,
+}
+
+pub const SCENARIOS: &[DemoScenario] = &[
+    DemoScenario {
+        name: "app-password-ok",
+        title: "a working app password (SMTP AUTH), with the dated sunset warning",
+        password: "abcdefghijklmnop",
+        fixtures: &["exo-smtp-ok"],
+        expect: "M365_SMTP_BASIC_AUTH_SUNSET",
+    },
+    DemoScenario {
+        name: "trailing-space",
+        title: "an app password pasted with a trailing space",
+        password: "abcdefghijklmnop ",
+        fixtures: &["exo-smtp-bad-credentials"],
+        expect: "CRED_WHITESPACE",
+    },
+    DemoScenario {
+        name: "smtp-auth-disabled",
+        title: "SMTP AUTH disabled for the whole tenant",
+        password: "abcdefghijklmnop",
+        fixtures: &["exo-smtp-tenant-disabled"],
+        expect: "M365_SMTP_AUTH_DISABLED_TENANT",
+    },
+    DemoScenario {
+        name: "basic-auth-disabled",
+        title: "basic authentication disabled",
+        password: "abcdefghijklmnop",
+        fixtures: &["exo-smtp-basic-auth-disabled"],
+        expect: "M365_BASIC_AUTH_DISABLED",
+    },
+    DemoScenario {
+        name: "security-defaults",
+        title: "Security Defaults block legacy authentication",
+        password: "abcdefghijklmnop",
+        fixtures: &["exo-smtp-security-defaults"],
+        expect: "M365_SECURITY_DEFAULTS",
+    },
+    DemoScenario {
+        name: "imap-password",
+        title: "IMAP with a password on Exchange Online (retired since 2022)",
+        password: "abcdefghijklmnop",
+        fixtures: &["exo-imap-basic-auth-retired"],
+        expect: "M365_IMAP_BASIC_AUTH_RETIRED",
+    },
+    DemoScenario {
+        name: "mailbox-not-connected",
+        title: "IMAP login accepted, mailbox not reachable",
+        password: "abcdefghijklmnop",
+        fixtures: &["exo-imap-not-connected"],
+        expect: "M365_MAILBOX_NOT_CONNECTED",
+    },
+    DemoScenario {
+        name: "expired-certificate",
+        title: "the server's certificate has expired",
+        password: "abcdefghijklmnop",
+        fixtures: &["tls-expired"],
+        expect: "TLS_CERT_EXPIRED",
+    },
+    DemoScenario {
+        name: "tls-interception",
+        title: "antivirus or a proxy intercepts TLS",
+        password: "abcdefghijklmnop",
+        fixtures: &["tls-untrusted"],
+        expect: "TLS_UNTRUSTED",
+    },
+    DemoScenario {
+        name: "wrong-tls-mode",
+        title: "implicit TLS configured for a STARTTLS port",
+        password: "abcdefghijklmnop",
+        fixtures: &["mode-plaintext-server"],
+        expect: "WRONG_TLS_MODE",
+    },
+];
+
+/// The scenario played when none is named: a realistic failure.
+pub const DEFAULT: &str = "smtp-auth-disabled";
+
+pub fn find(name: &str) -> Option<&'static DemoScenario> {
+    SCENARIOS.iter().find(|s| s.name == name)
+}
+
+fn host_for(p: Protocol) -> &'static str {
+    match p {
+        Protocol::Smtp => "smtp.office365.com",
+        Protocol::Imap | Protocol::Pop => "outlook.office365.com",
+    }
+}
+
+/// Starts the simulation and runs the real pipeline against it.
+pub async fn run(
+    kb: &'static Knowledge,
+    sc: &DemoScenario,
+    transcript: bool,
+    today: chrono::NaiveDate,
+) -> Result<Report, String> {
+    let pki = Pki::new()?;
+    let mut servers = Vec::new();
+    let mut endpoints = Vec::new();
+    let mut selected: BTreeSet<CheckId> = [
+        CheckId::Credentials,
+        CheckId::Dns,
+        CheckId::Tls,
+        CheckId::Tenant,
+    ]
+    .into();
+    for name in sc.fixtures {
+        let fx = Scenario::named(name)?;
+        let host = host_for(fx.protocol);
+        let cfg = pki.server_config(fx.cert, &[host])?;
+        let (protocol, client_tls) = (fx.protocol, fx.client_tls);
+        let server = ReplayServer::start(fx, cfg, Duration::ZERO)
+            .await
+            .map_err(|e| e.to_string())?;
+        endpoints.push(Endpoint {
+            protocol,
+            host: host.to_string(),
+            port: server.addr().port(),
+            tls: if client_tls == TlsMode::None {
+                TlsMode::Starttls
+            } else {
+                client_tls
+            },
+            source: "profile",
+        });
+        selected.insert(protocol.check_id());
+        servers.push(server);
+    }
+    let local = Rec::Ip("127.0.0.1".parse().map_err(|_| "address")?);
+    let zone = Zone::new()
+        .add("smtp.office365.com", local.clone())
+        .add("outlook.office365.com", local.clone())
+        .add("login.microsoftonline.com", local)
+        .add(
+            "contoso.com",
+            Rec::Mx(0, "contoso-com.mail.protection.outlook.com".into()),
+        )
+        .add(
+            "contoso.com",
+            Rec::Txt("v=spf1 include:spf.protection.outlook.com -all".into()),
+        )
+        .add(
+            "autodiscover.contoso.com",
+            Rec::Cname("autodiscover.outlook.com".into()),
+        );
+    let dns = DnsServer::start(zone).await.map_err(|e| e.to_string())?;
+    let id_cert = pki
+        .ca
+        .issue(
+            &["login.microsoftonline.com"],
+            crate::sim::pki::Validity::Valid,
+        )
+        .map_err(|e| e.to_string())?;
+    let mut tenants = HashMap::new();
+    tenants.insert(
+        "contoso.com".to_string(),
+        TenantKind::Managed {
+            brand: "Contoso".into(),
+            tenant_id: "00000000-c0de-4d0c-b0e5-000000000001".into(),
+        },
+    );
+    let identity = IdentityServer::start(&id_cert, tenants)
+        .await
+        .map_err(|e| e.to_string())?;
+
+    let profile = kb
+        .provider("microsoft365")
+        .ok_or("no microsoft365 profile")?;
+    let target = Target {
+        user: "alice@contoso.com".into(),
+        domain: Some("contoso.com".into()),
+        provider: "microsoft365".into(),
+        provider_name: format!("{} [simulated by `demo`]", profile.name),
+        provider_source: "flag",
+        endpoints,
+    };
+    let spec = runner::Spec {
+        target,
+        secret: Some(Secret::new(sc.password.to_string())),
+        net: NetOptions {
+            timeout: Duration::from_secs(5),
+            dns_server: Some(dns.addr()),
+            extra_roots: vec![pki.ca.der()],
+            allow_plaintext: false,
+            identity_url: format!(
+                "https://login.microsoftonline.com:{}",
+                identity.addr().port()
+            ),
+        },
+        today,
+        selected,
+        transcript,
+    };
+    let report = runner::check_mailbox(kb, spec).await;
+    drop(servers);
+    Ok(report)
+}
