@@ -226,8 +226,23 @@ fn run_check(kb: &'static Knowledge, args: CheckArgs) -> anyhow::Result<Outcome>
         imap: args.imap.clone(),
         pop: args.pop.clone(),
     };
-    let target = target::Target::build(kb, &args.email, &args.provider, &overrides)?;
+    let mut target = target::Target::build(kb, &args.email, &args.provider, &overrides)?;
     let net = net_options(&args.net)?;
+    // An unknown domain with no servers given: let its MX pick the provider.
+    let no_overrides = args.smtp.is_none() && args.imap.is_none() && args.pop.is_none();
+    if target.provider_source == "default" && no_overrides {
+        if let Some(domain) = target.domain.clone() {
+            let found = runtime()?.block_on(async {
+                let r = net::resolver::Resolver::new(net.dns_server, net.timeout).ok()?;
+                let mx = r.mx(&domain).await.ok()?;
+                target::provider_for_mx(kb, &mx)
+            });
+            if let Some(id) = found {
+                target = target::Target::build(kb, &args.email, &id, &overrides)?;
+                target.provider_source = "mx";
+            }
+        }
+    }
     let secret = read_password(&args)?;
     let spec = runner::Spec {
         target,

@@ -22,7 +22,7 @@ pub struct Target {
     pub provider: String,
     /// The provider's display name, e.g. "Microsoft 365 (Exchange Online)".
     pub provider_name: String,
-    /// How the provider was chosen: "flag", "domain" or "default".
+    /// How the provider was chosen: "flag", "domain", "mx" or "default".
     pub provider_source: &'static str,
     pub endpoints: Vec<Endpoint>,
 }
@@ -97,6 +97,18 @@ impl Target {
     pub fn endpoint(&self, protocol: Protocol) -> Option<&Endpoint> {
         self.endpoints.iter().find(|e| e.protocol == protocol)
     }
+}
+
+/// The provider whose MX patterns match the best (lowest preference) MX host.
+pub fn provider_for_mx(kb: &Knowledge, mx: &[(u16, String)]) -> Option<String> {
+    let mut sorted: Vec<&(u16, String)> = mx.iter().collect();
+    sorted.sort();
+    sorted.iter().find_map(|(_, host)| {
+        kb.provider_mx
+            .iter()
+            .find(|(_, mxs, _)| mxs.iter().any(|r| r.is_match(host)))
+            .map(|(id, _, _)| id.clone())
+    })
 }
 
 fn provider_for_domain(kb: &Knowledge, domain: &str) -> Option<String> {

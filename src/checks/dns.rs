@@ -151,6 +151,32 @@ async fn run(ctx: &Ctx) -> CheckResult {
         }
         ctx.shared.domain.set(Arc::new(records.clone()));
     }
+    let mx_provider = crate::target::provider_for_mx(ctx.kb, &records.mx);
+    if let (Some(found), true) = (&mx_provider, ctx.target.provider == "microsoft365") {
+        if found != "microsoft365" {
+            let name = ctx
+                .kb
+                .provider(found)
+                .map(|p| p.name.as_str())
+                .unwrap_or(found);
+            let mx = records
+                .mx
+                .first()
+                .map(|(_, h)| h.as_str())
+                .unwrap_or_default();
+            findings.push(
+                Finding::new(
+                    "NOT_MICROSOFT_365",
+                    Severity::Warning,
+                    format!(
+                        "mail for {} is handled by {name} (MX {mx}), but the test used Microsoft 365's servers; try --provider {found}",
+                        ctx.target.domain.as_deref().unwrap_or_default()
+                    ),
+                )
+                .with_evidence(format!("MX {mx}")),
+            );
+        }
+    }
 
     let mut summary = format!(
         "{resolved} of {} hosts resolved in {endpoints_ms} ms",
@@ -162,6 +188,7 @@ async fn run(ctx: &Ctx) -> CheckResult {
         summary.push_str("; no MX");
     }
     let mut details = serde_json::json!({
+        "provider_from_mx": mx_provider,
         "server": resolver.server,
         "hosts": host_details,
         "domain": records,

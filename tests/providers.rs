@@ -1,0 +1,124 @@
+//! Provider detection from the domain's MX (served by a local DNS server), the
+//! NOT_MICROSOFT_365 warning, and the dated SMTP AUTH sunset verdict (`--now`).
+
+mod util;
+
+use mailbox_doctor::sim::dns::{DnsServer, Rec, Zone};
+use util::{bin, validated};
+
+const CASES: &[(&str, &str, &str)] = &[
+    (
+        "m365.test",
+        "contoso-com.mail.protection.outlook.com",
+        "microsoft365",
+    ),
+    (
+        "m365new.test",
+        "contoso-com.r-v1.mx.microsoft",
+        "microsoft365",
+    ),
+    ("google.test", "aspmx.l.google.com", "gmail"),
+    ("google2.test", "smtp.google.com", "gmail"),
+    ("apple.test", "mx01.mail.icloud.com", "icloud"),
+    ("fabrikam.test", "mta5.am0.yahoodns.net", "yahoo"),
+    ("northwind.test", "mx.zoho.eu", "zoho"),
+    ("fastmail.test", "in1-smtp.messagingengine.com", "fastmail"),
+];
+
+fn zone() -> Zone {
+    CASES.iter().fold(Zone::new(), |z, (domain, mx, _)| {
+        z.add(domain, Rec::Mx(10, mx.to_string()))
+    })
+}
+
+fn run(server: &DnsServer, user: &str, extra: &[&str]) -> serde_json::Value {
+    let out = bin()
+        .args([
+            "check",
+            user,
+            "--no-password",
+            "--only",
+            "dns",
+            "--json",
+            "--timeout",
+            "2",
+        ])
+        .arg("--dns-server")
+        .arg(server.addr().to_string())
+        .args(extra)
+        .output()
+        .expect("runs");
+    validated(&out.stdout, "report.v1.json")
+}
+
+#[test]
+fn auto_detection_picks_each_provider_from_its_mx() {
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let server = rt.block_on(DnsServer::start(zone())).expect("dns");
+    for (domain, mx, want) in CASES {
+        let v = run(&server, &format!("alice@{domain}"), &[]);
+        assert_eq!(
+            v["target"]["provider"], *want,
+            "{domain} ({mx}): {}",
+            v["target"]
+        );
+        assert_eq!(v["target"]["provider_source"], "mx", "{domain}");
+        assert_eq!(
+            v["checks"][0]["details"]["provider_from_mx"], *want,
+            "{domain}"
+        );
+    }
+}
+
+#[test]
+fn microsoft_365_endpoints_for_a_domain_hosted_elsewhere_are_flagged() {
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let server = rt.block_on(DnsServer::start(zone())).expect("dns");
+    let v = run(
+        &server,
+        "alice@google.test",
+        &["--provider", "microsoft365"],
+    );
+    let codes: Vec<&str> = v["diagnosis"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|d| d["code"].as_str()).collect())
+        .unwrap_or_default();
+    assert!(codes.contains(&"NOT_MICROSOFT_365"), "{codes:?}");
+    let msg = v["checks"][0]["findings"]
+        .as_array()
+        .and_then(|f| f.iter().find(|f| f["code"] == "NOT_MICROSOFT_365"))
+        .and_then(|f| f["message"].as_str())
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        msg.contains("Gmail") && msg.contains("--provider gmail"),
+        "{msg}"
+    );
+    let v = run(&server, "alice@m365.test", &["--provider", "microsoft365"]);
+    assert!(!v.to_string().contains("NOT_MICROSOFT_365"));
+}
+
+#[test]
+fn smtp_sunset_counts_the_days_before_and_speaks_of_the_past_after() {
+    let out = bin()
+        .args(["demo", "app-password-ok", "--json", "--now", "2026-12-01"])
+        .output()
+        .expect("runs");
+    let v = validated(&out.stdout, "report.v1.json");
+    let d = &v["diagnosis"][0];
+    assert_eq!(d["code"], "M365_SMTP_BASIC_AUTH_SUNSET");
+    assert_eq!(d["severity"], "warning");
+    let ev = d["evidence"].to_string();
+    assert!(ev.contains("30 days left"), "{ev}");
+    assert_eq!(out.status.code(), Some(1));
+    let out = bin()
+        .args(["demo", "app-password-ok", "--json", "--now", "2027-02-01"])
+        .output()
+        .expect("runs");
+    let v = validated(&out.stdout, "report.v1.json");
+    let ev = v["diagnosis"][0]["evidence"].to_string();
+    assert!(
+        ev.contains("disabled it by default for existing tenants on 2026-12-31"),
+        "{ev}"
+    );
+}
