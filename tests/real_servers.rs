@@ -7,7 +7,7 @@
 
 mod util;
 
-use util::{assert_no_leak, bin, validated};
+use util::{assert_no_leak, bin, codes, validated};
 
 struct Real {
     imap: String,
@@ -93,17 +93,6 @@ fn status(v: &serde_json::Value, id: &str) -> String {
         .and_then(|c| c["status"].as_str())
         .unwrap_or("missing")
         .to_string()
-}
-
-fn codes(v: &serde_json::Value) -> Vec<String> {
-    v["diagnosis"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|d| d["code"].as_str().map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 #[test]

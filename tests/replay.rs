@@ -8,7 +8,7 @@ mod util;
 use mailbox_doctor::knowledge::{Protocol, TlsMode};
 use mailbox_doctor::sim::replay::{Pki, ReplayServer, Scenario, FIXTURES};
 use std::time::Duration;
-use util::{assert_no_leak, bin, validated};
+use util::{assert_no_leak, bin, codes, validated};
 
 const USER: &str = "alice@contoso.com";
 const CANARY: &str = "Canary-Pw-7781!";
@@ -80,17 +80,6 @@ fn play(name: &str, format: &str, transcript: bool) -> Played {
         auth_attempts: stats.auth_attempts,
         mismatches: stats.mismatches,
     }
-}
-
-fn codes(v: &serde_json::Value) -> Vec<String> {
-    v["diagnosis"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|d| d["code"].as_str().map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 #[test]

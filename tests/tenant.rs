@@ -6,7 +6,7 @@ mod util;
 use mailbox_doctor::sim::identity::{IdentityServer, TenantKind};
 use mailbox_doctor::sim::pki::{Ca, Validity};
 use std::collections::HashMap;
-use util::{bin, validated};
+use util::{bin, codes, validated};
 
 struct Env {
     _rt: tokio::runtime::Runtime,
@@ -74,17 +74,6 @@ fn tenant_json(env: &Env, user: &str) -> (serde_json::Value, Option<i32>) {
         .output()
         .expect("runs");
     (validated(&out.stdout, "report.v1.json"), out.status.code())
-}
-
-fn codes(v: &serde_json::Value) -> Vec<String> {
-    v["diagnosis"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|d| d["code"].as_str().map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 #[test]

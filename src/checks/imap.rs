@@ -4,7 +4,9 @@
 //! read-only EXAMINE INBOX: Exchange Online can accept the login and then answer
 //! `BAD User is authenticated but not connected.`, which is not success. LOGOUT.
 
-use super::{reply_finding, BoxFuture, Check, CheckId, CheckResult, Ctx, Finding, Status};
+use super::{
+    net_fail, reply_finding, BoxFuture, Check, CheckId, CheckResult, Ctx, Finding, Status,
+};
 use crate::knowledge::{Protocol, Severity};
 use crate::net::conn::NetError;
 use crate::net::imap::{capabilities_in, read_tagged, Tagged};
@@ -28,14 +30,6 @@ impl Check for Imap {
     fn run<'a>(&'a self, ctx: &'a Ctx) -> BoxFuture<'a, CheckResult> {
         Box::pin(run(ctx))
     }
-}
-
-fn net_fail(e: NetError) -> CheckResult {
-    CheckResult::new(Status::Fail, e.to_string()).with_findings(vec![Finding::new(
-        e.code(),
-        Severity::Critical,
-        e.to_string(),
-    )])
 }
 
 async fn command(s: &mut Session, cmd: &str, phase: &str) -> Result<Tagged, NetError> {

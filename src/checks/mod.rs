@@ -173,6 +173,15 @@ pub struct Ctx {
     pub selected: std::collections::BTreeSet<CheckId>,
 }
 
+/// A connection-level failure (time-out, close, garbage) as the check's result.
+pub fn net_fail(e: crate::net::conn::NetError) -> CheckResult {
+    CheckResult::new(Status::Fail, e.to_string()).with_findings(vec![Finding::new(
+        e.code(),
+        Severity::Critical,
+        e.to_string(),
+    )])
+}
+
 /// Turns a server's refusal into a finding through the knowledge base; `fallback`
 /// is the code used when no signature knows the reply.
 pub fn reply_finding(

@@ -1,8 +1,8 @@
 //! The `pop` check: CAPA after TLS, then ONE login (AUTH PLAIN when SASL PLAIN is
 //! offered, else USER/PASS), then STAT to prove access, QUIT.
 
-use super::{reply_finding, BoxFuture, Check, CheckId, CheckResult, Ctx, Finding, Status};
-use crate::knowledge::{Protocol, Severity};
+use super::{net_fail, reply_finding, BoxFuture, Check, CheckId, CheckResult, Ctx, Status};
+use crate::knowledge::Protocol;
 use crate::net::conn::NetError;
 use crate::net::pop::{read_multiline, read_status, Status as PopStatus};
 use crate::net::pop_proto::{self, Capa};
@@ -25,14 +25,6 @@ impl Check for Pop {
     fn run<'a>(&'a self, ctx: &'a Ctx) -> BoxFuture<'a, CheckResult> {
         Box::pin(run(ctx))
     }
-}
-
-fn net_fail(e: NetError) -> CheckResult {
-    CheckResult::new(Status::Fail, e.to_string()).with_findings(vec![Finding::new(
-        e.code(),
-        Severity::Critical,
-        e.to_string(),
-    )])
 }
 
 async fn run(ctx: &Ctx) -> CheckResult {

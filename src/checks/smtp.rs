@@ -4,8 +4,8 @@
 //! through the knowledge base, QUIT. It never sends a message.
 
 use super::{
-    is_exchange_online, reply_finding, smtp_sunset_finding, BoxFuture, Check, CheckId, CheckResult,
-    Ctx, Finding, Status,
+    is_exchange_online, net_fail, reply_finding, smtp_sunset_finding, BoxFuture, Check, CheckId,
+    CheckResult, Ctx, Finding, Status,
 };
 use crate::knowledge::{Protocol, Severity};
 use crate::net::conn::NetError;
@@ -30,16 +30,6 @@ impl Check for Smtp {
     fn run<'a>(&'a self, ctx: &'a Ctx) -> BoxFuture<'a, CheckResult> {
         Box::pin(run(ctx))
     }
-}
-
-fn net_fail(e: NetError, details: serde_json::Value) -> CheckResult {
-    CheckResult::new(Status::Fail, e.to_string())
-        .with_findings(vec![Finding::new(
-            e.code(),
-            Severity::Critical,
-            e.to_string(),
-        )])
-        .with_details(details)
 }
 
 async fn run(ctx: &Ctx) -> CheckResult {
@@ -70,11 +60,11 @@ async fn login(
         .send(&format!("EHLO {EHLO_NAME}"), "sending EHLO")
         .await
     {
-        return net_fail(e, serde_json::Value::Null);
+        return net_fail(e);
     }
     let ehlo = match read_reply(&mut s.conn, "waiting for the EHLO reply").await {
         Ok(r) => r,
-        Err(e) => return net_fail(e, serde_json::Value::Null),
+        Err(e) => return net_fail(e),
     };
     if ehlo.code != 250 {
         let f = reply_finding(
@@ -126,7 +116,7 @@ async fn login(
             .send_secret(&line, &auth_command_redacted(mech, true), "sending AUTH")
             .await
         {
-            return net_fail(e, serde_json::Value::Null);
+            return net_fail(e);
         }
         read_reply(&mut s.conn, "waiting for the AUTH reply").await
     } else {
@@ -134,7 +124,7 @@ async fn login(
     };
     let reply = match reply {
         Ok(r) => r,
-        Err(e) => return net_fail(e, serde_json::Value::Null),
+        Err(e) => return net_fail(e),
     };
     if reply.code == 235 {
         let mut findings = Vec::new();

@@ -39,6 +39,18 @@ pub fn validated(stdout: &[u8], name: &str) -> serde_json::Value {
     v
 }
 
+/// The diagnosis codes of a report, root cause first.
+pub fn codes(v: &serde_json::Value) -> Vec<String> {
+    v["diagnosis"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|d| d["code"].as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// Every form in which `secret` could leak: itself, base64 of it, of SASL PLAIN
 /// (`\0user\0secret`), of AUTH LOGIN, percent-encoded.
 pub fn leak_forms(user: &str, secret: &str) -> Vec<String> {
