@@ -165,6 +165,9 @@ impl Scenario {
 #[derive(Debug, Clone, Default)]
 pub struct Stats {
     pub connections: usize,
+    /// Connections open right now, and the most that were open at once.
+    pub active: usize,
+    pub max_active: usize,
     pub auth_attempts: usize,
     pub mismatches: Vec<String>,
     /// Client lines as received (they may hold the secret: tests only).
@@ -243,11 +246,18 @@ impl ReplayServer {
                 let _ = tcp.set_nodelay(true);
                 if let Ok(mut s) = st.lock() {
                     s.connections += 1;
+                    s.active += 1;
+                    s.max_active = s.max_active.max(s.active);
                 }
                 let (sc, st, tls) = (scenario.clone(), st.clone(), tls.clone());
                 tokio::spawn(async move {
-                    if let Err(why) = play(&sc, tcp, tls, delay, &st).await {
-                        if let Ok(mut s) = st.lock() {
+                    let mut done = false;
+                    let r = play(&sc, tcp, tls, delay, &st, &mut done).await;
+                    if let Ok(mut s) = st.lock() {
+                        if !done {
+                            s.active -= 1;
+                        }
+                        if let Err(why) = r {
                             s.mismatches.push(why);
                         }
                     }
@@ -272,8 +282,16 @@ async fn play(
     tls: Arc<rustls::ServerConfig>,
     delay: Duration,
     stats: &Arc<Mutex<Stats>>,
+    done: &mut bool,
 ) -> Result<(), String> {
     let acceptor = tokio_rustls::TlsAcceptor::from(tls);
+    // The session counts as active until the last reply the client waits for (the
+    // last one before its last line) is written: after that the client may
+    // already be on its next mailbox.
+    let last_expect_at = sc.steps.iter().rposition(|s| matches!(s, Step::Expect(_)));
+    let last_awaited = sc.steps[..last_expect_at.unwrap_or(sc.steps.len())]
+        .iter()
+        .rposition(|s| matches!(s, Step::Send(_)));
     let mut stream: BufReader<Box<dyn Io>> = if sc.tls == TlsMode::Implicit {
         let s = acceptor
             .accept(tcp)
@@ -295,6 +313,12 @@ async fn play(
                     tokio::time::sleep(delay).await;
                 }
                 let line = line.replace("{tag}", &last_tag);
+                if Some(i) == last_awaited && !*done {
+                    *done = true;
+                    if let Ok(mut s) = stats.lock() {
+                        s.active -= 1;
+                    }
+                }
                 let written = stream
                     .get_mut()
                     .write_all(format!("{line}\r\n").as_bytes())

@@ -1,0 +1,173 @@
+//! `batch` over many mailboxes against the replay server: one report per mailbox,
+//! the concurrency and per-domain limits counted at the server, one authentication
+//! attempt per mailbox, no leak, and secret files that others can read refused.
+
+mod util;
+
+use mailbox_doctor::sim::replay::{Pki, ReplayServer, Scenario};
+use std::io::Write;
+use std::time::Duration;
+use util::{assert_no_leak, bin, validated};
+
+const CANARY: &str = "Batch-Canary-9931";
+
+struct Env {
+    _rt: tokio::runtime::Runtime,
+    server: ReplayServer,
+    ca: tempfile::NamedTempFile,
+}
+
+fn env() -> Env {
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let pki = Pki::new().expect("pki");
+    let sc = Scenario::named("exo-smtp-ok").expect("fixture");
+    let cfg = pki.server_config(sc.cert, &["127.0.0.1"]).expect("cert");
+    // A small delay per reply so that connections overlap and limits show.
+    let server = rt
+        .block_on(ReplayServer::start(sc, cfg, Duration::from_millis(15)))
+        .expect("server");
+    let ca = tempfile::NamedTempFile::new().expect("temp");
+    std::fs::write(ca.path(), pki.ca.pem()).expect("ca");
+    Env {
+        _rt: rt,
+        server,
+        ca,
+    }
+}
+
+fn csv(env: &Env, n: usize, domains: usize) -> tempfile::NamedTempFile {
+    let mut f = tempfile::NamedTempFile::new().expect("temp");
+    writeln!(f, "email,smtp,password_env").expect("write");
+    for i in 0..n {
+        writeln!(
+            f,
+            "user{i}@d{}.test,smtp://127.0.0.1:{},MD_BATCH_PW",
+            i % domains,
+            env.server.addr().port()
+        )
+        .expect("write");
+    }
+    f
+}
+
+fn batch(env: &Env, file: &std::path::Path, extra: &[&str]) -> std::process::Output {
+    bin()
+        .arg("batch")
+        .arg(file)
+        .args(["--only", "smtp", "--json", "--timeout", "5", "--ca-file"])
+        .arg(env.ca.path())
+        .args(extra)
+        .env("MD_BATCH_PW", CANARY)
+        .output()
+        .expect("runs")
+}
+
+#[test]
+fn two_hundred_mailboxes_give_two_hundred_reports_within_the_concurrency_limit() {
+    let env = env();
+    let file = csv(&env, 200, 25);
+    let out = batch(
+        &env,
+        file.path(),
+        &["--concurrency", "8", "--per-domain", "2"],
+    );
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 200);
+    let mut users = std::collections::BTreeSet::new();
+    for l in &lines {
+        let v = validated(l.as_bytes(), "report.v1.json");
+        assert_eq!(v["status"], "warning", "{v}");
+        assert_eq!(v["diagnosis"][0]["code"], "M365_SMTP_BASIC_AUTH_SUNSET");
+        users.insert(v["target"]["user"].as_str().unwrap_or_default().to_string());
+    }
+    assert_eq!(users.len(), 200, "one report per mailbox");
+    assert_eq!(out.status.code(), Some(1), "the worst status is WARNING");
+    let stats = env.server.stats();
+    assert_eq!(stats.auth_attempts, 200, "one attempt per mailbox");
+    assert_eq!(stats.connections, 200);
+    assert!(stats.max_active <= 8, "{} at once", stats.max_active);
+    assert!(
+        stats.max_active > 2,
+        "concurrency was used: {}",
+        stats.max_active
+    );
+    assert_no_leak("user1@d1.test", CANARY, &[&out.stdout, &out.stderr]);
+}
+
+#[test]
+fn one_domain_is_not_hammered() {
+    let env = env();
+    let file = csv(&env, 30, 1);
+    let out = batch(
+        &env,
+        file.path(),
+        &["--concurrency", "30", "--per-domain", "3"],
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 30);
+    let stats = env.server.stats();
+    assert!(
+        stats.max_active <= 3,
+        "{} at once for one domain",
+        stats.max_active
+    );
+    assert_eq!(stats.auth_attempts, 30);
+}
+
+#[test]
+fn secret_files_others_can_read_and_secrets_in_the_file_are_refused() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let env = env();
+    let pw = tempfile::NamedTempFile::new().expect("temp");
+    std::fs::write(pw.path(), format!("{CANARY}\n")).expect("write");
+    std::fs::set_permissions(pw.path(), std::fs::Permissions::from_mode(0o644)).expect("chmod");
+    let mut f = tempfile::NamedTempFile::new().expect("temp");
+    writeln!(
+        f,
+        "email,password_file\nalice@contoso.com,{}",
+        pw.path().display()
+    )
+    .expect("write");
+    let out = batch(&env, f.path(), &[]);
+    assert_eq!(out.status.code(), Some(3));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("readable by group or others") && err.contains("chmod 600"),
+        "{err}"
+    );
+    assert_eq!(
+        env.server.stats().connections,
+        0,
+        "nothing is sent before the file is fixed"
+    );
+
+    std::fs::set_permissions(pw.path(), std::fs::Permissions::from_mode(0o600)).expect("chmod");
+    let mut f = tempfile::NamedTempFile::new().expect("temp");
+    writeln!(
+        f,
+        "email,smtp,password_file\nalice@contoso.com,smtp://127.0.0.1:{},{}",
+        env.server.addr().port(),
+        pw.path().display()
+    )
+    .expect("write");
+    let out = batch(&env, f.path(), &[]);
+    let v = validated(&out.stdout, "report.v1.json");
+    let smtp = v["checks"]
+        .as_array()
+        .and_then(|a| a.iter().find(|c| c["id"] == "smtp"))
+        .cloned();
+    assert_eq!(
+        smtp.map(|c| c["status"].clone()),
+        Some(serde_json::json!("warn")),
+        "{v}"
+    );
+    assert_no_leak("alice@contoso.com", CANARY, &[&out.stdout, &out.stderr]);
+
+    let mut f = tempfile::NamedTempFile::new().expect("temp");
+    writeln!(f, "email,password\nalice@contoso.com,{CANARY}").expect("write");
+    let out = batch(&env, f.path(), &[]);
+    assert_eq!(out.status.code(), Some(3));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("must never hold passwords"), "{err}");
+    assert_no_leak("alice@contoso.com", CANARY, &[&out.stdout, &out.stderr]);
+}
