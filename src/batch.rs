@@ -245,6 +245,7 @@ pub fn run(kb: &'static Knowledge, args: BatchArgs) -> anyhow::Result<Outcome> {
         specs.push(runner::Spec {
             target,
             secret,
+            token: None,
             net: net.clone(),
             today,
             selected: selected.clone(),

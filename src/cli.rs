@@ -103,6 +103,11 @@ pub struct CheckArgs {
     #[arg(long, conflicts_with = "password_stdin")]
     pub no_password: bool,
 
+    /// Log in with an OAuth 2.0 access token (XOAUTH2) read from one line of standard
+    /// input instead of a password (also: MAILBOX_DOCTOR_TOKEN)
+    #[arg(long, conflicts_with_all = ["password_stdin", "no_password"])]
+    pub oauth_token_stdin: bool,
+
     /// Provider profile (auto: detected from the domain)
     #[arg(long, default_value = "auto")]
     pub provider: String,

@@ -204,6 +204,7 @@ pub async fn run(
     let spec = runner::Spec {
         target,
         secret: Some(Secret::new(sc.password.to_string())),
+        token: None,
         net: NetOptions {
             timeout: Duration::from_secs(5),
             dns_server: Some(dns.addr()),

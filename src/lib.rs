@@ -161,6 +161,34 @@ pub fn render_report(report: &Report, output: &OutputArgs) -> anyhow::Result<Vec
 }
 
 const PASSWORD_ENV: &str = "MAILBOX_DOCTOR_PASSWORD";
+const TOKEN_ENV: &str = "MAILBOX_DOCTOR_TOKEN";
+
+/// Gets an OAuth access token when one is asked for: --oauth-token-stdin, or the
+/// environment when no password source was named.
+fn read_token(args: &CheckArgs) -> anyhow::Result<Option<Secret>> {
+    if args.oauth_token_stdin {
+        let mut stdin = std::io::stdin().lock();
+        let s = secret::read_secret_line(&mut stdin)
+            .context("reading the access token from standard input")?;
+        let trimmed = s.expose().trim();
+        if trimmed.is_empty() {
+            anyhow::bail!("the access token read from standard input is empty");
+        }
+        return Ok(Some(Secret::new(trimmed.to_string())));
+    }
+    if args.password_stdin || args.no_password {
+        return Ok(None);
+    }
+    match std::env::var_os(TOKEN_ENV) {
+        Some(v) => {
+            let s = v
+                .into_string()
+                .map_err(|_| anyhow::anyhow!("{TOKEN_ENV} is not valid UTF-8"))?;
+            Ok(Some(Secret::new(s.trim().to_string())))
+        }
+        None => Ok(None),
+    }
+}
 
 /// Gets the password: --password-stdin, then the environment, then a prompt without
 /// echo when stdin is a terminal. Never from argv.
@@ -243,10 +271,16 @@ fn run_check(kb: &'static Knowledge, args: CheckArgs) -> anyhow::Result<Outcome>
             }
         }
     }
-    let secret = read_password(&args)?;
+    let token = read_token(&args)?;
+    let secret = if token.is_some() {
+        None
+    } else {
+        read_password(&args)?
+    };
     let spec = runner::Spec {
         target,
         secret,
+        token,
         net,
         today: args.now.unwrap_or_else(|| chrono::Utc::now().date_naive()),
         selected: runner::select(&args.net.only, &args.net.skip),

@@ -150,6 +150,8 @@ pub async fn run(ctx: &Ctx, selected: &BTreeSet<CheckId>) -> Vec<Ran> {
 pub struct Spec {
     pub target: crate::target::Target,
     pub secret: Option<crate::secret::Secret>,
+    /// An OAuth 2.0 access token for XOAUTH2, used instead of the password.
+    pub token: Option<crate::secret::Secret>,
     pub net: crate::checks::NetOptions,
     pub today: chrono::NaiveDate,
     pub selected: BTreeSet<CheckId>,
@@ -161,6 +163,7 @@ pub async fn check_mailbox(kb: &'static crate::knowledge::Knowledge, spec: Spec)
     let ctx = Ctx {
         target: spec.target,
         secret: spec.secret,
+        token: spec.token,
         kb,
         net: spec.net,
         today: spec.today,

@@ -43,25 +43,24 @@ fn play(name: &str, format: &str, transcript: bool) -> Played {
         (Protocol::Pop, false) => ("--pop", "pop3"),
     };
     let mut cmd = bin();
-    cmd.args([
-        "check",
-        USER,
-        "--password-stdin",
-        "--timeout",
-        "2",
-        "--format",
-        format,
-    ])
-    .args(["--only", sc.protocol.as_str()])
-    .arg(flag)
-    .arg(format!("{scheme}://127.0.0.1:{}", server.addr().port()))
-    .arg("--ca-file")
-    .arg(ca.path());
+    cmd.args(["check", USER, "--timeout", "2", "--format", format])
+        .args(["--only", sc.protocol.as_str()])
+        .arg(flag)
+        .arg(format!("{scheme}://127.0.0.1:{}", server.addr().port()))
+        .arg("--ca-file")
+        .arg(ca.path());
     if transcript {
         cmd.arg("--transcript");
     }
+    let secret = if sc.token {
+        cmd.arg("--oauth-token-stdin");
+        util::canary_token(USER)
+    } else {
+        cmd.arg("--password-stdin");
+        CANARY.to_string()
+    };
     let out = cmd
-        .write_stdin(format!("{CANARY}\n"))
+        .write_stdin(format!("{secret}\n"))
         .output()
         .expect("runs");
     // Let the server finish reading what the client sent last.
@@ -124,7 +123,13 @@ fn every_fixture_gives_its_expected_diagnosis_with_one_auth_attempt_at_most() {
         if !p.mismatches.iter().all(|m| expected_early && gave_up(m)) {
             failures.push(format!("{name}: client deviated: {:?}", p.mismatches));
         }
-        assert_no_leak(USER, CANARY, &[&p.stdout, &p.stderr]);
+        let secret = if sc.token {
+            util::canary_token(USER)
+        } else {
+            CANARY.to_string()
+        };
+        assert_no_leak(USER, &secret, &[&p.stdout, &p.stderr]);
+        assert!(!String::from_utf8_lossy(&p.stdout).contains("TokCanary"));
     }
     assert!(failures.is_empty(), "\n{}", failures.join("\n"));
 }

@@ -5,7 +5,8 @@
 //! `BAD User is authenticated but not connected.`, which is not success. LOGOUT.
 
 use super::{
-    net_fail, reply_finding, BoxFuture, Check, CheckId, CheckResult, Ctx, Finding, Status,
+    net_fail, reply_finding, token_refusal, BoxFuture, Check, CheckId, CheckResult, Ctx, Finding,
+    Status,
 };
 use crate::knowledge::{Protocol, Severity};
 use crate::net::conn::NetError;
@@ -83,33 +84,25 @@ async fn login(
         return CheckResult::new(Status::Fail, "password login disabled (LOGINDISABLED)")
             .with_findings(vec![f]);
     }
-    let Some(secret) = &ctx.secret else {
-        return CheckResult::new(Status::Pass, "login not tested (no password)");
-    };
     let user = ctx.target.user.as_str();
-    let tag = s.tag();
-    let (mech, result) = if plain {
-        let ir = sasl::plain_initial(user, secret.expose());
-        let r = if sasl_ir {
-            // SASL-IR: the whole login in one round trip.
-            let line = imap_proto::authenticate_command(&tag, "PLAIN", Some(&ir));
-            let shown = imap_proto::authenticate_redacted(&tag, "PLAIN", true);
-            match s
-                .conn
-                .send_secret(&line, &shown, "sending AUTHENTICATE")
-                .await
-            {
-                Ok(()) => read_tagged(&mut s.conn, &tag, "waiting for the login result").await,
-                Err(e) => Err(e),
-            }
-        } else {
-            two_step(s, &tag, &ir).await
-        };
-        ("AUTHENTICATE PLAIN", r)
+    let (mech, result) = if let Some(token) = &ctx.token {
+        if !has("AUTH=XOAUTH2") {
+            return CheckResult::new(
+                Status::Warn,
+                "the server does not offer AUTHENTICATE XOAUTH2; the token was not sent",
+            );
+        }
+        let tag = s.tag();
+        let payload = sasl::xoauth2(user, token.expose());
+        (
+            "AUTHENTICATE XOAUTH2",
+            xoauth2(s, &tag, &payload, sasl_ir).await,
+        )
     } else {
-        let plan = imap_proto::login_args(user, secret.expose(), literal_plus)
-            .prefixed(&format!("{tag} LOGIN "));
-        ("LOGIN", login_command(s, &tag, plan).await)
+        let Some(secret) = &ctx.secret else {
+            return CheckResult::new(Status::Pass, "login not tested (no password)");
+        };
+        password_login(s, user, secret.expose(), plain, sasl_ir, literal_plus).await
     };
     details["auth_mechanism"] = serde_json::json!(mech);
     let t = match result {
@@ -117,7 +110,11 @@ async fn login(
         Err(e) => return net_fail(e),
     };
     if !t.ok() {
-        let f = reply_finding(ctx, Protocol::Imap, &t.line, fp, "BAD_CREDENTIALS");
+        let f = if ctx.token.is_some() {
+            token_refusal(ctx, Protocol::Imap, &t.line, fp)
+        } else {
+            reply_finding(ctx, Protocol::Imap, &t.line, fp, "BAD_CREDENTIALS")
+        };
         let summary = format!("{mech} refused: {}", crate::net::excerpt(&t.line));
         return CheckResult::new(CheckResult::status_from(std::slice::from_ref(&f)), summary)
             .with_findings(vec![f]);
@@ -146,11 +143,76 @@ async fn login(
     }
 }
 
+/// One password login: AUTHENTICATE PLAIN (with SASL-IR when offered) or LOGIN.
+async fn password_login(
+    s: &mut Session,
+    user: &str,
+    password: &str,
+    plain: bool,
+    sasl_ir: bool,
+    literal_plus: bool,
+) -> (&'static str, Result<Tagged, NetError>) {
+    let tag = s.tag();
+    if plain {
+        let ir = sasl::plain_initial(user, password);
+        let r = if sasl_ir {
+            // SASL-IR: the whole login in one round trip.
+            let line = imap_proto::authenticate_command(&tag, "PLAIN", Some(&ir));
+            let shown = imap_proto::authenticate_redacted(&tag, "PLAIN", true);
+            match s
+                .conn
+                .send_secret(&line, &shown, "sending AUTHENTICATE")
+                .await
+            {
+                Ok(()) => read_tagged(&mut s.conn, &tag, "waiting for the login result").await,
+                Err(e) => Err(e),
+            }
+        } else {
+            two_step(s, &tag, "PLAIN", &ir).await
+        };
+        ("AUTHENTICATE PLAIN", r)
+    } else {
+        let plan =
+            imap_proto::login_args(user, password, literal_plus).prefixed(&format!("{tag} LOGIN "));
+        ("LOGIN", login_command(s, &tag, plan).await)
+    }
+}
+
+/// AUTHENTICATE XOAUTH2 (with SASL-IR when offered). A `+` error challenge is
+/// answered with an empty line to get the tagged result.
+async fn xoauth2(
+    s: &mut Session,
+    tag: &str,
+    payload: &str,
+    sasl_ir: bool,
+) -> Result<Tagged, NetError> {
+    let t = if sasl_ir {
+        let line = imap_proto::authenticate_command(tag, "XOAUTH2", Some(payload));
+        let shown = imap_proto::authenticate_redacted(tag, "XOAUTH2", true);
+        s.conn
+            .send_secret(&line, &shown, "sending AUTHENTICATE")
+            .await?;
+        read_tagged(&mut s.conn, tag, "waiting for the login result").await?
+    } else {
+        two_step(s, tag, "XOAUTH2", payload).await?
+    };
+    if t.status != "+" {
+        return Ok(t);
+    }
+    s.conn.send("", "answering the XOAUTH2 challenge").await?;
+    read_tagged(&mut s.conn, tag, "waiting for the login result").await
+}
+
 /// AUTHENTICATE PLAIN without SASL-IR: wait for `+`, then the payload.
-async fn two_step(s: &mut Session, tag: &str, payload: &str) -> Result<Tagged, NetError> {
+async fn two_step(
+    s: &mut Session,
+    tag: &str,
+    mech: &str,
+    payload: &str,
+) -> Result<Tagged, NetError> {
     s.conn
         .send(
-            &imap_proto::authenticate_redacted(tag, "PLAIN", false),
+            &imap_proto::authenticate_redacted(tag, mech, false),
             "sending AUTHENTICATE",
         )
         .await?;

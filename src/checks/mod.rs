@@ -164,6 +164,8 @@ pub const DEFAULT_IDENTITY_URL: &str = "https://login.microsoftonline.com";
 pub struct Ctx {
     pub target: Target,
     pub secret: Option<Secret>,
+    /// An OAuth 2.0 access token (XOAUTH2) that replaces the password.
+    pub token: Option<Secret>,
     pub kb: &'static Knowledge,
     pub net: NetOptions,
     pub today: chrono::NaiveDate,
@@ -211,6 +213,37 @@ pub fn reply_finding(
         .map(|d| d.severity)
         .unwrap_or(Severity::Critical);
     Finding::new(&code, severity, title).with_evidence(reply.to_string())
+}
+
+/// A refused XOAUTH2 login: Exchange answers a bad token with the same words as a
+/// bad password, so password readings become OAUTH_TOKEN_REJECTED; policy readings
+/// (SMTP AUTH disabled, mailbox not connected...) stand.
+pub fn token_refusal(
+    ctx: &Ctx,
+    protocol: crate::knowledge::Protocol,
+    reply: &str,
+    fingerprint: Option<&str>,
+) -> Finding {
+    const PASSWORD_READINGS: &[&str] = &[
+        "BAD_CREDENTIALS",
+        "M365_AUTH_UNSUCCESSFUL",
+        "M365_BASIC_AUTH_DISABLED",
+        "M365_IMAP_BASIC_AUTH_RETIRED",
+        "M365_POP_BASIC_AUTH_RETIRED",
+        "GMAIL_APP_PASSWORD_REQUIRED",
+        "APP_PASSWORD_REQUIRED",
+        "OUTLOOK_COM_BASIC_AUTH_RETIRED",
+    ];
+    let f = reply_finding(ctx, protocol, reply, fingerprint, "OAUTH_TOKEN_REJECTED");
+    if !PASSWORD_READINGS.contains(&f.code.as_str()) {
+        return f;
+    }
+    let title = ctx
+        .kb
+        .diagnosis("OAUTH_TOKEN_REJECTED")
+        .map(|d| d.title.clone())
+        .unwrap_or_default();
+    Finding::new("OAUTH_TOKEN_REJECTED", Severity::Critical, title).with_evidence(reply.to_string())
 }
 
 /// The dated verdict for a password login that worked on Exchange Online over SMTP.

@@ -1,7 +1,9 @@
 //! The `pop` check: CAPA after TLS, then ONE login (AUTH PLAIN when SASL PLAIN is
 //! offered, else USER/PASS), then STAT to prove access, QUIT.
 
-use super::{net_fail, reply_finding, BoxFuture, Check, CheckId, CheckResult, Ctx, Status};
+use super::{
+    net_fail, reply_finding, token_refusal, BoxFuture, Check, CheckId, CheckResult, Ctx, Status,
+};
 use crate::knowledge::Protocol;
 use crate::net::conn::NetError;
 use crate::net::pop::{read_multiline, read_status, Status as PopStatus};
@@ -63,18 +65,31 @@ async fn login(
         }
     }
     details["capabilities"] = serde_json::json!(s.caps);
-    let Some(secret) = &ctx.secret else {
-        return CheckResult::new(Status::Pass, "login not tested (no password)");
-    };
-    let sasl_plain = Capa::parse(&s.caps).sasl.iter().any(|m| m == "PLAIN");
     let user = ctx.target.user.as_str();
-    let (mech, result) = if sasl_plain {
+    let sasl = Capa::parse(&s.caps).sasl;
+    let (mech, result) = if let Some(token) = &ctx.token {
+        if !sasl.iter().any(|m| m == "XOAUTH2") {
+            return CheckResult::new(
+                Status::Warn,
+                "the server does not offer SASL XOAUTH2; the token was not sent",
+            );
+        }
         (
-            "AUTH PLAIN",
-            auth_plain(s, user, secret.expose()).await.map(Ok),
+            "AUTH XOAUTH2",
+            auth_xoauth2(s, user, token.expose()).await.map(Ok),
         )
     } else {
-        ("USER/PASS", user_pass(s, user, secret.expose()).await)
+        let Some(secret) = &ctx.secret else {
+            return CheckResult::new(Status::Pass, "login not tested (no password)");
+        };
+        if sasl.iter().any(|m| m == "PLAIN") {
+            (
+                "AUTH PLAIN",
+                auth_plain(s, user, secret.expose()).await.map(Ok),
+            )
+        } else {
+            ("USER/PASS", user_pass(s, user, secret.expose()).await)
+        }
     };
     details["auth_mechanism"] = serde_json::json!(mech);
     let st = match result {
@@ -85,7 +100,11 @@ async fn login(
         Err(e) => return net_fail(e),
     };
     if !st.ok {
-        let f = reply_finding(ctx, Protocol::Pop, &st.line, fp, "BAD_CREDENTIALS");
+        let f = if ctx.token.is_some() {
+            token_refusal(ctx, Protocol::Pop, &st.line, fp)
+        } else {
+            reply_finding(ctx, Protocol::Pop, &st.line, fp, "BAD_CREDENTIALS")
+        };
         let summary = format!("{mech} refused: {}", crate::net::excerpt(&st.line));
         return CheckResult::new(CheckResult::status_from(std::slice::from_ref(&f)), summary)
             .with_findings(vec![f]);
@@ -121,6 +140,26 @@ async fn auth_plain(s: &mut Session, user: &str, password: &str) -> Result<PopSt
     s.conn
         .send_secret(&payload, REDACTED, "sending the credentials")
         .await?;
+    read_status(&mut s.conn, "waiting for the login result").await
+}
+
+/// AUTH XOAUTH2 in two steps, as Exchange Online requires (`AUTH XOAUTH2`, `+`,
+/// the payload on its own line); an error challenge is answered with an empty line.
+async fn auth_xoauth2(s: &mut Session, user: &str, token: &str) -> Result<PopStatus, NetError> {
+    s.conn.send("AUTH XOAUTH2", "sending AUTH XOAUTH2").await?;
+    let st = read_status(&mut s.conn, "waiting for the continuation").await?;
+    if !st.is_continuation() {
+        return Ok(st);
+    }
+    let payload = sasl::xoauth2(user, token);
+    s.conn
+        .send_secret(&payload, REDACTED, "sending the token")
+        .await?;
+    let st = read_status(&mut s.conn, "waiting for the login result").await?;
+    if !st.is_continuation() {
+        return Ok(st);
+    }
+    s.conn.send("", "answering the XOAUTH2 challenge").await?;
     read_status(&mut s.conn, "waiting for the login result").await
 }
 

@@ -4,8 +4,8 @@
 //! through the knowledge base, QUIT. It never sends a message.
 
 use super::{
-    is_exchange_online, net_fail, reply_finding, smtp_sunset_finding, BoxFuture, Check, CheckId,
-    CheckResult, Ctx, Finding, Status,
+    is_exchange_online, net_fail, reply_finding, smtp_sunset_finding, token_refusal, BoxFuture,
+    Check, CheckId, CheckResult, Ctx, Finding, Status,
 };
 use crate::knowledge::{Protocol, Severity};
 use crate::net::conn::NetError;
@@ -80,6 +80,9 @@ async fn login(
     let caps = Capabilities::from_ehlo(&ehlo);
     details["capabilities"] = serde_json::json!(caps.raw);
     details["auth_mechanisms"] = serde_json::json!(caps.auth_mechanisms);
+    if let Some(token) = &ctx.token {
+        return xoauth2(ctx, s, fp, details, &caps, &ehlo, token.expose()).await;
+    }
     let Some(secret) = &ctx.secret else {
         let offered = if caps.auth_mechanisms.is_empty() {
             "no AUTH offered".to_string()
@@ -142,6 +145,70 @@ async fn login(
     };
     let f = reply_finding(ctx, Protocol::Smtp, &reply.raw(), fp, fallback);
     let summary = format!("AUTH {mech} refused: {}", crate::net::excerpt(&reply.raw()));
+    CheckResult::new(CheckResult::status_from(std::slice::from_ref(&f)), summary)
+        .with_findings(vec![f])
+}
+
+/// AUTH XOAUTH2 with the token as initial response; a 334 error challenge (Google
+/// sends one) is answered with an empty line to get the final reply.
+async fn xoauth2(
+    ctx: &Ctx,
+    s: &mut Session,
+    fp: Option<&str>,
+    details: &mut serde_json::Value,
+    caps: &Capabilities,
+    ehlo: &Reply,
+    token: &str,
+) -> CheckResult {
+    if !caps.offers(Mechanism::XOAuth2) {
+        let msg = format!(
+            "the server does not offer AUTH XOAUTH2 (it offers: {}); the token was not sent",
+            if caps.auth_mechanisms.is_empty() {
+                "no AUTH".to_string()
+            } else {
+                caps.auth_mechanisms.join(" ")
+            }
+        );
+        let f = Finding::new("SMTP_AUTH_NOT_OFFERED", Severity::Critical, msg.clone())
+            .with_evidence(ehlo.raw());
+        return CheckResult::new(Status::Fail, msg).with_findings(vec![f]);
+    }
+    details["auth_mechanism"] = serde_json::json!("XOAUTH2");
+    let payload = sasl::xoauth2(&ctx.target.user, token);
+    let line = auth_command(Mechanism::XOAuth2, Some(&payload));
+    let shown = auth_command_redacted(Mechanism::XOAuth2, true);
+    if let Err(e) = s
+        .conn
+        .send_secret(&line, &shown, "sending AUTH XOAUTH2")
+        .await
+    {
+        return net_fail(e);
+    }
+    let mut reply = match read_reply(&mut s.conn, "waiting for the AUTH reply").await {
+        Ok(r) => r,
+        Err(e) => return net_fail(e),
+    };
+    if reply.code == 334 {
+        details["xoauth2_challenge"] = serde_json::json!(sasl::decode_challenge(&reply.text()));
+        if let Err(e) = s.conn.send("", "answering the XOAUTH2 challenge").await {
+            return net_fail(e);
+        }
+        reply = match read_reply(&mut s.conn, "waiting for the AUTH reply").await {
+            Ok(r) => r,
+            Err(e) => return net_fail(e),
+        };
+    }
+    if reply.code == 235 {
+        return CheckResult::new(
+            Status::Pass,
+            format!("AUTH XOAUTH2 accepted: {}", reply.text()),
+        );
+    }
+    let f = token_refusal(ctx, Protocol::Smtp, &reply.raw(), fp);
+    let summary = format!(
+        "AUTH XOAUTH2 refused: {}",
+        crate::net::excerpt(&reply.raw())
+    );
     CheckResult::new(CheckResult::status_from(std::slice::from_ref(&f)), summary)
         .with_findings(vec![f])
 }

@@ -45,6 +45,8 @@ pub struct Scenario {
     /// The TLS mode the client is told to use (differs to show WRONG_TLS_MODE).
     pub client_tls: TlsMode,
     pub cert: CertKind,
+    /// Whether the client logs in with an OAuth token (XOAUTH2) rather than a password.
+    pub token: bool,
     /// The diagnosis code the scenario should produce (None: success).
     pub expect: Option<String>,
     pub source: Option<String>,
@@ -56,6 +58,7 @@ impl Scenario {
         let mut protocol = None;
         let mut tls = TlsMode::Implicit;
         let mut client_tls = None;
+        let mut token = false;
         let mut cert = CertKind::Valid;
         let mut expect = None;
         let mut source = None;
@@ -100,6 +103,13 @@ impl Scenario {
                                 _ => return Err(err("unknown cert kind")),
                             }
                         }
+                        "credential" => {
+                            token = match v {
+                                "token" => true,
+                                "password" => false,
+                                _ => return Err(err("credential must be password or token")),
+                            }
+                        }
                         "expect" => expect = (v != "ok").then(|| v.to_string()),
                         "source" => source = Some(v.to_string()),
                         _ => {}
@@ -136,6 +146,7 @@ impl Scenario {
             tls,
             client_tls: client_tls.unwrap_or(tls),
             cert,
+            token,
             expect,
             source,
             steps,

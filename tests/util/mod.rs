@@ -39,6 +39,25 @@ pub fn validated(stdout: &[u8], name: &str) -> serde_json::Value {
     v
 }
 
+/// A canary access token shaped like Exchange Online's (a JWT whose claims fit
+/// SMTP, IMAP and POP for `user`, valid for an hour).
+pub fn canary_token(user: &str) -> String {
+    let e = |v: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v);
+    let exp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() + 3600)
+        .unwrap_or(0);
+    let claims = format!(
+        r#"{{"aud":"https://outlook.office.com","scp":"IMAP.AccessAsUser.All POP.AccessAsUser.All SMTP.Send","upn":"{user}","exp":{exp},"canary":"TokCanary7734"}}"#
+    );
+    format!(
+        "{}.{}.{}",
+        e(br#"{"alg":"RS256","typ":"JWT"}"#),
+        e(claims.as_bytes()),
+        e(b"TokCanarySig")
+    )
+}
+
 /// The diagnosis codes of a report, root cause first.
 pub fn codes(v: &serde_json::Value) -> Vec<String> {
     v["diagnosis"]
@@ -75,9 +94,12 @@ pub fn leak_forms(user: &str, secret: &str) -> Vec<String> {
     forms.push(pct);
     // A base64 string embedded at an offset differs in its first characters; the
     // middle of it is stable, so look for a long inner slice too.
-    let inner = b64(&format!("\0{user}\0{secret}"));
-    if inner.len() > 12 {
-        forms.push(inner[4..inner.len() - 4].to_string());
+    let xoauth2 = b64(&format!("user={user}\x01auth=Bearer {secret}\x01\x01"));
+    forms.push(xoauth2.clone());
+    for inner in [b64(&format!("\0{user}\0{secret}")), xoauth2] {
+        if inner.len() > 12 {
+            forms.push(inner[4..inner.len() - 4].to_string());
+        }
     }
     forms.retain(|f| f.len() >= 6);
     forms
