@@ -23,6 +23,16 @@ const CASES: &[(&str, &str, &str)] = &[
     ("fabrikam.test", "mta5.am0.yahoodns.net", "yahoo"),
     ("northwind.test", "mx.zoho.eu", "zoho"),
     ("fastmail.test", "in1-smtp.messagingengine.com", "fastmail"),
+    (
+        "agency.test",
+        "agency-test.mail.protection.office365.us",
+        "microsoft365-usgov",
+    ),
+    (
+        "contoso-cn.test",
+        "contoso-cn-test.mail.protection.partner.outlook.cn",
+        "microsoft365-china",
+    ),
 ];
 
 fn zone() -> Zone {
@@ -96,6 +106,32 @@ fn microsoft_365_endpoints_for_a_domain_hosted_elsewhere_are_flagged() {
     );
     let v = run(&server, "alice@m365.test", &["--provider", "microsoft365"]);
     assert!(!v.to_string().contains("NOT_MICROSOFT_365"));
+}
+
+#[test]
+fn a_national_cloud_domain_tested_against_global_endpoints_is_flagged() {
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let server = rt.block_on(DnsServer::start(zone())).expect("dns");
+    let v = run(
+        &server,
+        "alice@agency.test",
+        &["--provider", "microsoft365"],
+    );
+    // (The global host names do not resolve in this test zone; in the world they do.)
+    let d = v["diagnosis"]
+        .as_array()
+        .and_then(|a| a.iter().find(|d| d["code"] == "SOVEREIGN_CLOUD_ENDPOINT"))
+        .cloned()
+        .unwrap_or_default();
+    let ev = d["evidence"].to_string();
+    assert!(ev.contains("--provider microsoft365-usgov"), "{ev}");
+    // Auto-detection uses the national cloud's endpoints.
+    let v = run(&server, "alice@agency.test", &[]);
+    let hosts: Vec<&str> = v["target"]["endpoints"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|e| e["host"].as_str()).collect())
+        .unwrap_or_default();
+    assert!(hosts.contains(&"outlook.office365.us"), "{hosts:?}");
 }
 
 #[test]

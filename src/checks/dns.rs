@@ -152,30 +152,8 @@ async fn run(ctx: &Ctx) -> CheckResult {
         ctx.shared.domain.set(Arc::new(records.clone()));
     }
     let mx_provider = crate::target::provider_for_mx(ctx.kb, &records.mx);
-    if let (Some(found), true) = (&mx_provider, ctx.target.provider == "microsoft365") {
-        if found != "microsoft365" {
-            let name = ctx
-                .kb
-                .provider(found)
-                .map(|p| p.name.as_str())
-                .unwrap_or(found);
-            let mx = records
-                .mx
-                .first()
-                .map(|(_, h)| h.as_str())
-                .unwrap_or_default();
-            findings.push(
-                Finding::new(
-                    "NOT_MICROSOFT_365",
-                    Severity::Warning,
-                    format!(
-                        "mail for {} is handled by {name} (MX {mx}), but the test used Microsoft 365's servers; try --provider {found}",
-                        ctx.target.domain.as_deref().unwrap_or_default()
-                    ),
-                )
-                .with_evidence(format!("MX {mx}")),
-            );
-        }
+    if let Some(f) = mx_mismatch(ctx, mx_provider.as_deref(), &records) {
+        findings.push(f);
     }
 
     let mut summary = format!(
@@ -202,4 +180,41 @@ async fn run(ctx: &Ctx) -> CheckResult {
     CheckResult::new(CheckResult::status_from(&findings), summary)
         .with_findings(findings)
         .with_details(details)
+}
+
+/// The domain's MX says its mail is elsewhere than the servers being tested: another
+/// provider (NOT_MICROSOFT_365), or Microsoft 365 in a national cloud.
+fn mx_mismatch(ctx: &Ctx, found: Option<&str>, records: &DomainRecords) -> Option<Finding> {
+    let found = found?;
+    let tested = ctx.target.provider.as_str();
+    if !tested.starts_with("microsoft365") || found == tested {
+        return None;
+    }
+    let name = ctx
+        .kb
+        .provider(found)
+        .map(|p| p.name.as_str())
+        .unwrap_or(found);
+    let mx = records
+        .mx
+        .first()
+        .map(|(_, h)| h.as_str())
+        .unwrap_or_default();
+    let domain = ctx.target.domain.as_deref().unwrap_or_default();
+    let (code, severity) = if found.starts_with("microsoft365") {
+        ("SOVEREIGN_CLOUD_ENDPOINT", Severity::Critical)
+    } else {
+        ("NOT_MICROSOFT_365", Severity::Warning)
+    };
+    Some(
+        Finding::new(
+            code,
+            severity,
+            format!(
+                "mail for {domain} is handled by {name} (MX {mx}), but the test used {}'s servers; try --provider {found}",
+                ctx.kb.provider(tested).map(|p| p.name.as_str()).unwrap_or(tested)
+            ),
+        )
+        .with_evidence(format!("MX {mx}")),
+    )
 }

@@ -269,7 +269,7 @@ pub fn smtp_sunset_finding(ctx: &Ctx) -> Option<Finding> {
 /// Whether the mailbox is on Exchange Online, by profile or by the server's greeting.
 pub fn is_exchange_online(ctx: &Ctx, fingerprint: Option<&str>) -> bool {
     fingerprint == Some("exchange-online")
-        || (fingerprint.is_none() && ctx.target.provider == "microsoft365")
+        || (fingerprint.is_none() && ctx.target.provider.starts_with("microsoft365"))
 }
 
 /// A check: an id, the checks it needs, and one async run.

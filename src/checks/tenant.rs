@@ -67,7 +67,20 @@ fn encode(v: &str) -> String {
 }
 
 fn is_microsoft(provider: &str) -> bool {
-    provider == "microsoft365"
+    provider.starts_with("microsoft365")
+}
+
+/// The identity platform of the provider's cloud, unless `--identity-url` says
+/// otherwise.
+fn identity_url(ctx: &Ctx) -> String {
+    if ctx.net.identity_url != super::DEFAULT_IDENTITY_URL {
+        return ctx.net.identity_url.clone();
+    }
+    match ctx.target.provider.as_str() {
+        "microsoft365-usgov" => "https://login.microsoftonline.us".into(),
+        "microsoft365-china" => "https://login.partner.microsoftonline.cn".into(),
+        _ => ctx.net.identity_url.clone(),
+    }
 }
 
 async fn run(ctx: &Ctx) -> CheckResult {
@@ -80,7 +93,8 @@ async fn run(ctx: &Ctx) -> CheckResult {
     let Some(domain) = ctx.target.domain.clone() else {
         return CheckResult::skip("the user name has no domain to look up");
     };
-    let Some(id) = parse_identity_url(&ctx.net.identity_url) else {
+    let url = identity_url(ctx);
+    let Some(id) = parse_identity_url(&url) else {
         return CheckResult::new(
             Status::Error,
             format!(
