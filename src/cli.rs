@@ -158,6 +158,12 @@ pub struct NetArgs {
     /// Allow credentials over an unencrypted connection (never the default)
     #[arg(long)]
     pub allow_plaintext: bool,
+    /// Warn when a certificate or a dated deadline is this many days away or fewer
+    #[arg(long, default_value_t = 30, value_name = "N", value_parser = clap::value_parser!(u32).range(0..=100_000))]
+    pub warning_days: u32,
+    /// Critical when a certificate or a dated deadline is this many days away or fewer
+    #[arg(long, default_value_t = 7, value_name = "N", value_parser = clap::value_parser!(u32).range(0..=100_000))]
+    pub critical_days: u32,
     /// Base URL of the Microsoft identity platform, for private setups and tests
     #[arg(long, value_name = "URL", default_value = crate::checks::DEFAULT_IDENTITY_URL)]
     pub identity_url: String,

@@ -214,6 +214,8 @@ pub async fn run(
                 "https://login.microsoftonline.com:{}",
                 identity.addr().port()
             ),
+            warning_days: 30,
+            critical_days: 7,
         },
         today,
         selected,

@@ -245,6 +245,8 @@ pub fn net_options(args: &cli::NetArgs) -> anyhow::Result<NetOptions> {
         extra_roots,
         allow_plaintext: args.allow_plaintext,
         identity_url: args.identity_url.trim_end_matches('/').to_string(),
+        warning_days: i64::from(args.warning_days),
+        critical_days: i64::from(args.critical_days),
     })
 }
 

@@ -209,7 +209,34 @@ pub fn build_report(ctx: &Ctx, ran: Vec<Ran>, took: Duration, with_transcript: b
         duration_ms: took.as_millis() as u64,
         checks,
         diagnosis,
+        metrics: metrics(ctx, &ran),
         transcript: with_transcript.then(|| ctx.transcript.lines()),
+    }
+}
+
+/// Certificate days left (from the tls check's details) and the next dated deadline.
+fn metrics(ctx: &Ctx, ran: &[Ran]) -> crate::report::model::Metrics {
+    let cert_days_left = ran
+        .iter()
+        .filter(|r| r.id == CheckId::Tls)
+        .filter_map(|r| r.result.details.as_object())
+        .flat_map(|m| m.values())
+        .filter_map(|ep| ep["tls"]["chain"][0]["days_left"].as_i64())
+        .min();
+    let deadline = (ctx.target.provider.starts_with("microsoft365")
+        && ctx
+            .target
+            .endpoint(crate::knowledge::Protocol::Smtp)
+            .is_some())
+    .then(|| ctx.kb.fact("exo-smtp-basic-auth-default-off"))
+    .flatten()
+    .filter(|f| f.date > ctx.today);
+    crate::report::model::Metrics {
+        cert_days_left,
+        deadline: deadline.map(|f| f.date.to_string()),
+        deadline_days_left: deadline.map(|f| (f.date - ctx.today).num_days()),
+        warning_days: ctx.net.warning_days,
+        critical_days: ctx.net.critical_days,
     }
 }
 

@@ -174,7 +174,7 @@ fn check_json_is_schema_valid_and_nagios_first_line_follows_the_convention() {
     let text = String::from_utf8_lossy(&out.stdout);
     let first = text.lines().next().unwrap_or_default();
     let re = regex::Regex::new(
-        r"^MAILBOX-DOCTOR (OK|WARNING|CRITICAL|UNKNOWN) - [^|]+ \| ('[a-z_]+'=[0-9.]+s;;;0 ?)+$",
+        r"^MAILBOX-DOCTOR (OK|WARNING|CRITICAL|UNKNOWN) - [^|]+ \| ('[a-z_]+'=[0-9.]+s?;[0-9:]*;[0-9:]*(;0)? ?)+$",
     )
     .expect("regex");
     assert!(re.is_match(first), "{first}");

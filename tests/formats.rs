@@ -60,3 +60,81 @@ fn completions_for_every_shell_and_a_man_page() {
     assert!(s.starts_with(".ie") || s.contains(".TH"), "not roff");
     assert!(s.contains("mailbox\\-doctor"));
 }
+
+mod monitoring {
+    use super::util::{bin, codes, validated};
+    use mailbox_doctor::sim::replay::{Pki, ReplayServer, Scenario};
+    use std::time::Duration;
+
+    fn run_against_ok_smtp(extra: &[&str], format: &str) -> std::process::Output {
+        let rt = tokio::runtime::Runtime::new().expect("runtime");
+        let pki = Pki::new().expect("pki");
+        let sc = Scenario::named("exo-smtp-ok").expect("fixture");
+        let cfg = pki.server_config(sc.cert, &["127.0.0.1"]).expect("cert");
+        let server = rt
+            .block_on(ReplayServer::start(sc, cfg, Duration::ZERO))
+            .expect("server");
+        let ca = tempfile::NamedTempFile::new().expect("temp");
+        std::fs::write(ca.path(), pki.ca.pem()).expect("ca");
+        bin()
+            .args([
+                "check",
+                "alice@contoso.com",
+                "--password-stdin",
+                "--only",
+                "smtp",
+                "--format",
+                format,
+            ])
+            .arg("--smtp")
+            .arg(format!("smtp://127.0.0.1:{}", server.addr().port()))
+            .arg("--ca-file")
+            .arg(ca.path())
+            .args(extra)
+            .write_stdin("abcdefghijklmnop\n")
+            .output()
+            .expect("runs")
+    }
+
+    #[test]
+    fn certificate_days_left_become_perfdata_and_thresholds_raise_the_status() {
+        let out = run_against_ok_smtp(&[], "nagios");
+        let first = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .to_string();
+        assert!(
+            first.contains("'cert_days'=") && first.contains(";30:;7:"),
+            "{first}"
+        );
+        assert!(first.contains("'deadline_days'="), "{first}");
+
+        // The simulation's certificates run to 2099: thresholds beyond that fire.
+        let out = run_against_ok_smtp(&["--warning-days", "40000"], "json");
+        let v = validated(&out.stdout, "report.v1.json");
+        assert!(codes(&v).contains(&"TLS_CERT_EXPIRING".to_string()), "{v}");
+        assert_eq!(out.status.code(), Some(1));
+        let out = run_against_ok_smtp(
+            &["--warning-days", "40000", "--critical-days", "40000"],
+            "json",
+        );
+        let v = validated(&out.stdout, "report.v1.json");
+        assert_eq!(v["status"], "critical");
+        assert_eq!(out.status.code(), Some(2));
+        assert_eq!(v["metrics"]["warning_days"], 40000);
+    }
+
+    #[test]
+    fn the_sunset_turns_critical_inside_the_critical_days() {
+        let out = bin()
+            .args(["demo", "app-password-ok", "--json", "--now", "2026-12-28"])
+            .output()
+            .expect("runs");
+        let v = validated(&out.stdout, "report.v1.json");
+        assert_eq!(v["diagnosis"][0]["code"], "M365_SMTP_BASIC_AUTH_SUNSET");
+        assert_eq!(v["diagnosis"][0]["severity"], "critical");
+        assert_eq!(v["metrics"]["deadline_days_left"], 3);
+        assert_eq!(out.status.code(), Some(2));
+    }
+}

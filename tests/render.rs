@@ -70,6 +70,13 @@ fn sample() -> Report {
             checks: vec!["smtp".into()],
             evidence: vec![format!("smtp: {reply}")],
         }],
+        metrics: mailbox_doctor::report::model::Metrics {
+            cert_days_left: Some(212),
+            deadline: Some("2026-12-31".into()),
+            deadline_days_left: Some(36),
+            warning_days: 30,
+            critical_days: 7,
+        },
         transcript: Some(vec![
             Line { t_ms: 15, protocol: "smtp".into(), dir: Dir::S, line: "220 LO4P302CA0005.outlook.office365.com Microsoft ESMTP MAIL Service ready".into() },
             Line { t_ms: 16, protocol: "smtp".into(), dir: Dir::C, line: "AUTH PLAIN <redacted>".into() },

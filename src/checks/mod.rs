@@ -155,6 +155,10 @@ pub struct NetOptions {
     pub allow_plaintext: bool,
     /// Base URL of the Microsoft identity platform (`--identity-url`).
     pub identity_url: String,
+    /// Days before a certificate's end or a dated deadline that make a warning,
+    /// and a critical (`--warning-days`, `--critical-days`).
+    pub warning_days: i64,
+    pub critical_days: i64,
 }
 
 /// The public Microsoft identity endpoint, used unless `--identity-url` says otherwise.
@@ -260,8 +264,14 @@ pub fn smtp_sunset_finding(ctx: &Ctx) -> Option<Finding> {
             off.date
         )
     };
+    // Within --critical-days of the change the warning becomes critical.
+    let severity = if days > 0 && days <= ctx.net.critical_days {
+        Severity::Critical
+    } else {
+        Severity::Warning
+    };
     Some(
-        Finding::new("M365_SMTP_BASIC_AUTH_SUNSET", Severity::Warning, message)
+        Finding::new("M365_SMTP_BASIC_AUTH_SUNSET", severity, message)
             .with_evidence(off.source.clone()),
     )
 }

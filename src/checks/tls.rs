@@ -122,6 +122,28 @@ async fn run(ctx: &Ctx) -> CheckResult {
                 if let Some(leaf) = info.chain.first() {
                     min_days =
                         Some(min_days.map_or(leaf.days_left, |d: i64| d.min(leaf.days_left)));
+                    let severity = if leaf.days_left <= ctx.net.critical_days {
+                        Some(Severity::Critical)
+                    } else if leaf.days_left <= ctx.net.warning_days {
+                        Some(Severity::Warning)
+                    } else {
+                        None
+                    };
+                    if let Some(sev) = severity {
+                        findings.push(
+                            Finding::new(
+                                "TLS_CERT_EXPIRING",
+                                sev,
+                                format!(
+                                    "{}: the certificate ends on {}, in {} days",
+                                    at(ep),
+                                    leaf.not_after,
+                                    leaf.days_left
+                                ),
+                            )
+                            .with_evidence(leaf.subject.clone()),
+                        );
+                    }
                 }
                 details.insert(key, serde_json::json!({ "endpoint": format!("{}:{}", ep.host, ep.port), "mode": ep.tls, "tls": info }));
             }

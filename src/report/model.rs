@@ -74,6 +74,18 @@ pub struct Diagnosis {
     pub evidence: Vec<String>,
 }
 
+/// Figures for monitoring (perfdata, gauges), with the thresholds in force.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Metrics {
+    /// Days until the soonest end of a server certificate seen in this run.
+    pub cert_days_left: Option<i64>,
+    /// The next dated deadline that applies to this mailbox, and the days until it.
+    pub deadline: Option<String>,
+    pub deadline_days_left: Option<i64>,
+    pub warning_days: i64,
+    pub critical_days: i64,
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
     pub schema_version: u32,
@@ -83,6 +95,7 @@ pub struct Report {
     pub duration_ms: u64,
     pub checks: Vec<CheckReport>,
     pub diagnosis: Vec<Diagnosis>,
+    pub metrics: Metrics,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub transcript: Option<Vec<Line>>,
 }

@@ -53,6 +53,20 @@ pub fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
             )
         })
         .collect();
+    let m = &report.metrics;
+    if let Some(d) = m.cert_days_left {
+        // `W:` is the plugin range for "alert when below W".
+        perf.push(format!(
+            "'cert_days'={d};{}:;{}:",
+            m.warning_days, m.critical_days
+        ));
+    }
+    if let Some(d) = m.deadline_days_left {
+        perf.push(format!(
+            "'deadline_days'={d};{}:;{}:",
+            m.warning_days, m.critical_days
+        ));
+    }
     perf.push(format!(
         "'total_time'={:.3}s;;;0",
         report.duration_ms as f64 / 1000.0

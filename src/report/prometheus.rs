@@ -91,6 +91,34 @@ pub fn render_many(reports: &[Report], out: &mut dyn Write) -> io::Result<()> {
     }
     family(
         out,
+        "mailbox_doctor_cert_days_left",
+        "Days until the soonest end of a server certificate seen.",
+    )?;
+    for r in reports {
+        if let Some(d) = r.metrics.cert_days_left {
+            writeln!(
+                out,
+                "mailbox_doctor_cert_days_left{{mailbox=\"{}\"}} {d}",
+                esc(&r.target.user)
+            )?;
+        }
+    }
+    family(
+        out,
+        "mailbox_doctor_deadline_days_left",
+        "Days until the next dated deadline that applies (e.g. SMTP AUTH basic authentication off by default).",
+    )?;
+    for r in reports {
+        if let (Some(d), Some(date)) = (r.metrics.deadline_days_left, &r.metrics.deadline) {
+            writeln!(
+                out,
+                "mailbox_doctor_deadline_days_left{{mailbox=\"{}\",deadline=\"{date}\"}} {d}",
+                esc(&r.target.user)
+            )?;
+        }
+    }
+    family(
+        out,
         "mailbox_doctor_diagnosis",
         "1 for each diagnosis code present, root cause first (rank 0).",
     )?;
