@@ -250,6 +250,7 @@ pub fn run(kb: &'static Knowledge, args: BatchArgs) -> anyhow::Result<Outcome> {
             today,
             selected: selected.clone(),
             transcript: args.net.transcript,
+            observer: None,
         });
     }
     let format = args.output.format();

@@ -220,6 +220,7 @@ pub async fn run(
         today,
         selected,
         transcript,
+        observer: None,
     };
     let report = runner::check_mailbox(kb, spec).await;
     drop(servers);

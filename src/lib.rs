@@ -12,6 +12,7 @@ pub mod explain;
 pub mod knowledge;
 pub mod net;
 pub mod oauth;
+pub mod progress;
 pub mod report;
 pub mod runner;
 pub mod secret;
@@ -19,7 +20,7 @@ pub mod sim;
 pub mod target;
 pub mod transcript;
 
-use crate::checks::NetOptions;
+use crate::checks::{CheckId, NetOptions};
 use crate::cli::{CheckArgs, Cli, ColorChoice, Command, ExplainArgs, Format, ListArgs, OutputArgs};
 use crate::knowledge::Knowledge;
 use crate::report::model::{OverallStatus, Report, Tool};
@@ -287,8 +288,29 @@ fn run_check(kb: &'static Knowledge, args: CheckArgs) -> anyhow::Result<Outcome>
         today: args.now.unwrap_or_else(|| chrono::Utc::now().date_naive()),
         selected: runner::select(&args.net.only, &args.net.skip),
         transcript: args.net.transcript,
+        observer: None,
     };
+    // Spinners only for text output on a terminal; never in machine formats.
+    let progress = (args.output.format() == Format::Text)
+        .then(|| {
+            let ids: Vec<CheckId> = checks::CHECKS
+                .iter()
+                .map(|c| c.id())
+                .filter(|id| spec.selected.contains(id))
+                .collect();
+            progress::Progress::start(&ids)
+        })
+        .flatten()
+        .map(std::sync::Arc::new);
+    let mut spec = spec;
+    if let Some(p) = &progress {
+        let p = p.clone();
+        spec.observer = Some(std::sync::Arc::new(move |id, r| p.done(id, r)));
+    }
     let report = runtime()?.block_on(runner::check_mailbox(kb, spec));
+    if let Some(p) = progress.and_then(|p| std::sync::Arc::try_unwrap(p).ok()) {
+        p.clear();
+    }
     let output = render_report(&report, &args.output)?;
     Ok(Outcome {
         output,

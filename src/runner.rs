@@ -120,7 +120,7 @@ pub struct Ran {
 }
 
 /// Runs the selected checks; results come back in display order.
-pub async fn run(ctx: &Ctx, selected: &BTreeSet<CheckId>) -> Vec<Ran> {
+pub async fn run(ctx: &Ctx, selected: &BTreeSet<CheckId>, observer: Option<&Observer>) -> Vec<Ran> {
     let futures = CHECKS.iter().map(|check| async move {
         let id = check.id();
         let start = Instant::now();
@@ -133,6 +133,9 @@ pub async fn run(ctx: &Ctx, selected: &BTreeSet<CheckId>) -> Vec<Ran> {
         } else {
             Some(check.run(ctx).await)
         };
+        if let (Some(r), Some(o)) = (&result, observer) {
+            o(id, r);
+        }
         result.map(|result| Ran {
             id,
             result,
@@ -156,7 +159,12 @@ pub struct Spec {
     pub today: chrono::NaiveDate,
     pub selected: BTreeSet<CheckId>,
     pub transcript: bool,
+    /// Told as each check finishes (the spinner).
+    pub observer: Option<Observer>,
 }
+
+/// A callback told as each check finishes.
+pub type Observer = std::sync::Arc<dyn Fn(CheckId, &CheckResult) + Send + Sync>;
 
 /// Runs the selected checks for one mailbox and assembles its report.
 pub async fn check_mailbox(kb: &'static crate::knowledge::Knowledge, spec: Spec) -> Report {
@@ -172,7 +180,7 @@ pub async fn check_mailbox(kb: &'static crate::knowledge::Knowledge, spec: Spec)
         selected: spec.selected.clone(),
     };
     let start = Instant::now();
-    let ran = run(&ctx, &spec.selected).await;
+    let ran = run(&ctx, &spec.selected, spec.observer.as_ref()).await;
     build_report(&ctx, ran, start.elapsed(), spec.transcript)
 }
 

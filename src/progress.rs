@@ -1,0 +1,59 @@
+//! The spinner: one line per running check on stderr, only when stderr is a
+//! terminal and the output is text. It never writes to stdout, so JSON, Nagios and
+//! Prometheus output stay clean, and it is cleared before the report is printed.
+
+use crate::checks::{CheckId, CheckResult, Status};
+use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
+use std::time::Duration;
+
+pub struct Progress {
+    multi: MultiProgress,
+    bars: Vec<(CheckId, ProgressBar)>,
+}
+
+impl Progress {
+    /// A spinner for each check about to run; None when stderr is not a terminal.
+    pub fn start(checks: &[CheckId]) -> Option<Progress> {
+        use std::io::IsTerminal as _;
+        if !std::io::stderr().is_terminal() {
+            return None;
+        }
+        let multi = MultiProgress::new();
+        let style = ProgressStyle::with_template("{spinner} {prefix:<12} {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_spinner());
+        let bars = checks
+            .iter()
+            .map(|id| {
+                let b = multi.add(ProgressBar::new_spinner());
+                b.set_style(style.clone());
+                b.set_prefix(id.as_str());
+                b.set_message("running");
+                b.enable_steady_tick(Duration::from_millis(100));
+                (*id, b)
+            })
+            .collect();
+        Some(Progress { multi, bars })
+    }
+
+    /// Marks a check done.
+    pub fn done(&self, id: CheckId, result: &CheckResult) {
+        if let Some((_, b)) = self.bars.iter().find(|(i, _)| *i == id) {
+            let word = match result.status {
+                Status::Pass => "pass",
+                Status::Warn => "warn",
+                Status::Fail => "FAIL",
+                Status::Skip => "skip",
+                Status::Error => "ERROR",
+            };
+            b.finish_with_message(word);
+        }
+    }
+
+    /// Removes every spinner line before the report is printed.
+    pub fn clear(self) {
+        for (_, b) in &self.bars {
+            b.finish_and_clear();
+        }
+        let _ = self.multi.clear();
+    }
+}
