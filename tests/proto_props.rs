@@ -72,7 +72,8 @@ proptest! {
                     prop_assert!(m.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'-' || b == b'_'));
                 }
                 let _ = smtp_proto::choose_auth(&caps, false);
-                let _ = r.raw();
+                prop_assert!(r.message().len() <= r.text().len());
+                prop_assert!(r.raw().len() >= r.text().len());
                 if let Some(e) = &r.enhanced {
                     prop_assert!(e.len() <= 9);
                 }
