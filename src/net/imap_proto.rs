@@ -289,8 +289,11 @@ fn printable(s: &str) -> String {
 /// values. A NUL cannot be sent in an IMAP string at all (RFC 3501): such a
 /// password goes as a literal and the server will refuse it.
 pub fn login_args(user: &str, pass: &str, literal_plus: bool) -> LoginPlan {
+    // Buffers are sized up front so that no reallocation leaves a copy behind.
+    let cap = 2 * (user.len() + pass.len()) + 64;
+    let fresh = || Zeroizing::new(Vec::with_capacity(cap));
     let mut lines: Vec<PlanLine> = Vec::new();
-    let mut bytes: Zeroizing<Vec<u8>> = Zeroizing::new(Vec::new());
+    let mut bytes: Zeroizing<Vec<u8>> = fresh();
     let mut redacted = String::new();
     let plus = if literal_plus { "+" } else { "" };
 
@@ -306,7 +309,7 @@ pub fn login_args(user: &str, pass: &str, literal_plus: bool) -> LoginPlan {
             bytes.extend_from_slice(b"\r\n");
             redacted.push_str(&ann);
             lines.push(PlanLine {
-                bytes: std::mem::take(&mut bytes),
+                bytes: std::mem::replace(&mut bytes, fresh()),
                 wait_continuation: !literal_plus,
                 redacted: std::mem::take(&mut redacted),
             });
@@ -320,7 +323,7 @@ pub fn login_args(user: &str, pass: &str, literal_plus: bool) -> LoginPlan {
 
     // The password argument.
     if is_quotable(pass) {
-        let mut q = Zeroizing::new(String::with_capacity(pass.len() + 8));
+        let mut q = Zeroizing::new(String::with_capacity(2 * pass.len() + 2));
         q.push('"');
         for c in pass.chars() {
             if c == '\\' || c == '"' {
@@ -334,7 +337,7 @@ pub fn login_args(user: &str, pass: &str, literal_plus: bool) -> LoginPlan {
         bytes.extend_from_slice(format!("{{{}{plus}}}", pass.len()).as_bytes());
         bytes.extend_from_slice(b"\r\n");
         lines.push(PlanLine {
-            bytes: std::mem::take(&mut bytes),
+            bytes: std::mem::replace(&mut bytes, fresh()),
             wait_continuation: !literal_plus,
             redacted: std::mem::take(&mut redacted),
         });

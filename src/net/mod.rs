@@ -68,6 +68,15 @@ pub fn excerpt(line: &str) -> String {
     out
 }
 
+/// Refuses a command argument that would end the line early or smuggle in a
+/// second command. The error names the argument, never its value.
+pub fn check_arg(what: &'static str, value: &str) -> Result<(), ProtoError> {
+    if value.contains(['\r', '\n', '\0']) {
+        return Err(ProtoError::ForbiddenChar { what });
+    }
+    Ok(())
+}
+
 /// Removes one trailing line ending (`\r\n`, `\n` or a lone `\r`).
 pub(crate) fn strip_eol(line: &str) -> &str {
     let line = line.strip_suffix('\n').unwrap_or(line);

@@ -210,13 +210,13 @@ impl Capa {
 
 /// `USER <name>`; refuses CR, LF and NUL.
 pub fn user_command(user: &str) -> Result<String, ProtoError> {
-    super::smtp_proto::check_arg("POP3 user name", user)?;
+    super::check_arg("POP3 user name", user)?;
     Ok(format!("USER {user}"))
 }
 
 /// `PASS <password>`; refuses CR, LF and NUL (the error names no part of it).
 pub fn pass_command(password: &str) -> Result<Zeroizing<String>, ProtoError> {
-    super::smtp_proto::check_arg("POP3 password", password)?;
+    super::check_arg("POP3 password", password)?;
     let mut out = Zeroizing::new(String::with_capacity(password.len() + 5));
     out.push_str("PASS ");
     out.push_str(password);

@@ -4,7 +4,7 @@
 //! size; `Capabilities` reads an EHLO reply; `choose_auth` picks the mechanism.
 //! No I/O here, and no credential ever appears in an error or a redacted form.
 
-use super::{strip_eol, ProtoError};
+use super::{check_arg, strip_eol, ProtoError};
 use zeroize::Zeroizing;
 
 /// Most lines one reply may have.
@@ -46,6 +46,23 @@ impl Reply {
             }
         }
         out
+    }
+
+    /// The text without the enhanced code each line repeats, lines joined with
+    /// a space: the message a person reads.
+    pub fn message(&self) -> String {
+        let mut parts: Vec<&str> = Vec::with_capacity(self.lines.len());
+        for line in &self.lines {
+            let rest = match &self.enhanced {
+                Some(code) => line.strip_prefix(code.as_str()).unwrap_or(line),
+                None => line,
+            };
+            let rest = rest.trim();
+            if !rest.is_empty() {
+                parts.push(rest);
+            }
+        }
+        parts.join(" ")
     }
 
     /// 2yz: the command succeeded.
@@ -305,14 +322,6 @@ pub fn choose_auth(caps: &Capabilities, has_token: bool) -> Option<Mechanism> {
     order.iter().copied().find(|&m| caps.offers(m))
 }
 
-/// Refuses text that would end a command line early or smuggle a second one.
-pub fn check_arg(what: &'static str, value: &str) -> Result<(), ProtoError> {
-    if value.contains(['\r', '\n', '\0']) {
-        return Err(ProtoError::ForbiddenChar { what });
-    }
-    Ok(())
-}
-
 /// `EHLO <domain>`.
 pub fn ehlo(domain: &str) -> Result<String, ProtoError> {
     check_arg("EHLO domain", domain)?;
@@ -426,8 +435,8 @@ mod tests {
         assert!(reply.is_permanent());
         assert_eq!(reply.raw(), line.trim_end());
         assert!(reply
-            .text()
-            .contains("SmtpClientAuthentication is disabled"));
+            .message()
+            .starts_with("Authentication unsuccessful, SmtpClientAuthentication is disabled"));
     }
 
     // https://github.com/dawidd6/action-send-mail/issues/205 (Gmail, two lines)
@@ -444,6 +453,10 @@ mod tests {
         assert!(reply.text().starts_with(
             "5.7.8 Username and Password not accepted. For more information, go to 5.7.8  https://"
         ));
+        assert_eq!(
+            reply.message(),
+            "Username and Password not accepted. For more information, go to https://support.google.com/mail/?p=BadCredentials af79cd13be357-794f3061475sm18893085a.74 - gsmtp"
+        );
     }
 
     #[test]
