@@ -43,7 +43,7 @@ fn play(name: &str, format: &str, transcript: bool) -> Played {
         (Protocol::Pop, false) => ("--pop", "pop3"),
     };
     let mut cmd = bin();
-    cmd.args(["check", USER, "--timeout", "2", "--format", format])
+    cmd.args(["check", USER, "--timeout", "5", "--format", format])
         .args(["--only", sc.protocol.as_str()])
         .arg(flag)
         .arg(format!("{scheme}://127.0.0.1:{}", server.addr().port()))

@@ -92,7 +92,7 @@ pub fn run(sc: &Scenario, password: Option<&str>, extra: &[&str]) -> Run {
         "check",
         USER,
         "--timeout",
-        "2",
+        "5",
         "--format",
         "json",
         "--transcript",
