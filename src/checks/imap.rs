@@ -44,13 +44,8 @@ async fn run(ctx: &Ctx) -> CheckResult {
         Ok(s) => s,
         Err(why) => return CheckResult::skip(why),
     };
-    let fp = crate::explain::fingerprint(ctx.kb, Protocol::Imap, &s.greeting).map(str::to_string);
-    let mut details = serde_json::json!({
-        "greeting": s.greeting,
-        "fingerprint": fp,
-        "backend": imap_proto::exchange_backend_host(&s.greeting),
-        "capabilities_before_tls": s.pre_tls_caps,
-    });
+    let (fp, mut details) = super::session_facts(ctx, Protocol::Imap, &s);
+    details["backend"] = serde_json::json!(imap_proto::exchange_backend_host(&s.greeting));
     let r = login(ctx, &mut s, fp.as_deref(), &mut details).await;
     let tag = s.tag();
     s.conn.farewell(&format!("{tag} LOGOUT")).await;

@@ -179,6 +179,22 @@ pub struct Ctx {
     pub selected: std::collections::BTreeSet<CheckId>,
 }
 
+/// The server family a session's greeting shows, and the details every protocol
+/// check starts from (greeting, fingerprint, capabilities before TLS).
+pub fn session_facts(
+    ctx: &Ctx,
+    protocol: crate::knowledge::Protocol,
+    s: &crate::net::session::Session,
+) -> (Option<String>, serde_json::Value) {
+    let fp = crate::explain::fingerprint(ctx.kb, protocol, &s.greeting).map(str::to_string);
+    let details = serde_json::json!({
+        "greeting": s.greeting,
+        "fingerprint": fp,
+        "capabilities_before_tls": s.pre_tls_caps,
+    });
+    (fp, details)
+}
+
 /// A connection-level failure (time-out, close, garbage) as the check's result.
 pub fn net_fail(e: crate::net::conn::NetError) -> CheckResult {
     CheckResult::new(Status::Fail, e.to_string()).with_findings(vec![Finding::new(

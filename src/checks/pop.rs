@@ -34,12 +34,7 @@ async fn run(ctx: &Ctx) -> CheckResult {
         Ok(s) => s,
         Err(why) => return CheckResult::skip(why),
     };
-    let fp = crate::explain::fingerprint(ctx.kb, Protocol::Pop, &s.greeting).map(str::to_string);
-    let mut details = serde_json::json!({
-        "greeting": s.greeting,
-        "fingerprint": fp,
-        "capabilities_before_tls": s.pre_tls_caps,
-    });
+    let (fp, mut details) = super::session_facts(ctx, Protocol::Pop, &s);
     let r = login(ctx, &mut s, fp.as_deref(), &mut details).await;
     s.conn.farewell("QUIT").await;
     r.with_details(details)

@@ -37,13 +37,7 @@ async fn run(ctx: &Ctx) -> CheckResult {
         Ok(s) => s,
         Err(why) => return CheckResult::skip(why),
     };
-    let fingerprint =
-        crate::explain::fingerprint(ctx.kb, Protocol::Smtp, &s.greeting).map(str::to_string);
-    let mut details = serde_json::json!({
-        "greeting": s.greeting,
-        "fingerprint": fingerprint,
-        "capabilities_before_tls": s.pre_tls_caps,
-    });
+    let (fingerprint, mut details) = super::session_facts(ctx, Protocol::Smtp, &s);
     let r = login(ctx, &mut s, fingerprint.as_deref(), &mut details).await;
     s.conn.farewell("QUIT").await;
     r.with_details(details)
