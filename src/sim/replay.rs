@@ -162,13 +162,25 @@ impl Scenario {
         Scenario::parse(name, text)
     }
 
-    /// The number of server replies a client waits for (for benchmarks).
+    /// The number of server replies the client waits for: runs of `S:` lines
+    /// before its last line (the farewell reply is not awaited). Each costs one
+    /// round trip, and one `delay` on the replay server.
     pub fn round_trips(&self) -> usize {
-        self.steps
+        let last = self
+            .steps
             .iter()
-            .filter(|s| matches!(s, Step::Expect(_)))
-            .count()
-            + 1
+            .rposition(|s| matches!(s, Step::Expect(_)))
+            .unwrap_or(self.steps.len());
+        let mut n = 0;
+        let mut in_reply = false;
+        for s in &self.steps[..last] {
+            let send = matches!(s, Step::Send(_));
+            if send && !in_reply {
+                n += 1;
+            }
+            in_reply = send;
+        }
+        n
     }
 }
 
@@ -320,7 +332,9 @@ async fn play(
     for (i, step) in sc.steps.iter().enumerate() {
         match step {
             Step::Send(line) => {
-                if !delay.is_zero() {
+                // One delay per reply (its first line), as a network round trip would.
+                let first_line = i == 0 || !matches!(sc.steps[i - 1], Step::Send(_));
+                if first_line && !delay.is_zero() {
                     tokio::time::sleep(delay).await;
                 }
                 let line = line.replace("{tag}", &last_tag);
@@ -450,6 +464,28 @@ mod tests {
             assert!(!s.steps.is_empty(), "{name}");
             assert!(s.source.is_some(), "{name} has no `# source:`");
         }
+    }
+
+    #[test]
+    fn round_trips_count_the_replies_the_client_waits_for() {
+        assert_eq!(
+            Scenario::named("exo-smtp-ok")
+                .expect("fixture")
+                .round_trips(),
+            7
+        );
+        assert_eq!(
+            Scenario::named("exo-imap-ok")
+                .expect("fixture")
+                .round_trips(),
+            4
+        );
+        assert_eq!(
+            Scenario::named("exo-pop-ok")
+                .expect("fixture")
+                .round_trips(),
+            5
+        );
     }
 
     #[test]
