@@ -7,7 +7,10 @@
 //! This module only loads and looks up; it never talks to the network or prints.
 
 use crate::checks::CheckId;
-use regex::{Regex, RegexBuilder};
+// regex-lite: the knowledge base holds about a hundred patterns that each match a
+// few short replies, so compiling them fast (start-up) matters more than matching
+// speed; regex's full engines cost about 0.1 ms each to build.
+use regex_lite::{Regex, RegexBuilder};
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
 use std::sync::OnceLock;
@@ -168,7 +171,6 @@ pub struct Hint {
 pub struct Signature {
     pub def: SignatureDef,
     pub regex: Regex,
-    pub code_regex: Option<Regex>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -395,7 +397,6 @@ fn parse<T: for<'de> Deserialize<'de>>(file: &str, text: &str) -> Result<T, Know
 fn ci_regex(pattern: &str, what: &str) -> Result<Regex, KnowledgeError> {
     RegexBuilder::new(pattern)
         .case_insensitive(true)
-        .size_limit(1 << 20)
         .build()
         .map_err(|e| KnowledgeError::Invalid(format!("{what}: bad pattern `{pattern}`: {e}")))
 }
@@ -450,21 +451,7 @@ impl Knowledge {
                     )));
                 }
                 let regex = ci_regex(&def.pattern, &def.id)?;
-                let code_regex = def
-                    .enhanced
-                    .as_deref()
-                    .map(|e| {
-                        ci_regex(
-                            &format!(r"(^|[^0-9.]){}($|[^0-9])", regex::escape(e)),
-                            &def.id,
-                        )
-                    })
-                    .transpose()?;
-                signatures.push(Signature {
-                    def,
-                    regex,
-                    code_regex,
-                });
+                signatures.push(Signature { def, regex });
             }
         }
 

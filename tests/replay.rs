@@ -63,8 +63,13 @@ fn play(name: &str, format: &str, transcript: bool) -> Played {
         .write_stdin(format!("{secret}\n"))
         .output()
         .expect("runs");
-    // Let the server finish reading what the client sent last.
-    std::thread::sleep(Duration::from_millis(50));
+    // Let the server finish reading what the client sent last (its sessions end
+    // once the client's last line is read), however loaded the machine is.
+    let deadline = std::time::Instant::now() + Duration::from_secs(3);
+    while server.stats().active > 0 && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    std::thread::sleep(Duration::from_millis(20));
     let stats = server.stats();
     let json = if format == "json" {
         validated(&out.stdout, "report.v1.json")
