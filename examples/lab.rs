@@ -7,11 +7,7 @@
 
 #![allow(clippy::disallowed_macros)] // a command-line helper: its output is its job
 
-use mailbox_doctor::sim::dns::{DnsServer, Rec, Zone};
-use mailbox_doctor::sim::identity::{IdentityServer, TenantKind};
-use mailbox_doctor::sim::pki::Validity;
 use mailbox_doctor::sim::replay::{Pki, ReplayServer, Scenario};
-use std::collections::HashMap;
 use std::io::Read;
 use std::time::Duration;
 
@@ -47,31 +43,7 @@ async fn main() -> Result<(), String> {
         exports.push(format!("export MD_LAB_{var}={host}:{}", s.addr().port()));
         servers.push(s);
     }
-    let local = Rec::Ip("127.0.0.1".parse().map_err(|_| "ip")?);
-    let zone = Zone::new()
-        .add("smtp.office365.com", local.clone())
-        .add("outlook.office365.com", local.clone())
-        .add("login.microsoftonline.com", local)
-        .add(
-            "contoso.com",
-            Rec::Mx(0, "contoso-com.mail.protection.outlook.com".into()),
-        );
-    let dns = DnsServer::start(zone).await.map_err(|e| e.to_string())?;
-    let cert = pki
-        .ca
-        .issue(&["login.microsoftonline.com"], Validity::Valid)
-        .map_err(|e| e.to_string())?;
-    let mut tenants = HashMap::new();
-    tenants.insert(
-        "contoso.com".to_string(),
-        TenantKind::Managed {
-            brand: "Contoso".into(),
-            tenant_id: "00000000-c0de-4d0c-b0e5-000000000001".into(),
-        },
-    );
-    let identity = IdentityServer::start(&cert, tenants)
-        .await
-        .map_err(|e| e.to_string())?;
+    let (dns, identity) = mailbox_doctor::demo::contoso_services(&pki).await?;
     let ca = std::env::temp_dir().join(format!("mailbox-doctor-lab-{}.pem", std::process::id()));
     std::fs::write(&ca, pki.ca.pem()).map_err(|e| e.to_string())?;
     exports.push(format!("export MD_LAB_DNS={}", dns.addr()));

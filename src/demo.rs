@@ -114,6 +114,49 @@ fn host_for(p: Protocol) -> &'static str {
     }
 }
 
+/// The simulated Contoso tenant's services on 127.0.0.1: a DNS server for the
+/// Microsoft 365 host names and contoso.com's records, and the identity endpoint
+/// answering for contoso.com (a managed tenant). Shared with the benchmark lab.
+pub async fn contoso_services(pki: &Pki) -> Result<(DnsServer, IdentityServer), String> {
+    let local = Rec::Ip("127.0.0.1".parse().map_err(|_| "address")?);
+    let zone = Zone::new()
+        .add("smtp.office365.com", local.clone())
+        .add("outlook.office365.com", local.clone())
+        .add("login.microsoftonline.com", local)
+        .add(
+            "contoso.com",
+            Rec::Mx(0, "contoso-com.mail.protection.outlook.com".into()),
+        )
+        .add(
+            "contoso.com",
+            Rec::Txt("v=spf1 include:spf.protection.outlook.com -all".into()),
+        )
+        .add(
+            "autodiscover.contoso.com",
+            Rec::Cname("autodiscover.outlook.com".into()),
+        );
+    let dns = DnsServer::start(zone).await.map_err(|e| e.to_string())?;
+    let id_cert = pki
+        .ca
+        .issue(
+            &["login.microsoftonline.com"],
+            crate::sim::pki::Validity::Valid,
+        )
+        .map_err(|e| e.to_string())?;
+    let mut tenants = HashMap::new();
+    tenants.insert(
+        "contoso.com".to_string(),
+        TenantKind::Managed {
+            brand: "Contoso".into(),
+            tenant_id: "00000000-c0de-4d0c-b0e5-000000000001".into(),
+        },
+    );
+    let identity = IdentityServer::start(&id_cert, tenants)
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok((dns, identity))
+}
+
 /// Starts the simulation and runs the real pipeline against it.
 pub async fn run(
     kb: &'static Knowledge,
@@ -153,42 +196,7 @@ pub async fn run(
         selected.insert(protocol.check_id());
         servers.push(server);
     }
-    let local = Rec::Ip("127.0.0.1".parse().map_err(|_| "address")?);
-    let zone = Zone::new()
-        .add("smtp.office365.com", local.clone())
-        .add("outlook.office365.com", local.clone())
-        .add("login.microsoftonline.com", local)
-        .add(
-            "contoso.com",
-            Rec::Mx(0, "contoso-com.mail.protection.outlook.com".into()),
-        )
-        .add(
-            "contoso.com",
-            Rec::Txt("v=spf1 include:spf.protection.outlook.com -all".into()),
-        )
-        .add(
-            "autodiscover.contoso.com",
-            Rec::Cname("autodiscover.outlook.com".into()),
-        );
-    let dns = DnsServer::start(zone).await.map_err(|e| e.to_string())?;
-    let id_cert = pki
-        .ca
-        .issue(
-            &["login.microsoftonline.com"],
-            crate::sim::pki::Validity::Valid,
-        )
-        .map_err(|e| e.to_string())?;
-    let mut tenants = HashMap::new();
-    tenants.insert(
-        "contoso.com".to_string(),
-        TenantKind::Managed {
-            brand: "Contoso".into(),
-            tenant_id: "00000000-c0de-4d0c-b0e5-000000000001".into(),
-        },
-    );
-    let identity = IdentityServer::start(&id_cert, tenants)
-        .await
-        .map_err(|e| e.to_string())?;
+    let (dns, identity) = contoso_services(&pki).await?;
 
     let profile = kb
         .provider("microsoft365")
