@@ -13,7 +13,7 @@
 use crate::checks::{CheckId, Finding};
 use crate::knowledge::{Knowledge, Protocol, Signature};
 use crate::report::model::{Explanation, OverallStatus, SCHEMA_VERSION};
-use regex::Regex;
+use regex_lite::Regex;
 use std::sync::OnceLock;
 
 /// The most of a pasted text that is looked at; the rest is ignored.

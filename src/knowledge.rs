@@ -1,5 +1,5 @@
 //! The knowledge base: what server replies mean, what providers look like, which
-//! dated facts apply. It is data (`checks/*.toml`, compiled in with `include_str!`),
+//! dated facts apply. It is data (`checks/*.toml`, compiled in as JSON by build.rs),
 //! deserialized strictly, then validated: patterns compile, every referenced code
 //! exists, ids are unique. A helpdesk engineer who learns a new error text adds a
 //! signature and a fixture, and touches no Rust.
@@ -15,16 +15,23 @@ use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
 use std::sync::OnceLock;
 
-const DIAGNOSES: &str = include_str!("../checks/diagnoses.toml");
+/// Each file of `checks/` as JSON (build.rs converts it); errors name the TOML file.
+macro_rules! kb_file {
+    ($name:literal) => {
+        include_str!(concat!(env!("OUT_DIR"), "/kb/", $name, ".json"))
+    };
+}
+
+const DIAGNOSES: &str = kb_file!("diagnoses");
 const SIGNATURES: &[(&str, &str)] = &[
-    ("smtp.toml", include_str!("../checks/smtp.toml")),
-    ("imap.toml", include_str!("../checks/imap.toml")),
-    ("pop.toml", include_str!("../checks/pop.toml")),
+    ("smtp.toml", kb_file!("smtp")),
+    ("imap.toml", kb_file!("imap")),
+    ("pop.toml", kb_file!("pop")),
 ];
-const PROVIDERS: &str = include_str!("../checks/providers.toml");
-const FACTS: &str = include_str!("../checks/facts.toml");
-const CREDENTIALS: &str = include_str!("../checks/credentials.toml");
-const FINGERPRINTS: &str = include_str!("../checks/fingerprints.toml");
+const PROVIDERS: &str = kb_file!("providers");
+const FACTS: &str = kb_file!("facts");
+const CREDENTIALS: &str = kb_file!("credentials");
+const FINGERPRINTS: &str = kb_file!("fingerprints");
 
 /// Provider ids a dated fact may name even before a full profile exists in
 /// providers.toml (the `--provider` values of the command-line contract).
@@ -388,9 +395,15 @@ pub fn get() -> Result<&'static Knowledge, KnowledgeError> {
 }
 
 fn parse<T: for<'de> Deserialize<'de>>(file: &str, text: &str) -> Result<T, KnowledgeError> {
-    toml::from_str(text).map_err(|e| KnowledgeError::Parse {
+    // The position would be in the generated JSON, not in the TOML: leave it out.
+    serde_json::from_str(text).map_err(|e| KnowledgeError::Parse {
         file: file.into(),
-        message: e.to_string(),
+        message: e
+            .to_string()
+            .split(" at line ")
+            .next()
+            .unwrap_or_default()
+            .to_string(),
     })
 }
 

@@ -71,7 +71,7 @@ pub fn analyze_password(
     // Display groups: `abcd efgh ijkl mnop` / `abcd-efgh-ijkl-mnop`.
     let mut grouped_handled = false;
     if let Some(sh) = shape {
-        if let (Some(size), Ok(re)) = (sh.group_size, regex::Regex::new(&sh.pattern)) {
+        if let (Some(size), Ok(re)) = (sh.group_size, regex_lite::Regex::new(&sh.pattern)) {
             let groups: Vec<&str> = core.split([' ', '-', '\u{00A0}', '\t']).collect();
             let seps: Vec<char> = core
                 .chars()
@@ -247,7 +247,7 @@ pub fn analyze_password(
                 .filter(|c| !matches!(c, ' ' | '-' | '\u{00A0}' | '\t'))
                 .collect()
         };
-        let fits = regex::Regex::new(&sh.pattern).is_ok_and(|re| re.is_match(&cleaned));
+        let fits = regex_lite::Regex::new(&sh.pattern).is_ok_and(|re| re.is_match(&cleaned));
         if fits {
             summary = Some(format!(
                 "{n} characters, shaped like a {pname} app password"
