@@ -116,8 +116,12 @@ fn host_for(p: Protocol) -> &'static str {
 
 /// The simulated Contoso tenant's services on 127.0.0.1: a DNS server for the
 /// Microsoft 365 host names and contoso.com's records, and the identity endpoint
-/// answering for contoso.com (a managed tenant). Shared with the benchmark lab.
-pub async fn contoso_services(pki: &Pki) -> Result<(DnsServer, IdentityServer), String> {
+/// answering for contoso.com (a managed tenant), each waiting `delay` per reply.
+/// Shared with the benchmark lab.
+pub async fn contoso_services(
+    pki: &Pki,
+    delay: Duration,
+) -> Result<(DnsServer, IdentityServer), String> {
     let local = Rec::Ip("127.0.0.1".parse().map_err(|_| "address")?);
     let zone = Zone::new()
         .add("smtp.office365.com", local.clone())
@@ -135,7 +139,9 @@ pub async fn contoso_services(pki: &Pki) -> Result<(DnsServer, IdentityServer), 
             "autodiscover.contoso.com",
             Rec::Cname("autodiscover.outlook.com".into()),
         );
-    let dns = DnsServer::start(zone).await.map_err(|e| e.to_string())?;
+    let dns = DnsServer::start_delayed(zone, delay)
+        .await
+        .map_err(|e| e.to_string())?;
     let id_cert = pki
         .ca
         .issue(
@@ -151,7 +157,7 @@ pub async fn contoso_services(pki: &Pki) -> Result<(DnsServer, IdentityServer), 
             tenant_id: "00000000-c0de-4d0c-b0e5-000000000001".into(),
         },
     );
-    let identity = IdentityServer::start(&id_cert, tenants)
+    let identity = IdentityServer::start_delayed(&id_cert, tenants, delay)
         .await
         .map_err(|e| e.to_string())?;
     Ok((dns, identity))
@@ -196,7 +202,7 @@ pub async fn run(
         selected.insert(protocol.check_id());
         servers.push(server);
     }
-    let (dns, identity) = contoso_services(&pki).await?;
+    let (dns, identity) = contoso_services(&pki, Duration::ZERO).await?;
 
     let profile = kb
         .provider("microsoft365")
@@ -229,6 +235,7 @@ pub async fn run(
         selected,
         transcript,
         observer: None,
+        per_domain: Default::default(),
     };
     let report = runner::check_mailbox(kb, spec).await;
     drop(servers);

@@ -60,6 +60,31 @@ pub struct Shared {
     pub sessions: [Slot<Handover>; 3],
 }
 
+/// Answers that hold for a whole domain, asked once per run and shared by all of
+/// its mailboxes: a batch of one tenant's thousand mailboxes asks the identity
+/// platform about the tenant once, not a thousand times.
+#[derive(Default)]
+pub struct PerDomain {
+    tenant: Mutex<
+        HashMap<String, std::sync::Arc<tokio::sync::OnceCell<crate::checks::tenant::Answers>>>,
+    >,
+}
+
+impl PerDomain {
+    /// The tenant answers for `key` (identity URL and domain), asked by `ask` on
+    /// first use; concurrent callers wait for that one look-up.
+    pub async fn tenant<F>(&self, key: String, ask: F) -> crate::checks::tenant::Answers
+    where
+        F: std::future::Future<Output = crate::checks::tenant::Answers>,
+    {
+        let cell = match self.tenant.lock() {
+            Ok(mut m) => m.entry(key).or_default().clone(),
+            Err(_) => Default::default(),
+        };
+        cell.get_or_init(|| ask).await.clone()
+    }
+}
+
 /// An opened session, or why there is none; taken once by the protocol check.
 pub type Handover = std::sync::Arc<Mutex<Option<Result<crate::net::session::Session, String>>>>;
 
@@ -161,6 +186,8 @@ pub struct Spec {
     pub transcript: bool,
     /// Told as each check finishes (the spinner).
     pub observer: Option<Observer>,
+    /// Shared by every mailbox of the run.
+    pub per_domain: std::sync::Arc<PerDomain>,
 }
 
 /// A callback told as each check finishes.
@@ -177,6 +204,7 @@ pub async fn check_mailbox(kb: &'static crate::knowledge::Knowledge, spec: Spec)
         today: spec.today,
         transcript: crate::transcript::Transcript::new(),
         shared: Default::default(),
+        per_domain: spec.per_domain,
         selected: spec.selected.clone(),
     };
     let start = Instant::now();

@@ -154,3 +154,55 @@ fn an_untrusted_identity_certificate_is_not_believed() {
         "{v}"
     );
 }
+
+#[test]
+fn batch_asks_about_each_tenant_once_for_all_its_mailboxes() {
+    let env = env();
+    let mut file = tempfile::NamedTempFile::new().expect("temp");
+    let mut csv = String::from("email,provider,password_env\n");
+    for i in 0..40 {
+        let domain = if i % 2 == 0 {
+            "contoso.com"
+        } else {
+            "fabrikam.com"
+        };
+        csv.push_str(&format!("user{i}@{domain},microsoft365,MD_TENANT_PW\n"));
+    }
+    std::io::Write::write_all(&mut file, csv.as_bytes()).expect("write");
+    let out = bin()
+        .arg("batch")
+        .arg(file.path())
+        .args(["--only", "tenant", "--json", "--timeout", "3"])
+        .args(["--concurrency", "10", "--per-domain", "5"])
+        .arg("--identity-url")
+        .arg(format!("https://127.0.0.1:{}", env.server.addr().port()))
+        .arg("--ca-file")
+        .arg(env.ca.path())
+        .env("MD_TENANT_PW", "Tenant-Canary-1")
+        .output()
+        .expect("runs");
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    let reports: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| validated(l.as_bytes(), "report.v1.json"))
+        .collect();
+    assert_eq!(reports.len(), 40);
+    for r in &reports {
+        let user = r["target"]["user"].as_str().unwrap_or_default();
+        let tenant = r["checks"]
+            .as_array()
+            .and_then(|c| c.iter().find(|c| c["id"] == "tenant"))
+            .cloned()
+            .unwrap_or_default();
+        if user.ends_with("@fabrikam.com") {
+            assert!(codes(r).contains(&"FEDERATED_DOMAIN".to_string()), "{r}");
+        } else {
+            assert_eq!(tenant["status"], "pass", "{r}");
+            assert!(tenant["summary"]
+                .as_str()
+                .is_some_and(|s| s.starts_with("contoso.com: Managed")));
+        }
+    }
+    // The realm and the OpenID configuration, once per domain.
+    assert_eq!(env.server.requests(), 4);
+}

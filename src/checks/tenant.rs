@@ -2,7 +2,8 @@
 //! credentials, how the mailbox's domain signs in (managed, federated, unknown) and
 //! in which cloud its tenant lives. The two look-ups (user realm and OpenID
 //! configuration) run concurrently; their answers become findings such as
-//! TENANT_NOT_FOUND, FEDERATED_DOMAIN and SOVEREIGN_CLOUD_ENDPOINT.
+//! TENANT_NOT_FOUND, FEDERATED_DOMAIN and SOVEREIGN_CLOUD_ENDPOINT. The answers
+//! hold for the whole domain, so a run asks once per domain (`PerDomain`).
 //!
 //! It never sends the password; it only reads public discovery documents.
 
@@ -113,9 +114,18 @@ async fn run(ctx: &Ctx) -> CheckResult {
         id.base,
         encode(&domain)
     );
-    let (realm, openid) = tokio::join!(fetch(ctx, &id, &realm_path), fetch(ctx, &id, &openid_path));
-    let realm = realm.map(|r| parse_realm(&r.body));
-    let openid = openid.map(|r| parse_openid(&r.body));
+    let ask = async {
+        let (realm, openid) =
+            tokio::join!(fetch(ctx, &id, &realm_path), fetch(ctx, &id, &openid_path));
+        (
+            realm.map(|r| parse_realm(&r.body)),
+            openid.map(|r| parse_openid(&r.body)),
+        )
+    };
+    let (realm, openid) = ctx
+        .per_domain
+        .tenant(format!("{url} {}", domain.to_ascii_lowercase()), ask)
+        .await;
     let (realm, openid) = match (realm, openid) {
         (Err(e), _) | (_, Err(e)) => {
             return CheckResult::new(
@@ -127,6 +137,13 @@ async fn run(ctx: &Ctx) -> CheckResult {
     };
     assess(ctx, realm.as_ref(), openid.as_ref())
 }
+
+/// What the user realm and the OpenID configuration said, or why they could not be
+/// asked: the same for every mailbox of a domain.
+pub type Answers = (
+    Result<Option<Realm>, String>,
+    Result<Option<OpenId>, String>,
+);
 
 /// Turns the look-up answers into findings.
 pub fn assess(ctx: &Ctx, realm: Option<&Realm>, openid: Option<&OpenId>) -> CheckResult {
