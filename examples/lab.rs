@@ -1,14 +1,20 @@
-//! A simulated Exchange Online for benchmarks: replay servers (SMTP, IMAP, POP3)
-//! that wait `--delay MS` before every reply, a DNS server and an identity
-//! endpoint, all on 127.0.0.1. Prints shell exports for scripts/bench.sh and runs
-//! until its standard input closes.
+//! A simulated Exchange Online for the benchmarks, all on 127.0.0.1: replay servers
+//! for SMTP (STARTTLS), IMAP and POP3 (implicit TLS) playing the recorded
+//! successful logins, a DNS server and the identity endpoint. Every one of them
+//! waits `--delay MS` before each reply and each TLS handshake, as a network with
+//! that round-trip time would.
+//!
+//! It prints shell exports for scripts/bench.sh, then reads commands on standard
+//! input until it closes: `stats` prints, as one JSON line, what each server saw
+//! since the last `stats` (connections, authentication attempts, deviations from
+//! the script) and starts counting again.
 //!
 //!     cargo run --release --example lab -- --delay 50
 
 #![allow(clippy::disallowed_macros)] // a command-line helper: its output is its job
 
 use mailbox_doctor::sim::replay::{Pki, ReplayServer, Scenario};
-use std::io::Read;
+use std::io::{BufRead, Write};
 use std::time::Duration;
 
 #[tokio::main]
@@ -24,45 +30,77 @@ async fn main() -> Result<(), String> {
     let pki = Pki::new()?;
     let mut exports = Vec::new();
     let mut servers = Vec::new();
-    let mut floor = 0;
+    // The longest branch: one DNS answer before the first connection, then the
+    // protocol's own replies and its TLS handshake.
+    let mut branch_max = 0;
     for (var, fixture, host) in [
         ("SMTP", "exo-smtp-ok", "smtp.office365.com"),
         ("IMAP", "exo-imap-ok", "outlook.office365.com"),
         ("POP", "exo-pop-ok", "outlook.office365.com"),
     ] {
         let sc = Scenario::named(fixture)?;
-        floor = floor.max(sc.round_trips());
-        exports.push(format!(
-            "export MD_LAB_{var}_ROUND_TRIPS={}",
-            sc.round_trips()
-        ));
+        let (replies, handshakes) = (sc.round_trips(), sc.tls_handshakes());
+        branch_max = branch_max.max(1 + replies + handshakes);
+        exports.push(format!("export MD_LAB_{var}_REPLIES={replies}"));
+        exports.push(format!("export MD_LAB_{var}_HANDSHAKES={handshakes}"));
         let cfg = pki.server_config(sc.cert, &[host])?;
         let s = ReplayServer::start(sc, cfg, delay)
             .await
             .map_err(|e| e.to_string())?;
+        exports.push(format!("export MD_LAB_{var}_PORT={}", s.addr().port()));
         exports.push(format!("export MD_LAB_{var}={host}:{}", s.addr().port()));
-        servers.push(s);
+        servers.push((var.to_ascii_lowercase(), s));
     }
-    let (dns, identity) = mailbox_doctor::demo::contoso_services(&pki).await?;
+    let (dns, identity) = mailbox_doctor::demo::contoso_services(&pki, delay).await?;
     let ca = std::env::temp_dir().join(format!("mailbox-doctor-lab-{}.pem", std::process::id()));
     std::fs::write(&ca, pki.ca.pem()).map_err(|e| e.to_string())?;
     exports.push(format!("export MD_LAB_DNS={}", dns.addr()));
+    exports.push(format!("export MD_LAB_DNS_PORT={}", dns.addr().port()));
     exports.push(format!("export MD_LAB_CA={}", ca.display()));
     exports.push(format!(
         "export MD_LAB_IDENTITY=https://login.microsoftonline.com:{}",
         identity.addr().port()
     ));
     exports.push(format!("export MD_LAB_DELAY_MS={delay_ms}"));
-    exports.push(format!("export MD_LAB_FLOOR_ROUND_TRIPS={floor}"));
+    exports.push(format!("export MD_LAB_FLOOR_ROUND_TRIPS={branch_max}"));
     println!("{}", exports.join("\n"));
-    // Serve until the caller closes our standard input.
-    tokio::task::spawn_blocking(|| {
-        let mut sink = Vec::new();
-        let _ = std::io::stdin().read_to_end(&mut sink);
-    })
-    .await
-    .map_err(|e| e.to_string())?;
+    let _ = std::io::stdout().flush();
+
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<String>();
+    std::thread::spawn(move || {
+        for line in std::io::stdin().lock().lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                return;
+            }
+        }
+    });
+    let (mut dns_seen, mut identity_seen) = (0, 0);
+    while let Some(command) = rx.recv().await {
+        if command.trim() != "stats" {
+            continue;
+        }
+        let mut per_server = serde_json::Map::new();
+        for (name, s) in &servers {
+            let st = s.take_stats();
+            per_server.insert(
+                name.clone(),
+                serde_json::json!({
+                    "connections": st.connections,
+                    "max_active": st.max_active,
+                    "auth_attempts": st.auth_attempts,
+                    "mismatches": st.mismatches,
+                }),
+            );
+        }
+        per_server.insert("dns_queries".into(), (dns.queries() - dns_seen).into());
+        per_server.insert(
+            "identity_requests".into(),
+            (identity.requests() - identity_seen).into(),
+        );
+        (dns_seen, identity_seen) = (dns.queries(), identity.requests());
+        println!("{}", serde_json::Value::Object(per_server));
+        let _ = std::io::stdout().flush();
+    }
     let _ = std::fs::remove_file(&ca);
-    drop(servers);
     Ok(())
 }

@@ -1,7 +1,8 @@
 //! A DNS server on 127.0.0.1 (UDP and TCP, one ephemeral port number for both) that
 //! serves a zone given as data, and can misbehave per name: NXDOMAIN, SERVFAIL, or
 //! never answer. It counts the queries it receives, so tests can prove that every
-//! look-up went through `--dns-server`. Garbage packets are ignored.
+//! look-up went through `--dns-server`. Garbage packets are ignored. It can wait a
+//! fixed delay before every answer (one round trip, for the benchmarks).
 
 use hickory_proto::op::{Message, MessageType, OpCode, ResponseCode};
 use hickory_proto::rr::rdata::{A, AAAA, CNAME, MX, TXT};
@@ -78,6 +79,15 @@ impl Drop for DnsServer {
 
 impl DnsServer {
     pub async fn start(zone: Zone) -> std::io::Result<DnsServer> {
+        DnsServer::start_delayed(zone, std::time::Duration::ZERO).await
+    }
+
+    /// Like `start`, waiting `delay` before every answer; queries are answered
+    /// concurrently, as a real server's would be.
+    pub async fn start_delayed(
+        zone: Zone,
+        delay: std::time::Duration,
+    ) -> std::io::Result<DnsServer> {
         // Find a port free for both UDP and TCP.
         let (udp, tcp) = loop {
             let udp = tokio::net::UdpSocket::bind("127.0.0.1:0").await?;
@@ -90,6 +100,7 @@ impl DnsServer {
         let zone = Arc::new(zone);
         let queries = Arc::new(AtomicUsize::new(0));
         let (z, q) = (zone.clone(), queries.clone());
+        let udp = Arc::new(udp);
         let udp_task = tokio::spawn(async move {
             let mut buf = vec![0u8; 4096];
             loop {
@@ -97,8 +108,17 @@ impl DnsServer {
                     continue;
                 };
                 q.fetch_add(1, Ordering::SeqCst);
-                if let Some(resp) = answer(&z, &buf[..n]) {
+                let Some(resp) = answer(&z, &buf[..n]) else {
+                    continue;
+                };
+                if delay.is_zero() {
                     let _ = udp.send_to(&resp, peer).await;
+                } else {
+                    let udp = udp.clone();
+                    tokio::spawn(async move {
+                        tokio::time::sleep(delay).await;
+                        let _ = udp.send_to(&resp, peer).await;
+                    });
                 }
             }
         });
@@ -119,6 +139,9 @@ impl DnsServer {
                         q.fetch_add(1, Ordering::SeqCst);
                         match answer(&z, &buf) {
                             Some(resp) => {
+                                if !delay.is_zero() {
+                                    tokio::time::sleep(delay).await;
+                                }
                                 let mut out = (resp.len() as u16).to_be_bytes().to_vec();
                                 out.extend_from_slice(&resp);
                                 if s.write_all(&out).await.is_err() {

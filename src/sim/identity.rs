@@ -1,7 +1,8 @@
 //! A simulated Microsoft identity endpoint over HTTPS on 127.0.0.1, for tests and
 //! `demo`: answers `getuserrealm.srf?login=..&xml=1` and
 //! `/{domain}/.well-known/openid-configuration` for a set of domains, with bodies
-//! shaped like Microsoft's (see the sources next to each shape).
+//! shaped like Microsoft's (see the sources next to each shape). It can wait a
+//! fixed delay before its TLS handshake and before every answer (the benchmarks).
 
 use crate::sim::pki::ServerCert;
 use std::collections::HashMap;
@@ -49,6 +50,16 @@ impl IdentityServer {
         cert: &ServerCert,
         tenants: HashMap<String, TenantKind>,
     ) -> std::io::Result<IdentityServer> {
+        IdentityServer::start_delayed(cert, tenants, std::time::Duration::ZERO).await
+    }
+
+    /// Like `start`, waiting `delay` before the TLS handshake and before the answer:
+    /// each a round trip on a real network.
+    pub async fn start_delayed(
+        cert: &ServerCert,
+        tenants: HashMap<String, TenantKind>,
+        delay: std::time::Duration,
+    ) -> std::io::Result<IdentityServer> {
         let cfg = cert
             .server_config()
             .map_err(|e| std::io::Error::other(e.to_string()))?;
@@ -64,6 +75,9 @@ impl IdentityServer {
                 let tenants = tenants.clone();
                 let counter = counter.clone();
                 tokio::spawn(async move {
+                    if !delay.is_zero() {
+                        tokio::time::sleep(delay).await;
+                    }
                     let Ok(mut tls) = acceptor.accept(tcp).await else {
                         return;
                     };
@@ -86,6 +100,9 @@ impl IdentityServer {
                         "HTTP/1.1 {status}\r\nContent-Type: {ctype}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
                         body.len()
                     );
+                    if !delay.is_zero() {
+                        tokio::time::sleep(delay).await;
+                    }
                     let _ = tls.write_all(resp.as_bytes()).await;
                     let _ = tls.shutdown().await;
                 });

@@ -1,8 +1,8 @@
 //! The replay server: plays a recorded scenario from `fixtures/` over real TCP on
 //! 127.0.0.1, with TLS (implicit or after STARTTLS) from the in-memory PKI. It
 //! checks what the client sent, counts connections and authentication attempts,
-//! and can delay every reply (for the round-trip benchmarks). Used by the tests and
-//! by `demo`; the checks cannot tell it from a real server.
+//! and can delay every reply and TLS handshake (for the round-trip benchmarks).
+//! Used by the tests and by `demo`; the checks cannot tell it from a real server.
 //!
 //! Scenario format (plain text, see fixtures/README.md): `# key: value` headers,
 //! then `S: line` (server sends; `{tag}` = the tag of the client's last line),
@@ -162,6 +162,13 @@ impl Scenario {
         Scenario::parse(name, text)
     }
 
+    /// The TLS handshakes the client waits for (implicit TLS, or after STARTTLS):
+    /// one round trip each with TLS 1.3.
+    pub fn tls_handshakes(&self) -> usize {
+        let after_starttls = self.steps.iter().filter(|s| **s == Step::Tls).count();
+        after_starttls + usize::from(self.tls == TlsMode::Implicit)
+    }
+
     /// The number of server replies the client waits for: runs of `S:` lines
     /// before its last line (the farewell reply is not awaited). Each costs one
     /// round trip, and one `delay` on the replay server.
@@ -297,6 +304,20 @@ impl ReplayServer {
     pub fn stats(&self) -> Stats {
         self.stats.lock().map(|s| s.clone()).unwrap_or_default()
     }
+
+    /// What the server saw since the last call (or its start); the counts start
+    /// again from zero, but for the sessions still open.
+    pub fn take_stats(&self) -> Stats {
+        self.stats
+            .lock()
+            .map(|mut s| {
+                let active = s.active;
+                let taken = std::mem::take(&mut *s);
+                s.active = active;
+                taken
+            })
+            .unwrap_or_default()
+    }
 }
 
 async fn play(
@@ -316,6 +337,10 @@ async fn play(
         .iter()
         .rposition(|s| matches!(s, Step::Send(_)));
     let mut stream: BufReader<Box<dyn Io>> = if sc.tls == TlsMode::Implicit {
+        // The handshake's server flight is a reply too: one delay.
+        if !delay.is_zero() {
+            tokio::time::sleep(delay).await;
+        }
         let s = acceptor
             .accept(tcp)
             .await
@@ -391,6 +416,9 @@ async fn play(
                     return Err("client sent data before the TLS handshake".into());
                 }
                 let inner = stream.into_inner();
+                if !delay.is_zero() {
+                    tokio::time::sleep(delay).await;
+                }
                 let s = acceptor
                     .accept(inner)
                     .await

@@ -1,0 +1,172 @@
+#!/usr/bin/env bash
+# Benchmarks that print figures (never timed tests), against the lab
+# (examples/lab.rs): a simulated Exchange Online on 127.0.0.1 whose every server
+# (DNS, SMTP, IMAP, POP3, identity) waits D ms before each reply and each TLS
+# handshake, as a network with a D ms round trip would.
+#   1. a full `check` versus the round-trip floor;
+#   2. the same mailbox tested the way a helpdesk does today (dig, openssl
+#      s_client, swaks, curl, one after another), and swaks alone versus
+#      `check --only smtp`;
+#   3. `batch` over many mailboxes: wall time versus the ideal, peak memory;
+#   4. start-up (`--version`, `explain`) and the release binary's size.
+# Every run is checked at the lab: one authentication per protocol and mailbox,
+# and no deviation from the recorded dialogue.
+#
+# Usage: scripts/bench/run.sh [D_MS]   (default 50)
+#   RUNS=N (10) repetitions; MAILBOXES=N (1000) and CONCURRENCY=N (100) for batch.
+# Needs hyperfine, swaks, dig, curl, openssl and GNU time; as root it installs
+# what is missing from Debian's packages.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+D="${1:-50}"
+RUNS="${RUNS:-10}"
+MAILBOXES="${MAILBOXES:-1000}"
+CONCURRENCY="${CONCURRENCY:-100}"
+OUT=target/bench
+mkdir -p "$OUT"
+
+missing=()
+for c in hyperfine swaks dig curl openssl /usr/bin/time; do
+  command -v "$c" >/dev/null 2>&1 || missing+=("$c")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  if [ "$(id -u)" = 0 ]; then
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq >/dev/null
+    apt-get install -y -qq hyperfine swaks bind9-dnsutils curl openssl time \
+      libnet-ssleay-perl libio-socket-ssl-perl libauthen-sasl-perl >/dev/null
+  else
+    echo "missing: ${missing[*]} (install them, or run as root)" >&2
+    exit 2
+  fi
+fi
+
+cargo build --release --quiet --bin mailbox-doctor --example lab
+BIN=target/release/mailbox-doctor
+
+# The lab serves until its standard input closes (this script's fd 3).
+fifo="$(mktemp -u)"
+mkfifo "$fifo"
+target/release/examples/lab --delay "$D" <"$fifo" >"$OUT/lab.out" &
+exec 3>"$fifo"
+trap 'exec 3>&-; rm -f "$fifo"' EXIT
+for _ in $(seq 1 100); do grep -q MD_LAB_FLOOR "$OUT/lab.out" 2>/dev/null && break; sleep 0.05; done
+# shellcheck disable=SC1090
+source <(grep '^export ' "$OUT/lab.out")
+export MD_BENCH_PW=abcdefghijklmnop
+lines_seen=$(wc -l <"$OUT/lab.out")
+problems=0
+
+# What the lab's servers saw since the last call: one JSON line.
+lab_stats() {
+  echo stats >&3
+  for _ in $(seq 1 100); do
+    [ "$(wc -l <"$OUT/lab.out")" -gt "$lines_seen" ] && break
+    sleep 0.02
+  done
+  lines_seen=$(wc -l <"$OUT/lab.out")
+  tail -n 1 "$OUT/lab.out"
+}
+# Says what the servers saw; fails when the logins or connections differ from
+# what was expected (one login per protocol and mailbox), or a client deviated
+# from the dialogue (but for ALLOWED, a known deviation's start).
+verify() { # verify STATS "proto:logins:connections ..." ALLOWED
+  python3 - "$@" <<'PY'
+import json, sys
+stats, specs, allow = json.loads(sys.argv[1]), sys.argv[2].split(), sys.argv[3]
+bad, said = [], []
+for spec in specs:
+    p, logins, conns = spec.split(":")
+    s = stats[p]
+    said.append(f"{p} {s['auth_attempts']} logins over {s['connections']} connections")
+    if s["auth_attempts"] != int(logins) or s["connections"] != int(conns):
+        bad.append(f"{p}: expected {logins} logins over {conns} connections")
+    bad += [f"{p}: {m}" for m in s["mismatches"] if not (allow and m.startswith(allow))]
+print("   lab saw: " + ", ".join(said) + f", {stats['dns_queries']} DNS queries, "
+      + f"{stats['identity_requests']} identity requests; "
+      + ("no deviation" if not bad else "PROBLEMS: " + "; ".join(bad)))
+sys.exit(1 if bad else 0)
+PY
+}
+# field FILE INDEX KEY: a figure from a hyperfine JSON export, in ms.
+field() {
+  python3 -c 'import json,sys,statistics as s; r=json.load(open(sys.argv[1]))["results"][int(sys.argv[2])]; k=sys.argv[3]; v={"median":r["median"],"mean":r["mean"],"cpu":r["user"]+r["system"]}[k]; print(f"{v*1000:.1f}")' "$@"
+}
+ratio() { python3 -c "import sys; print(f'{float(sys.argv[1])/float(sys.argv[2]):.2f}')" "$1" "$2"; }
+
+check_args=(check alice@contoso.com --provider microsoft365
+  --smtp "smtp://$MD_LAB_SMTP" --imap "imaps://$MD_LAB_IMAP" --pop "pop3s://$MD_LAB_POP"
+  --dns-server "$MD_LAB_DNS" --ca-file "$MD_LAB_CA" --identity-url "$MD_LAB_IDENTITY" --json)
+export MAILBOX_DOCTOR_PASSWORD="$MD_BENCH_PW"
+"$BIN" "${check_args[@]}" >"$OUT/check.json" || true
+lab_stats >/dev/null
+
+echo "== machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(uname -r), $(rustc --version)"
+echo "== lab: D = ${D} ms per reply and per TLS handshake"
+echo
+echo "1. full check (credentials, dns, tls, smtp, imap, pop, tenant), ${RUNS} runs"
+hyperfine -N -i --style none --warmup 1 --runs "$RUNS" --export-json "$OUT/check-hf.json" \
+  "$BIN ${check_args[*]}" >/dev/null 2>&1
+n=$((RUNS + 1))
+verify "$(lab_stats)" "smtp:$n:$n imap:$n:$n pop:$n:$n" "" || problems=1
+wall=$(field "$OUT/check-hf.json" 0 median)
+floor=$((MD_LAB_FLOOR_ROUND_TRIPS * D))
+echo "   replies awaited per branch: smtp 1 DNS + ${MD_LAB_SMTP_REPLIES} + ${MD_LAB_SMTP_HANDSHAKES} TLS," \
+  "imap 1 + ${MD_LAB_IMAP_REPLIES} + ${MD_LAB_IMAP_HANDSHAKES}, pop 1 + ${MD_LAB_POP_REPLIES} + ${MD_LAB_POP_HANDSHAKES}"
+echo "   wall time (median): ${wall} ms; floor: ${MD_LAB_FLOOR_ROUND_TRIPS} x ${D} = ${floor} ms; ratio: $(ratio "$wall" "$floor")"
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print("   report:", d["status"], " ".join(c["id"]+"="+c["status"] for c in d["checks"]))' "$OUT/check.json"
+
+echo
+echo "2. the helpdesk's sequence (scripts/bench/helpdesk.sh: 3 x dig, openssl s_client -starttls smtp, swaks, curl imaps) vs one check, ${RUNS} runs"
+swaks_args=(--server "127.0.0.1:$MD_LAB_SMTP_PORT" --tls --tls-verify --tls-ca-path "$MD_LAB_CA"
+  --tls-sni smtp.office365.com --auth LOGIN --auth-user alice@contoso.com
+  --auth-password "$MD_BENCH_PW" --quit-after AUTH)
+smtp_args=(check alice@contoso.com --provider microsoft365 --only smtp
+  --smtp "smtp://$MD_LAB_SMTP" --dns-server "$MD_LAB_DNS" --ca-file "$MD_LAB_CA" --json)
+hyperfine -N -i --style none --warmup 1 --runs "$RUNS" --export-json "$OUT/helpdesk-hf.json" \
+  "bash scripts/bench/helpdesk.sh" >/dev/null 2>&1
+# openssl s_client only looks at TLS, then hangs up: its one deviation.
+verify "$(lab_stats)" "smtp:$n:$((2 * n)) imap:$n:$n" "client closed; expected \`EHLO" || problems=1
+seq_wall=$(field "$OUT/helpdesk-hf.json" 0 median)
+echo "   helpdesk sequence: ${seq_wall} ms; mailbox-doctor check: ${wall} ms; mailbox-doctor is $(ratio "$seq_wall" "$wall") x faster"
+hyperfine -N -i --style none --warmup 1 --runs "$RUNS" --export-json "$OUT/swaks-hf.json" \
+  "swaks ${swaks_args[*]}" "$BIN ${smtp_args[*]}" >/dev/null 2>&1
+verify "$(lab_stats)" "smtp:$((2 * n)):$((2 * n))" "" || problems=1
+echo "   swaks alone: $(field "$OUT/swaks-hf.json" 0 median) ms wall, $(field "$OUT/swaks-hf.json" 0 cpu) ms CPU;" \
+  "check --only smtp: $(field "$OUT/swaks-hf.json" 1 median) ms wall, $(field "$OUT/swaks-hf.json" 1 cpu) ms CPU"
+
+echo
+echo "3. batch: ${MAILBOXES} mailboxes (full check each), --concurrency ${CONCURRENCY}"
+csv="$OUT/batch.csv"
+{
+  echo "email,provider,smtp,imap,pop,password_env"
+  for i in $(seq 1 "$MAILBOXES"); do
+    echo "user$i@contoso.com,microsoft365,smtp://$MD_LAB_SMTP,imaps://$MD_LAB_IMAP,pop3s://$MD_LAB_POP,MD_BENCH_PW"
+  done
+} >"$csv"
+batch_args=(batch "$csv" --concurrency "$CONCURRENCY" --per-domain "$CONCURRENCY"
+  --dns-server "$MD_LAB_DNS" --ca-file "$MD_LAB_CA" --identity-url "$MD_LAB_IDENTITY" --json)
+walls=()
+rss=0
+for _ in 1 2 3; do
+  /usr/bin/time -f '%e %M' -o "$OUT/batch.time" "$BIN" "${batch_args[@]}" >"$OUT/batch.jsonl" || true
+  read -r w m <"$OUT/batch.time"
+  walls+=("$(python3 -c "print(f'{float(\"$w\")*1000:.0f}')")")
+  [ "$m" -gt "$rss" ] && rss=$m
+done
+m=$((3 * MAILBOXES))
+verify "$(lab_stats)" "smtp:$m:$m imap:$m:$m pop:$m:$m" "" || problems=1
+reports=$(wc -l <"$OUT/batch.jsonl")
+bwall=$(printf '%s\n' "${walls[@]}" | sort -n | sed -n 2p)
+ideal=$(python3 -c "print(f'{$MAILBOXES / $CONCURRENCY * $wall:.0f}')")
+echo "   ${reports} reports; wall time (median of 3): ${bwall} ms; ideal ${MAILBOXES}/${CONCURRENCY} x ${wall} ms = ${ideal} ms; ratio: $(ratio "$bwall" "$ideal")"
+echo "   peak RSS: $((rss / 1024)) MiB ($rss KiB)"
+
+echo
+echo "4. start-up (hyperfine -N, 200 runs)"
+text='535 5.7.139 Authentication unsuccessful, SmtpClientAuthentication is disabled for the Tenant.'
+hyperfine -N -i --style none --warmup 20 --runs 200 --export-json "$OUT/startup-hf.json" \
+  "$BIN --version" "$BIN explain '$text'" >/dev/null 2>&1
+echo "   --version: $(field "$OUT/startup-hf.json" 0 mean) ms mean; explain: $(field "$OUT/startup-hf.json" 1 mean) ms mean"
+echo "   release binary: $(stat -c %s "$BIN") bytes"
+exit "$problems"
