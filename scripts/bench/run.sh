@@ -150,7 +150,7 @@ walls=()
 rss=0
 for _ in 1 2 3; do
   /usr/bin/time -f '%e %M' -o "$OUT/batch.time" "$BIN" "${batch_args[@]}" >"$OUT/batch.jsonl" || true
-  read -r w m <"$OUT/batch.time"
+  read -r w m < <(tail -n 1 "$OUT/batch.time")
   walls+=("$(python3 -c "print(f'{float(\"$w\")*1000:.0f}')")")
   [ "$m" -gt "$rss" ] && rss=$m
 done

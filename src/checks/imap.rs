@@ -165,12 +165,30 @@ async fn password_login(
         } else {
             two_step(s, &tag, "PLAIN", &ir).await
         };
+        let r = match r {
+            Ok(t) => cancel_if_asked_again(s, &tag, t).await,
+            Err(e) => Err(e),
+        };
         ("AUTHENTICATE PLAIN", r)
     } else {
         let plan =
             imap_proto::login_args(user, password, literal_plus).prefixed(&format!("{tag} LOGIN "));
         ("LOGIN", login_command(s, &tag, plan).await)
     }
+}
+
+/// A server that answers the credentials with another `+` challenge would take
+/// the next line as another attempt: cancel the exchange (`*`, RFC 3501), read its
+/// result, and report the server's behaviour; nothing else is tried.
+async fn cancel_if_asked_again(s: &mut Session, tag: &str, t: Tagged) -> Result<Tagged, NetError> {
+    if t.status != "+" {
+        return Ok(t);
+    }
+    s.conn
+        .send("*", "cancelling the AUTHENTICATE exchange")
+        .await?;
+    let _ = read_tagged(&mut s.conn, tag, "waiting for the cancelled login's result").await;
+    Err(super::asked_again(&t.line))
 }
 
 /// AUTHENTICATE XOAUTH2 (with SASL-IR when offered). A `+` error challenge is

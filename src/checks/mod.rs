@@ -197,6 +197,18 @@ pub fn session_facts(
     (fp, details)
 }
 
+/// A server that answered the credentials with another challenge: the exchange was
+/// cancelled, so this is the server's protocol error, not a wrong password.
+pub fn asked_again(challenge: &str) -> crate::net::conn::NetError {
+    crate::net::conn::NetError::Protocol {
+        phase: "waiting for the login result".into(),
+        what: format!(
+            "it asked for more ({}) after the credentials; the exchange was cancelled with `*`, so no second attempt was made",
+            crate::net::excerpt(challenge)
+        ),
+    }
+}
+
 /// A connection-level failure (time-out, close, garbage) as the check's result.
 pub fn net_fail(e: crate::net::conn::NetError) -> CheckResult {
     CheckResult::new(Status::Fail, e.to_string()).with_findings(vec![Finding::new(

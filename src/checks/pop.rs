@@ -135,7 +135,15 @@ async fn auth_plain(s: &mut Session, user: &str, password: &str) -> Result<PopSt
     s.conn
         .send_secret(&payload, REDACTED, "sending the credentials")
         .await?;
-    read_status(&mut s.conn, "waiting for the login result").await
+    let st = read_status(&mut s.conn, "waiting for the login result").await?;
+    if !st.is_continuation() {
+        return Ok(st);
+    }
+    // Another challenge after the credentials: cancel (`*`, RFC 5034) rather than
+    // let the next line count as a second attempt.
+    s.conn.send("*", "cancelling the AUTH exchange").await?;
+    let _ = read_status(&mut s.conn, "waiting for the cancelled login's result").await;
+    Err(super::asked_again(&st.line))
 }
 
 /// AUTH XOAUTH2 in two steps, as Exchange Online requires (`AUTH XOAUTH2`, `+`,

@@ -115,7 +115,10 @@ async fn login(
         {
             return net_fail(e);
         }
-        read_reply(&mut s.conn, "waiting for the AUTH reply").await
+        match read_reply(&mut s.conn, "waiting for the AUTH reply").await {
+            Ok(r) => cancel_if_asked_again(s, r).await,
+            Err(e) => Err(e),
+        }
     } else {
         auth_login(s, user, secret.expose()).await
     };
@@ -230,5 +233,18 @@ async fn auth_login(s: &mut Session, user: &str, password: &str) -> Result<Reply
             "sending the password",
         )
         .await?;
-    read_reply(&mut s.conn, "waiting for the AUTH reply").await
+    let r = read_reply(&mut s.conn, "waiting for the AUTH reply").await?;
+    cancel_if_asked_again(s, r).await
+}
+
+/// A server that answers the credentials with another 334 challenge would take
+/// whatever comes next as another attempt: cancel the exchange (`*`, RFC 4954),
+/// read its answer, and report the server's behaviour; nothing else is tried.
+async fn cancel_if_asked_again(s: &mut Session, r: Reply) -> Result<Reply, NetError> {
+    if r.code != 334 {
+        return Ok(r);
+    }
+    s.conn.send("*", "cancelling the AUTH exchange").await?;
+    let _ = read_reply(&mut s.conn, "waiting for the cancelled AUTH's reply").await;
+    Err(super::asked_again(&r.raw()))
 }

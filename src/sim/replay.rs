@@ -199,6 +199,8 @@ pub struct Stats {
     pub active: usize,
     pub max_active: usize,
     pub auth_attempts: usize,
+    /// The most authentication commands seen on one connection.
+    pub max_auth_per_connection: usize,
     pub mismatches: Vec<String>,
     /// Client lines as received (they may hold the secret: tests only).
     pub client_lines: Vec<String>,
@@ -216,17 +218,22 @@ impl Drop for ReplayServer {
     }
 }
 
-/// Does a client line match a fixture pattern (`*` = anything)?
+/// Does a client line match a fixture pattern (`*` = anything, `\*` = a star)?
 pub fn glob(pattern: &str, line: &str) -> bool {
-    let pattern = pattern.replace("<auth>", "*");
+    const STAR: char = '\u{1}';
+    let literal = |s: &str| s.replace(STAR, "*");
+    let pattern = pattern
+        .replace("\\*", &STAR.to_string())
+        .replace("<auth>", "*");
     let parts: Vec<&str> = pattern.split('*').collect();
     if parts.len() == 1 {
-        return pattern.eq_ignore_ascii_case(line);
+        return literal(&pattern).eq_ignore_ascii_case(line);
     }
     let (l, p) = (line.to_ascii_lowercase(), pattern.to_ascii_lowercase());
-    let parts: Vec<&str> = p.split('*').collect();
+    let parts: Vec<String> = p.split('*').map(literal).collect();
     let mut rest = l.as_str();
     for (i, part) in parts.iter().enumerate() {
+        let part = part.as_str();
         if i == 0 {
             match rest.strip_prefix(part) {
                 Some(r) => rest = r,
@@ -350,6 +357,7 @@ async fn play(
         BufReader::new(Box::new(tcp))
     };
     let mut last_tag = String::from("*");
+    let mut auth_here = 0;
     let timeout = Duration::from_secs(30);
     // After the client's last expected line it may close without reading the
     // farewell (QUIT/LOGOUT replies): failing to write that is no mismatch.
@@ -397,6 +405,8 @@ async fn play(
                 if let Ok(mut s) = stats.lock() {
                     if is_auth_command(&got) {
                         s.auth_attempts += 1;
+                        auth_here += 1;
+                        s.max_auth_per_connection = s.max_auth_per_connection.max(auth_here);
                     }
                     s.client_lines.push(got.clone());
                 }
@@ -524,6 +534,9 @@ mod tests {
             "A2 AUTHENTICATE PLAIN AGFsaWNl"
         ));
         assert!(!glob("QUIT", "RSET"));
+        assert!(glob("\\*", "*"));
+        assert!(!glob("\\*", "dXNlcg=="));
+        assert!(glob("\\* *", "* anything"));
         assert!(is_auth_command("AUTH PLAIN AGFs"));
         assert!(is_auth_command("A3 LOGIN \"a\" \"b\""));
         assert!(is_auth_command("PASS x"));

@@ -2,6 +2,8 @@
 //! published schemas, and look for a secret in every form it could leak in.
 #![allow(dead_code)]
 
+pub mod hostile;
+
 use base64::Engine as _;
 use std::path::Path;
 
