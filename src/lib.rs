@@ -63,6 +63,14 @@ pub fn exit_code(outcome: &Result<Outcome, anyhow::Error>) -> u8 {
     }
 }
 
+/// Runs `f`; a panic inside it (a bug) becomes an error, so the run still ends
+/// as UNKNOWN (exit 3) for monitoring rather than with the runtime's 101. The
+/// panic hook has already said where it happened.
+pub fn guarded(f: impl FnOnce() -> anyhow::Result<Outcome>) -> anyhow::Result<Outcome> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f))
+        .unwrap_or_else(|_| Err(anyhow::anyhow!("internal error; nothing was retried")))
+}
+
 /// A panic hook that prints no payload (a payload could hold anything, secrets
 /// included): only where it happened.
 pub fn install_panic_hook() {
@@ -90,7 +98,7 @@ pub fn main_with_args(args: impl IntoIterator<Item = OsString>) -> u8 {
             return code;
         }
     };
-    let outcome = run(cli);
+    let outcome = guarded(|| run(cli));
     match &outcome {
         Ok(o) => {
             let mut out = std::io::stdout().lock();

@@ -46,12 +46,28 @@ impl serde::Serialize for Secret {
     }
 }
 
+/// The longest password or token line read from standard input (access tokens run
+/// to a few kilobytes).
+pub const MAX_SECRET_LINE: usize = 64 * 1024;
+
 /// Reads one secret line from a reader and removes only the final line ending
 /// (`\n` or `\r\n`): every other character the user pasted is kept so that the
 /// credentials check can examine it.
 pub fn read_secret_line(reader: &mut dyn std::io::BufRead) -> std::io::Result<Secret> {
     let mut buf = Zeroizing::new(Vec::new());
-    reader.read_until(b'\n', &mut buf)?;
+    // Bounded: a stream with no line end (a file piped by mistake) is refused,
+    // not read into memory until it ends.
+    std::io::BufRead::read_until(
+        &mut std::io::Read::take(reader, MAX_SECRET_LINE as u64 + 1),
+        b'\n',
+        &mut buf,
+    )?;
+    if buf.len() > MAX_SECRET_LINE {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("the line read from standard input is longer than {MAX_SECRET_LINE} bytes: not a password or token"),
+        ));
+    }
     if buf.last() == Some(&b'\n') {
         buf.pop();
         if buf.last() == Some(&b'\r') {

@@ -3,87 +3,33 @@
 //! authentication attempt, the client said what the scenario expects, and the
 //! canary password never appears in any output (with and without --transcript).
 
+mod support;
 mod util;
 
-use mailbox_doctor::knowledge::{Protocol, TlsMode};
-use mailbox_doctor::sim::replay::{Pki, ReplayServer, Scenario, FIXTURES};
-use std::time::Duration;
-use util::{assert_no_leak, bin, codes, validated};
+use mailbox_doctor::sim::replay::{Scenario, FIXTURES};
+use support::{Credential, Play, Run, USER};
+use util::{assert_no_leak, codes};
 
-const USER: &str = "alice@contoso.com";
 const CANARY: &str = "Canary-Pw-7781!";
 
-struct Played {
-    json: serde_json::Value,
-    code: Option<i32>,
-    stdout: Vec<u8>,
-    stderr: Vec<u8>,
-    auth_attempts: usize,
-    mismatches: Vec<String>,
-}
-
-fn play(name: &str, format: &str, transcript: bool) -> Played {
+fn play(name: &str, format: &str, transcript: bool) -> Run {
     let sc = Scenario::named(name).expect("fixture");
-    let rt = tokio::runtime::Runtime::new().expect("runtime");
-    let pki = Pki::new().expect("pki");
-    let cfg = pki
-        .server_config(sc.cert, &["127.0.0.1", "localhost"])
-        .expect("cert");
-    let server = rt
-        .block_on(ReplayServer::start(sc.clone(), cfg, Duration::ZERO))
-        .expect("server");
-    let ca = tempfile::NamedTempFile::new().expect("temp");
-    std::fs::write(ca.path(), pki.ca.pem()).expect("ca");
-    let (flag, scheme) = match (sc.protocol, sc.client_tls == TlsMode::Implicit) {
-        (Protocol::Smtp, true) => ("--smtp", "smtps"),
-        (Protocol::Smtp, false) => ("--smtp", "smtp"),
-        (Protocol::Imap, true) => ("--imap", "imaps"),
-        (Protocol::Imap, false) => ("--imap", "imap"),
-        (Protocol::Pop, true) => ("--pop", "pop3s"),
-        (Protocol::Pop, false) => ("--pop", "pop3"),
-    };
-    let mut cmd = bin();
-    cmd.args(["check", USER, "--timeout", "5", "--format", format])
-        .args(["--only", sc.protocol.as_str()])
-        .arg(flag)
-        .arg(format!("{scheme}://127.0.0.1:{}", server.addr().port()))
-        .arg("--ca-file")
-        .arg(ca.path());
-    if transcript {
-        cmd.arg("--transcript");
-    }
-    let secret = if sc.token {
-        cmd.arg("--oauth-token-stdin");
-        util::canary_token(USER)
+    let token = util::canary_token(USER);
+    let credential = if sc.token {
+        Credential::Token(&token)
     } else {
-        cmd.arg("--password-stdin");
-        CANARY.to_string()
+        Credential::Password(CANARY)
     };
-    let out = cmd
-        .write_stdin(format!("{secret}\n"))
-        .output()
-        .expect("runs");
-    // Let the server finish reading what the client sent last (its sessions end
-    // once the client's last line is read), however loaded the machine is.
-    let deadline = std::time::Instant::now() + Duration::from_secs(3);
-    while server.stats().active > 0 && std::time::Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    std::thread::sleep(Duration::from_millis(20));
-    let stats = server.stats();
-    let json = if format == "json" {
-        validated(&out.stdout, "report.v1.json")
-    } else {
-        serde_json::Value::Null
-    };
-    Played {
-        json,
-        code: out.status.code(),
-        stdout: out.stdout,
-        stderr: out.stderr,
-        auth_attempts: stats.auth_attempts,
-        mismatches: stats.mismatches,
-    }
+    support::play(
+        &sc,
+        &Play {
+            credential,
+            format,
+            transcript,
+            extra: &[],
+            dir: None,
+        },
+    )
 }
 
 #[test]

@@ -1,0 +1,474 @@
+//! The leak and lockout sweeps. Every fixture scenario, every hostile server, the
+//! tool's own errors and `batch` run in every output format (text with and without
+//! colour, JSON, Nagios, Prometheus), with and without `--transcript`, with a
+//! canary password or a canary token. Neither canary, nor its base64, SASL or
+//! percent-encoded forms, may appear in stdout, stderr or any file the run wrote
+//! (its working directory, HOME and TMPDIR are a fresh folder of its own). No
+//! server may see more than one authentication attempt per protocol and run, nor
+//! a batch more than one per mailbox and protocol. A panic prints no secret.
+
+mod support;
+mod util;
+
+use mailbox_doctor::sim::dns::{DnsServer, Zone};
+use mailbox_doctor::sim::replay::{Pki, ReplayServer, Scenario, FIXTURES};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::time::Duration;
+use support::{Credential, Play, USER};
+use util::{bin, leak_forms};
+
+const CANARY: &str = "Sweep-Canary-4417!";
+
+/// Output formats, with the flags that select them.
+const FORMATS: &[(&str, &[&str])] = &[
+    ("text", &[]),
+    ("text", &["--color", "always"]),
+    ("json", &[]),
+    ("nagios", &[]),
+    ("prometheus", &[]),
+];
+
+/// A DNS server on 127.0.0.1 that knows no name: every look-up stays on this
+/// machine and is answered at once (NXDOMAIN).
+fn local_dns(rt: &tokio::runtime::Runtime) -> DnsServer {
+    rt.block_on(DnsServer::start(Zone::new()))
+        .expect("dns server")
+}
+
+/// Every file under `dir`, with its bytes.
+fn files_under(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                todo.push(p);
+            } else if let Ok(bytes) = std::fs::read(&p) {
+                out.push((p, bytes));
+            }
+        }
+    }
+    out
+}
+
+/// Where the secret shows, in any form, in the outputs or the run's files.
+fn leaks(secret: &str, outputs: &[(&str, &[u8])], dir: &Path) -> Vec<String> {
+    let files = files_under(dir);
+    let mut all: Vec<(String, &[u8])> = outputs.iter().map(|(n, b)| (n.to_string(), *b)).collect();
+    all.extend(
+        files
+            .iter()
+            .map(|(p, b)| (p.display().to_string(), b.as_slice())),
+    );
+    let mut forms = leak_forms(USER, secret);
+    if secret.contains("TokCanary") {
+        forms.push("TokCanary".into());
+    }
+    let mut found = Vec::new();
+    for (name, bytes) in all {
+        let text = String::from_utf8_lossy(bytes);
+        for form in &forms {
+            if text.contains(form.as_str()) {
+                found.push(format!("{name} holds {form:?}"));
+            }
+        }
+    }
+    found
+}
+
+/// Runs `jobs` on `workers` threads; returns every failure they report.
+fn sweep<J: Sync>(
+    jobs: &[J],
+    workers: usize,
+    run: impl Fn(&J) -> Vec<String> + Sync,
+) -> Vec<String> {
+    let next = AtomicUsize::new(0);
+    let failures = Mutex::new(Vec::new());
+    std::thread::scope(|s| {
+        for _ in 0..workers {
+            s.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::SeqCst);
+                let Some(job) = jobs.get(i) else { return };
+                let f = run(job);
+                if let Ok(mut all) = failures.lock() {
+                    all.extend(f);
+                }
+            });
+        }
+    });
+    failures.into_inner().unwrap_or_default()
+}
+
+#[test]
+fn every_fixture_in_every_format_leaks_nothing_and_logs_in_once_at_most() {
+    let token = util::canary_token(USER);
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let dns = local_dns(&rt);
+    let dns_addr = dns.addr().to_string();
+    let mut jobs = Vec::new();
+    for (name, text) in FIXTURES {
+        let sc = Scenario::parse(name, text).expect("fixture parses");
+        for format in FORMATS {
+            for transcript in [false, true] {
+                jobs.push((sc.clone(), *format, transcript));
+            }
+        }
+    }
+    let failures = sweep(&jobs, 4, |(sc, (format, extra), transcript)| {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let (credential, secret) = if sc.token {
+            (Credential::Token(&token), token.as_str())
+        } else {
+            (Credential::Password(CANARY), CANARY)
+        };
+        let mut flags = extra.to_vec();
+        flags.extend(["--dns-server", dns_addr.as_str()]);
+        let r = support::play(
+            sc,
+            &Play {
+                credential,
+                format,
+                transcript: *transcript,
+                extra: &flags,
+                dir: Some(dir.path()),
+            },
+        );
+        let what = format!("{} {format} {extra:?} transcript={transcript}", sc.name);
+        let mut f: Vec<String> = leaks(
+            secret,
+            &[("stdout", &r.stdout), ("stderr", &r.stderr)],
+            dir.path(),
+        )
+        .into_iter()
+        .map(|l| format!("{what}: {l}"))
+        .collect();
+        if r.auth_attempts > 1 || r.max_auth_per_connection > 1 || r.connections > 1 {
+            f.push(format!(
+                "{what}: {} logins over {} connections",
+                r.auth_attempts, r.connections
+            ));
+        }
+        if !matches!(r.code, Some(0..=3)) {
+            f.push(format!("{what}: exit {:?}", r.code));
+        }
+        f
+    });
+    assert!(failures.is_empty(), "\n{}", failures.join("\n"));
+}
+
+#[test]
+fn every_hostile_server_in_every_format_leaks_nothing() {
+    let token = util::canary_token(USER);
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let dns = local_dns(&rt);
+    let dns_addr = dns.addr().to_string();
+    let mut jobs = Vec::new();
+    for h in util::hostile::HOSTILE {
+        for format in FORMATS {
+            for transcript in [false, true] {
+                jobs.push((h, *format, transcript, false));
+            }
+        }
+        jobs.push((h, ("json", &[][..]), true, true));
+    }
+    let failures = sweep(&jobs, 12, |(h, (format, extra), transcript, use_token)| {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let secret = if *use_token { token.as_str() } else { CANARY };
+        let mut cmd = bin();
+        cmd.args(["check", USER, "--timeout", "1", "--format", format])
+            .args(["--only", &h.flag[2..]])
+            .arg(h.flag)
+            .arg(h.start())
+            .args(*extra)
+            .args(["--dns-server", &dns_addr])
+            .arg(if *use_token {
+                "--oauth-token-stdin"
+            } else {
+                "--password-stdin"
+            })
+            .write_stdin(format!("{secret}\n"))
+            .current_dir(dir.path())
+            .env("HOME", dir.path())
+            .env("TMPDIR", dir.path())
+            .timeout(Duration::from_secs(60));
+        if *transcript {
+            cmd.arg("--transcript");
+        }
+        let out = cmd.output().expect("runs");
+        let what = format!("{} {format} {extra:?} transcript={transcript}", h.name);
+        let mut f: Vec<String> = leaks(
+            secret,
+            &[("stdout", &out.stdout), ("stderr", &out.stderr)],
+            dir.path(),
+        )
+        .into_iter()
+        .map(|l| format!("{what}: {l}"))
+        .collect();
+        if out.status.code() != Some(2) {
+            f.push(format!(
+                "{what}: exit {:?}, not CRITICAL",
+                out.status.code()
+            ));
+        }
+        f
+    });
+    assert!(failures.is_empty(), "\n{}", failures.join("\n"));
+}
+
+/// The tool's own failures after it has read the secret: each ends as UNKNOWN
+/// (exit 3) with a plain message, and the message holds no secret.
+#[test]
+fn the_tools_own_errors_in_every_format_leak_nothing() {
+    let scratch = tempfile::tempdir().expect("temp dir");
+    let not_pem = scratch.path().join("not-a-certificate.pem");
+    std::fs::write(&not_pem, format!("this is no certificate {CANARY}\n")).expect("write");
+    let token = util::canary_token(USER);
+    let mut long_line = "x".repeat(70 * 1024);
+    long_line.insert_str(100, CANARY);
+    let mut bad_utf8 = CANARY.as_bytes().to_vec();
+    bad_utf8.extend_from_slice(&[0xff, 0xfe, b'\n']);
+
+    struct Case {
+        name: &'static str,
+        args: Vec<String>,
+        stdin: Vec<u8>,
+        env: Vec<(&'static str, String)>,
+        secret: String,
+    }
+    let ca_garbage = vec!["--ca-file".to_string(), not_pem.display().to_string()];
+    let ca_dir = vec![
+        "--ca-file".to_string(),
+        scratch.path().display().to_string(),
+    ];
+    let cases = vec![
+        Case {
+            name: "--ca-file that is not PEM, password on stdin",
+            args: [vec!["--password-stdin".into()], ca_garbage.clone()].concat(),
+            stdin: format!("{CANARY}\n").into_bytes(),
+            env: vec![],
+            secret: CANARY.into(),
+        },
+        Case {
+            name: "--ca-file that is a folder, password in the environment",
+            args: ca_dir,
+            stdin: vec![],
+            env: vec![("MAILBOX_DOCTOR_PASSWORD", CANARY.into())],
+            secret: CANARY.into(),
+        },
+        Case {
+            name: "--ca-file that is not PEM, token on stdin",
+            args: [vec!["--oauth-token-stdin".into()], ca_garbage].concat(),
+            stdin: format!("{token}\n").into_bytes(),
+            env: vec![],
+            secret: token.clone(),
+        },
+        Case {
+            name: "a password that is not UTF-8",
+            args: vec!["--password-stdin".into()],
+            stdin: bad_utf8,
+            env: vec![],
+            secret: CANARY.into(),
+        },
+        Case {
+            name: "a line on stdin longer than any password",
+            args: vec!["--password-stdin".into()],
+            stdin: long_line.into_bytes(),
+            env: vec![],
+            secret: CANARY.into(),
+        },
+        Case {
+            name: "a token in the environment and a bad flag",
+            args: vec!["--no-such-flag".into()],
+            stdin: vec![],
+            env: vec![("MAILBOX_DOCTOR_TOKEN", token.clone())],
+            secret: token.clone(),
+        },
+    ];
+    let mut failures = Vec::new();
+    for case in &cases {
+        for (format, extra) in FORMATS {
+            let dir = tempfile::tempdir().expect("temp dir");
+            let mut cmd = bin();
+            cmd.args(["check", USER, "--timeout", "1", "--format", format])
+                .args(["--smtp", "smtp://127.0.0.1:9"])
+                .args(*extra)
+                .args(&case.args)
+                .write_stdin(case.stdin.clone())
+                .current_dir(dir.path())
+                .env("HOME", dir.path())
+                .env("TMPDIR", dir.path())
+                .timeout(Duration::from_secs(30));
+            for (k, v) in &case.env {
+                cmd.env(k, v);
+            }
+            let out = cmd.output().expect("runs");
+            let what = format!("{} ({format} {extra:?})", case.name);
+            failures.extend(
+                leaks(
+                    &case.secret,
+                    &[("stdout", &out.stdout), ("stderr", &out.stderr)],
+                    dir.path(),
+                )
+                .into_iter()
+                .map(|l| format!("{what}: {l}")),
+            );
+            if out.status.code() != Some(3) {
+                failures.push(format!("{what}: exit {:?}, not UNKNOWN", out.status.code()));
+            }
+            if out.stderr.is_empty() {
+                failures.push(format!("{what}: no error message"));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "\n{}", failures.join("\n"));
+}
+
+/// Servers that tempt a retry (a wrong password, a second prompt, a hang-up, a
+/// temporary error), many mailboxes at once: each server sees exactly one login
+/// per mailbox, one per connection, and no secret shows in any format.
+#[test]
+fn batch_logs_in_once_per_mailbox_and_protocol_and_leaks_nothing() {
+    const MAILBOXES: usize = 24;
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let pki = Pki::new().expect("pki");
+    let ca = tempfile::NamedTempFile::new().expect("temp");
+    std::fs::write(ca.path(), pki.ca.pem()).expect("ca");
+    let dns = local_dns(&rt);
+    for (smtp, imap, pop) in [
+        (
+            "lockout-smtp-asks-again",
+            "lockout-imap-asks-again",
+            "lockout-pop-asks-again",
+        ),
+        (
+            "exo-smtp-bad-credentials",
+            "exo-imap-basic-auth-retired",
+            "exo-pop-logon-failure",
+        ),
+        (
+            "lockout-smtp-421-after-password",
+            "exo-imap-ok",
+            "exo-pop-ok",
+        ),
+        ("exo-smtp-temporary", "exo-imap-ok", "exo-pop-ok"),
+    ] {
+        for (format, extra) in FORMATS {
+            let servers: Vec<(String, ReplayServer)> = [smtp, imap, pop]
+                .iter()
+                .map(|name| {
+                    let sc = Scenario::named(name).expect("fixture");
+                    let cfg = pki.server_config(sc.cert, &["127.0.0.1"]).expect("cert");
+                    let scheme = support::endpoint_flag(&sc).1;
+                    let s = rt
+                        .block_on(ReplayServer::start(sc, cfg, Duration::ZERO))
+                        .expect("server");
+                    (format!("{scheme}://127.0.0.1:{}", s.addr().port()), s)
+                })
+                .collect();
+            let dir = tempfile::tempdir().expect("temp dir");
+            let file = dir.path().join("mailboxes.csv");
+            let mut csv = String::from("email,smtp,imap,pop,password_env\n");
+            for i in 0..MAILBOXES {
+                csv.push_str(&format!(
+                    "user{i}@d{}.test,{},{},{},MD_SWEEP_PW\n",
+                    i % 5,
+                    servers[0].0,
+                    servers[1].0,
+                    servers[2].0
+                ));
+            }
+            std::fs::write(&file, csv).expect("write");
+            let out = bin()
+                .arg("batch")
+                .arg(&file)
+                .args([
+                    "--only",
+                    "smtp,imap,pop",
+                    "--timeout",
+                    "5",
+                    "--format",
+                    format,
+                ])
+                .args(["--concurrency", "8", "--per-domain", "2", "--ca-file"])
+                .arg(ca.path())
+                .args(*extra)
+                .args(["--dns-server", &dns.addr().to_string()])
+                .env("MD_SWEEP_PW", CANARY)
+                .current_dir(dir.path())
+                .env("HOME", dir.path())
+                .env("TMPDIR", dir.path())
+                .timeout(Duration::from_secs(120))
+                .output()
+                .expect("runs");
+            let what = format!("{smtp}/{imap}/{pop} {format} {extra:?}");
+            let found = leaks(
+                CANARY,
+                &[("stdout", &out.stdout), ("stderr", &out.stderr)],
+                dir.path(),
+            );
+            assert!(found.is_empty(), "{what}: {found:?}");
+            assert!(
+                matches!(out.status.code(), Some(1..=2)),
+                "{what}: exit {:?}",
+                out.status.code()
+            );
+            for (_, s) in &servers {
+                let deadline = std::time::Instant::now() + Duration::from_secs(3);
+                while s.stats().active > 0 && std::time::Instant::now() < deadline {
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+            }
+            for (name, (_, s)) in [smtp, imap, pop].iter().zip(&servers) {
+                let st = s.stats();
+                assert_eq!(st.connections, MAILBOXES, "{what}: {name} connections");
+                assert_eq!(st.auth_attempts, MAILBOXES, "{what}: {name} logins");
+                assert_eq!(st.max_auth_per_connection, 1, "{what}: {name}");
+            }
+        }
+    }
+}
+
+/// The hook the binary installs: where the panic happened, never its message.
+/// Checked in a child process (this test binary run again), as a real panic.
+#[test]
+fn a_panic_prints_where_it_happened_but_never_its_message() {
+    if std::env::var_os("MD_SWEEP_PANIC_CHILD").is_some() {
+        mailbox_doctor::install_panic_hook();
+        let secret = String::from(CANARY);
+        panic!("the password was {secret}");
+    }
+    let me = std::env::current_exe().expect("test binary");
+    let out = std::process::Command::new(me)
+        .args([
+            "--exact",
+            "a_panic_prints_where_it_happened_but_never_its_message",
+            "--nocapture",
+            "--test-threads",
+            "1",
+        ])
+        .env("MD_SWEEP_PANIC_CHILD", "1")
+        .output()
+        .expect("child runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success(), "the child panicked");
+    assert!(
+        stderr.contains("mailbox-doctor: internal error at tests/sweep.rs:"),
+        "{stderr}"
+    );
+    for text in [&stderr, &stdout] {
+        for form in leak_forms(USER, CANARY) {
+            assert!(!text.contains(&form), "{form:?} in:\n{text}");
+        }
+    }
+}
+
+#[test]
+fn a_panic_inside_a_command_ends_as_unknown() {
+    let outcome = mailbox_doctor::guarded(|| panic!("a bug"));
+    assert!(outcome.is_err());
+    assert_eq!(mailbox_doctor::exit_code(&outcome), 3);
+}
