@@ -9,7 +9,7 @@
 //! since the last `stats` (connections, authentication attempts, deviations from
 //! the script) and starts counting again.
 //!
-//!     cargo run --release --example lab -- --delay 50
+//!     cargo run --release --example lab -- --delay 50 [--smtp FIXTURE] [--imap FIXTURE] [--pop FIXTURE]
 
 #![allow(clippy::disallowed_macros)] // a command-line helper: its output is its job
 
@@ -27,6 +27,14 @@ async fn main() -> Result<(), String> {
         .and_then(|v| v.parse().ok())
         .unwrap_or(50);
     let delay = Duration::from_millis(delay_ms);
+    // `--smtp NAME` (likewise --imap, --pop) serves another fixture.
+    let fixture = |flag: &str, default: &'static str| -> String {
+        args.iter()
+            .position(|a| a == flag)
+            .and_then(|i| args.get(i + 1))
+            .cloned()
+            .unwrap_or_else(|| default.to_string())
+    };
     let pki = Pki::new()?;
     let mut exports = Vec::new();
     let mut servers = Vec::new();
@@ -34,11 +42,23 @@ async fn main() -> Result<(), String> {
     // protocol's own replies and its TLS handshake.
     let mut branch_max = 0;
     for (var, fixture, host) in [
-        ("SMTP", "exo-smtp-ok", "smtp.office365.com"),
-        ("IMAP", "exo-imap-ok", "outlook.office365.com"),
-        ("POP", "exo-pop-ok", "outlook.office365.com"),
+        (
+            "SMTP",
+            fixture("--smtp", "exo-smtp-ok"),
+            "smtp.office365.com",
+        ),
+        (
+            "IMAP",
+            fixture("--imap", "exo-imap-ok"),
+            "outlook.office365.com",
+        ),
+        (
+            "POP",
+            fixture("--pop", "exo-pop-ok"),
+            "outlook.office365.com",
+        ),
     ] {
-        let sc = Scenario::named(fixture)?;
+        let sc = Scenario::named(&fixture)?;
         let (replies, handshakes) = (sc.round_trips(), sc.tls_handshakes());
         branch_max = branch_max.max(1 + replies + handshakes);
         exports.push(format!("export MD_LAB_{var}_REPLIES={replies}"));
