@@ -232,8 +232,8 @@ pub fn run(kb: &'static Knowledge, args: BatchArgs) -> anyhow::Result<Outcome> {
     let today = args.now.unwrap_or_else(|| chrono::Utc::now().date_naive());
     // Everything is validated before the first connection is made.
     let mut specs = Vec::with_capacity(rows.len());
-    // Tenant answers are asked once per domain, for all of its mailboxes.
-    let domain_answers: Arc<runner::PerDomain> = Default::default();
+    // DNS answers and tenant look-ups are shared by all the mailboxes.
+    let common: Arc<runner::Common> = Default::default();
     for (line, row) in &rows {
         let overrides = target::Overrides {
             smtp: row.smtp.clone(),
@@ -253,7 +253,7 @@ pub fn run(kb: &'static Knowledge, args: BatchArgs) -> anyhow::Result<Outcome> {
             selected: selected.clone(),
             transcript: args.net.transcript,
             observer: None,
-            per_domain: domain_answers.clone(),
+            common: common.clone(),
         });
     }
     let format = args.output.format();

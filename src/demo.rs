@@ -235,7 +235,7 @@ pub async fn run(
         selected,
         transcript,
         observer: None,
-        per_domain: Default::default(),
+        common: Default::default(),
     };
     let report = runner::check_mailbox(kb, spec).await;
     drop(servers);

@@ -297,7 +297,7 @@ fn run_check(kb: &'static Knowledge, args: CheckArgs) -> anyhow::Result<Outcome>
         selected: runner::select(&args.net.only, &args.net.skip),
         transcript: args.net.transcript,
         observer: None,
-        per_domain: Default::default(),
+        common: Default::default(),
     };
     // Spinners only for text output on a terminal; never in machine formats.
     let progress = (args.output.format() == Format::Text)

@@ -60,17 +60,30 @@ pub struct Shared {
     pub sessions: [Slot<Handover>; 3],
 }
 
-/// Answers that hold for a whole domain, asked once per run and shared by all of
-/// its mailboxes: a batch of one tenant's thousand mailboxes asks the identity
-/// platform about the tenant once, not a thousand times.
+/// What every mailbox of one run shares: one DNS resolver, whose cache answers the
+/// same name once per run (within its TTL), and the tenant answers, which hold for
+/// a whole domain. A batch of one tenant's thousand mailboxes asks for its MX and
+/// the identity platform about the tenant once, not a thousand times.
 #[derive(Default)]
-pub struct PerDomain {
+pub struct Common {
+    resolver: std::sync::OnceLock<Result<crate::net::resolver::Resolver, String>>,
     tenant: Mutex<
         HashMap<String, std::sync::Arc<tokio::sync::OnceCell<crate::checks::tenant::Answers>>>,
     >,
 }
 
-impl PerDomain {
+impl Common {
+    /// The run's resolver, made on first use from the run's options (the same for
+    /// every mailbox).
+    pub fn resolver(
+        &self,
+        net: &crate::checks::NetOptions,
+    ) -> Result<crate::net::resolver::Resolver, String> {
+        self.resolver
+            .get_or_init(|| crate::net::resolver::Resolver::new(net.dns_server, net.timeout))
+            .clone()
+    }
+
     /// The tenant answers for `key` (identity URL and domain), asked by `ask` on
     /// first use; concurrent callers wait for that one look-up.
     pub async fn tenant<F>(&self, key: String, ask: F) -> crate::checks::tenant::Answers
@@ -187,7 +200,7 @@ pub struct Spec {
     /// Told as each check finishes (the spinner).
     pub observer: Option<Observer>,
     /// Shared by every mailbox of the run.
-    pub per_domain: std::sync::Arc<PerDomain>,
+    pub common: std::sync::Arc<Common>,
 }
 
 /// A callback told as each check finishes.
@@ -204,7 +217,7 @@ pub async fn check_mailbox(kb: &'static crate::knowledge::Knowledge, spec: Spec)
         today: spec.today,
         transcript: crate::transcript::Transcript::new(),
         shared: Default::default(),
-        per_domain: spec.per_domain,
+        common: spec.common,
         selected: spec.selected.clone(),
     };
     let start = Instant::now();

@@ -14,6 +14,7 @@ const CANARY: &str = "Batch-Canary-9931";
 struct Env {
     _rt: tokio::runtime::Runtime,
     server: ReplayServer,
+    dns: mailbox_doctor::sim::dns::DnsServer,
     ca: tempfile::NamedTempFile,
 }
 
@@ -28,9 +29,11 @@ fn env() -> Env {
         .expect("server");
     let ca = tempfile::NamedTempFile::new().expect("temp");
     std::fs::write(ca.path(), pki.ca.pem()).expect("ca");
+    let dns = util::local_dns(&rt);
     Env {
         _rt: rt,
         server,
+        dns,
         ca,
     }
 }
@@ -56,6 +59,8 @@ fn batch(env: &Env, file: &std::path::Path, extra: &[&str]) -> std::process::Out
         .arg(file)
         .args(["--only", "smtp", "--json", "--timeout", "5", "--ca-file"])
         .arg(env.ca.path())
+        .arg("--dns-server")
+        .arg(env.dns.addr().to_string())
         .args(extra)
         .env("MD_BATCH_PW", CANARY)
         .output()

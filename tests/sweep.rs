@@ -10,14 +10,13 @@
 mod support;
 mod util;
 
-use mailbox_doctor::sim::dns::{DnsServer, Zone};
 use mailbox_doctor::sim::replay::{Pki, ReplayServer, Scenario, FIXTURES};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 use support::{Credential, Play, USER};
-use util::{bin, leak_forms};
+use util::{bin, leak_forms, local_dns};
 
 const CANARY: &str = "Sweep-Canary-4417!";
 
@@ -29,13 +28,6 @@ const FORMATS: &[(&str, &[&str])] = &[
     ("nagios", &[]),
     ("prometheus", &[]),
 ];
-
-/// A DNS server on 127.0.0.1 that knows no name: every look-up stays on this
-/// machine and is answered at once (NXDOMAIN).
-fn local_dns(rt: &tokio::runtime::Runtime) -> DnsServer {
-    rt.block_on(DnsServer::start(Zone::new()))
-        .expect("dns server")
-}
 
 /// Every file under `dir`, with its bytes.
 fn files_under(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
@@ -54,10 +46,11 @@ fn files_under(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
     out
 }
 
-/// Where the secret shows, in any form, in the outputs or the run's files.
-fn leaks(secret: &str, outputs: &[(&str, &[u8])], dir: &Path) -> Vec<String> {
+/// Where the secret shows, in any form, in the run's stdout, stderr or files;
+/// each place is named after `what` ran.
+fn leaks(what: &str, secret: &str, stdout: &[u8], stderr: &[u8], dir: &Path) -> Vec<String> {
     let files = files_under(dir);
-    let mut all: Vec<(String, &[u8])> = outputs.iter().map(|(n, b)| (n.to_string(), *b)).collect();
+    let mut all: Vec<(String, &[u8])> = vec![("stdout".into(), stdout), ("stderr".into(), stderr)];
     all.extend(
         files
             .iter()
@@ -72,7 +65,7 @@ fn leaks(secret: &str, outputs: &[(&str, &[u8])], dir: &Path) -> Vec<String> {
         let text = String::from_utf8_lossy(bytes);
         for form in &forms {
             if text.contains(form.as_str()) {
-                found.push(format!("{name} holds {form:?}"));
+                found.push(format!("{what}: {name} holds {form:?}"));
             }
         }
     }
@@ -105,9 +98,6 @@ fn sweep<J: Sync>(
 #[test]
 fn every_fixture_in_every_format_leaks_nothing_and_logs_in_once_at_most() {
     let token = util::canary_token(USER);
-    let rt = tokio::runtime::Runtime::new().expect("runtime");
-    let dns = local_dns(&rt);
-    let dns_addr = dns.addr().to_string();
     let mut jobs = Vec::new();
     for (name, text) in FIXTURES {
         let sc = Scenario::parse(name, text).expect("fixture parses");
@@ -124,27 +114,18 @@ fn every_fixture_in_every_format_leaks_nothing_and_logs_in_once_at_most() {
         } else {
             (Credential::Password(CANARY), CANARY)
         };
-        let mut flags = extra.to_vec();
-        flags.extend(["--dns-server", dns_addr.as_str()]);
         let r = support::play(
             sc,
             &Play {
                 credential,
                 format,
                 transcript: *transcript,
-                extra: &flags,
+                extra,
                 dir: Some(dir.path()),
             },
         );
         let what = format!("{} {format} {extra:?} transcript={transcript}", sc.name);
-        let mut f: Vec<String> = leaks(
-            secret,
-            &[("stdout", &r.stdout), ("stderr", &r.stderr)],
-            dir.path(),
-        )
-        .into_iter()
-        .map(|l| format!("{what}: {l}"))
-        .collect();
+        let mut f = leaks(&what, secret, &r.stdout, &r.stderr, dir.path());
         if r.auth_attempts > 1 || r.max_auth_per_connection > 1 || r.connections > 1 {
             f.push(format!(
                 "{what}: {} logins over {} connections",
@@ -199,14 +180,7 @@ fn every_hostile_server_in_every_format_leaks_nothing() {
         }
         let out = cmd.output().expect("runs");
         let what = format!("{} {format} {extra:?} transcript={transcript}", h.name);
-        let mut f: Vec<String> = leaks(
-            secret,
-            &[("stdout", &out.stdout), ("stderr", &out.stderr)],
-            dir.path(),
-        )
-        .into_iter()
-        .map(|l| format!("{what}: {l}"))
-        .collect();
+        let mut f = leaks(&what, secret, &out.stdout, &out.stderr, dir.path());
         if out.status.code() != Some(2) {
             f.push(format!(
                 "{what}: exit {:?}, not CRITICAL",
@@ -306,15 +280,13 @@ fn the_tools_own_errors_in_every_format_leak_nothing() {
             }
             let out = cmd.output().expect("runs");
             let what = format!("{} ({format} {extra:?})", case.name);
-            failures.extend(
-                leaks(
-                    &case.secret,
-                    &[("stdout", &out.stdout), ("stderr", &out.stderr)],
-                    dir.path(),
-                )
-                .into_iter()
-                .map(|l| format!("{what}: {l}")),
-            );
+            failures.extend(leaks(
+                &what,
+                &case.secret,
+                &out.stdout,
+                &out.stderr,
+                dir.path(),
+            ));
             if out.status.code() != Some(3) {
                 failures.push(format!("{what}: exit {:?}, not UNKNOWN", out.status.code()));
             }
@@ -404,12 +376,8 @@ fn batch_logs_in_once_per_mailbox_and_protocol_and_leaks_nothing() {
                 .output()
                 .expect("runs");
             let what = format!("{smtp}/{imap}/{pop} {format} {extra:?}");
-            let found = leaks(
-                CANARY,
-                &[("stdout", &out.stdout), ("stderr", &out.stderr)],
-                dir.path(),
-            );
-            assert!(found.is_empty(), "{what}: {found:?}");
+            let found = leaks(&what, CANARY, &out.stdout, &out.stderr, dir.path());
+            assert!(found.is_empty(), "{found:?}");
             assert!(
                 matches!(out.status.code(), Some(1..=2)),
                 "{what}: exit {:?}",

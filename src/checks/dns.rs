@@ -5,7 +5,6 @@
 
 use super::{BoxFuture, Check, CheckId, CheckResult, Ctx, Finding};
 use crate::knowledge::Severity;
-use crate::net::resolver::Resolver;
 use crate::runner::AddressMap;
 use std::sync::Arc;
 use std::time::Instant;
@@ -36,7 +35,7 @@ pub struct DomainRecords {
 }
 
 async fn run(ctx: &Ctx) -> CheckResult {
-    let resolver = match Resolver::new(ctx.net.dns_server, ctx.net.timeout) {
+    let resolver = match ctx.common.resolver(&ctx.net) {
         Ok(r) => r,
         Err(e) => {
             ctx.shared.addresses.set(Arc::new(AddressMap::new()));

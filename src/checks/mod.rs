@@ -175,8 +175,9 @@ pub struct Ctx {
     pub today: chrono::NaiveDate,
     pub transcript: Transcript,
     pub shared: crate::runner::Shared,
-    /// What holds for a whole domain, shared with the run's other mailboxes.
-    pub per_domain: std::sync::Arc<crate::runner::PerDomain>,
+    /// The resolver and what holds for a whole domain, shared with the run's other
+    /// mailboxes.
+    pub common: std::sync::Arc<crate::runner::Common>,
     /// The checks that run in this pass.
     pub selected: std::collections::BTreeSet<CheckId>,
 }

@@ -3,7 +3,7 @@
 //! in which cloud its tenant lives. The two look-ups (user realm and OpenID
 //! configuration) run concurrently; their answers become findings such as
 //! TENANT_NOT_FOUND, FEDERATED_DOMAIN and SOVEREIGN_CLOUD_ENDPOINT. The answers
-//! hold for the whole domain, so a run asks once per domain (`PerDomain`).
+//! hold for the whole domain, so a run asks once per domain (`runner::Common`).
 //!
 //! It never sends the password; it only reads public discovery documents.
 
@@ -123,7 +123,7 @@ async fn run(ctx: &Ctx) -> CheckResult {
         )
     };
     let (realm, openid) = ctx
-        .per_domain
+        .common
         .tenant(format!("{url} {}", domain.to_ascii_lowercase()), ask)
         .await;
     let (realm, openid) = match (realm, openid) {
@@ -266,7 +266,7 @@ async fn fetch(ctx: &Ctx, id: &IdentityUrl, path: &str) -> Result<http::Response
 
 /// Through the tool's own resolver, so `--dns-server` applies here too.
 async fn resolve(ctx: &Ctx, host: &str) -> Result<Vec<std::net::IpAddr>, String> {
-    let r = crate::net::resolver::Resolver::new(ctx.net.dns_server, ctx.net.timeout)?;
+    let r = ctx.common.resolver(&ctx.net)?;
     r.addresses(host).await.map_err(|e| e.to_string())
 }
 

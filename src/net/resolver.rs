@@ -94,7 +94,9 @@ impl Resolver {
         };
         opts.timeout = timeout;
         opts.attempts = 1;
-        opts.cache_size = 0;
+        // One resolver serves a whole run (a batch): the same name is asked once
+        // within its TTL.
+        opts.cache_size = 1024;
         opts.ndots = 0;
         opts.edns0 = true;
         Ok(Resolver {

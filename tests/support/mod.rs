@@ -126,6 +126,7 @@ pub fn play(sc: &Scenario, p: &Play) -> Run {
         .expect("server");
     let ca = tempfile::NamedTempFile::new().expect("temp");
     std::fs::write(ca.path(), pki.ca.pem()).expect("ca");
+    let dns = crate::util::local_dns(&rt);
     let (flag, scheme) = endpoint_flag(sc);
     let mut cmd = bin();
     cmd.args(["check", USER, "--timeout", "5", "--format", p.format])
@@ -134,6 +135,8 @@ pub fn play(sc: &Scenario, p: &Play) -> Run {
         .arg(format!("{scheme}://127.0.0.1:{}", server.addr().port()))
         .arg("--ca-file")
         .arg(ca.path())
+        .arg("--dns-server")
+        .arg(dns.addr().to_string())
         .args(p.extra)
         .timeout(Duration::from_secs(60));
     if p.transcript {

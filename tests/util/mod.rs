@@ -7,6 +7,15 @@ pub mod hostile;
 use base64::Engine as _;
 use std::path::Path;
 
+/// A DNS server on 127.0.0.1 that knows no name: the tests' look-ups stay on this
+/// machine and are answered at once (NXDOMAIN), whatever the system's resolver is.
+pub fn local_dns(rt: &tokio::runtime::Runtime) -> mailbox_doctor::sim::dns::DnsServer {
+    rt.block_on(mailbox_doctor::sim::dns::DnsServer::start(
+        mailbox_doctor::sim::dns::Zone::new(),
+    ))
+    .expect("dns server")
+}
+
 pub fn bin() -> assert_cmd::Command {
     let mut c = assert_cmd::Command::cargo_bin("mailbox-doctor").expect("binary built");
     c.env_remove("MAILBOX_DOCTOR_PASSWORD")
