@@ -35,9 +35,35 @@ fn knowledge_to_json() {
             .unwrap_or_else(|e| panic!("cannot read {}: {e}", src.display()));
         let value: toml::Value = toml::from_str(&text)
             .unwrap_or_else(|e| panic!("checks/{name}.toml is not valid TOML: {e}"));
+        if ["smtp", "imap", "pop"].contains(name) {
+            compile_signatures(name, &value);
+        }
         let json = serde_json::to_string(&value)
             .unwrap_or_else(|e| panic!("checks/{name}.toml cannot become JSON: {e}"));
         let _ = std::fs::write(out.join(format!("{name}.json")), json);
+    }
+}
+
+/// Every reply signature's pattern compiles (case-insensitive, as the binary
+/// compiles it on first use); a bad one stops the build with its id.
+fn compile_signatures(file: &str, value: &toml::Value) {
+    let signatures = value
+        .get("signature")
+        .and_then(|v| v.as_array())
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    for sig in signatures {
+        let id = sig.get("id").and_then(|v| v.as_str()).unwrap_or("?");
+        let pattern = sig
+            .get("pattern")
+            .and_then(|v| v.as_str())
+            .unwrap_or_default();
+        if let Err(e) = regex_lite::RegexBuilder::new(pattern)
+            .case_insensitive(true)
+            .build()
+        {
+            panic!("checks/{file}.toml: signature `{id}` has a bad pattern `{pattern}`: {e}");
+        }
     }
 }
 

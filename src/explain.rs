@@ -228,7 +228,7 @@ pub fn match_reply<'a>(
     let mut found: Vec<(Tier, u32, &Signature)> = Vec::new();
     for sig in &kb.signatures {
         let def = &sig.def;
-        if protocol.is_some_and(|p| p != def.protocol) || !sig.regex.is_match(&norm) {
+        if protocol.is_some_and(|p| p != def.protocol) {
             continue;
         }
         let mut specificity = def.pattern.len().min(400) as u32;
@@ -245,6 +245,10 @@ pub fn match_reply<'a>(
             } else if !enhanced.is_empty() {
                 continue;
             }
+        }
+        // Last, as the dearest test: the codes above rule most signatures out.
+        if !sig.is_match(&norm) {
+            continue;
         }
         let tier = match &def.fingerprint {
             Some(fp) if seen.iter().any(|s| s == fp) => Tier::Confirmed,

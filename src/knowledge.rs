@@ -1,6 +1,7 @@
 //! The knowledge base: what server replies mean, what providers look like, which
 //! dated facts apply. It is data (`checks/*.toml`, compiled in as JSON by build.rs),
-//! deserialized strictly, then validated: patterns compile, every referenced code
+//! deserialized strictly, then validated: patterns compile (reply signatures when
+//! the binary is built, and again on first use), every referenced code
 //! exists, ids are unique. A helpdesk engineer who learns a new error text adds a
 //! signature and a fixture, and touches no Rust.
 //!
@@ -174,10 +175,27 @@ pub struct Hint {
     pub regex: Regex,
 }
 
+/// A reply signature. Its pattern is compiled on first use (a run meets few of
+/// them, and every one was compiled once already when the binary was built); a
+/// pattern that is plain ASCII text is matched as text, case-insensitively.
 #[derive(Debug)]
 pub struct Signature {
     pub def: SignatureDef,
-    pub regex: Regex,
+    regex: OnceLock<Option<Regex>>,
+}
+
+impl Signature {
+    pub fn is_match(&self, text: &str) -> bool {
+        let p = &self.def.pattern;
+        // Most SMTP signatures are plain text: no regex to build for those.
+        if p.is_ascii() && !p.contains(|c: char| "\\.^$|?*+()[]{}".contains(c)) {
+            return text.to_ascii_lowercase().contains(&p.to_ascii_lowercase());
+        }
+        self.regex
+            .get_or_init(|| ci_regex(&self.def.pattern, &self.def.id).ok())
+            .as_ref()
+            .is_some_and(|re| re.is_match(text))
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -463,8 +481,10 @@ impl Knowledge {
                         def.id, def.diagnosis
                     )));
                 }
-                let regex = ci_regex(&def.pattern, &def.id)?;
-                signatures.push(Signature { def, regex });
+                signatures.push(Signature {
+                    def,
+                    regex: OnceLock::new(),
+                });
             }
         }
 

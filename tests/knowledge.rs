@@ -195,3 +195,37 @@ fn facts_carry_the_dated_timeline() {
         );
     }
 }
+
+#[test]
+fn signatures_match_exactly_as_their_regex_would() {
+    let kb = mailbox_doctor::knowledge::get().expect("knowledge base");
+    for sig in &kb.signatures {
+        let re = regex_lite::RegexBuilder::new(&sig.def.pattern)
+            .case_insensitive(true)
+            .build()
+            .expect("compiles");
+        let example = &sig.def.example;
+        for text in [
+            example.clone(),
+            example.to_uppercase(),
+            example.to_lowercase(),
+            sig.def.pattern.clone(),
+            format!(
+                "535 5.7.8 {}",
+                example
+                    .chars()
+                    .take(example.chars().count() / 2)
+                    .collect::<String>()
+            ),
+            "unrelated text".to_string(),
+        ] {
+            let norm = mailbox_doctor::explain::normalize(&text);
+            assert_eq!(
+                sig.is_match(&norm),
+                re.is_match(&norm),
+                "{}: {norm:?}",
+                sig.def.id
+            );
+        }
+    }
+}
