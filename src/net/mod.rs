@@ -63,6 +63,10 @@ pub fn excerpt(line: &str) -> String {
         .map(|&c| if c.is_control() { '?' } else { c })
         .collect();
     if cut {
+        // "incorrect. [HOST]" cut after the full stop reads "incorrect...", not "....".
+        while out.ends_with(['.', ' ']) {
+            out.pop();
+        }
         out.push_str("...");
     }
     out
@@ -95,6 +99,12 @@ mod tests {
         assert!(e.ends_with("..."));
         assert!(!e.chars().any(char::is_control));
         assert_eq!(excerpt("535 ok\r"), "535 ok?");
+        let sentence = format!("{}. [HOST]", "a".repeat(EXCERPT_CHARS - 4));
+        assert!(
+            excerpt(&sentence).ends_with("aaa..."),
+            "{}",
+            excerpt(&sentence)
+        );
     }
 
     #[test]
