@@ -2,12 +2,13 @@
 //!
 //! The order is the catalogue's `rank` (lower is more fundamental: a DNS failure
 //! before a TLS failure before a policy block before a wrong password), then
-//! severity. Placeholders `{user}` and `{domain}` in fixes and admin commands are
-//! filled in here, so every renderer shows the same text.
+//! severity. Placeholders `{user}`, `{domain}`, `{host}` and `{port}` in fixes and
+//! admin commands are filled in here, so every renderer shows the same text.
 
 use crate::checks::{CheckId, Finding, Status};
 use crate::knowledge::{Actor, Knowledge, Severity};
 use crate::report::model::{Diagnosis, OverallStatus};
+use crate::target::Endpoint;
 
 /// Builds the ordered diagnosis list from the findings of every check.
 pub fn diagnose(
@@ -15,6 +16,7 @@ pub fn diagnose(
     findings: &[(CheckId, &Finding)],
     user: &str,
     domain: Option<&str>,
+    endpoints: &[Endpoint],
 ) -> Vec<Diagnosis> {
     let mut out: Vec<(u32, Diagnosis)> = Vec::new();
     for (check, f) in findings {
@@ -27,7 +29,8 @@ pub fn diagnose(
             push_unique(&mut d.checks, check.as_str().to_string());
             continue;
         }
-        let fill = |s: &str| fill(s, user, domain);
+        let server = server_of(*check, endpoints);
+        let fill = |s: &str| fill(s, user, domain, server);
         let (rank, d) = match kb.diagnosis(&f.code) {
             Some(def) => (
                 def.rank,
@@ -79,10 +82,28 @@ fn evidence_line(check: CheckId, f: &Finding) -> String {
     }
 }
 
-/// Fills `{user}` and `{domain}` in catalogue text.
-pub fn fill(s: &str, user: &str, domain: Option<&str>) -> String {
+/// The server a check's finding is about: its protocol's endpoint, or the only
+/// endpoint the run tested (else the placeholders stay).
+fn server_of(check: CheckId, endpoints: &[Endpoint]) -> Option<&Endpoint> {
+    endpoints
+        .iter()
+        .find(|e| e.protocol.check_id() == check)
+        .or(match endpoints {
+            [only] => Some(only),
+            _ => None,
+        })
+}
+
+/// Fills `{user}`, `{domain}`, `{host}` and `{port}` in catalogue text.
+pub fn fill(s: &str, user: &str, domain: Option<&str>, server: Option<&Endpoint>) -> String {
+    let (host, port) = match server {
+        Some(e) => (e.host.clone(), e.port.to_string()),
+        None => ("<server name>".to_string(), "<port>".to_string()),
+    };
     s.replace("{user}", user)
         .replace("{domain}", domain.unwrap_or("<domain>"))
+        .replace("{host}", &host)
+        .replace("{port}", &port)
 }
 
 /// The overall status: critical beats unknown (the tool's own failure) beats warning.

@@ -322,7 +322,7 @@ pub fn explain(kb: &Knowledge, text: &str) -> Explanation {
         .zip(&findings)
         .map(|(m, f)| (m.signature.def.protocol.check_id(), f))
         .collect();
-    let mut diagnosis = crate::diagnose::diagnose(kb, &pairs, "<user>", None);
+    let mut diagnosis = crate::diagnose::diagnose(kb, &pairs, "<user>", None, &[]);
     let order = |code: &str| {
         matches
             .iter()

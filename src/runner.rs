@@ -231,11 +231,20 @@ pub fn build_report(ctx: &Ctx, ran: Vec<Ran>, took: Duration, with_transcript: b
         .iter()
         .flat_map(|r| r.result.findings.iter().map(move |f| (r.id, f)))
         .collect();
+    // The servers this run talked to (the admin commands name them).
+    let tested: Vec<crate::target::Endpoint> = ctx
+        .target
+        .endpoints
+        .iter()
+        .filter(|e| ctx.selected.contains(&e.protocol.check_id()))
+        .cloned()
+        .collect();
     let diagnosis = diagnose::diagnose(
         ctx.kb,
         &findings,
         &ctx.target.user,
         ctx.target.domain.as_deref(),
+        &tested,
     );
     let statuses: Vec<_> = ran.iter().map(|r| r.result.status).collect();
     let status = diagnose::overall(&diagnosis, &statuses);

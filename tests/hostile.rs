@@ -112,6 +112,15 @@ fn a_refused_port_is_tcp_refused() {
     let (v, code) = run(named("refused"));
     assert_eq!(first_code(&v), "TCP_REFUSED", "{v}");
     assert_eq!(code, Some(2));
+    // The admin command names the server and port that were tried.
+    let port = v["target"]["endpoints"][0]["port"]
+        .as_u64()
+        .unwrap_or_default();
+    assert_eq!(
+        v["diagnosis"][0]["confirm"][0],
+        format!("Test-NetConnection 127.0.0.1 -Port {port}"),
+        "{v}"
+    );
 }
 
 #[test]
