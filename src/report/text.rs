@@ -135,10 +135,15 @@ fn diagnosis_block(
 }
 
 pub fn render(report: &Report, out: &mut dyn Write, style: &Style) -> io::Result<()> {
+    // The servers of the checks that ran (all of them when no protocol check did).
+    let ran =
+        |e: &&crate::target::Endpoint| report.checks.iter().any(|c| c.id == e.protocol.check_id());
+    let any_ran = report.target.endpoints.iter().any(|e| ran(&e));
     let endpoints: Vec<String> = report
         .target
         .endpoints
         .iter()
+        .filter(|e| !any_ran || ran(e))
         .map(|e| format!("{}:{}", e.host, e.port))
         .collect();
     writeln!(
