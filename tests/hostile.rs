@@ -197,26 +197,3 @@ fn wide_continuation_lines_hit_the_reply_size_cap() {
         "{v}"
     );
 }
-
-#[test]
-fn the_text_header_names_only_the_servers_that_were_tested() {
-    let url = named("refused").start();
-    let out = bin()
-        .args([
-            "check",
-            "alice@contoso.com",
-            "--no-password",
-            "--timeout",
-            "1",
-        ])
-        .args(["--only", "smtp", "--smtp", &url])
-        .output()
-        .expect("runs");
-    let text = String::from_utf8_lossy(&out.stdout);
-    let header: Vec<&str> = text.lines().take_while(|l| !l.is_empty()).collect();
-    assert!(header.iter().any(|l| l.contains("127.0.0.1:")), "{text}");
-    assert!(
-        !header.iter().any(|l| l.contains("outlook.office365.com")),
-        "{text}"
-    );
-}
