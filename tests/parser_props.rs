@@ -1,5 +1,5 @@
 //! Property tests for the parsers that read what identity servers, HTTP peers,
-//! tokens and files send: no panic and bounded work on arbitrary input.
+//! DNS answers, tokens and files send: no panic and bounded work on arbitrary input.
 
 use mailbox_doctor::checks::tenant::{cloud_of, parse_identity_url, parse_openid, parse_realm};
 use mailbox_doctor::net::http::try_parse;
@@ -48,6 +48,23 @@ proptest! {
     #[test]
     fn scenario_files_never_panic(text in "(# [a-z]{1,8}: [a-z-]{0,10}\n|S: [ -~]{0,30}\n|C: [ -~]{0,30}\n|!tls\n|!close\n|!delay [0-9x]{0,4}\n|[ -~]{0,20}\n){0,20}") {
         let _ = mailbox_doctor::sim::replay::Scenario::parse("prop", &text);
+    }
+
+    #[test]
+    fn mx_answers_never_panic(mx in prop::collection::vec((any::<u16>(), "\\PC{0,80}"), 0..8)) {
+        let kb = mailbox_doctor::knowledge::get().expect("knowledge base");
+        let _ = mailbox_doctor::target::provider_for_mx(kb, &mx);
+    }
+
+    #[test]
+    fn mx_like_names_find_at_most_a_known_provider(
+        label in "[a-z0-9-]{1,30}",
+        tail in "(mail\\.protection\\.outlook\\.com|google\\.com|googlemail\\.com|[a-z.]{0,30})\\.?",
+    ) {
+        let kb = mailbox_doctor::knowledge::get().expect("knowledge base");
+        if let Some(id) = mailbox_doctor::target::provider_for_mx(kb, &[(10, format!("{label}.{tail}"))]) {
+            prop_assert!(kb.provider(&id).is_some(), "{id}");
+        }
     }
 
     #[test]
