@@ -234,6 +234,7 @@ pub fn run(kb: &'static Knowledge, args: BatchArgs) -> anyhow::Result<Outcome> {
     let mut specs = Vec::with_capacity(rows.len());
     // DNS answers and tenant look-ups are shared by all the mailboxes.
     let common: Arc<runner::Common> = Default::default();
+    let mut by_mx = Vec::new();
     for (line, row) in &rows {
         let overrides = target::Overrides {
             smtp: row.smtp.clone(),
@@ -243,6 +244,14 @@ pub fn run(kb: &'static Knowledge, args: BatchArgs) -> anyhow::Result<Outcome> {
         let provider = row.provider.as_deref().unwrap_or("auto");
         let target = target::Target::build(kb, &row.email, provider, &overrides)
             .map_err(|e| row_err(&path, *line, e.to_string()))?;
+        // As `check` does: an unknown domain with no servers given is placed by
+        // its MX (asked once per domain, below).
+        let no_overrides = row.smtp.is_none() && row.imap.is_none() && row.pop.is_none();
+        if target.provider_source == "default" && no_overrides {
+            if let Some(d) = &target.domain {
+                by_mx.push((specs.len(), d.to_ascii_lowercase(), overrides.clone()));
+            }
+        }
         let secret = load_secret(&path, *line, row)?;
         specs.push(runner::Spec {
             target,
@@ -270,6 +279,15 @@ pub fn run(kb: &'static Knowledge, args: BatchArgs) -> anyhow::Result<Outcome> {
     let mut reports: Vec<Report> = Vec::with_capacity(specs.len());
     let mut out = std::io::stdout().lock();
     rt.block_on(async {
+        place_by_mx(
+            kb,
+            &common,
+            &net,
+            &mut specs,
+            by_mx,
+            args.concurrency as usize,
+        )
+        .await;
         let per_domain: Arc<std::sync::Mutex<HashMap<String, Arc<Semaphore>>>> = Default::default();
         let limit = args.per_domain as usize;
         let stream = futures::stream::iter(specs.into_iter().map(|spec| {
@@ -318,6 +336,42 @@ pub fn run(kb: &'static Knowledge, args: BatchArgs) -> anyhow::Result<Outcome> {
         output: buf,
         status,
     })
+}
+
+/// Moves the mailboxes `by_mx` names (index, domain, overrides) to the provider
+/// their domain's MX points at, asking each domain once.
+async fn place_by_mx(
+    kb: &'static Knowledge,
+    common: &runner::Common,
+    net: &crate::checks::NetOptions,
+    specs: &mut [runner::Spec],
+    by_mx: Vec<(usize, String, target::Overrides)>,
+    concurrency: usize,
+) {
+    let Ok(resolver) = common.resolver(net) else {
+        return;
+    };
+    let mut domains: Vec<&str> = by_mx.iter().map(|(_, d, _)| d.as_str()).collect();
+    domains.sort_unstable();
+    domains.dedup();
+    let found: HashMap<String, Option<String>> = futures::stream::iter(domains)
+        .map(|d| {
+            let resolver = &resolver;
+            async move { (d.to_string(), target::provider_by_mx(kb, resolver, d).await) }
+        })
+        .buffer_unordered(concurrency.max(1))
+        .collect()
+        .await;
+    for (i, domain, overrides) in by_mx {
+        let Some(Some(id)) = found.get(&domain) else {
+            continue;
+        };
+        let spec = &mut specs[i];
+        if let Ok(mut t) = target::Target::build(kb, &spec.target.user, id, &overrides) {
+            t.provider_source = "mx";
+            spec.target = t;
+        }
+    }
 }
 
 /// The worst status of all mailboxes (critical beats unknown beats warning).

@@ -273,8 +273,7 @@ fn run_check(kb: &'static Knowledge, args: CheckArgs) -> anyhow::Result<Outcome>
         if let Some(domain) = target.domain.clone() {
             let found = runtime()?.block_on(async {
                 let r = net::resolver::Resolver::new(net.dns_server, net.timeout).ok()?;
-                let mx = r.mx(&domain).await.ok()?;
-                target::provider_for_mx(kb, &mx)
+                target::provider_by_mx(kb, &r, &domain).await
             });
             if let Some(id) = found {
                 target = target::Target::build(kb, &args.email, &id, &overrides)?;

@@ -111,6 +111,17 @@ pub fn provider_for_mx(kb: &Knowledge, mx: &[(u16, String)]) -> Option<String> {
     })
 }
 
+/// The provider a domain's MX points at (None when the look-up fails or names no
+/// known provider).
+pub async fn provider_by_mx(
+    kb: &Knowledge,
+    resolver: &crate::net::resolver::Resolver,
+    domain: &str,
+) -> Option<String> {
+    let mx = resolver.mx(domain).await.ok()?;
+    provider_for_mx(kb, &mx)
+}
+
 fn provider_for_domain(kb: &Knowledge, domain: &str) -> Option<String> {
     kb.provider_mx
         .iter()

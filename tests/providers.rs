@@ -158,3 +158,42 @@ fn smtp_sunset_counts_the_days_before_and_speaks_of_the_past_after() {
         "{ev}"
     );
 }
+
+#[test]
+fn batch_places_each_mailbox_by_its_domains_mx_as_check_does() {
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let server = rt.block_on(DnsServer::start(zone())).expect("dns");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("mailboxes.csv");
+    let mut csv = String::from("email,password_env\n");
+    for i in 0..3 {
+        for (domain, _, _) in CASES {
+            csv.push_str(&format!("user{i}@{domain},MD_PROVIDERS_PW\n"));
+        }
+    }
+    std::fs::write(&file, csv).expect("write");
+    let out = bin()
+        .arg("batch")
+        .arg(&file)
+        .args(["--only", "dns", "--json", "--timeout", "2"])
+        .arg("--dns-server")
+        .arg(server.addr().to_string())
+        .env("MD_PROVIDERS_PW", "Providers-Canary-1")
+        .output()
+        .expect("runs");
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    let reports: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| validated(l.as_bytes(), "report.v1.json"))
+        .collect();
+    assert_eq!(reports.len(), 3 * CASES.len());
+    for r in &reports {
+        let user = r["target"]["user"].as_str().unwrap_or_default();
+        let (_, _, want) = CASES
+            .iter()
+            .find(|(d, _, _)| user.ends_with(&format!("@{d}")))
+            .expect("a known domain");
+        assert_eq!(r["target"]["provider"], *want, "{user}");
+        assert_eq!(r["target"]["provider_source"], "mx", "{user}");
+    }
+}
