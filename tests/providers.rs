@@ -181,11 +181,7 @@ fn batch_places_each_mailbox_by_its_domains_mx_as_check_does() {
         .env("MD_PROVIDERS_PW", "Providers-Canary-1")
         .output()
         .expect("runs");
-    let text = String::from_utf8_lossy(&out.stdout).to_string();
-    let reports: Vec<serde_json::Value> = text
-        .lines()
-        .map(|l| validated(l.as_bytes(), "report.v1.json"))
-        .collect();
+    let reports = util::json_lines(&out.stdout);
     assert_eq!(reports.len(), 3 * CASES.len());
     for r in &reports {
         let user = r["target"]["user"].as_str().unwrap_or_default();

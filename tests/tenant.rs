@@ -181,11 +181,7 @@ fn batch_asks_about_each_tenant_once_for_all_its_mailboxes() {
         .env("MD_TENANT_PW", "Tenant-Canary-1")
         .output()
         .expect("runs");
-    let text = String::from_utf8_lossy(&out.stdout).to_string();
-    let reports: Vec<serde_json::Value> = text
-        .lines()
-        .map(|l| validated(l.as_bytes(), "report.v1.json"))
-        .collect();
+    let reports = util::json_lines(&out.stdout);
     assert_eq!(reports.len(), 40);
     for r in &reports {
         let user = r["target"]["user"].as_str().unwrap_or_default();

@@ -50,6 +50,14 @@ pub fn validated(stdout: &[u8], name: &str) -> serde_json::Value {
     v
 }
 
+/// A batch's JSON lines, each validated against the report schema.
+pub fn json_lines(stdout: &[u8]) -> Vec<serde_json::Value> {
+    String::from_utf8_lossy(stdout)
+        .lines()
+        .map(|l| validated(l.as_bytes(), "report.v1.json"))
+        .collect()
+}
+
 /// A canary access token shaped like Exchange Online's (a JWT whose claims fit
 /// SMTP, IMAP and POP for `user`, valid for an hour).
 pub fn canary_token(user: &str) -> String {
