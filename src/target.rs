@@ -204,7 +204,10 @@ pub fn parse_endpoint(
     let mut forced = None;
     let mut v = v;
     for (scheme, mode) in schemes {
-        if v.len() >= scheme.len() && v[..scheme.len()].eq_ignore_ascii_case(scheme) {
+        if v.as_bytes()
+            .get(..scheme.len())
+            .is_some_and(|b| b.eq_ignore_ascii_case(scheme.as_bytes()))
+        {
             forced = Some(*mode);
             v = v[scheme.len()..].trim_end_matches('/');
             break;
@@ -263,6 +266,19 @@ pub fn parse_endpoint(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_multibyte_character_where_a_scheme_would_end_is_no_panic() {
+        // "smtp://" is 7 bytes; the 4th "é" spans bytes 6..8.
+        let e = parse_endpoint(Protocol::Smtp, "smtp", "éééé").expect("a host name");
+        assert_eq!((e.host.as_str(), e.port), ("éééé", 587));
+        // "pop3s://" is 8 bytes; U+FFFD spans bytes 6..9.
+        let e = parse_endpoint(Protocol::Pop, "pop", "535-5.\u{fffd}x").expect("a host name");
+        assert_eq!(e.host, "535-5.\u{fffd}x");
+        assert!(parse_endpoint(Protocol::Imap, "imap", "IMAPS://é.example").is_ok());
+        // What the fuzzer found: "pop://" is 6 bytes, inside the second U+FFFD.
+        assert!(parse_endpoint(Protocol::Pop, "pop", "\u{fffd} \u{fffd}").is_err());
+    }
 
     #[test]
     fn endpoint_flags_parse_with_tls_mode_from_port() {
