@@ -68,6 +68,15 @@ proptest! {
     }
 
     #[test]
+    fn endpoint_flags_never_panic(v in "\\PC{0,60}", scheme in "(smtps?|imaps?|pop3s?|)(://)?") {
+        use mailbox_doctor::knowledge::Protocol;
+        for p in [Protocol::Smtp, Protocol::Imap, Protocol::Pop] {
+            let _ = mailbox_doctor::target::parse_endpoint(p, "--smtp", &v);
+            let _ = mailbox_doctor::target::parse_endpoint(p, "--smtp", &format!("{scheme}{v}"));
+        }
+    }
+
+    #[test]
     fn batch_files_never_panic(text in "\\PC{0,300}") {
         let _ = mailbox_doctor::batch::parse(std::path::Path::new("p.csv"), &text);
     }
