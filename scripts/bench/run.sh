@@ -159,7 +159,7 @@ verify "$(lab_stats)" "smtp:$m:$m imap:$m:$m pop:$m:$m" "" || problems=1
 reports=$(wc -l <"$OUT/batch.jsonl")
 bwall=$(printf '%s\n' "${walls[@]}" | sort -n | sed -n 2p)
 ideal=$(python3 -c "print(f'{$MAILBOXES / $CONCURRENCY * $wall:.0f}')")
-echo "   ${reports} reports; wall time (median of 3): ${bwall} ms; ideal ${MAILBOXES}/${CONCURRENCY} x ${wall} ms = ${ideal} ms; ratio: $(ratio "$bwall" "$ideal")"
+echo "   ${reports} reports; wall time (median of 3: ${walls[*]} ms): ${bwall} ms; ideal ${MAILBOXES}/${CONCURRENCY} x ${wall} ms = ${ideal} ms; ratio: $(ratio "$bwall" "$ideal")"
 echo "   peak RSS: $((rss / 1024)) MiB ($rss KiB)"
 
 echo
