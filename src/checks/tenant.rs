@@ -115,8 +115,15 @@ async fn run(ctx: &Ctx) -> CheckResult {
         encode(&domain)
     );
     let ask = async {
-        let (realm, openid) =
-            tokio::join!(fetch(ctx, &id, &realm_path), fetch(ctx, &id, &openid_path));
+        // One look-up of the identity host serves both requests.
+        let addrs = match resolve(ctx, &id.host).await {
+            Ok(a) => a,
+            Err(e) => return (Err(e.clone()), Err(e)),
+        };
+        let (realm, openid) = tokio::join!(
+            fetch(ctx, &id, &addrs, &realm_path),
+            fetch(ctx, &id, &addrs, &openid_path)
+        );
         (
             realm.map(|r| parse_realm(&r.body)),
             openid.map(|r| parse_openid(&r.body)),
@@ -230,11 +237,15 @@ pub fn assess(ctx: &Ctx, realm: Option<&Realm>, openid: Option<&OpenId>) -> Chec
         .with_details(details)
 }
 
-async fn fetch(ctx: &Ctx, id: &IdentityUrl, path: &str) -> Result<http::Response, String> {
+async fn fetch(
+    ctx: &Ctx,
+    id: &IdentityUrl,
+    addrs: &[std::net::IpAddr],
+    path: &str,
+) -> Result<http::Response, String> {
     let t = ctx.net.timeout;
-    let addrs = resolve(ctx, &id.host).await?;
     let mut last = String::from("no address");
-    for ip in addrs {
+    for &ip in addrs {
         let addr = std::net::SocketAddr::new(ip, id.port);
         let tcp = match tokio::time::timeout(t, tokio::net::TcpStream::connect(addr)).await {
             Ok(Ok(s)) => s,
