@@ -181,15 +181,25 @@ pub struct Hint {
 #[derive(Debug)]
 pub struct Signature {
     pub def: SignatureDef,
+    /// The pattern, lowercased, when it is plain ASCII text (most SMTP ones are).
+    text: Option<String>,
     regex: OnceLock<Option<Regex>>,
 }
 
 impl Signature {
+    fn new(def: SignatureDef) -> Signature {
+        let p = &def.pattern;
+        let plain = p.is_ascii() && !p.contains(|c: char| "\\.^$|?*+()[]{}".contains(c));
+        Signature {
+            text: plain.then(|| p.to_ascii_lowercase()),
+            def,
+            regex: OnceLock::new(),
+        }
+    }
+
     pub fn is_match(&self, text: &str) -> bool {
-        let p = &self.def.pattern;
-        // Most SMTP signatures are plain text: no regex to build for those.
-        if p.is_ascii() && !p.contains(|c: char| "\\.^$|?*+()[]{}".contains(c)) {
-            return text.to_ascii_lowercase().contains(&p.to_ascii_lowercase());
+        if let Some(plain) = &self.text {
+            return text.to_ascii_lowercase().contains(plain.as_str());
         }
         self.regex
             .get_or_init(|| ci_regex(&self.def.pattern, &self.def.id).ok())
@@ -481,10 +491,7 @@ impl Knowledge {
                         def.id, def.diagnosis
                     )));
                 }
-                signatures.push(Signature {
-                    def,
-                    regex: OnceLock::new(),
-                });
+                signatures.push(Signature::new(def));
             }
         }
 

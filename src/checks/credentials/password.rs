@@ -38,6 +38,8 @@ pub fn analyze_password(
     }
     let at = |i: usize| format!("character {} of {n}", i + 1);
     let shape = provider.and_then(|p| p.app_password.as_ref());
+    // The shape's pattern, compiled once for both uses below.
+    let shape_re = shape.and_then(|sh| regex_lite::Regex::new(&sh.pattern).ok());
     let pname = provider.map(|p| p.name.as_str()).unwrap_or("the provider");
 
     // Quotes around the whole value.
@@ -71,7 +73,7 @@ pub fn analyze_password(
     // Display groups: `abcd efgh ijkl mnop` / `abcd-efgh-ijkl-mnop`.
     let mut grouped_handled = false;
     if let Some(sh) = shape {
-        if let (Some(size), Ok(re)) = (sh.group_size, regex_lite::Regex::new(&sh.pattern)) {
+        if let (Some(size), Some(re)) = (sh.group_size, &shape_re) {
             let groups: Vec<&str> = core.split([' ', '-', '\u{00A0}', '\t']).collect();
             let seps: Vec<char> = core
                 .chars()
@@ -247,7 +249,7 @@ pub fn analyze_password(
                 .filter(|c| !matches!(c, ' ' | '-' | '\u{00A0}' | '\t'))
                 .collect()
         };
-        let fits = regex_lite::Regex::new(&sh.pattern).is_ok_and(|re| re.is_match(&cleaned));
+        let fits = shape_re.as_ref().is_some_and(|re| re.is_match(&cleaned));
         if fits {
             summary = Some(format!(
                 "{n} characters, shaped like a {pname} app password"
