@@ -4,7 +4,7 @@
 //! waits `--delay MS` before each reply and each TLS handshake, as a network with
 //! that round-trip time would.
 //!
-//! It prints shell exports for scripts/bench.sh, then reads commands on standard
+//! It prints shell exports for scripts/bench/run.sh, then reads commands on standard
 //! input until it closes: `stats` prints, as one JSON line, what each server saw
 //! since the last `stats` (connections, authentication attempts, deviations from
 //! the script) and starts counting again.
