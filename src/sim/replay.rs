@@ -225,8 +225,7 @@ pub fn glob(pattern: &str, line: &str) -> bool {
     let pattern = pattern
         .replace("\\*", &STAR.to_string())
         .replace("<auth>", "*");
-    let parts: Vec<&str> = pattern.split('*').collect();
-    if parts.len() == 1 {
+    if !pattern.contains('*') {
         return literal(&pattern).eq_ignore_ascii_case(line);
     }
     let (l, p) = (line.to_ascii_lowercase(), pattern.to_ascii_lowercase());
