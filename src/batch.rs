@@ -10,8 +10,9 @@
 
 use crate::cli::{BatchArgs, Format};
 use crate::knowledge::Knowledge;
-use crate::report::model::{OverallStatus, Report};
+use crate::report::model::Report;
 use crate::secret::Secret;
+use crate::vocab::OverallStatus;
 use crate::{runner, target, Outcome};
 use futures::StreamExt as _;
 use serde::Deserialize;
@@ -233,7 +234,7 @@ pub fn run(kb: &'static Knowledge, args: BatchArgs) -> anyhow::Result<Outcome> {
     // Everything is validated before the first connection is made.
     let mut specs = Vec::with_capacity(rows.len());
     // DNS answers and tenant look-ups are shared by all the mailboxes.
-    let common: Arc<runner::Common> = Default::default();
+    let common: Arc<crate::checks::ctx::Common> = Default::default();
     let mut by_mx = Vec::new();
     for (line, row) in &rows {
         let overrides = target::Overrides {
@@ -342,7 +343,7 @@ pub fn run(kb: &'static Knowledge, args: BatchArgs) -> anyhow::Result<Outcome> {
 /// their domain's MX points at, asking each domain once.
 async fn place_by_mx(
     kb: &'static Knowledge,
-    common: &runner::Common,
+    common: &crate::checks::ctx::Common,
     net: &crate::checks::NetOptions,
     specs: &mut [runner::Spec],
     by_mx: Vec<(usize, String, target::Overrides)>,

@@ -1,7 +1,7 @@
 //! The command-line contract, in one place. Monitoring systems and scripts depend on
 //! these names; renaming one is a breaking change.
 
-use crate::checks::CheckId;
+use crate::vocab::CheckId;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
@@ -165,7 +165,7 @@ pub struct NetArgs {
     #[arg(long, default_value_t = 7, value_name = "N", value_parser = clap::value_parser!(u32).range(0..=100_000))]
     pub critical_days: u32,
     /// Base URL of the Microsoft identity platform, for private setups and tests
-    #[arg(long, value_name = "URL", default_value = crate::checks::DEFAULT_IDENTITY_URL)]
+    #[arg(long, value_name = "URL", default_value = crate::vocab::DEFAULT_IDENTITY_URL)]
     pub identity_url: String,
 }
 

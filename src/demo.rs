@@ -4,15 +4,16 @@
 //! against it, unchanged. It shows a newcomer what the tool does with no account and
 //! no network, and doubles as helpdesk training.
 
-use crate::checks::{CheckId, NetOptions};
-use crate::knowledge::{Knowledge, Protocol, TlsMode};
+use crate::checks::NetOptions;
+use crate::knowledge::Knowledge;
 use crate::report::model::Report;
 use crate::runner;
 use crate::secret::Secret;
 use crate::sim::dns::{DnsServer, Rec, Zone};
 use crate::sim::identity::{IdentityServer, TenantKind};
 use crate::sim::replay::{Pki, ReplayServer, Scenario};
-use crate::target::{Endpoint, Target};
+use crate::target::Target;
+use crate::vocab::{CheckId, Endpoint, Protocol, TlsMode};
 use std::collections::{BTreeSet, HashMap};
 use std::time::Duration;
 

@@ -5,10 +5,9 @@
 //! severity. Placeholders `{user}`, `{domain}`, `{host}` and `{port}` in fixes and
 //! admin commands are filled in here, so every renderer shows the same text.
 
-use crate::checks::{CheckId, Finding, Status};
-use crate::knowledge::{Actor, Knowledge, Severity};
-use crate::report::model::{Diagnosis, OverallStatus};
-use crate::target::Endpoint;
+use crate::knowledge::Knowledge;
+use crate::report::model::Diagnosis;
+use crate::vocab::{Actor, CheckId, Endpoint, Finding, OverallStatus, Severity, Status};
 
 /// Builds the ordered diagnosis list from the findings of every check.
 pub fn diagnose(

@@ -10,9 +10,9 @@
 //!
 //! This module only reads the knowledge base; it never prints or touches the network.
 
-use crate::checks::{CheckId, Finding};
-use crate::knowledge::{Knowledge, Protocol, Signature};
-use crate::report::model::{Explanation, OverallStatus, SCHEMA_VERSION};
+use crate::knowledge::{Knowledge, Signature};
+use crate::report::model::{Explanation, SCHEMA_VERSION};
+use crate::vocab::{CheckId, Finding, OverallStatus, Protocol};
 use regex_lite::Regex;
 use std::sync::OnceLock;
 

@@ -7,7 +7,7 @@
 //!
 //! This module only loads and looks up; it never talks to the network or prints.
 
-use crate::checks::CheckId;
+use crate::vocab::{Actor, Protocol, Severity, TlsMode};
 // regex-lite: the knowledge base holds about a hundred patterns that each match a
 // few short replies, so compiling them fast (start-up) matters more than matching
 // speed; regex's full engines cost about 0.1 ms each to build.
@@ -47,23 +47,6 @@ pub const KNOWN_PROVIDER_IDS: &[&str] = &[
     "generic",
 ];
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    Info,
-    Warning,
-    Critical,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Actor {
-    User,
-    Admin,
-    Vendor,
-    Provider,
-}
-
 /// One entry of the diagnosis catalogue (cargo-deny's habit: a stable code,
 /// severity, message and help text from one place).
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -85,31 +68,6 @@ pub struct DiagnosisDef {
     pub confirm: Vec<String>,
     #[serde(default)]
     pub docs: Option<String>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Protocol {
-    Smtp,
-    Imap,
-    Pop,
-}
-
-impl Protocol {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Protocol::Smtp => "smtp",
-            Protocol::Imap => "imap",
-            Protocol::Pop => "pop",
-        }
-    }
-    pub fn check_id(self) -> CheckId {
-        match self {
-            Protocol::Smtp => CheckId::Smtp,
-            Protocol::Imap => CheckId::Imap,
-            Protocol::Pop => CheckId::Pop,
-        }
-    }
 }
 
 /// A server-reply signature: when a reply matches, it means `diagnosis`.
@@ -206,14 +164,6 @@ impl Signature {
             .as_ref()
             .is_some_and(|re| re.is_match(text))
     }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum TlsMode {
-    Implicit,
-    Starttls,
-    None,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]

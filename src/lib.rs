@@ -19,12 +19,14 @@ pub mod secret;
 pub mod sim;
 pub mod target;
 pub mod transcript;
+pub mod vocab;
 
-use crate::checks::{CheckId, NetOptions};
+use crate::checks::NetOptions;
 use crate::cli::{CheckArgs, Cli, ColorChoice, Command, ExplainArgs, Format, ListArgs, OutputArgs};
 use crate::knowledge::Knowledge;
-use crate::report::model::{OverallStatus, Report, Tool};
+use crate::report::model::{Report, Tool};
 use crate::secret::Secret;
+use crate::vocab::{CheckId, OverallStatus};
 use anyhow::Context as _;
 use clap::Parser;
 use std::ffi::OsString;

@@ -7,8 +7,7 @@
 //! The token is a `Secret`: nothing here formats it; claims that are reported
 //! (audience, scopes, user, expiry) are not secret.
 
-use crate::checks::Finding;
-use crate::knowledge::{Protocol, Severity};
+use crate::vocab::{Finding, Protocol, Severity};
 use base64::Engine as _;
 
 /// The audiences Exchange Online accepts for IMAP/POP/SMTP tokens.

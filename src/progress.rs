@@ -2,7 +2,8 @@
 //! terminal and the output is text. It never writes to stdout, so JSON, Nagios and
 //! Prometheus output stay clean, and it is cleared before the report is printed.
 
-use crate::checks::{CheckId, CheckResult, Status};
+use crate::checks::CheckResult;
+use crate::vocab::{CheckId, Status};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use std::time::Duration;
 

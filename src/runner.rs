@@ -3,131 +3,13 @@
 //! pop, tenant) overlap; the report keeps the fixed display order. A check whose
 //! prerequisite was not selected is reported `skip` with the reason.
 
-use crate::checks::{self, CheckId, CheckResult, Ctx, Status, CHECKS};
+use crate::checks::ctx::Common;
+use crate::checks::{CheckResult, Ctx, CHECKS};
 use crate::diagnose;
 use crate::report::model::{CheckReport, Report, SCHEMA_VERSION};
-use std::collections::{BTreeSet, HashMap};
-use std::sync::Mutex;
+use crate::vocab::{CheckId, Finding, Status};
+use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
-use tokio::sync::watch;
-
-/// A value set once by one check and awaited by others.
-pub struct Slot<T: Clone> {
-    tx: watch::Sender<Option<T>>,
-}
-
-impl<T: Clone> Default for Slot<T> {
-    fn default() -> Self {
-        Slot {
-            tx: watch::channel(None).0,
-        }
-    }
-}
-
-impl<T: Clone> Slot<T> {
-    pub fn set(&self, value: T) {
-        self.tx.send_replace(Some(value));
-    }
-    /// Waits until the value is set.
-    pub async fn get(&self) -> T {
-        let mut rx = self.tx.subscribe();
-        loop {
-            if let Some(v) = rx.borrow_and_update().clone() {
-                return v;
-            }
-            if rx.changed().await.is_err() {
-                // The sender lives in `self`, so this cannot happen while we hold `&self`.
-                std::future::pending::<()>().await;
-            }
-        }
-    }
-    pub fn peek(&self) -> Option<T> {
-        self.tx.borrow().clone()
-    }
-}
-
-/// Host name -> resolved addresses, or why there are none.
-pub type AddressMap = HashMap<String, Result<Vec<std::net::IpAddr>, String>>;
-
-/// What checks learn and hand on to each other, for one mailbox.
-#[derive(Default)]
-pub struct Shared {
-    /// Resolved addresses per host name, set by the dns check.
-    pub addresses: Slot<std::sync::Arc<AddressMap>>,
-    /// The mailbox domain's MX, SPF and autodiscover records, set by the dns check.
-    pub domain: Slot<std::sync::Arc<crate::checks::dns::DomainRecords>>,
-    /// The sessions the tls check opened, one slot per protocol (smtp, imap, pop).
-    pub sessions: [Slot<Handover>; 3],
-}
-
-/// What every mailbox of one run shares: one DNS resolver, whose cache answers the
-/// same name once per run (within its TTL), and the tenant answers, which hold for
-/// a whole domain. A batch of one tenant's thousand mailboxes asks for its MX and
-/// the identity platform about the tenant once, not a thousand times.
-#[derive(Default)]
-pub struct Common {
-    resolver: std::sync::OnceLock<Result<crate::net::resolver::Resolver, String>>,
-    tenant: Mutex<
-        HashMap<String, std::sync::Arc<tokio::sync::OnceCell<crate::checks::tenant::Answers>>>,
-    >,
-}
-
-impl Common {
-    /// The run's resolver, made on first use from the run's options (the same for
-    /// every mailbox).
-    pub fn resolver(
-        &self,
-        net: &crate::checks::NetOptions,
-    ) -> Result<crate::net::resolver::Resolver, String> {
-        self.resolver
-            .get_or_init(|| crate::net::resolver::Resolver::new(net.dns_server, net.timeout))
-            .clone()
-    }
-
-    /// The tenant answers for `key` (identity URL and domain), asked by `ask` on
-    /// first use; concurrent callers wait for that one look-up.
-    pub async fn tenant<F>(&self, key: String, ask: F) -> crate::checks::tenant::Answers
-    where
-        F: std::future::Future<Output = crate::checks::tenant::Answers>,
-    {
-        let cell = match self.tenant.lock() {
-            Ok(mut m) => m.entry(key).or_default().clone(),
-            Err(_) => Default::default(),
-        };
-        cell.get_or_init(|| ask).await.clone()
-    }
-}
-
-/// An opened session, or why there is none; taken once by the protocol check.
-pub type Handover = std::sync::Arc<Mutex<Option<Result<crate::net::session::Session, String>>>>;
-
-impl Shared {
-    pub fn session_slot(&self, p: crate::knowledge::Protocol) -> &Slot<Handover> {
-        use crate::knowledge::Protocol;
-        match p {
-            Protocol::Smtp => &self.sessions[0],
-            Protocol::Imap => &self.sessions[1],
-            Protocol::Pop => &self.sessions[2],
-        }
-    }
-    /// Waits for the tls check's result for `p` and takes it.
-    pub async fn take_session(
-        &self,
-        p: crate::knowledge::Protocol,
-    ) -> Result<crate::net::session::Session, String> {
-        let h = self.session_slot(p).get().await;
-        let taken = h.lock().ok().and_then(|mut g| g.take());
-        taken.unwrap_or_else(|| Err("the session was already used".into()))
-    }
-    pub fn give_session(
-        &self,
-        p: crate::knowledge::Protocol,
-        s: Result<crate::net::session::Session, String>,
-    ) {
-        self.session_slot(p)
-            .set(std::sync::Arc::new(Mutex::new(Some(s))));
-    }
-}
 
 /// Which checks run: `--only` adds what the chosen checks need, `--skip` removes.
 pub fn select(only: &[CheckId], skip: &[CheckId]) -> BTreeSet<CheckId> {
@@ -227,12 +109,12 @@ pub async fn check_mailbox(kb: &'static crate::knowledge::Knowledge, spec: Spec)
 
 /// Assembles the report from what the runner returned.
 pub fn build_report(ctx: &Ctx, ran: Vec<Ran>, took: Duration, with_transcript: bool) -> Report {
-    let findings: Vec<(CheckId, &checks::Finding)> = ran
+    let findings: Vec<(CheckId, &Finding)> = ran
         .iter()
         .flat_map(|r| r.result.findings.iter().map(move |f| (r.id, f)))
         .collect();
     // The servers this run talked to (the admin commands name them).
-    let tested: Vec<crate::target::Endpoint> = ctx
+    let tested: Vec<crate::vocab::Endpoint> = ctx
         .target
         .endpoints
         .iter()
@@ -282,10 +164,7 @@ fn metrics(ctx: &Ctx, ran: &[Ran]) -> crate::report::model::Metrics {
         .filter_map(|ep| ep["tls"]["chain"][0]["days_left"].as_i64())
         .min();
     let deadline = (ctx.target.provider.starts_with("microsoft365")
-        && ctx
-            .target
-            .endpoint(crate::knowledge::Protocol::Smtp)
-            .is_some())
+        && ctx.target.endpoint(crate::vocab::Protocol::Smtp).is_some())
     .then(|| ctx.kb.fact("exo-smtp-basic-auth-default-off"))
     .flatten()
     .filter(|f| f.date > ctx.today);
@@ -316,15 +195,5 @@ mod tests {
         );
         let s = select(&[], &[CheckId::Dns, CheckId::Tenant]);
         assert!(!s.contains(&CheckId::Dns) && s.contains(&CheckId::Smtp));
-    }
-
-    #[tokio::test]
-    async fn slot_wakes_waiters() {
-        let slot: std::sync::Arc<Slot<u32>> = Default::default();
-        let s2 = slot.clone();
-        let waiter = tokio::spawn(async move { s2.get().await });
-        tokio::task::yield_now().await;
-        slot.set(7);
-        assert_eq!(waiter.await.expect("joins"), 7);
     }
 }

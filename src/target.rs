@@ -1,18 +1,10 @@
 //! `Target`: who is tested (user, domain), where (endpoints from the provider
 //! profile, overridden by flags) and with which provider profile.
 
-use crate::knowledge::{EndpointDef, Knowledge, Protocol, TlsMode};
+use crate::knowledge::{EndpointDef, Knowledge};
+use crate::vocab::Endpoint;
+use crate::vocab::{Protocol, TlsMode};
 use serde::Serialize;
-
-#[derive(Debug, Clone, Serialize)]
-pub struct Endpoint {
-    pub protocol: Protocol,
-    pub host: String,
-    pub port: u16,
-    pub tls: TlsMode,
-    /// "profile" or "flag".
-    pub source: &'static str,
-}
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Target {

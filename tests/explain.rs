@@ -4,7 +4,8 @@
 
 use assert_cmd::Command;
 use mailbox_doctor::explain::{extract_reply, match_reply, normalize};
-use mailbox_doctor::knowledge::{self, Protocol};
+use mailbox_doctor::knowledge::{self};
+use mailbox_doctor::vocab::Protocol;
 use proptest::prelude::*;
 
 struct Case {

@@ -2,7 +2,8 @@
 //! example, every diagnosis is actionable, and the code list is a reviewed contract.
 
 use mailbox_doctor::explain::{fingerprint, match_reply};
-use mailbox_doctor::knowledge::{self, Actor, Protocol, REQUIRED_CODES};
+use mailbox_doctor::knowledge::{self, REQUIRED_CODES};
+use mailbox_doctor::vocab::{Actor, Protocol};
 
 fn kb() -> &'static knowledge::Knowledge {
     knowledge::get().expect("knowledge base loads")

@@ -40,7 +40,7 @@ proptest! {
     fn tokens_never_panic(a in "[A-Za-z0-9_=+/-]{0,60}", b in "[A-Za-z0-9_=+/-]{0,200}", c in "\\PC{0,40}") {
         let t = format!("{a}.{b}.{c}");
         if let Some(claims) = decode_claims(&t) {
-            let _ = review(&claims, "alice@contoso.com", &[mailbox_doctor::knowledge::Protocol::Imap], 0);
+            let _ = review(&claims, "alice@contoso.com", &[mailbox_doctor::vocab::Protocol::Imap], 0);
         }
         let _ = decode_claims(&c);
     }
@@ -69,7 +69,7 @@ proptest! {
 
     #[test]
     fn endpoint_flags_never_panic(v in "\\PC{0,60}", scheme in "(smtps?|imaps?|pop3s?|)(://)?") {
-        use mailbox_doctor::knowledge::Protocol;
+        use mailbox_doctor::vocab::Protocol;
         for p in [Protocol::Smtp, Protocol::Imap, Protocol::Pop] {
             let _ = mailbox_doctor::target::parse_endpoint(p, "--smtp", &v);
             let _ = mailbox_doctor::target::parse_endpoint(p, "--smtp", &format!("{scheme}{v}"));

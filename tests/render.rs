@@ -4,12 +4,14 @@
 
 mod util;
 
-use mailbox_doctor::checks::{CheckId, Finding, Status};
-use mailbox_doctor::knowledge::{Actor, Protocol, Severity, TlsMode};
-use mailbox_doctor::report::model::{CheckReport, Diagnosis, OverallStatus, Report, Tool};
+use mailbox_doctor::report::model::{CheckReport, Diagnosis, Report, Tool};
 use mailbox_doctor::report::{json, nagios, text};
-use mailbox_doctor::target::{Endpoint, Target};
+use mailbox_doctor::target::Target;
 use mailbox_doctor::transcript::{Dir, Line};
+use mailbox_doctor::vocab::Endpoint;
+use mailbox_doctor::vocab::OverallStatus;
+use mailbox_doctor::vocab::{Actor, Protocol, Severity, TlsMode};
+use mailbox_doctor::vocab::{CheckId, Finding, Status};
 use std::path::Path;
 
 fn sample() -> Report {

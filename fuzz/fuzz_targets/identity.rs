@@ -4,7 +4,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use mailbox_doctor::checks::tenant::{cloud_of, parse_identity_url, parse_openid, parse_realm};
-use mailbox_doctor::knowledge::Protocol;
+use mailbox_doctor::vocab::Protocol;
 use mailbox_doctor::net::http::try_parse;
 use mailbox_doctor::oauth::{decode_claims, review};
 

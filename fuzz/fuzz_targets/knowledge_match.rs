@@ -6,7 +6,8 @@ use libfuzzer_sys::fuzz_target;
 use mailbox_doctor::explain::{
     explain, extract_reply, fingerprint, fingerprints_in_text, match_reply, normalize,
 };
-use mailbox_doctor::knowledge::{self, Protocol};
+use mailbox_doctor::knowledge::{self};
+use mailbox_doctor::vocab::Protocol;
 use mailbox_doctor::target::{parse_endpoint, provider_for_mx};
 
 fuzz_target!(|data: &[u8]| {

@@ -3,9 +3,9 @@
 //! addresses are handed to the connecting checks the moment they are known; the
 //! domain records only inform (provider detection, details).
 
-use super::{BoxFuture, Check, CheckId, CheckResult, Ctx, Finding};
-use crate::knowledge::Severity;
-use crate::runner::AddressMap;
+use super::{BoxFuture, Check, CheckResult, Ctx};
+use crate::checks::ctx::AddressMap;
+use crate::vocab::{CheckId, Finding, Severity};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -39,12 +39,12 @@ async fn run(ctx: &Ctx) -> CheckResult {
         Ok(r) => r,
         Err(e) => {
             ctx.shared.addresses.set(Arc::new(AddressMap::new()));
-            return CheckResult::new(super::Status::Error, e);
+            return CheckResult::new(crate::vocab::Status::Error, e);
         }
     };
     // The endpoints some selected check will connect to; all of them when the dns
     // check runs on its own.
-    let used = |e: &&crate::target::Endpoint| ctx.selected.contains(&e.protocol.check_id());
+    let used = |e: &&crate::vocab::Endpoint| ctx.selected.contains(&e.protocol.check_id());
     let alone = !ctx.target.endpoints.iter().any(|e| used(&e));
     let mut hosts: Vec<String> = ctx
         .target

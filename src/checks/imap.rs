@@ -4,17 +4,14 @@
 //! read-only EXAMINE INBOX: Exchange Online can accept the login and then answer
 //! `BAD User is authenticated but not connected.`, which is not success. LOGOUT.
 
-use super::{
-    net_fail, reply_finding, token_refusal, BoxFuture, Check, CheckId, CheckResult, Ctx, Finding,
-    Status,
-};
-use crate::knowledge::{Protocol, Severity};
+use super::{net_fail, reply_finding, token_refusal, BoxFuture, Check, CheckResult, Ctx};
 use crate::net::conn::NetError;
 use crate::net::imap::{capabilities_in, read_tagged, Tagged};
 use crate::net::imap_proto::{self, LoginPlan};
 use crate::net::sasl;
 use crate::net::session::Session;
 use crate::secret::REDACTED;
+use crate::vocab::{CheckId, Finding, Protocol, Severity, Status};
 
 pub struct Imap;
 

@@ -5,6 +5,7 @@
 //! because a batch runs many mailboxes at once.
 
 pub mod credentials;
+pub mod ctx;
 pub mod dns;
 pub mod imap;
 pub mod pop;
@@ -12,98 +13,12 @@ pub mod smtp;
 pub mod tenant;
 pub mod tls;
 
-use crate::knowledge::{Knowledge, Severity};
-use crate::secret::Secret;
-use crate::target::Target;
-use crate::transcript::Transcript;
-use serde::{Deserialize, Serialize};
+pub use crate::checks::ctx::{Ctx, NetOptions};
+use crate::vocab::{CheckId, Finding, Severity, Status};
 use std::future::Future;
 use std::pin::Pin;
-use std::time::Duration;
 
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
-
-/// The stable id of a check: shared by the CLI (`--only`, `--skip`), the JSON and `checks/`.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    Serialize,
-    Deserialize,
-    clap::ValueEnum,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum CheckId {
-    Credentials,
-    Dns,
-    Tls,
-    Smtp,
-    Imap,
-    Pop,
-    Tenant,
-}
-
-impl CheckId {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            CheckId::Credentials => "credentials",
-            CheckId::Dns => "dns",
-            CheckId::Tls => "tls",
-            CheckId::Smtp => "smtp",
-            CheckId::Imap => "imap",
-            CheckId::Pop => "pop",
-            CheckId::Tenant => "tenant",
-        }
-    }
-}
-
-impl std::fmt::Display for CheckId {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Status {
-    Pass,
-    Warn,
-    Fail,
-    Skip,
-    Error,
-}
-
-/// One observation, with a stable code from the diagnosis catalogue.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Finding {
-    pub code: String,
-    pub severity: Severity,
-    /// Plain words; never contains a secret.
-    pub message: String,
-    /// What was seen (a server's exact reply, a position), redacted.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub evidence: Option<String>,
-}
-
-impl Finding {
-    pub fn new(code: &str, severity: Severity, message: impl Into<String>) -> Self {
-        Finding {
-            code: code.into(),
-            severity,
-            message: message.into(),
-            evidence: None,
-        }
-    }
-    pub fn with_evidence(mut self, evidence: impl Into<String>) -> Self {
-        self.evidence = Some(evidence.into());
-        self
-    }
-}
 
 /// What a check returns.
 #[derive(Debug, Clone)]
@@ -145,48 +60,11 @@ impl CheckResult {
     }
 }
 
-/// Network settings shared by every check.
-#[derive(Debug, Clone)]
-pub struct NetOptions {
-    pub timeout: Duration,
-    pub dns_server: Option<std::net::SocketAddr>,
-    /// Extra trust anchors (DER), from `--ca-file`.
-    pub extra_roots: Vec<Vec<u8>>,
-    pub allow_plaintext: bool,
-    /// Base URL of the Microsoft identity platform (`--identity-url`).
-    pub identity_url: String,
-    /// Days before a certificate's end or a dated deadline that make a warning,
-    /// and a critical (`--warning-days`, `--critical-days`).
-    pub warning_days: i64,
-    pub critical_days: i64,
-}
-
-/// The public Microsoft identity endpoint, used unless `--identity-url` says otherwise.
-pub const DEFAULT_IDENTITY_URL: &str = "https://login.microsoftonline.com";
-
-/// Everything a check may read. Built once per mailbox.
-pub struct Ctx {
-    pub target: Target,
-    pub secret: Option<Secret>,
-    /// An OAuth 2.0 access token (XOAUTH2) that replaces the password.
-    pub token: Option<Secret>,
-    pub kb: &'static Knowledge,
-    pub net: NetOptions,
-    pub today: chrono::NaiveDate,
-    pub transcript: Transcript,
-    pub shared: crate::runner::Shared,
-    /// The resolver and what holds for a whole domain, shared with the run's other
-    /// mailboxes.
-    pub common: std::sync::Arc<crate::runner::Common>,
-    /// The checks that run in this pass.
-    pub selected: std::collections::BTreeSet<CheckId>,
-}
-
 /// The server family a session's greeting shows, and the details every protocol
 /// check starts from (greeting, fingerprint, capabilities before TLS).
 pub fn session_facts(
     ctx: &Ctx,
-    protocol: crate::knowledge::Protocol,
+    protocol: crate::vocab::Protocol,
     s: &crate::net::session::Session,
 ) -> (Option<String>, serde_json::Value) {
     let fp = crate::explain::fingerprint(ctx.kb, protocol, &s.greeting).map(str::to_string);
@@ -223,7 +101,7 @@ pub fn net_fail(e: crate::net::conn::NetError) -> CheckResult {
 /// is the code used when no signature knows the reply.
 pub fn reply_finding(
     ctx: &Ctx,
-    protocol: crate::knowledge::Protocol,
+    protocol: crate::vocab::Protocol,
     reply: &str,
     fingerprint: Option<&str>,
     fallback: &str,
@@ -255,7 +133,7 @@ pub fn reply_finding(
 /// (SMTP AUTH disabled, mailbox not connected...) stand.
 pub fn token_refusal(
     ctx: &Ctx,
-    protocol: crate::knowledge::Protocol,
+    protocol: crate::vocab::Protocol,
     reply: &str,
     fingerprint: Option<&str>,
 ) -> Finding {

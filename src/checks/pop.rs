@@ -1,16 +1,14 @@
 //! The `pop` check: CAPA after TLS, then ONE login (AUTH PLAIN when SASL PLAIN is
 //! offered, else USER/PASS), then STAT to prove access, QUIT.
 
-use super::{
-    net_fail, reply_finding, token_refusal, BoxFuture, Check, CheckId, CheckResult, Ctx, Status,
-};
-use crate::knowledge::Protocol;
+use super::{net_fail, reply_finding, token_refusal, BoxFuture, Check, CheckResult, Ctx};
 use crate::net::conn::NetError;
 use crate::net::pop::{read_multiline, read_status, Status as PopStatus};
 use crate::net::pop_proto::{self, Capa};
 use crate::net::sasl;
 use crate::net::session::Session;
 use crate::secret::REDACTED;
+use crate::vocab::{CheckId, Protocol, Status};
 
 pub struct Pop;
 

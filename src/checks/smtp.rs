@@ -5,15 +5,15 @@
 
 use super::{
     is_exchange_online, net_fail, reply_finding, smtp_sunset_finding, token_refusal, BoxFuture,
-    Check, CheckId, CheckResult, Ctx, Finding, Status,
+    Check, CheckResult, Ctx,
 };
-use crate::knowledge::{Protocol, Severity};
 use crate::net::conn::NetError;
 use crate::net::sasl;
 use crate::net::session::{Session, EHLO_NAME};
 use crate::net::smtp::{choose_auth, read_reply, Capabilities, Mechanism, Reply};
 use crate::net::smtp_proto::{auth_command, auth_command_redacted};
 use crate::secret::REDACTED;
+use crate::vocab::{CheckId, Finding, Protocol, Severity, Status};
 
 pub struct Smtp;
 

@@ -3,13 +3,13 @@
 //! in which cloud its tenant lives. The two look-ups (user realm and OpenID
 //! configuration) run concurrently; their answers become findings such as
 //! TENANT_NOT_FOUND, FEDERATED_DOMAIN and SOVEREIGN_CLOUD_ENDPOINT. The answers
-//! hold for the whole domain, so a run asks once per domain (`runner::Common`).
+//! hold for the whole domain, so a run asks once per domain (`checks::ctx::Common`).
 //!
 //! It never sends the password; it only reads public discovery documents.
 
-use super::{BoxFuture, Check, CheckId, CheckResult, Ctx, Finding, Status};
-use crate::knowledge::Severity;
+use super::{BoxFuture, Check, CheckResult, Ctx};
 use crate::net::http;
+use crate::vocab::{CheckId, Finding, Severity, Status};
 
 pub struct Tenant;
 
@@ -74,7 +74,7 @@ fn is_microsoft(provider: &str) -> bool {
 /// The identity platform of the provider's cloud, unless `--identity-url` says
 /// otherwise.
 fn identity_url(ctx: &Ctx) -> String {
-    if ctx.net.identity_url != super::DEFAULT_IDENTITY_URL {
+    if ctx.net.identity_url != crate::vocab::DEFAULT_IDENTITY_URL {
         return ctx.net.identity_url.clone();
     }
     match ctx.target.provider.as_str() {

@@ -5,11 +5,10 @@
 //! untrusted issuer (TLS interception), protocol too old, wrong TLS mode, STARTTLS
 //! missing, refused, timed out.
 
-use super::{BoxFuture, Check, CheckId, CheckResult, Ctx, Finding, Status};
-use crate::knowledge::{Protocol, Severity};
+use super::{BoxFuture, Check, CheckResult, Ctx};
 use crate::net::session::{open, OpenError, OpenOptions};
 use crate::net::tls::TlsFailure;
-use crate::target::Endpoint;
+use crate::vocab::{CheckId, Endpoint, Finding, Protocol, Severity, Status};
 
 pub struct Tls;
 

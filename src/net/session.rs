@@ -3,13 +3,12 @@
 //! STARTTLS, POP3 CAPA + STLS), then the verified handshake. The session is then
 //! handed to the protocol check, so each protocol uses one connection.
 
-use crate::knowledge::{Protocol, TlsMode};
 use crate::net::conn::{Conn, NetError};
 use crate::net::dial::dial;
 use crate::net::tls::{CertInfo, TlsFailure, TlsInfo};
 use crate::net::{imap, pop, smtp};
-use crate::target::Endpoint;
 use crate::transcript::Transcript;
+use crate::vocab::{Endpoint, Protocol, TlsMode};
 use std::net::IpAddr;
 use std::time::Duration;
 

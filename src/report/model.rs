@@ -1,42 +1,13 @@
 //! The one report struct. The JSON schema (`schema/report.v1.json`) describes
 //! exactly this; a change that breaks it needs a new `SCHEMA_VERSION`.
 
-use crate::checks::{CheckId, Finding, Status};
-use crate::knowledge::{Actor, Severity};
 use crate::target::Target;
 use crate::transcript::Line;
+use crate::vocab::OverallStatus;
+use crate::vocab::{Actor, CheckId, Finding, Severity, Status};
 use serde::Serialize;
 
 pub const SCHEMA_VERSION: u32 = 1;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum OverallStatus {
-    Ok,
-    Warning,
-    Critical,
-    Unknown,
-}
-
-impl OverallStatus {
-    /// The monitoring-plugins exit code.
-    pub fn exit_code(self) -> u8 {
-        match self {
-            OverallStatus::Ok => 0,
-            OverallStatus::Warning => 1,
-            OverallStatus::Critical => 2,
-            OverallStatus::Unknown => 3,
-        }
-    }
-    pub fn upper(self) -> &'static str {
-        match self {
-            OverallStatus::Ok => "OK",
-            OverallStatus::Warning => "WARNING",
-            OverallStatus::Critical => "CRITICAL",
-            OverallStatus::Unknown => "UNKNOWN",
-        }
-    }
-}
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Tool {

@@ -31,7 +31,7 @@ pub fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
             let passed = report
                 .checks
                 .iter()
-                .filter(|c| c.status == crate::checks::Status::Pass)
+                .filter(|c| c.status == crate::vocab::Status::Pass)
                 .count();
             format!(
                 "{} of {} checks passed for {}",
@@ -44,7 +44,7 @@ pub fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
     let mut perf: Vec<String> = report
         .checks
         .iter()
-        .filter(|c| c.status != crate::checks::Status::Skip)
+        .filter(|c| c.status != crate::vocab::Status::Skip)
         .map(|c| {
             format!(
                 "'{}_time'={:.3}s;;;0",

@@ -2,8 +2,8 @@
 //! node-exporter textfile collector or a Pushgateway. Label values are escaped as
 //! the format requires; several reports (batch) share one HELP/TYPE header.
 
-use crate::checks::Status;
 use crate::report::model::Report;
+use crate::vocab::Status;
 use std::io::{self, Write};
 
 fn esc(v: &str) -> String {

@@ -2,9 +2,9 @@
 //! diagnosis block, root cause first. Fits 80 columns; readable without color (the
 //! status words carry the meaning, color only underlines it).
 
-use crate::checks::Status;
-use crate::knowledge::{Actor, Knowledge, Severity};
-use crate::report::model::{Diagnosis, Explanation, OverallStatus, Report};
+use crate::knowledge::Knowledge;
+use crate::report::model::{Diagnosis, Explanation, Report};
+use crate::vocab::{Actor, OverallStatus, Severity, Status};
 use colored::Colorize;
 use std::io::{self, Write};
 
@@ -137,7 +137,7 @@ fn diagnosis_block(
 pub fn render(report: &Report, out: &mut dyn Write, style: &Style) -> io::Result<()> {
     // The servers of the checks that ran (all of them when no protocol check did).
     let ran =
-        |e: &&crate::target::Endpoint| report.checks.iter().any(|c| c.id == e.protocol.check_id());
+        |e: &&crate::vocab::Endpoint| report.checks.iter().any(|c| c.id == e.protocol.check_id());
     let any_ran = report.target.endpoints.iter().any(|e| ran(&e));
     let endpoints: Vec<String> = report
         .target

@@ -9,7 +9,7 @@
 //! `C: pattern` (client must send; `*` matches anything, `<auth>` marks the
 //! secret-bearing part), `!tls`, `!close`, `!delay MS`.
 
-use crate::knowledge::{Protocol, TlsMode};
+use crate::vocab::{Protocol, TlsMode};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

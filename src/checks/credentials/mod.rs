@@ -15,7 +15,8 @@ mod username;
 pub use password::analyze_password;
 pub use username::analyze_username;
 
-use super::{BoxFuture, Check, CheckId, CheckResult, Ctx, Finding, Status};
+use super::{BoxFuture, Check, CheckResult, Ctx};
+use crate::vocab::{CheckId, Finding, Protocol, Status};
 
 pub struct Credentials;
 
@@ -66,7 +67,6 @@ fn run(ctx: &Ctx) -> CheckResult {
 /// What an OAuth access token's claims say (read, not verified) for the protocols
 /// this run tests.
 fn review_token(ctx: &Ctx, token: &str) -> (Vec<Finding>, String) {
-    use crate::knowledge::Protocol;
     let mut protocols: Vec<Protocol> = [Protocol::Smtp, Protocol::Imap, Protocol::Pop]
         .into_iter()
         .filter(|p| ctx.selected.contains(&p.check_id()) && ctx.target.endpoint(*p).is_some())

@@ -2,8 +2,8 @@
 //! the provider's app-password shape and non-ASCII characters.
 
 use super::chars::{is_invisible, is_space, list, name_or_cp};
-use crate::checks::Finding;
-use crate::knowledge::{Knowledge, ProviderDef, Severity};
+use crate::knowledge::{Knowledge, ProviderDef};
+use crate::vocab::{Finding, Severity};
 
 const QUOTE_PAIRS: &[(char, char)] = &[
     ('"', '"'),

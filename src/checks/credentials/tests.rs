@@ -1,5 +1,6 @@
 use super::*;
-use crate::knowledge::{Knowledge, Severity};
+use crate::knowledge::Knowledge;
+use crate::vocab::Severity;
 
 fn kb() -> &'static Knowledge {
     crate::knowledge::get().expect("knowledge base")

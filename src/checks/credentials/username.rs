@@ -1,8 +1,8 @@
 //! The username's form (it is not secret, so it may be quoted).
 
 use super::chars::{is_invisible, is_space, name_or_cp};
-use crate::checks::Finding;
-use crate::knowledge::{Knowledge, ProviderDef, Severity};
+use crate::knowledge::{Knowledge, ProviderDef};
+use crate::vocab::{Finding, Severity};
 
 /// Findings about the username (it is not secret, so it may be quoted).
 pub fn analyze_username(

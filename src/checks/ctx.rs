@@ -1,0 +1,181 @@
+//! What a check may read and what checks hand on to each other for one mailbox
+//! (`Ctx`, `Shared`), and what every mailbox of one run shares (`Common`: the
+//! resolver, the tenant answers). Nothing here runs a check; the runner builds a
+//! `Ctx` and the checks read it.
+
+use crate::knowledge::Knowledge;
+use crate::secret::Secret;
+use crate::target::Target;
+use crate::transcript::Transcript;
+use crate::vocab::CheckId;
+use crate::vocab::Protocol;
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::Duration;
+use tokio::sync::watch;
+
+/// Network settings shared by every check.
+#[derive(Debug, Clone)]
+pub struct NetOptions {
+    pub timeout: Duration,
+    pub dns_server: Option<std::net::SocketAddr>,
+    /// Extra trust anchors (DER), from `--ca-file`.
+    pub extra_roots: Vec<Vec<u8>>,
+    pub allow_plaintext: bool,
+    /// Base URL of the Microsoft identity platform (`--identity-url`).
+    pub identity_url: String,
+    /// Days before a certificate's end or a dated deadline that make a warning,
+    /// and a critical (`--warning-days`, `--critical-days`).
+    pub warning_days: i64,
+    pub critical_days: i64,
+}
+
+/// Everything a check may read. Built once per mailbox.
+pub struct Ctx {
+    pub target: Target,
+    pub secret: Option<Secret>,
+    /// An OAuth 2.0 access token (XOAUTH2) that replaces the password.
+    pub token: Option<Secret>,
+    pub kb: &'static Knowledge,
+    pub net: NetOptions,
+    pub today: chrono::NaiveDate,
+    pub transcript: Transcript,
+    pub shared: Shared,
+    /// The resolver and what holds for a whole domain, shared with the run's other
+    /// mailboxes.
+    pub common: std::sync::Arc<Common>,
+    /// The checks that run in this pass.
+    pub selected: std::collections::BTreeSet<CheckId>,
+}
+
+/// A value set once by one check and awaited by others.
+pub struct Slot<T: Clone> {
+    tx: watch::Sender<Option<T>>,
+}
+
+impl<T: Clone> Default for Slot<T> {
+    fn default() -> Self {
+        Slot {
+            tx: watch::channel(None).0,
+        }
+    }
+}
+
+impl<T: Clone> Slot<T> {
+    pub fn set(&self, value: T) {
+        self.tx.send_replace(Some(value));
+    }
+    /// Waits until the value is set.
+    pub async fn get(&self) -> T {
+        let mut rx = self.tx.subscribe();
+        loop {
+            if let Some(v) = rx.borrow_and_update().clone() {
+                return v;
+            }
+            if rx.changed().await.is_err() {
+                // The sender lives in `self`, so this cannot happen while we hold `&self`.
+                std::future::pending::<()>().await;
+            }
+        }
+    }
+    pub fn peek(&self) -> Option<T> {
+        self.tx.borrow().clone()
+    }
+}
+
+/// Host name -> resolved addresses, or why there are none.
+pub type AddressMap = HashMap<String, Result<Vec<std::net::IpAddr>, String>>;
+
+/// What checks learn and hand on to each other, for one mailbox.
+#[derive(Default)]
+pub struct Shared {
+    /// Resolved addresses per host name, set by the dns check.
+    pub addresses: Slot<std::sync::Arc<AddressMap>>,
+    /// The mailbox domain's MX, SPF and autodiscover records, set by the dns check.
+    pub domain: Slot<std::sync::Arc<crate::checks::dns::DomainRecords>>,
+    /// The sessions the tls check opened, one slot per protocol (smtp, imap, pop).
+    pub sessions: [Slot<Handover>; 3],
+}
+
+/// What every mailbox of one run shares: one DNS resolver, whose cache answers the
+/// same name once per run (within its TTL), and the tenant answers, which hold for
+/// a whole domain. A batch of one tenant's thousand mailboxes asks for its MX and
+/// the identity platform about the tenant once, not a thousand times.
+#[derive(Default)]
+pub struct Common {
+    resolver: std::sync::OnceLock<Result<crate::net::resolver::Resolver, String>>,
+    tenant: Mutex<
+        HashMap<String, std::sync::Arc<tokio::sync::OnceCell<crate::checks::tenant::Answers>>>,
+    >,
+}
+
+impl Common {
+    /// The run's resolver, made on first use from the run's options (the same for
+    /// every mailbox).
+    pub fn resolver(
+        &self,
+        net: &crate::checks::NetOptions,
+    ) -> Result<crate::net::resolver::Resolver, String> {
+        self.resolver
+            .get_or_init(|| crate::net::resolver::Resolver::new(net.dns_server, net.timeout))
+            .clone()
+    }
+
+    /// The tenant answers for `key` (identity URL and domain), asked by `ask` on
+    /// first use; concurrent callers wait for that one look-up.
+    pub async fn tenant<F>(&self, key: String, ask: F) -> crate::checks::tenant::Answers
+    where
+        F: std::future::Future<Output = crate::checks::tenant::Answers>,
+    {
+        let cell = match self.tenant.lock() {
+            Ok(mut m) => m.entry(key).or_default().clone(),
+            Err(_) => Default::default(),
+        };
+        cell.get_or_init(|| ask).await.clone()
+    }
+}
+
+/// An opened session, or why there is none; taken once by the protocol check.
+pub type Handover = std::sync::Arc<Mutex<Option<Result<crate::net::session::Session, String>>>>;
+
+impl Shared {
+    pub fn session_slot(&self, p: crate::vocab::Protocol) -> &Slot<Handover> {
+        match p {
+            Protocol::Smtp => &self.sessions[0],
+            Protocol::Imap => &self.sessions[1],
+            Protocol::Pop => &self.sessions[2],
+        }
+    }
+    /// Waits for the tls check's result for `p` and takes it.
+    pub async fn take_session(
+        &self,
+        p: crate::vocab::Protocol,
+    ) -> Result<crate::net::session::Session, String> {
+        let h = self.session_slot(p).get().await;
+        let taken = h.lock().ok().and_then(|mut g| g.take());
+        taken.unwrap_or_else(|| Err("the session was already used".into()))
+    }
+    pub fn give_session(
+        &self,
+        p: crate::vocab::Protocol,
+        s: Result<crate::net::session::Session, String>,
+    ) {
+        self.session_slot(p)
+            .set(std::sync::Arc::new(Mutex::new(Some(s))));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn slot_wakes_waiters() {
+        let slot: std::sync::Arc<Slot<u32>> = Default::default();
+        let s2 = slot.clone();
+        let waiter = tokio::spawn(async move { s2.get().await });
+        tokio::task::yield_now().await;
+        slot.set(7);
+        assert_eq!(waiter.await.expect("joins"), 7);
+    }
+}

@@ -1,0 +1,197 @@
+//! The vocabulary every layer speaks: check ids, statuses, severities, protocols,
+//! TLS modes, findings and endpoints. It sits at the bottom of the crate and
+//! imports nothing of it, so any module may name these types without pulling in
+//! the module that produces them.
+//!
+//! Only plain data lives here: no I/O, no knowledge look-ups, no formatting
+//! beyond the stable names that the command line, the JSON and `checks/` share.
+
+use serde::{Deserialize, Serialize};
+
+/// The version line, with the date of the knowledge base.
+pub fn version_line() -> &'static str {
+    concat!(
+        env!("CARGO_PKG_VERSION"),
+        " (knowledge as of ",
+        include_str!("../checks/AS_OF"),
+        ")"
+    )
+}
+
+/// The public Microsoft identity endpoint, used unless `--identity-url` says otherwise.
+pub const DEFAULT_IDENTITY_URL: &str = "https://login.microsoftonline.com";
+
+/// The stable id of a check: shared by the CLI (`--only`, `--skip`), the JSON and `checks/`.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    clap::ValueEnum,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum CheckId {
+    Credentials,
+    Dns,
+    Tls,
+    Smtp,
+    Imap,
+    Pop,
+    Tenant,
+}
+
+impl CheckId {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CheckId::Credentials => "credentials",
+            CheckId::Dns => "dns",
+            CheckId::Tls => "tls",
+            CheckId::Smtp => "smtp",
+            CheckId::Imap => "imap",
+            CheckId::Pop => "pop",
+            CheckId::Tenant => "tenant",
+        }
+    }
+}
+
+impl std::fmt::Display for CheckId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What one check concluded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Pass,
+    Warn,
+    Fail,
+    Skip,
+    Error,
+}
+
+/// What a whole run concluded: the monitoring-plugins states.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OverallStatus {
+    Ok,
+    Warning,
+    Critical,
+    Unknown,
+}
+
+impl OverallStatus {
+    /// The monitoring-plugins exit code.
+    pub fn exit_code(self) -> u8 {
+        match self {
+            OverallStatus::Ok => 0,
+            OverallStatus::Warning => 1,
+            OverallStatus::Critical => 2,
+            OverallStatus::Unknown => 3,
+        }
+    }
+    pub fn upper(self) -> &'static str {
+        match self {
+            OverallStatus::Ok => "OK",
+            OverallStatus::Warning => "WARNING",
+            OverallStatus::Critical => "CRITICAL",
+            OverallStatus::Unknown => "UNKNOWN",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Info,
+    Warning,
+    Critical,
+}
+
+/// Who must act on a diagnosis.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Actor {
+    User,
+    Admin,
+    Vendor,
+    Provider,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Protocol {
+    Smtp,
+    Imap,
+    Pop,
+}
+
+impl Protocol {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Protocol::Smtp => "smtp",
+            Protocol::Imap => "imap",
+            Protocol::Pop => "pop",
+        }
+    }
+    pub fn check_id(self) -> CheckId {
+        match self {
+            Protocol::Smtp => CheckId::Smtp,
+            Protocol::Imap => CheckId::Imap,
+            Protocol::Pop => CheckId::Pop,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TlsMode {
+    Implicit,
+    Starttls,
+    None,
+}
+
+/// One server to test.
+#[derive(Debug, Clone, Serialize)]
+pub struct Endpoint {
+    pub protocol: Protocol,
+    pub host: String,
+    pub port: u16,
+    pub tls: TlsMode,
+    /// "profile" or "flag".
+    pub source: &'static str,
+}
+
+/// One observation, with a stable code from the diagnosis catalogue.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Finding {
+    pub code: String,
+    pub severity: Severity,
+    /// Plain words; never contains a secret.
+    pub message: String,
+    /// What was seen (a server's exact reply, a position), redacted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub evidence: Option<String>,
+}
+
+impl Finding {
+    pub fn new(code: &str, severity: Severity, message: impl Into<String>) -> Self {
+        Finding {
+            code: code.into(),
+            severity,
+            message: message.into(),
+            evidence: None,
+        }
+    }
+    pub fn with_evidence(mut self, evidence: impl Into<String>) -> Self {
+        self.evidence = Some(evidence.into());
+        self
+    }
+}
