@@ -1,7 +1,7 @@
 //! `Target`: who is tested (user, domain), where (endpoints from the provider
 //! profile, overridden by flags) and with which provider profile.
 
-use crate::knowledge::{EndpointDef, Knowledge};
+use crate::knowledge::{provider_for_domain, provider_for_mx, EndpointDef, Knowledge};
 use crate::vocab::Endpoint;
 use crate::vocab::{Protocol, TlsMode};
 use serde::Serialize;
@@ -91,18 +91,6 @@ impl Target {
     }
 }
 
-/// The provider whose MX patterns match the best (lowest preference) MX host.
-pub fn provider_for_mx(kb: &Knowledge, mx: &[(u16, String)]) -> Option<String> {
-    let mut sorted: Vec<&(u16, String)> = mx.iter().collect();
-    sorted.sort();
-    sorted.iter().find_map(|(_, host)| {
-        kb.provider_mx
-            .iter()
-            .find(|(_, mxs, _)| mxs.iter().any(|r| r.is_match(host)))
-            .map(|(id, _, _)| id.clone())
-    })
-}
-
 /// The provider a domain's MX points at (None when the look-up fails or names no
 /// known provider).
 pub async fn provider_by_mx(
@@ -112,13 +100,6 @@ pub async fn provider_by_mx(
 ) -> Option<String> {
     let mx = resolver.mx(domain).await.ok()?;
     provider_for_mx(kb, &mx)
-}
-
-fn provider_for_domain(kb: &Knowledge, domain: &str) -> Option<String> {
-    kb.provider_mx
-        .iter()
-        .find(|(_, _, domains)| domains.iter().any(|r| r.is_match(domain)))
-        .map(|(id, _, _)| id.clone())
 }
 
 fn from_def(protocol: Protocol, d: &EndpointDef) -> Endpoint {

@@ -3,7 +3,8 @@
 //! split over continuation lines, or buried in a client library's exception.
 
 use assert_cmd::Command;
-use mailbox_doctor::explain::{extract_reply, match_reply, normalize};
+use mailbox_doctor::knowledge::matcher::match_reply;
+use mailbox_doctor::knowledge::normalize::{extract_reply, normalize};
 use mailbox_doctor::knowledge::{self};
 use mailbox_doctor::vocab::Protocol;
 use proptest::prelude::*;

@@ -1,7 +1,7 @@
 //! The knowledge base checks itself: every signature recognizes its own quoted
 //! example, every diagnosis is actionable, and the code list is a reviewed contract.
 
-use mailbox_doctor::explain::{fingerprint, match_reply};
+use mailbox_doctor::knowledge::matcher::{fingerprint, match_reply};
 use mailbox_doctor::knowledge::{self, REQUIRED_CODES};
 use mailbox_doctor::vocab::{Actor, Protocol};
 
@@ -220,7 +220,7 @@ fn signatures_match_exactly_as_their_regex_would() {
             ),
             "unrelated text".to_string(),
         ] {
-            let norm = mailbox_doctor::explain::normalize(&text);
+            let norm = mailbox_doctor::knowledge::normalize::normalize(&text);
             assert_eq!(
                 sig.is_match(&norm),
                 re.is_match(&norm),

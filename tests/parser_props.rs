@@ -53,7 +53,7 @@ proptest! {
     #[test]
     fn mx_answers_never_panic(mx in prop::collection::vec((any::<u16>(), "\\PC{0,80}"), 0..8)) {
         let kb = mailbox_doctor::knowledge::get().expect("knowledge base");
-        let _ = mailbox_doctor::target::provider_for_mx(kb, &mx);
+        let _ = mailbox_doctor::knowledge::provider_for_mx(kb, &mx);
     }
 
     #[test]
@@ -62,7 +62,7 @@ proptest! {
         tail in "(mail\\.protection\\.outlook\\.com|google\\.com|googlemail\\.com|[a-z.]{0,30})\\.?",
     ) {
         let kb = mailbox_doctor::knowledge::get().expect("knowledge base");
-        if let Some(id) = mailbox_doctor::target::provider_for_mx(kb, &[(10, format!("{label}.{tail}"))]) {
+        if let Some(id) = mailbox_doctor::knowledge::provider_for_mx(kb, &[(10, format!("{label}.{tail}"))]) {
             prop_assert!(kb.provider(&id).is_some(), "{id}");
         }
     }

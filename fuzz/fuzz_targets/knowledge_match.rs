@@ -3,12 +3,12 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use mailbox_doctor::explain::{
-    explain, extract_reply, fingerprint, fingerprints_in_text, match_reply, normalize,
-};
-use mailbox_doctor::knowledge::{self};
+use mailbox_doctor::explain::explain;
+use mailbox_doctor::knowledge::matcher::{fingerprint, fingerprints_in_text, match_reply};
+use mailbox_doctor::knowledge::normalize::{extract_reply, normalize};
+use mailbox_doctor::knowledge::{self, provider_for_mx};
 use mailbox_doctor::vocab::Protocol;
-use mailbox_doctor::target::{parse_endpoint, provider_for_mx};
+use mailbox_doctor::target::parse_endpoint;
 
 fuzz_target!(|data: &[u8]| {
     let kb = knowledge::get().expect("the knowledge base loads");

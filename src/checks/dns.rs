@@ -150,7 +150,7 @@ async fn run(ctx: &Ctx) -> CheckResult {
         }
         ctx.shared.domain.set(Arc::new(records.clone()));
     }
-    let mx_provider = crate::target::provider_for_mx(ctx.kb, &records.mx);
+    let mx_provider = crate::knowledge::provider_for_mx(ctx.kb, &records.mx);
     if let Some(f) = mx_mismatch(ctx, mx_provider.as_deref(), &records) {
         findings.push(f);
     }

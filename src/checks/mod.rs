@@ -67,7 +67,8 @@ pub fn session_facts(
     protocol: crate::vocab::Protocol,
     s: &crate::net::session::Session,
 ) -> (Option<String>, serde_json::Value) {
-    let fp = crate::explain::fingerprint(ctx.kb, protocol, &s.greeting).map(str::to_string);
+    let fp =
+        crate::knowledge::matcher::fingerprint(ctx.kb, protocol, &s.greeting).map(str::to_string);
     let details = serde_json::json!({
         "greeting": s.greeting,
         "fingerprint": fp,
@@ -106,7 +107,8 @@ pub fn reply_finding(
     fingerprint: Option<&str>,
     fallback: &str,
 ) -> Finding {
-    let matches = crate::explain::match_reply(ctx.kb, Some(protocol), reply, fingerprint);
+    let matches =
+        crate::knowledge::matcher::match_reply(ctx.kb, Some(protocol), reply, fingerprint);
     let (code, title) = match matches
         .first()
         .and_then(|m| ctx.kb.diagnosis(&m.signature.def.diagnosis))

@@ -1,20 +1,14 @@
-//! The knowledge base: what server replies mean, what providers look like, which
-//! dated facts apply. It is data (`checks/*.toml`, compiled in as JSON by build.rs),
-//! deserialized strictly, then validated: patterns compile (reply signatures when
-//! the binary is built, and again on first use), every referenced code
-//! exists, ids are unique. A helpdesk engineer who learns a new error text adds a
-//! signature and a fixture, and touches no Rust.
-//!
-//! This module only loads and looks up; it never talks to the network or prints.
+//! Loading the knowledge base: each `checks/*.toml` file (compiled in as JSON by
+//! build.rs) is deserialized strictly, then validated: patterns compile, every
+//! referenced code, provider and fingerprint exists, ids are unique, and every
+//! code the tool's own Rust emits is defined. A broken knowledge base is an
+//! error here, never a wrong answer later.
 
-use crate::vocab::{Actor, Protocol, Severity, TlsMode};
-// regex-lite: the knowledge base holds about a hundred patterns that each match a
-// few short replies, so compiling them fast (start-up) matters more than matching
-// speed; regex's full engines cost about 0.1 ms each to build.
-use regex_lite::{Regex, RegexBuilder};
-use serde::{Deserialize, Serialize};
+use super::defs::*;
+use super::matcher::{ci_regex, Fingerprint, Hint, Signature};
+use super::{Knowledge, KnowledgeError};
+use serde::Deserialize;
 use std::collections::{HashMap, HashSet};
-use std::sync::OnceLock;
 
 /// Each file of `checks/` as JSON (build.rs converts it); errors name the TOML file.
 macro_rules! kb_file {
@@ -47,221 +41,11 @@ pub const KNOWN_PROVIDER_IDS: &[&str] = &[
     "generic",
 ];
 
-/// One entry of the diagnosis catalogue (cargo-deny's habit: a stable code,
-/// severity, message and help text from one place).
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct DiagnosisDef {
-    pub code: String,
-    pub severity: Severity,
-    /// Lower is more fundamental: the root cause is the lowest rank present.
-    pub rank: u32,
-    /// One line: what is wrong.
-    pub title: String,
-    /// Why, in plain words.
-    pub explanation: String,
-    /// What to do.
-    pub fix: String,
-    pub actor: Actor,
-    /// Commands an admin runs to confirm or fix it; `{user}` and `{domain}` are filled in.
-    #[serde(default)]
-    pub confirm: Vec<String>,
-    #[serde(default)]
-    pub docs: Option<String>,
-}
-
-/// A server-reply signature: when a reply matches, it means `diagnosis`.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SignatureDef {
-    pub id: String,
-    pub protocol: Protocol,
-    /// Basic reply code (SMTP), e.g. 535.
-    #[serde(default)]
-    pub code: Option<u16>,
-    /// Enhanced status code (RFC 3463), e.g. "5.7.139".
-    #[serde(default)]
-    pub enhanced: Option<String>,
-    /// Case-insensitive regular expression over the normalized reply text.
-    pub pattern: String,
-    /// Only when the server was fingerprinted as this (e.g. "exchange-online").
-    #[serde(default)]
-    pub fingerprint: Option<String>,
-    pub diagnosis: String,
-    /// A last resort: dropped when a more specific signature matches too.
-    #[serde(default)]
-    pub fallback: bool,
-    /// The exact reply as seen in the source.
-    pub example: String,
-    pub source: String,
-}
-
-/// Recognizes a server from its greeting (banner) on one protocol.
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct FingerprintDef {
-    /// The server family, e.g. "exchange-online"; signatures name it.
-    pub id: String,
-    pub protocol: Protocol,
-    /// Case-insensitive regular expression over the greeting.
-    pub pattern: String,
-    /// A real greeting, quoted exactly.
-    pub example: String,
-    pub source: String,
-}
-
-/// Recognizes a server family from text pasted by a user (a host name in a
-/// server tag, a product name), when no greeting is at hand.
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct HintDef {
-    pub fingerprint: String,
-    pub pattern: String,
-    pub example: String,
-    pub source: String,
-}
-
-#[derive(Debug)]
-pub struct Fingerprint {
-    pub def: FingerprintDef,
-    pub regex: Regex,
-}
-
-#[derive(Debug)]
-pub struct Hint {
-    pub def: HintDef,
-    pub regex: Regex,
-}
-
-/// A reply signature. Its pattern is compiled on first use (a run meets few of
-/// them, and every one was compiled once already when the binary was built); a
-/// pattern that is plain ASCII text is matched as text, case-insensitively.
-#[derive(Debug)]
-pub struct Signature {
-    pub def: SignatureDef,
-    /// The pattern, lowercased, when it is plain ASCII text (most SMTP ones are).
-    text: Option<String>,
-    regex: OnceLock<Option<Regex>>,
-}
-
-impl Signature {
-    fn new(def: SignatureDef) -> Signature {
-        let p = &def.pattern;
-        let plain = p.is_ascii() && !p.contains(|c: char| "\\.^$|?*+()[]{}".contains(c));
-        Signature {
-            text: plain.then(|| p.to_ascii_lowercase()),
-            def,
-            regex: OnceLock::new(),
-        }
-    }
-
-    pub fn is_match(&self, text: &str) -> bool {
-        if let Some(plain) = &self.text {
-            return text.to_ascii_lowercase().contains(plain.as_str());
-        }
-        self.regex
-            .get_or_init(|| ci_regex(&self.def.pattern, &self.def.id).ok())
-            .as_ref()
-            .is_some_and(|re| re.is_match(text))
-    }
-}
-
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct EndpointDef {
-    pub host: String,
-    pub port: u16,
-    pub tls: TlsMode,
-}
-
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct AppPasswordShape {
-    /// Regular expression the app password matches once pasted correctly.
-    pub pattern: String,
-    pub length: usize,
-    /// Human words for the character set, e.g. "16 lowercase letters".
-    pub description: String,
-    /// Display groups the provider shows it in (size of each group), if any.
-    #[serde(default)]
-    pub group_size: Option<usize>,
-    /// Separators used between display groups.
-    #[serde(default)]
-    pub group_separators: Vec<String>,
-    /// Whether the separators are part of the password (Apple) or display only.
-    #[serde(default)]
-    pub separators_are_part: bool,
-    /// How sure the source is; "unverified" shapes are reported as "likely".
-    pub confidence: String,
-    pub source: String,
-}
-
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct ProviderDef {
-    pub id: String,
-    pub name: String,
-    /// Regexes over the domain's MX host names.
-    #[serde(default)]
-    pub mx: Vec<String>,
-    /// Regexes over mail domains that belong to this provider (gmail.com, ...).
-    #[serde(default)]
-    pub domains: Vec<String>,
-    #[serde(default)]
-    pub smtp: Option<EndpointDef>,
-    #[serde(default)]
-    pub imap: Option<EndpointDef>,
-    #[serde(default)]
-    pub pop: Option<EndpointDef>,
-    /// "address" (full e-mail address) or "local" (part before @).
-    #[serde(default = "default_username")]
-    pub username: String,
-    #[serde(default)]
-    pub app_password: Option<AppPasswordShape>,
-    #[serde(default)]
-    pub notes: Vec<String>,
-    pub source: String,
-}
-
-fn default_username() -> String {
-    "address".into()
-}
-
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct FactDef {
-    pub id: String,
-    /// YYYY-MM-DD; for a month-level announcement, the last day meant.
-    pub date: chrono::NaiveDate,
-    pub provider: String,
-    pub statement: String,
-    pub source: String,
-}
-
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct FactsFile {
     as_of: chrono::NaiveDate,
     fact: Vec<FactDef>,
-}
-
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct CharDef {
-    /// e.g. "U+200B"
-    pub cp: String,
-    pub name: String,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CredentialsDef {
-    /// Characters that are invisible when pasted.
-    pub invisible: Vec<CharDef>,
-    /// Unicode space characters other than U+0020 and tab.
-    pub spaces: Vec<CharDef>,
-    /// Quote characters that may wrap a pasted value.
-    pub quotes: Vec<CharDef>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -285,20 +69,6 @@ struct FingerprintsFile {
 #[serde(deny_unknown_fields)]
 struct ProvidersFile {
     provider: Vec<ProviderDef>,
-}
-
-#[derive(Debug)]
-pub struct Knowledge {
-    pub diagnoses: Vec<DiagnosisDef>,
-    by_code: HashMap<String, usize>,
-    pub signatures: Vec<Signature>,
-    pub providers: Vec<ProviderDef>,
-    pub provider_mx: Vec<(String, Vec<Regex>, Vec<Regex>)>,
-    pub facts: Vec<FactDef>,
-    pub as_of: chrono::NaiveDate,
-    pub credentials: CredentialsDef,
-    pub fingerprints: Vec<Fingerprint>,
-    pub hints: Vec<Hint>,
 }
 
 /// Codes the tool's own Rust code emits; the catalogue must define each of them.
@@ -355,23 +125,6 @@ pub const REQUIRED_CODES: &[&str] = &[
     "OAUTH_WRONG_USER",
 ];
 
-#[derive(Debug, thiserror::Error)]
-pub enum KnowledgeError {
-    #[error("checks/{file}: {message}")]
-    Parse { file: String, message: String },
-    #[error("knowledge base is inconsistent: {0}")]
-    Invalid(String),
-}
-
-static KB: OnceLock<Result<Knowledge, String>> = OnceLock::new();
-
-/// The knowledge base, loaded and validated once per process.
-pub fn get() -> Result<&'static Knowledge, KnowledgeError> {
-    KB.get_or_init(|| Knowledge::load().map_err(|e| e.to_string()))
-        .as_ref()
-        .map_err(|e| KnowledgeError::Invalid(e.clone()))
-}
-
 fn parse<T: for<'de> Deserialize<'de>>(file: &str, text: &str) -> Result<T, KnowledgeError> {
     // The position would be in the generated JSON, not in the TOML: leave it out.
     serde_json::from_str(text).map_err(|e| KnowledgeError::Parse {
@@ -383,13 +136,6 @@ fn parse<T: for<'de> Deserialize<'de>>(file: &str, text: &str) -> Result<T, Know
             .unwrap_or_default()
             .to_string(),
     })
-}
-
-fn ci_regex(pattern: &str, what: &str) -> Result<Regex, KnowledgeError> {
-    RegexBuilder::new(pattern)
-        .case_insensitive(true)
-        .build()
-        .map_err(|e| KnowledgeError::Invalid(format!("{what}: bad pattern `{pattern}`: {e}")))
 }
 
 impl Knowledge {
@@ -533,18 +279,6 @@ impl Knowledge {
             fingerprints,
             hints,
         })
-    }
-
-    pub fn diagnosis(&self, code: &str) -> Option<&DiagnosisDef> {
-        self.by_code.get(code).map(|&i| &self.diagnoses[i])
-    }
-
-    pub fn provider(&self, id: &str) -> Option<&ProviderDef> {
-        self.providers.iter().find(|p| p.id == id)
-    }
-
-    pub fn fact(&self, id: &str) -> Option<&FactDef> {
-        self.facts.iter().find(|f| f.id == id)
     }
 }
 

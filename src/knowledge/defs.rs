@@ -1,0 +1,171 @@
+//! The knowledge base's entries as written in `checks/*.toml`: plain data,
+//! deserialized strictly (`deny_unknown_fields`). Loading and validating them is
+//! `load`'s job; compiling their patterns is `matcher`'s.
+
+use crate::vocab::{Actor, Protocol, Severity, TlsMode};
+use serde::{Deserialize, Serialize};
+
+/// One entry of the diagnosis catalogue (cargo-deny's habit: a stable code,
+/// severity, message and help text from one place).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct DiagnosisDef {
+    pub code: String,
+    pub severity: Severity,
+    /// Lower is more fundamental: the root cause is the lowest rank present.
+    pub rank: u32,
+    /// One line: what is wrong.
+    pub title: String,
+    /// Why, in plain words.
+    pub explanation: String,
+    /// What to do.
+    pub fix: String,
+    pub actor: Actor,
+    /// Commands an admin runs to confirm or fix it; `{user}` and `{domain}` are filled in.
+    #[serde(default)]
+    pub confirm: Vec<String>,
+    #[serde(default)]
+    pub docs: Option<String>,
+}
+
+/// A server-reply signature: when a reply matches, it means `diagnosis`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SignatureDef {
+    pub id: String,
+    pub protocol: Protocol,
+    /// Basic reply code (SMTP), e.g. 535.
+    #[serde(default)]
+    pub code: Option<u16>,
+    /// Enhanced status code (RFC 3463), e.g. "5.7.139".
+    #[serde(default)]
+    pub enhanced: Option<String>,
+    /// Case-insensitive regular expression over the normalized reply text.
+    pub pattern: String,
+    /// Only when the server was fingerprinted as this (e.g. "exchange-online").
+    #[serde(default)]
+    pub fingerprint: Option<String>,
+    pub diagnosis: String,
+    /// A last resort: dropped when a more specific signature matches too.
+    #[serde(default)]
+    pub fallback: bool,
+    /// The exact reply as seen in the source.
+    pub example: String,
+    pub source: String,
+}
+
+/// Recognizes a server from its greeting (banner) on one protocol.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct FingerprintDef {
+    /// The server family, e.g. "exchange-online"; signatures name it.
+    pub id: String,
+    pub protocol: Protocol,
+    /// Case-insensitive regular expression over the greeting.
+    pub pattern: String,
+    /// A real greeting, quoted exactly.
+    pub example: String,
+    pub source: String,
+}
+
+/// Recognizes a server family from text pasted by a user (a host name in a
+/// server tag, a product name), when no greeting is at hand.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct HintDef {
+    pub fingerprint: String,
+    pub pattern: String,
+    pub example: String,
+    pub source: String,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct EndpointDef {
+    pub host: String,
+    pub port: u16,
+    pub tls: TlsMode,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct AppPasswordShape {
+    /// Regular expression the app password matches once pasted correctly.
+    pub pattern: String,
+    pub length: usize,
+    /// Human words for the character set, e.g. "16 lowercase letters".
+    pub description: String,
+    /// Display groups the provider shows it in (size of each group), if any.
+    #[serde(default)]
+    pub group_size: Option<usize>,
+    /// Separators used between display groups.
+    #[serde(default)]
+    pub group_separators: Vec<String>,
+    /// Whether the separators are part of the password (Apple) or display only.
+    #[serde(default)]
+    pub separators_are_part: bool,
+    /// How sure the source is; "unverified" shapes are reported as "likely".
+    pub confidence: String,
+    pub source: String,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProviderDef {
+    pub id: String,
+    pub name: String,
+    /// Regexes over the domain's MX host names.
+    #[serde(default)]
+    pub mx: Vec<String>,
+    /// Regexes over mail domains that belong to this provider (gmail.com, ...).
+    #[serde(default)]
+    pub domains: Vec<String>,
+    #[serde(default)]
+    pub smtp: Option<EndpointDef>,
+    #[serde(default)]
+    pub imap: Option<EndpointDef>,
+    #[serde(default)]
+    pub pop: Option<EndpointDef>,
+    /// "address" (full e-mail address) or "local" (part before @).
+    #[serde(default = "default_username")]
+    pub username: String,
+    #[serde(default)]
+    pub app_password: Option<AppPasswordShape>,
+    #[serde(default)]
+    pub notes: Vec<String>,
+    pub source: String,
+}
+
+fn default_username() -> String {
+    "address".into()
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct FactDef {
+    pub id: String,
+    /// YYYY-MM-DD; for a month-level announcement, the last day meant.
+    pub date: chrono::NaiveDate,
+    pub provider: String,
+    pub statement: String,
+    pub source: String,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct CharDef {
+    /// e.g. "U+200B"
+    pub cp: String,
+    pub name: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CredentialsDef {
+    /// Characters that are invisible when pasted.
+    pub invisible: Vec<CharDef>,
+    /// Unicode space characters other than U+0020 and tab.
+    pub spaces: Vec<CharDef>,
+    /// Quote characters that may wrap a pasted value.
+    pub quotes: Vec<CharDef>,
+}

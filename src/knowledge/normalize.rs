@@ -1,0 +1,214 @@
+//! Normalizing server replies and pasted error texts before they are matched.
+//!
+//! Input is untrusted and may be anything: it is capped at `MAX_INPUT` bytes and
+//! only scanned with linear-time regexes, so every call is bounded. Escaped line
+//! breaks (`\n` in a Python repr) are restored, multi-line SMTP replies
+//! (`535-5.7.8 ...` / `535 5.7.8 ...`) are joined, IMAP tags and server tags
+//! (`[HOST.prod.outlook.com 2026-... 08DB...]`) are dropped, whitespace is
+//! collapsed.
+
+use regex_lite::Regex;
+use std::sync::OnceLock;
+
+/// The most of a pasted text that is looked at; the rest is ignored.
+pub const MAX_INPUT: usize = 64 * 1024;
+
+fn cached(cell: &'static OnceLock<Option<Regex>>, pattern: &str) -> Option<&'static Regex> {
+    cell.get_or_init(|| Regex::new(pattern).ok()).as_ref()
+}
+
+macro_rules! regex {
+    ($pattern:expr) => {{
+        static CELL: OnceLock<Option<Regex>> = OnceLock::new();
+        cached(&CELL, $pattern)
+    }};
+}
+
+fn replace_all(text: &str, re: Option<&Regex>, with: &str) -> String {
+    match re {
+        Some(re) => re.replace_all(text, with).into_owned(),
+        None => text.to_string(),
+    }
+}
+
+/// The first `MAX_INPUT` bytes, cut at a character boundary.
+pub(crate) fn cap(text: &str) -> &str {
+    if text.len() <= MAX_INPUT {
+        return text;
+    }
+    let mut end = MAX_INPUT;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}
+
+/// Restores line breaks and quotes that a language runtime printed escaped
+/// (`b'...\n5.7.8 ...'` from Python, `\"` from JSON logs), and unifies line ends.
+pub(crate) fn unescape(text: &str) -> String {
+    text.replace("\\r\\n", "\n")
+        .replace("\\n", "\n")
+        .replace("\\r", "\n")
+        .replace("\\t", " ")
+        .replace("\\'", "'")
+        .replace("\\\"", "\"")
+        .replace("\r\n", "\n")
+        .replace('\r', "\n")
+}
+
+/// One line per reply: continuation lines of multi-line SMTP replies are joined
+/// to their first line, IMAP tags removed, Python's `(535, b'` rewritten as `535 `.
+fn logical_lines(unescaped: &str) -> Vec<String> {
+    let imap_tag =
+        regex!(r"^\s*(?:\*|[A-Za-z0-9][A-Za-z0-9._-]{0,31})\s+((?:OK|NO|BAD|BYE|PREAUTH)\b.*)$");
+    let smtp_line = regex!(r"^\s*([2-5][0-5][0-9])([ -])\s*(.*)$");
+    let enhanced_line = regex!(r"^\s*([245]\.[0-9]{1,3}\.[0-9]{1,3})\s+(.*)$");
+    let open_code = regex!(r"\b([2-5][0-5][0-9])-[245]\.[0-9]");
+    let python_tuple = regex!(r#"\(([2-5][0-5][0-9]), b?['"]"#);
+
+    let mut out: Vec<String> = Vec::new();
+    // The code of a multi-line SMTP reply still waiting for its last line.
+    let mut open: Option<String> = None;
+    for raw in unescaped.lines() {
+        let mut line = replace_all(raw.trim_end(), python_tuple, "$1 ");
+        if let Some(caps) = imap_tag.and_then(|re| re.captures(&line)) {
+            line = caps[1].to_string();
+        }
+        if let (Some(caps), Some(prev)) =
+            (smtp_line.and_then(|re| re.captures(&line)), out.last_mut())
+        {
+            let code = caps[1].to_string();
+            if open.as_deref() == Some(code.as_str()) {
+                let mut rest = caps[3].to_string();
+                if let Some(e) = enhanced_line.and_then(|re| re.captures(&rest)) {
+                    if prev.contains(&e[1]) {
+                        rest = e[2].to_string();
+                    }
+                }
+                prev.push(' ');
+                prev.push_str(&rest);
+                open = (&caps[2] == "-").then_some(code);
+                continue;
+            }
+        }
+        if let (Some(caps), Some(prev)) = (
+            enhanced_line.and_then(|re| re.captures(&line)),
+            out.last_mut(),
+        ) {
+            if prev.contains(&caps[1]) {
+                prev.push(' ');
+                prev.push_str(&caps[2]);
+                continue;
+            }
+        }
+        open = open_code
+            .and_then(|re| re.captures_iter(&line).last())
+            .map(|c| c[1].to_string());
+        out.push(line);
+    }
+    out.into_iter()
+        .map(|l| tidy(&l))
+        .filter(|l| !l.is_empty())
+        .collect()
+}
+
+/// `535-5.7.8` becomes `535 5.7.8`, server tags go, whitespace collapses.
+fn tidy(line: &str) -> String {
+    let dash = regex!(r"\b([2-5][0-5][0-9])-([245]\.[0-9])");
+    let tag = regex!(
+        r"\[\s*(?:Hostname=)?[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+(?:\s+[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+Z?)?(?:\s+[0-9A-Fa-f]{16})?\s*\]"
+    );
+    let line = replace_all(line, dash, "$1 $2");
+    let line = replace_all(&line, tag, " ");
+    line.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Normalizes a reply or pasted error text for matching (see the module docs).
+pub fn normalize(text: &str) -> String {
+    logical_lines(&unescape(cap(text))).join(" ")
+}
+
+pub(crate) fn basic_codes(norm: &str) -> Vec<u16> {
+    let re = regex!(r#"(?:^|[\s(\[:'"=,])([2-5][0-5][0-9])(?:[\s\-:,'")]|$)"#);
+    re.map(|re| {
+        re.captures_iter(norm)
+            .filter_map(|c| c[1].parse().ok())
+            .collect()
+    })
+    .unwrap_or_default()
+}
+
+pub(crate) fn enhanced_codes(norm: &str) -> Vec<String> {
+    let re = regex!(r"(?:^|[^0-9.])([245]\.[0-9]{1,3}\.[0-9]{1,3})(?:[^0-9]|$)");
+    re.map(|re| re.captures_iter(norm).map(|c| c[1].to_string()).collect())
+        .unwrap_or_default()
+}
+
+/// The server reply inside a pasted text (an exception message, a log line), if
+/// one can be found: from its code or status word to the end of that reply.
+pub fn extract_reply(text: &str) -> Option<String> {
+    let start = regex!(
+        r"\b[2-5][0-5][0-9] [245]\.[0-9]{1,3}\.[0-9]{1,3}\b|\b[245]\.[0-9]{1,3}\.[0-9]{1,3} [A-Za-z(<]|\b[2-5][0-5][0-9] [A-Z(][A-Za-z#]|(?:^|\s)(?:NO|BAD|BYE) |(?:^|\s)[-+](?:ERR|OK)\b|\b(?:LOGIN|AUTHENTICATE) failed"
+    )?;
+    let trailing = regex!(r#"['")\]},;\s]+$"#);
+    logical_lines(&unescape(cap(text)))
+        .into_iter()
+        .find_map(|line| {
+            let m = start.find(&line)?;
+            let reply = line[m.start()..].trim_start();
+            let reply = replace_all(reply, trailing, "");
+            (!reply.is_empty()).then_some(reply)
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn continuation_lines_are_joined_without_repeated_codes() {
+        let t = "535-5.7.8 Username and Password not accepted. Learn more at\n535 5.7.8  https://support.google.com/mail/?p=BadCredentials x - gsmtp";
+        assert_eq!(
+            normalize(t),
+            "535 5.7.8 Username and Password not accepted. Learn more at https://support.google.com/mail/?p=BadCredentials x - gsmtp"
+        );
+    }
+
+    #[test]
+    fn python_repr_is_unescaped_and_its_code_kept() {
+        let t = r"smtplib.SMTPAuthenticationError: (534, b'5.7.9 Application-specific password required. For more information, go to\n5.7.9  https://support.google.com/mail/?p=InvalidSecondFactor a - gsmtp')";
+        let n = normalize(t);
+        assert!(n.contains("534 5.7.9 Application-specific password required. For more information, go to https://support"), "{n}");
+        assert_eq!(basic_codes(&n), vec![534]);
+    }
+
+    #[test]
+    fn server_tags_and_imap_tags_are_removed() {
+        assert_eq!(
+            normalize("535 5.7.139 Authentication unsuccessful [LO4P265CA0200.GBRP265.PROD.OUTLOOK.COM 2026-01-02T03:04:05.678Z 08DBB276B7E699C4]"),
+            "535 5.7.139 Authentication unsuccessful"
+        );
+        assert_eq!(normalize("A1 NO LOGIN failed."), "NO LOGIN failed.");
+        assert_eq!(normalize("* BAD [ALERT] x"), "BAD [ALERT] x");
+    }
+
+    #[test]
+    fn extract_reply_finds_the_reply_inside_a_wrapper() {
+        assert_eq!(
+            extract_reply("Error: Invalid login: 535-5.7.8 Username and Password not accepted.\n    at SMTPConnection._formatError (index.js:1:1)").as_deref(),
+            Some("535 5.7.8 Username and Password not accepted.")
+        );
+        assert_eq!(
+            extract_reply("System.Net.Mail.SmtpException: The SMTP server requires a secure connection or the client was not authenticated. The server response was: 5.7.57 Client not authenticated to send mail. [BN1P110CA0052.NAMP110.PROD.OUTLOOK.COM]").as_deref(),
+            Some("5.7.57 Client not authenticated to send mail.")
+        );
+        assert_eq!(extract_reply("the weather is nice"), None);
+    }
+
+    #[test]
+    fn huge_input_is_capped_at_a_char_boundary() {
+        let big = "é".repeat(MAX_INPUT);
+        assert!(cap(&big).len() <= MAX_INPUT);
+        assert!(normalize(&big).len() <= MAX_INPUT);
+    }
+}

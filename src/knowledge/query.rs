@@ -1,0 +1,38 @@
+//! Questions asked of the loaded knowledge base: a diagnosis by code, a provider
+//! by id, by mail domain or by MX host, a dated fact by id.
+
+use super::{DiagnosisDef, FactDef, Knowledge, ProviderDef};
+
+impl Knowledge {
+    pub fn diagnosis(&self, code: &str) -> Option<&DiagnosisDef> {
+        self.by_code.get(code).map(|&i| &self.diagnoses[i])
+    }
+
+    pub fn provider(&self, id: &str) -> Option<&ProviderDef> {
+        self.providers.iter().find(|p| p.id == id)
+    }
+
+    pub fn fact(&self, id: &str) -> Option<&FactDef> {
+        self.facts.iter().find(|f| f.id == id)
+    }
+}
+
+/// The provider whose MX patterns match the best (lowest preference) MX host.
+pub fn provider_for_mx(kb: &Knowledge, mx: &[(u16, String)]) -> Option<String> {
+    let mut sorted: Vec<&(u16, String)> = mx.iter().collect();
+    sorted.sort();
+    sorted.iter().find_map(|(_, host)| {
+        kb.provider_mx
+            .iter()
+            .find(|(_, mxs, _)| mxs.iter().any(|r| r.is_match(host)))
+            .map(|(id, _, _)| id.clone())
+    })
+}
+
+/// The provider a mail domain belongs to (gmail.com, outlook.com, ...).
+pub fn provider_for_domain(kb: &Knowledge, domain: &str) -> Option<String> {
+    kb.provider_mx
+        .iter()
+        .find(|(_, _, domains)| domains.iter().any(|r| r.is_match(domain)))
+        .map(|(id, _, _)| id.clone())
+}
