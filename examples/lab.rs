@@ -71,7 +71,7 @@ async fn main() -> Result<(), String> {
         exports.push(format!("export MD_LAB_{var}={host}:{}", s.addr().port()));
         servers.push((var.to_ascii_lowercase(), s));
     }
-    let (dns, identity) = mailbox_doctor::demo::contoso_services(&pki, delay).await?;
+    let (dns, identity) = mailbox_doctor::commands::demo::contoso_services(&pki, delay).await?;
     let ca = std::env::temp_dir().join(format!("mailbox-doctor-lab-{}.pem", std::process::id()));
     std::fs::write(&ca, pki.ca.pem()).map_err(|e| e.to_string())?;
     exports.push(format!("export MD_LAB_DNS={}", dns.addr()));

@@ -21,7 +21,7 @@ Exit codes: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (bad flags, internal error)."
 #[derive(Debug, Parser)]
 #[command(
     name = "mailbox-doctor",
-    version = crate::version_line(),
+    version = crate::vocab::version_line(),
     about = "Tells, in one run, why a mail login (SMTP AUTH, IMAP, POP3) fails and what to do about it",
     after_help = AFTER_HELP,
     propagate_version = true

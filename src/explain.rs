@@ -7,7 +7,7 @@
 use crate::knowledge::matcher::match_reply;
 use crate::knowledge::normalize::extract_reply;
 use crate::knowledge::Knowledge;
-use crate::report::model::{Explanation, SCHEMA_VERSION};
+use crate::report::model::{Explanation, Tool, SCHEMA_VERSION};
 use crate::vocab::{CheckId, Finding, OverallStatus};
 
 /// Explains a pasted text: every matching signature becomes a finding; the
@@ -44,7 +44,7 @@ pub fn explain(kb: &Knowledge, text: &str) -> Explanation {
     };
     Explanation {
         schema_version: SCHEMA_VERSION,
-        tool: crate::tool(),
+        tool: Tool::current(),
         status,
         reply: extract_reply(text),
         matched: matches.iter().map(|m| m.signature.def.id.clone()).collect(),

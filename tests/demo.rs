@@ -3,7 +3,7 @@
 
 mod util;
 
-use mailbox_doctor::demo::SCENARIOS;
+use mailbox_doctor::commands::demo::SCENARIOS;
 use util::{bin, validated};
 
 #[test]

@@ -78,6 +78,6 @@ proptest! {
 
     #[test]
     fn batch_files_never_panic(text in "\\PC{0,300}") {
-        let _ = mailbox_doctor::batch::parse(std::path::Path::new("p.csv"), &text);
+        let _ = mailbox_doctor::commands::batch::file::parse(std::path::Path::new("p.csv"), &text);
     }
 }

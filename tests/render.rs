@@ -4,10 +4,10 @@
 
 mod util;
 
+use mailbox_doctor::net::transcript::{Dir, Line};
 use mailbox_doctor::report::model::{CheckReport, Diagnosis, Report, Tool};
 use mailbox_doctor::report::{json, nagios, text};
 use mailbox_doctor::target::Target;
-use mailbox_doctor::transcript::{Dir, Line};
 use mailbox_doctor::vocab::Endpoint;
 use mailbox_doctor::vocab::OverallStatus;
 use mailbox_doctor::vocab::{Actor, Protocol, Severity, TlsMode};

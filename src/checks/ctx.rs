@@ -4,9 +4,9 @@
 //! `Ctx` and the checks read it.
 
 use crate::knowledge::Knowledge;
+use crate::net::transcript::Transcript;
 use crate::secret::Secret;
 use crate::target::Target;
-use crate::transcript::Transcript;
 use crate::vocab::CheckId;
 use crate::vocab::Protocol;
 use std::collections::HashMap;

@@ -3,7 +3,7 @@
 //! are written with `send_secret`, which records only the redacted form.
 
 use crate::net::tls::{self, CertInfo, TlsFailure, TlsInfo};
-use crate::transcript::Transcript;
+use crate::net::transcript::Transcript;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::task::{Context, Poll};

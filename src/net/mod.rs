@@ -18,6 +18,7 @@ pub mod session;
 pub mod smtp;
 pub mod smtp_proto;
 pub mod tls;
+pub mod transcript;
 
 /// Longest excerpt of a server line kept in an error.
 pub const EXCERPT_CHARS: usize = 80;

@@ -6,8 +6,8 @@
 use crate::net::conn::{Conn, NetError};
 use crate::net::dial::dial;
 use crate::net::tls::{CertInfo, TlsFailure, TlsInfo};
+use crate::net::transcript::Transcript;
 use crate::net::{imap, pop, smtp};
-use crate::transcript::Transcript;
 use crate::vocab::{Endpoint, Protocol, TlsMode};
 use std::net::IpAddr;
 use std::time::Duration;

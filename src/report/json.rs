@@ -2,7 +2,7 @@
 //! `schema/report.v1.json` and validated against it in the tests.
 
 use crate::knowledge::Knowledge;
-use crate::report::model::{Explanation, Report, SCHEMA_VERSION};
+use crate::report::model::{CheckInfo, Explanation, Report, Tool, SCHEMA_VERSION};
 use std::io::{self, Write};
 
 pub fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
@@ -15,17 +15,7 @@ pub fn render_explanation(e: &Explanation, out: &mut dyn Write) -> io::Result<()
     out.write_all(b"\n")
 }
 
-pub fn render_list(kb: &Knowledge, out: &mut dyn Write) -> io::Result<()> {
-    let checks: Vec<_> = crate::checks::CHECKS
-        .iter()
-        .map(|c| {
-            serde_json::json!({
-                "id": c.id(),
-                "needs": c.needs(),
-                "description": c.describe(),
-            })
-        })
-        .collect();
+pub fn render_list(kb: &Knowledge, checks: &[CheckInfo], out: &mut dyn Write) -> io::Result<()> {
     let codes: Vec<_> = kb
         .diagnoses
         .iter()
@@ -40,7 +30,7 @@ pub fn render_list(kb: &Knowledge, out: &mut dyn Write) -> io::Result<()> {
         .collect();
     let v = serde_json::json!({
         "schema_version": SCHEMA_VERSION,
-        "tool": crate::tool(),
+        "tool": Tool::current(),
         "checks": checks,
         "diagnoses": codes,
     });

@@ -1,8 +1,8 @@
 //! The one report struct. The JSON schema (`schema/report.v1.json`) describes
 //! exactly this; a change that breaks it needs a new `SCHEMA_VERSION`.
 
+use crate::net::transcript::Line;
 use crate::target::Target;
-use crate::transcript::Line;
 use crate::vocab::OverallStatus;
 use crate::vocab::{Actor, CheckId, Finding, Severity, Status};
 use serde::Serialize;
@@ -15,6 +15,25 @@ pub struct Tool {
     pub version: &'static str,
     /// The date of the newest fact in the knowledge base.
     pub knowledge_as_of: String,
+}
+
+impl Tool {
+    /// This build of the tool.
+    pub fn current() -> Tool {
+        Tool {
+            name: "mailbox-doctor",
+            version: env!("CARGO_PKG_VERSION"),
+            knowledge_as_of: include_str!("../../checks/AS_OF").trim().to_string(),
+        }
+    }
+}
+
+/// One check as `list` shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct CheckInfo {
+    pub id: CheckId,
+    pub needs: &'static [CheckId],
+    pub description: &'static str,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -3,7 +3,7 @@
 //! status words carry the meaning, color only underlines it).
 
 use crate::knowledge::Knowledge;
-use crate::report::model::{Diagnosis, Explanation, Report};
+use crate::report::model::{CheckInfo, Diagnosis, Explanation, Report};
 use crate::vocab::{Actor, OverallStatus, Severity, Status};
 use colored::Colorize;
 use std::io::{self, Write};
@@ -201,9 +201,9 @@ pub fn render(report: &Report, out: &mut dyn Write, style: &Style) -> io::Result
         )?;
         for l in lines {
             let dir = match l.dir {
-                crate::transcript::Dir::S => "S:",
-                crate::transcript::Dir::C => "C:",
-                crate::transcript::Dir::Note => "**",
+                crate::net::transcript::Dir::S => "S:",
+                crate::net::transcript::Dir::C => "C:",
+                crate::net::transcript::Dir::Note => "**",
             };
             let prefix = format!("{:>6}ms {:<4} {dir} ", l.t_ms, l.protocol);
             let indent = prefix.chars().count();
@@ -236,16 +236,21 @@ pub fn render_explanation(e: &Explanation, out: &mut dyn Write, style: &Style) -
     writeln!(out, "Status: {}", overall_word(e.status, style))
 }
 
-pub fn render_list(kb: &Knowledge, out: &mut dyn Write, style: &Style) -> io::Result<()> {
+pub fn render_list(
+    kb: &Knowledge,
+    checks: &[CheckInfo],
+    out: &mut dyn Write,
+    style: &Style,
+) -> io::Result<()> {
     writeln!(out, "{}", paint("Checks (in order)", style, |s| s.bold()))?;
-    for c in crate::checks::CHECKS {
-        let needs: Vec<&str> = c.needs().iter().map(|n| n.as_str()).collect();
+    for c in checks {
+        let needs: Vec<&str> = c.needs.iter().map(|n| n.as_str()).collect();
         let needs = if needs.is_empty() {
             String::new()
         } else {
             format!(" (needs {})", needs.join(", "))
         };
-        writeln!(out, "  {:<12} {}{needs}", c.id().as_str(), c.describe())?;
+        writeln!(out, "  {:<12} {}{needs}", c.id.as_str(), c.description)?;
     }
     writeln!(out)?;
     writeln!(out, "{}", paint("Diagnosis codes", style, |s| s.bold()))?;

@@ -3,10 +3,12 @@
 //! pop, tenant) overlap; the report keeps the fixed display order. A check whose
 //! prerequisite was not selected is reported `skip` with the reason.
 
+pub mod batch;
+
 use crate::checks::ctx::Common;
 use crate::checks::{CheckResult, Ctx, CHECKS};
 use crate::diagnose;
-use crate::report::model::{CheckReport, Report, SCHEMA_VERSION};
+use crate::report::model::{CheckReport, Report, Tool, SCHEMA_VERSION};
 use crate::vocab::{CheckId, Finding, Status};
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
@@ -97,7 +99,7 @@ pub async fn check_mailbox(kb: &'static crate::knowledge::Knowledge, spec: Spec)
         kb,
         net: spec.net,
         today: spec.today,
-        transcript: crate::transcript::Transcript::new(),
+        transcript: crate::net::transcript::Transcript::new(),
         shared: Default::default(),
         common: spec.common,
         selected: spec.selected.clone(),
@@ -143,7 +145,7 @@ pub fn build_report(ctx: &Ctx, ran: Vec<Ran>, took: Duration, with_transcript: b
         .collect();
     Report {
         schema_version: SCHEMA_VERSION,
-        tool: crate::tool(),
+        tool: Tool::current(),
         target: ctx.target.clone(),
         status,
         duration_ms: took.as_millis() as u64,

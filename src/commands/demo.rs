@@ -4,6 +4,7 @@
 //! against it, unchanged. It shows a newcomer what the tool does with no account and
 //! no network, and doubles as helpdesk training.
 
+use super::Outcome;
 use crate::checks::NetOptions;
 use crate::knowledge::Knowledge;
 use crate::report::model::Report;
@@ -13,8 +14,10 @@ use crate::sim::dns::{DnsServer, Rec, Zone};
 use crate::sim::identity::{IdentityServer, TenantKind};
 use crate::sim::replay::{Pki, ReplayServer, Scenario};
 use crate::target::Target;
+use crate::vocab::OverallStatus;
 use crate::vocab::{CheckId, Endpoint, Protocol, TlsMode};
 use std::collections::{BTreeSet, HashMap};
+use std::io::Write as _;
 use std::time::Duration;
 
 /// One demo scenario: what the user pasted and which recorded servers answer.
@@ -241,4 +244,31 @@ pub async fn run(
     let report = runner::check_mailbox(kb, spec).await;
     drop(servers);
     Ok(report)
+}
+
+pub fn command(kb: &'static Knowledge, args: crate::cli::DemoArgs) -> anyhow::Result<Outcome> {
+    if args.list {
+        let mut buf = Vec::new();
+        for s in SCENARIOS {
+            let mark = if s.name == DEFAULT { " (default)" } else { "" };
+            writeln!(buf, "{:<22} {}{mark}", s.name, s.title)?;
+        }
+        return Ok(Outcome {
+            output: buf,
+            status: OverallStatus::Ok,
+        });
+    }
+    let name = args.scenario.as_deref().unwrap_or(DEFAULT);
+    let sc = find(name).ok_or_else(|| {
+        anyhow::anyhow!("no demo scenario `{name}`; `mailbox-doctor demo --list` names them")
+    })?;
+    let today = args.now.unwrap_or_else(|| chrono::Utc::now().date_naive());
+    let report = super::runtime()?
+        .block_on(run(kb, sc, args.transcript, today))
+        .map_err(|e| anyhow::anyhow!("the simulation could not start: {e}"))?;
+    let output = super::render_report(&report, &args.output)?;
+    Ok(Outcome {
+        output,
+        status: report.status,
+    })
 }

@@ -1,0 +1,116 @@
+//! `check`: one mailbox, every selected check, one report. The secret comes from
+//! a prompt, standard input or the environment (never argv), in that order of
+//! preference; see `secret::input`.
+
+use super::Outcome;
+use crate::checks;
+use crate::cli::{CheckArgs, Format};
+use crate::knowledge::Knowledge;
+use crate::secret::input::{self, PASSWORD_ENV, TOKEN_ENV};
+use crate::secret::Secret;
+use crate::vocab::CheckId;
+use crate::{net, progress, runner, target};
+
+/// Gets an OAuth access token when one is asked for: --oauth-token-stdin, or the
+/// environment when no password source was named.
+fn read_token(args: &CheckArgs) -> anyhow::Result<Option<Secret>> {
+    if args.oauth_token_stdin {
+        let s = input::from_stdin("the access token")?;
+        let trimmed = s.expose().trim();
+        if trimmed.is_empty() {
+            anyhow::bail!("the access token read from standard input is empty");
+        }
+        return Ok(Some(Secret::new(trimmed.to_string())));
+    }
+    if args.password_stdin || args.no_password {
+        return Ok(None);
+    }
+    Ok(input::from_env(TOKEN_ENV)?.map(|s| Secret::new(s.expose().trim().to_string())))
+}
+
+/// Gets the password: --password-stdin, then the environment, then a prompt without
+/// echo when stdin is a terminal. Never from argv.
+fn read_password(args: &CheckArgs) -> anyhow::Result<Option<Secret>> {
+    if args.no_password {
+        return Ok(None);
+    }
+    if args.password_stdin {
+        return Ok(Some(input::from_stdin("the password")?));
+    }
+    if let Some(s) = input::from_env(PASSWORD_ENV)? {
+        return Ok(Some(s));
+    }
+    if let Some(s) = input::prompt(&format!("Password for {} (not shown): ", args.email))? {
+        return Ok(Some(s));
+    }
+    anyhow::bail!(
+        "no password: use --password-stdin, set {PASSWORD_ENV}, run in a terminal to be asked, or pass --no-password to test without logging in"
+    )
+}
+
+pub fn run(kb: &'static Knowledge, args: CheckArgs) -> anyhow::Result<Outcome> {
+    let overrides = target::Overrides {
+        smtp: args.smtp.clone(),
+        imap: args.imap.clone(),
+        pop: args.pop.clone(),
+    };
+    let mut target = target::Target::build(kb, &args.email, &args.provider, &overrides)?;
+    let net = super::net_options(&args.net)?;
+    // An unknown domain with no servers given: let its MX pick the provider.
+    let no_overrides = args.smtp.is_none() && args.imap.is_none() && args.pop.is_none();
+    if target.provider_source == "default" && no_overrides {
+        if let Some(domain) = target.domain.clone() {
+            let found = super::runtime()?.block_on(async {
+                let r = net::resolver::Resolver::new(net.dns_server, net.timeout).ok()?;
+                target::provider_by_mx(kb, &r, &domain).await
+            });
+            if let Some(id) = found {
+                target = target::Target::build(kb, &args.email, &id, &overrides)?;
+                target.provider_source = "mx";
+            }
+        }
+    }
+    let token = read_token(&args)?;
+    let secret = if token.is_some() {
+        None
+    } else {
+        read_password(&args)?
+    };
+    let spec = runner::Spec {
+        target,
+        secret,
+        token,
+        net,
+        today: args.now.unwrap_or_else(|| chrono::Utc::now().date_naive()),
+        selected: runner::select(&args.net.only, &args.net.skip),
+        transcript: args.net.transcript,
+        observer: None,
+        common: Default::default(),
+    };
+    // Spinners only for text output on a terminal; never in machine formats.
+    let progress = (args.output.format() == Format::Text)
+        .then(|| {
+            let ids: Vec<CheckId> = checks::CHECKS
+                .iter()
+                .map(|c| c.id())
+                .filter(|id| spec.selected.contains(id))
+                .collect();
+            progress::Progress::start(&ids)
+        })
+        .flatten()
+        .map(std::sync::Arc::new);
+    let mut spec = spec;
+    if let Some(p) = &progress {
+        let p = p.clone();
+        spec.observer = Some(std::sync::Arc::new(move |id, r| p.done(id, r)));
+    }
+    let report = super::runtime()?.block_on(runner::check_mailbox(kb, spec));
+    if let Some(p) = progress.and_then(|p| std::sync::Arc::try_unwrap(p).ok()) {
+        p.clear();
+    }
+    let output = super::render_report(&report, &args.output)?;
+    Ok(Outcome {
+        output,
+        status: report.status,
+    })
+}
