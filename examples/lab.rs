@@ -13,7 +13,8 @@
 
 #![allow(clippy::disallowed_macros)] // a command-line helper: its output is its job
 
-use mailbox_doctor::sim::replay::{Pki, ReplayServer, Scenario};
+use mailbox_doctor::sim::pki::Pki;
+use mailbox_doctor::sim::replay::{ReplayServer, Scenario};
 use std::io::{BufRead, Write};
 use std::time::Duration;
 

@@ -4,7 +4,8 @@
 
 mod util;
 
-use mailbox_doctor::sim::replay::{Pki, ReplayServer, Scenario};
+use mailbox_doctor::sim::pki::Pki;
+use mailbox_doctor::sim::replay::{ReplayServer, Scenario};
 use std::io::Write;
 use std::time::Duration;
 use util::{assert_no_leak, bin, validated};

@@ -63,7 +63,8 @@ fn completions_for_every_shell_and_a_man_page() {
 
 mod monitoring {
     use super::util::{bin, codes, validated};
-    use mailbox_doctor::sim::replay::{Pki, ReplayServer, Scenario};
+    use mailbox_doctor::sim::pki::Pki;
+    use mailbox_doctor::sim::replay::{ReplayServer, Scenario};
     use std::time::Duration;
 
     fn run_against_ok_smtp(extra: &[&str], format: &str) -> std::process::Output {

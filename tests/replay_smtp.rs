@@ -114,7 +114,8 @@ S: 221 2.0.0 Bye
 
 #[test]
 fn smtp_does_not_wait_for_a_slow_imap_handshake() {
-    use mailbox_doctor::sim::replay::{Pki, ReplayServer};
+    use mailbox_doctor::sim::pki::Pki;
+    use mailbox_doctor::sim::replay::ReplayServer;
     use std::time::Duration;
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     let pki = Pki::new().expect("pki");

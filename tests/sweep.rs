@@ -10,7 +10,8 @@
 mod support;
 mod util;
 
-use mailbox_doctor::sim::replay::{Pki, ReplayServer, Scenario, FIXTURES};
+use mailbox_doctor::sim::pki::Pki;
+use mailbox_doctor::sim::replay::{ReplayServer, Scenario, FIXTURES};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;

@@ -4,6 +4,7 @@
 
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+use std::sync::Arc;
 
 /// A certificate authority that can sign server certificates.
 pub struct Ca {
@@ -83,5 +84,50 @@ impl ServerCert {
             .with_no_client_auth()
             .with_single_cert(self.chain.clone(), self.key.clone_key())?;
         Ok(std::sync::Arc::new(cfg))
+    }
+}
+
+/// Which certificate the server presents.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CertKind {
+    Valid,
+    Expired,
+    NotYetValid,
+    WrongHost,
+    /// Signed by a CA the client does not trust (an intercepting proxy).
+    Untrusted,
+}
+
+/// The in-memory PKI of one simulation: a trusted CA and server configurations
+/// for each certificate kind.
+pub struct Pki {
+    pub ca: Ca,
+    rogue: Ca,
+}
+
+impl Pki {
+    pub fn new() -> Result<Pki, String> {
+        Ok(Pki {
+            ca: Ca::new("mailbox-doctor simulation CA").map_err(|e| e.to_string())?,
+            rogue: Ca::new("Contoso Web Filter TLS Inspection CA").map_err(|e| e.to_string())?,
+        })
+    }
+
+    /// A server configuration presenting a certificate of `kind` for `names`.
+    pub fn server_config(
+        &self,
+        kind: CertKind,
+        names: &[&str],
+    ) -> Result<Arc<rustls::ServerConfig>, String> {
+        let wrong = ["mail.example.net"];
+        let (ca, names, validity) = match kind {
+            CertKind::Valid => (&self.ca, names, Validity::Valid),
+            CertKind::Expired => (&self.ca, names, Validity::Expired),
+            CertKind::NotYetValid => (&self.ca, names, Validity::NotYetValid),
+            CertKind::WrongHost => (&self.ca, &wrong[..], Validity::Valid),
+            CertKind::Untrusted => (&self.rogue, names, Validity::Valid),
+        };
+        let cert = ca.issue(names, validity).map_err(|e| e.to_string())?;
+        cert.server_config().map_err(|e| e.to_string())
     }
 }

@@ -9,6 +9,7 @@
 //! `C: pattern` (client must send; `*` matches anything, `<auth>` marks the
 //! secret-bearing part), `!tls`, `!close`, `!delay MS`.
 
+use crate::sim::pki::CertKind;
 use crate::vocab::{Protocol, TlsMode};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -24,17 +25,6 @@ pub enum Step {
     Tls,
     Close,
     Delay(Duration),
-}
-
-/// Which certificate the server presents.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CertKind {
-    Valid,
-    Expired,
-    NotYetValid,
-    WrongHost,
-    /// Signed by a CA the client does not trust (an intercepting proxy).
-    Untrusted,
 }
 
 #[derive(Debug, Clone)]
@@ -449,43 +439,6 @@ fn redact(pattern: &str, got: &str) -> String {
         "<a secret-bearing line>".into()
     } else {
         got.to_string()
-    }
-}
-
-/// The in-memory PKI of one simulation: a trusted CA and server configurations
-/// for each certificate kind.
-pub struct Pki {
-    pub ca: crate::sim::pki::Ca,
-    rogue: crate::sim::pki::Ca,
-}
-
-impl Pki {
-    pub fn new() -> Result<Pki, String> {
-        Ok(Pki {
-            ca: crate::sim::pki::Ca::new("mailbox-doctor simulation CA")
-                .map_err(|e| e.to_string())?,
-            rogue: crate::sim::pki::Ca::new("Contoso Web Filter TLS Inspection CA")
-                .map_err(|e| e.to_string())?,
-        })
-    }
-
-    /// A server configuration presenting a certificate of `kind` for `names`.
-    pub fn server_config(
-        &self,
-        kind: CertKind,
-        names: &[&str],
-    ) -> Result<Arc<rustls::ServerConfig>, String> {
-        use crate::sim::pki::Validity;
-        let wrong = ["mail.example.net"];
-        let (ca, names, validity) = match kind {
-            CertKind::Valid => (&self.ca, names, Validity::Valid),
-            CertKind::Expired => (&self.ca, names, Validity::Expired),
-            CertKind::NotYetValid => (&self.ca, names, Validity::NotYetValid),
-            CertKind::WrongHost => (&self.ca, &wrong[..], Validity::Valid),
-            CertKind::Untrusted => (&self.rogue, names, Validity::Valid),
-        };
-        let cert = ca.issue(names, validity).map_err(|e| e.to_string())?;
-        cert.server_config().map_err(|e| e.to_string())
     }
 }
 

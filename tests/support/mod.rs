@@ -4,7 +4,8 @@
 #![allow(dead_code)]
 
 use crate::util::{bin, validated};
-use mailbox_doctor::sim::replay::{Pki, ReplayServer, Scenario};
+use mailbox_doctor::sim::pki::Pki;
+use mailbox_doctor::sim::replay::{ReplayServer, Scenario};
 use mailbox_doctor::vocab::{Protocol, TlsMode};
 use std::time::{Duration, Instant};
 
