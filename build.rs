@@ -22,6 +22,8 @@ const KNOWLEDGE: &[&str] = &[
     "facts",
     "credentials",
     "fingerprints",
+    "entra",
+    "signins",
 ];
 
 fn knowledge_to_json() {

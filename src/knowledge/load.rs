@@ -27,6 +27,8 @@ const PROVIDERS: &str = kb_file!("providers");
 const FACTS: &str = kb_file!("facts");
 const CREDENTIALS: &str = kb_file!("credentials");
 const FINGERPRINTS: &str = kb_file!("fingerprints");
+const ENTRA: &str = kb_file!("entra");
+const SIGNINS: &str = kb_file!("signins");
 
 /// Provider ids a dated fact may name even before a full profile exists in
 /// providers.toml (the `--provider` values of the command-line contract).
@@ -267,7 +269,16 @@ impl Knowledge {
             }
         }
 
+        let entra = super::entra::Entra::build(
+            parse("entra.toml", ENTRA)?,
+            parse("signins.toml", SIGNINS)?,
+            &|code| by_code.contains_key(code),
+            &|id| fids.contains(id),
+        )
+        .map_err(KnowledgeError::Invalid)?;
+
         Ok(Knowledge {
+            entra,
             diagnoses: d.diagnosis,
             by_code,
             signatures,

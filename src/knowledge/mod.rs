@@ -8,6 +8,7 @@
 //! This module and its parts only load, match and look up; it never talks to the network or prints.
 
 mod defs;
+pub mod entra;
 mod load;
 pub mod matcher;
 pub mod normalize;
@@ -33,6 +34,8 @@ pub struct Knowledge {
     pub credentials: CredentialsDef,
     pub fingerprints: Vec<Fingerprint>,
     pub hints: Vec<Hint>,
+    /// AADSTS codes and sign-in log client apps.
+    pub entra: entra::Entra,
 }
 
 #[derive(Debug, thiserror::Error)]

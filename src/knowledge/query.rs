@@ -15,6 +15,11 @@ impl Knowledge {
     pub fn fact(&self, id: &str) -> Option<&FactDef> {
         self.facts.iter().find(|f| f.id == id)
     }
+
+    /// What Microsoft documents for the AADSTS code `code`.
+    pub fn entra(&self, code: u32) -> Option<&super::entra::EntraCode> {
+        self.entra.code(code)
+    }
 }
 
 /// The provider whose MX patterns match the best (lowest preference) MX host.
