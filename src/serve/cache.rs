@@ -14,7 +14,7 @@
 //! This module decides; it never probes, never sleeps and never does I/O, so that
 //! every decision is testable with an injected clock.
 
-use crate::knowledge::Protocol;
+use crate::vocab::Protocol;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};

@@ -10,10 +10,11 @@
 //! the probe reads it when it runs. Error messages name files and keys, never a
 //! secret's content.
 
-use crate::checks::{CheckId, NetOptions};
-use crate::knowledge::{Knowledge, Protocol};
-use crate::secret::Secret;
+use crate::checks::NetOptions;
+use crate::knowledge::Knowledge;
+use crate::secret::{input, Secret};
 use crate::target::{Overrides, Target};
+use crate::vocab::{CheckId, Protocol};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::path::{Path, PathBuf};
@@ -140,6 +141,24 @@ impl Config {
     }
 }
 
+/// A module's network settings as written, before its CA file is read.
+#[derive(Debug, Clone)]
+pub struct NetSpec {
+    pub only: Vec<CheckId>,
+    pub skip: Vec<CheckId>,
+    pub timeout: f64,
+    pub dns_server: Option<std::net::SocketAddr>,
+    pub ca_file: Option<PathBuf>,
+    pub allow_plaintext: bool,
+    pub warning_days: u32,
+    pub critical_days: u32,
+    pub identity_url: String,
+}
+
+/// Makes the network options of a module as the check's flags would (the command
+/// hands in the flag handling `check` and `batch` use, CA file reading included).
+pub type NetBuilder = dyn Fn(&NetSpec) -> Result<NetOptions, String> + Send + Sync;
+
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
 pub struct ConfigError(String);
@@ -152,9 +171,9 @@ fn err(path: &Path, line: Option<usize>, why: impl std::fmt::Display) -> ConfigE
 }
 
 /// Reads, parses and validates the file at `path` (secrets included).
-pub fn load(kb: &Knowledge, path: &Path) -> Result<Config, ConfigError> {
+pub fn load(kb: &Knowledge, path: &Path, net: &NetBuilder) -> Result<Config, ConfigError> {
     let text = read_bounded(path).map_err(|e| err(path, None, e))?;
-    parse(kb, path, &text)
+    parse(kb, path, &text, net)
 }
 
 fn read_bounded(path: &Path) -> Result<String, String> {
@@ -176,7 +195,12 @@ fn read_bounded(path: &Path) -> Result<String, String> {
 }
 
 /// Parses and validates config text (`path` names it in messages).
-pub fn parse(kb: &Knowledge, path: &Path, text: &str) -> Result<Config, ConfigError> {
+pub fn parse(
+    kb: &Knowledge,
+    path: &Path,
+    text: &str,
+    net: &NetBuilder,
+) -> Result<Config, ConfigError> {
     let raw: RawFile = toml::from_str(text).map_err(|e| {
         let line = e.span().map(|s| line_of(text, s.start));
         err(path, line, e.message())
@@ -186,7 +210,7 @@ pub fn parse(kb: &Knowledge, path: &Path, text: &str) -> Result<Config, ConfigEr
     }
     let mut modules = BTreeMap::new();
     for (name, m) in &raw.modules {
-        let built = build_module(kb, name, m)
+        let built = build_module(kb, name, m, net)
             .map_err(|e| err(path, None, format!("[modules.{name}]: {e}")))?;
         modules.insert(name.clone(), built);
     }
@@ -268,7 +292,12 @@ struct Module {
     min_interval: Duration,
 }
 
-fn build_module(kb: &Knowledge, name: &str, m: &RawModule) -> Result<Module, String> {
+fn build_module(
+    kb: &Knowledge,
+    name: &str,
+    m: &RawModule,
+    build_net: &NetBuilder,
+) -> Result<Module, String> {
     if name.is_empty()
         || !name
             .chars()
@@ -298,7 +327,7 @@ fn build_module(kb: &Knowledge, name: &str, m: &RawModule) -> Result<Module, Str
     let identity_url = m
         .identity_url
         .clone()
-        .unwrap_or_else(|| crate::checks::DEFAULT_IDENTITY_URL.to_string());
+        .unwrap_or_else(|| crate::vocab::DEFAULT_IDENTITY_URL.to_string());
     if !(identity_url.starts_with("https://") || identity_url.starts_with("http://")) {
         return Err(format!(
             "identity_url `{identity_url}` is not an http(s) URL"
@@ -312,19 +341,17 @@ fn build_module(kb: &Knowledge, name: &str, m: &RawModule) -> Result<Module, Str
         }
     }
     // The check's own flag handling builds the network options (and reads ca_file).
-    let args = crate::cli::NetArgs {
+    let net = build_net(&NetSpec {
         only: m.only.clone(),
         skip: m.skip.clone(),
         timeout,
         dns_server,
         ca_file: m.ca_file.clone(),
-        transcript: false,
         allow_plaintext: m.allow_plaintext,
         warning_days: m.warning_days.unwrap_or(30),
         critical_days: m.critical_days.unwrap_or(7),
         identity_url,
-    };
-    let net = crate::net_options(&args).map_err(|e| format!("{e:#}"))?;
+    })?;
     let selected = crate::runner::select(&m.only, &m.skip);
     let logins = [Protocol::Smtp, Protocol::Imap, Protocol::Pop]
         .into_iter()
@@ -411,38 +438,36 @@ fn secret_source(t: &RawTarget) -> Result<SecretSource, String> {
     }
 }
 
-/// Reads a target's secret through the batch command's secret reading (a private
-/// file's first line, or an environment variable), after refusing anything that
-/// is not a regular file (a FIFO would block, a device would never end).
+/// Reads a target's secret through the shared secret input (the first line of a
+/// file only its owner can read, or an environment variable), after refusing
+/// anything that is not a regular file (a FIFO would block, a device never end).
 pub fn read_secret(source: &SecretSource) -> Result<SecretValue, String> {
-    let (file, env, key) = match source {
-        SecretSource::PasswordFile(p) => (Some(p), None, "password_file"),
-        SecretSource::TokenFile(p) => (Some(p), None, "token_file"),
-        SecretSource::PasswordEnv(v) => (None, Some(v), "password_env"),
-        SecretSource::TokenEnv(v) => (None, Some(v), "token_env"),
-    };
-    if let Some(p) = file {
-        let meta =
-            std::fs::metadata(p).map_err(|e| format!("cannot read {key} {}: {e}", p.display()))?;
-        if !meta.is_file() {
-            return Err(format!(
-                "{key} {} is not a regular file (FIFOs, devices and directories are refused)",
-                p.display()
-            ));
+    let (secret, key) = match source {
+        SecretSource::PasswordFile(p) | SecretSource::TokenFile(p) => {
+            let key = if matches!(source, SecretSource::PasswordFile(_)) {
+                "password_file"
+            } else {
+                "token_file"
+            };
+            let meta = std::fs::metadata(p)
+                .map_err(|e| format!("cannot read {key} {}: {e}", p.display()))?;
+            if !meta.is_file() {
+                return Err(format!(
+                    "{key} {} is not a regular file (FIFOs, devices and directories are refused)",
+                    p.display()
+                ));
+            }
+            (input::from_file(key, p).map_err(|e| e.to_string())?, key)
         }
-    }
-    let row = crate::batch::Row {
-        password_file: file.cloned(),
-        password_env: env.cloned(),
-        ..Default::default()
+        SecretSource::PasswordEnv(v) => (
+            input::from_required_env(v).map_err(|e| e.to_string())?,
+            "password_env",
+        ),
+        SecretSource::TokenEnv(v) => (
+            input::from_required_env(v).map_err(|e| e.to_string())?,
+            "token_env",
+        ),
     };
-    let secret = crate::batch::load_secret(Path::new(""), 0, &row)
-        .map_err(|e| match e {
-            // The batch reader speaks of rows and password files; say which key.
-            crate::batch::BatchError::Row { why, .. } => why.replace("password_file", key),
-            other => other.to_string(),
-        })?
-        .ok_or_else(|| format!("{key} gave no secret"))?;
     let trimmed = secret.expose().trim();
     if trimmed.is_empty() {
         return Err(format!("{key} holds an empty secret"));
@@ -548,7 +573,8 @@ mod tests {
     fn unknown_keys_are_refused_with_their_line() {
         let kb = crate::knowledge::get().expect("kb");
         let text = "[modules.m]\nsmtp = \"127.0.0.1:25\"\ncolour = \"red\"\n";
-        let e = parse(kb, Path::new("s.toml"), text).expect_err("refused");
+        let net = |_: &NetSpec| -> Result<NetOptions, String> { Err("not reached".into()) };
+        let e = parse(kb, Path::new("s.toml"), text, &net).expect_err("refused");
         assert!(e.to_string().contains("line 3"), "{e}");
         assert!(e.to_string().contains("colour"), "{e}");
     }

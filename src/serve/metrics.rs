@@ -84,7 +84,7 @@ impl Metrics {
             out,
             "mailbox_doctor_build_info{{version=\"{}\",knowledge_as_of=\"{}\"}} 1",
             env!("CARGO_PKG_VERSION"),
-            esc(&crate::tool().knowledge_as_of)
+            esc(&crate::report::model::Tool::current().knowledge_as_of)
         )?;
         head(
             out,

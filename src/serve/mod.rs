@@ -13,7 +13,6 @@
 //! are JSON lines on stderr (see `log`).
 
 pub mod cache;
-pub mod command;
 pub mod config;
 pub mod exposition;
 pub mod http;
@@ -23,8 +22,8 @@ pub mod metrics;
 pub mod probe;
 pub mod scrape;
 
+use crate::checks::ctx::Common;
 use crate::knowledge::Knowledge;
-use crate::runner::Common;
 use config::Config;
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -38,7 +37,7 @@ const COMMON_MAX_AGE: Duration = Duration::from_secs(600);
 
 /// The server's settings from the command line (the config file is reloadable;
 /// these are not).
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Options {
     pub config: std::path::PathBuf,
     pub listen: SocketAddr,
@@ -52,6 +51,8 @@ pub struct Options {
     pub max_connections: usize,
     /// Pretend today is this date (tests).
     pub today: Option<chrono::NaiveDate>,
+    /// Network options from a module's settings (the command's flag handling).
+    pub net: Arc<config::NetBuilder>,
 }
 
 type CommonKey = (Option<SocketAddr>, u128);
@@ -127,7 +128,7 @@ impl Server {
     /// stays in force. Results of targets whose settings did not change are kept.
     pub fn reload(&self) {
         let path = self.opts.config.clone();
-        match config::load(self.kb, &path) {
+        match config::load(self.kb, &path, &*self.opts.net) {
             Ok(new) => {
                 let keys: std::collections::HashSet<(String, String)> = new
                     .probes
@@ -195,7 +196,7 @@ impl Server {
 /// Loads the config, binds, and serves until SIGTERM or SIGINT.
 pub async fn serve(kb: &'static Knowledge, opts: Options) -> anyhow::Result<()> {
     use tokio::signal::unix::{signal, SignalKind};
-    let cfg = config::load(kb, &opts.config)?;
+    let cfg = config::load(kb, &opts.config, &*opts.net)?;
     let listener = tokio::net::TcpListener::bind(opts.listen)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", opts.listen))?;

@@ -9,10 +9,12 @@
 use super::cache::Outcome;
 use super::config::{Probe, SecretValue};
 use super::limits::Limits;
-use crate::checks::{CheckId, CheckResult, Finding, Status, CHECKS};
-use crate::knowledge::{Knowledge, Severity};
-use crate::report::model::{CheckReport, Metrics, OverallStatus, Report, SCHEMA_VERSION};
-use crate::runner::{self, Common};
+use crate::checks::ctx::Common;
+use crate::checks::{CheckResult, CHECKS};
+use crate::knowledge::Knowledge;
+use crate::report::model::{CheckReport, Metrics, Report, Tool, SCHEMA_VERSION};
+use crate::runner;
+use crate::vocab::{CheckId, Finding, OverallStatus, Severity, Status};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -207,7 +209,7 @@ pub fn timeout_report(
         ));
     }
     let refs: Vec<(CheckId, &Finding)> = owned.iter().map(|(c, f)| (*c, f)).collect();
-    let tested: Vec<crate::target::Endpoint> = probe
+    let tested: Vec<crate::vocab::Endpoint> = probe
         .target
         .endpoints
         .iter()
@@ -225,7 +227,7 @@ pub fn timeout_report(
     let status = crate::diagnose::overall(&diagnosis, &statuses);
     Report {
         schema_version: SCHEMA_VERSION,
-        tool: crate::tool(),
+        tool: Tool::current(),
         target: probe.target.clone(),
         status,
         duration_ms: took.as_millis() as u64,

@@ -4,7 +4,8 @@
 //! exposition format.
 #![allow(dead_code)]
 
-use mailbox_doctor::sim::replay::{Pki, ReplayServer, Scenario};
+use mailbox_doctor::sim::pki::Pki;
+use mailbox_doctor::sim::replay::{ReplayServer, Scenario};
 use std::io::{BufRead, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
