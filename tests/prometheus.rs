@@ -89,7 +89,15 @@ fn promtool_accepts_every_exposition_serve_and_check_write() {
     for sc in ["exo-smtp-ok", "exo-smtp-bad-credentials"] {
         let server = env.fixture(sc, Duration::ZERO);
         let out = util::bin()
-            .args(["check", USER, "--only", "smtp", "--password-stdin", "--format", "prometheus"])
+            .args([
+                "check",
+                USER,
+                "--only",
+                "smtp",
+                "--password-stdin",
+                "--format",
+                "prometheus",
+            ])
             .arg("--smtp")
             .arg(format!("smtp://127.0.0.1:{}", server.addr().port()))
             .arg("--ca-file")
@@ -134,14 +142,24 @@ impl Prometheus {
         std::fs::write(dir.path().join("prometheus.yml"), config).expect("config");
         std::fs::write(dir.path().join("alerts.yml"), rules).expect("rules");
         promtool(
-            &["check", "config", &dir.path().join("prometheus.yml").display().to_string()],
+            &[
+                "check",
+                "config",
+                &dir.path().join("prometheus.yml").display().to_string(),
+            ],
             b"",
         );
         let addr = format!("127.0.0.1:{}", free_port());
         let log = std::fs::File::create(dir.path().join("prometheus.log")).expect("log");
         let child = Command::new("prometheus")
-            .arg(format!("--config.file={}", dir.path().join("prometheus.yml").display()))
-            .arg(format!("--storage.tsdb.path={}", dir.path().join("data").display()))
+            .arg(format!(
+                "--config.file={}",
+                dir.path().join("prometheus.yml").display()
+            ))
+            .arg(format!(
+                "--storage.tsdb.path={}",
+                dir.path().join("data").display()
+            ))
             .arg(format!("--web.listen-address={addr}"))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -158,7 +176,12 @@ impl Prometheus {
     fn get(&self, path: &str) -> Option<(u16, String)> {
         let mut s = std::net::TcpStream::connect(&self.addr).ok()?;
         s.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
-        write!(s, "GET {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n", self.addr).ok()?;
+        write!(
+            s,
+            "GET {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+            self.addr
+        )
+        .ok()?;
         let mut raw = String::new();
         s.read_to_string(&mut raw).ok()?;
         let (head, body) = raw.split_once("\r\n\r\n")?;
@@ -210,7 +233,11 @@ impl Prometheus {
 fn a_real_prometheus_shards_mailboxes_over_three_serve_instances_and_shows_probe_success() {
     let env = Env::new();
     let server = env.fixture("exo-smtp-ok", Duration::ZERO);
-    let mailboxes = ["scanner@contoso.com", "printer-3rd-floor@contoso.com", "invoices@fabrikam.com"];
+    let mailboxes = [
+        "scanner@contoso.com",
+        "printer-3rd-floor@contoso.com",
+        "invoices@fabrikam.com",
+    ];
     let mut text = env.smtp_module("m365_smtp", server.addr().port(), "min_interval = \"5m\"");
     for m in mailboxes {
         text += &env.target(m, "m365_smtp", "");
@@ -227,7 +254,10 @@ fn a_real_prometheus_shards_mailboxes_over_three_serve_instances_and_shows_probe
         .replace("scrape_interval: 1m", "scrape_interval: 1s")
         .replace("evaluation_interval: 1m", "evaluation_interval: 1s")
         .replace("scrape_timeout: 30s", "scrape_timeout: 1s");
-    assert!(!config.contains("example.net"), "every shard is pointed at a test instance");
+    assert!(
+        !config.contains("example.net"),
+        "every shard is pointed at a test instance"
+    );
     let rules = std::fs::read_to_string(examples().join("alerts.yml")).expect("rules");
     let prom = Prometheus::start(&config, &rules);
     let within = Duration::from_secs(90);
@@ -242,13 +272,20 @@ fn a_real_prometheus_shards_mailboxes_over_three_serve_instances_and_shows_probe
     assert_eq!(shown, want, "{success:?}");
     // The root cause is there too, and the deadline came from scrape_timeout.
     let cause = prom.wait_for("mailbox_doctor_root_cause_info", 3, within);
-    assert!(cause
-        .iter()
-        .all(|s| s["metric"]["code"] == "M365_SMTP_BASIC_AUTH_SUNSET"), "{cause:?}");
+    assert!(
+        cause
+            .iter()
+            .all(|s| s["metric"]["code"] == "M365_SMTP_BASIC_AUTH_SUNSET"),
+        "{cause:?}"
+    );
     let deadline = prom.wait_for("probe_timeout_seconds == 0.5", 3, within);
     assert_eq!(deadline.len(), 3);
     // Let Prometheus scrape each mailbox several more times.
-    prom.wait_for("count_over_time(mailbox_doctor_probe_cached[1m]) >= 5", 3, within);
+    prom.wait_for(
+        "count_over_time(mailbox_doctor_probe_cached[1m]) >= 5",
+        3,
+        within,
+    );
     let up = prom.wait_for("up{job=\"mailbox-doctor-serve\"} == 1", 3, within);
     assert_eq!(up.len(), 3);
     // Each mailbox logged in once: one instance owns it, and caches it.
