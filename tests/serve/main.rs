@@ -8,6 +8,7 @@
 mod util;
 
 mod configs;
+mod examples;
 mod harness;
 mod ops;
 
