@@ -9,7 +9,7 @@ mod util;
 #[path = "serve/harness.rs"]
 mod harness;
 
-use harness::{slow_greeting, Env, Serve, USER};
+use harness::{Env, Serve, USER};
 use std::io::{Read, Write};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -65,7 +65,7 @@ fn promtool_accepts_every_exposition_serve_and_check_write() {
     let env = Env::new();
     let ok = env.fixture("exo-smtp-ok", Duration::ZERO);
     let bad = env.fixture("exo-smtp-bad-credentials", Duration::ZERO);
-    let slow = env.replay(slow_greeting(3000), Duration::ZERO);
+    let slow = env.fixture("exo-smtp-ok", Duration::from_millis(400));
     let text = env.smtp_module("ok", ok.addr().port(), "")
         + &env.smtp_module("bad", bad.addr().port(), "")
         + &env.smtp_module("slow", slow.addr().port(), "")

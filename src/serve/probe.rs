@@ -112,9 +112,11 @@ pub async fn run(r: Run<'_>) -> Outcome<Probed> {
                 v.push((id, result.clone(), start.elapsed()));
             }
         });
-        // Each step keeps the module's timeout, so a single slow step is named
-        // by its own finding; the deadline cuts the probe as a whole.
-        let net = probe.net.clone();
+        // A step gets a tenth less than the whole deadline (or the module's
+        // timeout, when shorter): one stuck step is named by its own finding,
+        // and the deadline cuts a probe whose steps add up.
+        let mut net = probe.net.clone();
+        net.timeout = net.timeout.min(step_budget(deadline));
         let spec = runner::Spec {
             target,
             secret,
@@ -149,6 +151,14 @@ pub async fn run(r: Run<'_>) -> Outcome<Probed> {
         timed_out,
         started: true,
     }))
+}
+
+/// The longest a single network step may take under a probe deadline.
+pub fn step_budget(deadline: Duration) -> Duration {
+    let margin = (deadline / 10).max(Duration::from_millis(100));
+    deadline
+        .saturating_sub(margin)
+        .max(Duration::from_millis(50))
 }
 
 /// The report of a cancelled probe: the checks that finished as they ended, the
@@ -239,5 +249,23 @@ pub fn timeout_report(
             ..Default::default()
         },
         transcript: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_step_ends_before_the_probe_deadline() {
+        assert_eq!(step_budget(Duration::from_secs(10)), Duration::from_secs(9));
+        assert_eq!(
+            step_budget(Duration::from_millis(500)),
+            Duration::from_millis(400)
+        );
+        assert_eq!(
+            step_budget(Duration::from_millis(100)),
+            Duration::from_millis(50)
+        );
     }
 }
