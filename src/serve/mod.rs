@@ -21,6 +21,7 @@ pub mod log;
 pub mod metrics;
 pub mod probe;
 pub mod scrape;
+pub mod values;
 
 use crate::checks::ctx::Common;
 use crate::knowledge::Knowledge;

@@ -273,3 +273,36 @@ fn one_log_line_per_probe_names_target_module_duration_status_and_cause() {
     assert!(l["ts"].as_str().is_some() && l["level"] == "info");
     serve.assert_no_leak();
 }
+
+#[test]
+fn one_domain_gets_at_most_per_domain_probes_at_once() {
+    let env = Env::new();
+    let server = env.fixture("exo-smtp-ok", Duration::from_millis(60));
+    let mut text = env.smtp_module("smtp", server.addr().port(), "");
+    let users: Vec<String> = (0..6).map(|i| format!("user{i}@contoso.com")).collect();
+    for u in &users {
+        text += &env.target(u, "smtp", "");
+    }
+    let serve = Serve::start(&env.write_config(&text), &["--per-domain", "2"]);
+    std::thread::scope(|s| {
+        for u in &users {
+            let serve = &serve;
+            s.spawn(move || {
+                let a = serve.probe(u);
+                assert_eq!(a.value("probe_success", &[]), Some(1.0), "{}", a.body);
+            });
+        }
+    });
+    let stats = server.stats();
+    assert_eq!(stats.auth_attempts, 6, "one login per mailbox");
+    assert!(
+        stats.max_active <= 2,
+        "{} at once for one domain",
+        stats.max_active
+    );
+    assert!(
+        stats.max_active == 2,
+        "the limit was reached: {}",
+        stats.max_active
+    );
+}
