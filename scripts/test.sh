@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The whole test suite, on a fresh machine: installs what the tests need (Debian's
-# dovecot-imapd, dovecot-pop3d, postfix, openssl) when run as root, starts the
-# real servers on 127.0.0.1, runs formatting, lints and every test, and stops the
-# servers. Without root or packages, the real-server tests are skipped LOUDLY.
+# dovecot-imapd, dovecot-pop3d, postfix, openssl, prometheus) when run as root,
+# starts the real servers on 127.0.0.1, runs formatting, lints and every test, and
+# stops the servers. Without root or packages, the real-server and real-Prometheus
+# tests are skipped LOUDLY.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,6 +16,13 @@ if [ "${#need[@]}" -gt 0 ] && [ "$(id -u)" = 0 ]; then
   apt-get update -qq >/dev/null
   apt-get install -y -qq dovecot-imapd dovecot-pop3d postfix openssl >/dev/null
   # The package starts nothing here (no init system); our own instances use their own config.
+fi
+if ! command -v prometheus >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+  echo "== installing Prometheus (and promtool) from Debian's packages"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq >/dev/null
+  # Not started as a service here; the tests run their own instance on 127.0.0.1.
+  apt-get install -y -qq --no-install-recommends prometheus >/dev/null || true
 fi
 
 real=0
@@ -45,5 +53,14 @@ else
   echo
   echo "################################################################"
   echo "SKIPPED: real-server tests ($skip_reason)"
+  echo "################################################################"
+fi
+if command -v prometheus >/dev/null 2>&1 && command -v promtool >/dev/null 2>&1; then
+  echo "== real Prometheus and promtool"
+  cargo test --quiet --test prometheus -- --ignored
+else
+  echo
+  echo "################################################################"
+  echo "SKIPPED: real-Prometheus and promtool tests (prometheus is not installed$([ "$(id -u)" = 0 ] || echo '; run as root to install it'))"
   echo "################################################################"
 fi

@@ -43,6 +43,8 @@ pub enum Command {
     Batch(Box<BatchArgs>),
     /// List the checks and every diagnosis code
     List(ListArgs),
+    /// Serve probes for Prometheus: GET /probe?target=ADDRESS checks a mailbox of the config file
+    Serve(Box<ServeArgs>),
     /// Print a shell completion script
     Completions {
         #[arg(value_enum)]
@@ -190,6 +192,31 @@ pub struct BatchArgs {
 }
 
 #[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// The config file (TOML): [modules.NAME] with the check's options, [[targets]]
+    /// with an address, its module and where its secret comes from
+    #[arg(long, value_name = "FILE")]
+    pub config: PathBuf,
+    /// The address to listen on (any other than loopback only when named here)
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:9877")]
+    pub listen: std::net::SocketAddr,
+    /// Probes at once, over all targets
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=1000))]
+    pub concurrency: u16,
+    /// Probes at once for mailboxes of one domain (so one tenant is not hammered)
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..=1000))]
+    pub per_domain: u16,
+    /// Seconds taken off Prometheus's scrape timeout to make a probe's deadline
+    #[arg(long, default_value_t = 0.5, value_name = "SECS", value_parser = parse_offset)]
+    pub timeout_offset: f64,
+    /// Open HTTP connections at once
+    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u16).range(1..))]
+    pub max_connections: u16,
+    #[arg(long, hide = true, value_name = "DATE")]
+    pub now: Option<chrono::NaiveDate>,
+}
+
+#[derive(Debug, Clone, Args)]
 pub struct DemoArgs {
     /// The scenario to play (see --list); a realistic failure when absent
     pub scenario: Option<String>,
@@ -218,6 +245,16 @@ pub struct ExplainArgs {
 pub struct ListArgs {
     #[command(flatten)]
     pub output: OutputArgs,
+}
+
+fn parse_offset(s: &str) -> Result<f64, String> {
+    let v: f64 = s
+        .parse()
+        .map_err(|_| format!("`{s}` is not a number of seconds"))?;
+    if !(v.is_finite() && (0.0..=60.0).contains(&v)) {
+        return Err("the offset must be between 0 and 60 seconds".into());
+    }
+    Ok(v)
 }
 
 fn parse_timeout(s: &str) -> Result<f64, String> {

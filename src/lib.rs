@@ -17,6 +17,7 @@ pub mod progress;
 pub mod report;
 pub mod runner;
 pub mod secret;
+pub mod serve;
 pub mod sim;
 pub mod target;
 pub mod vocab;
@@ -93,6 +94,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::List(args) => commands::list::run(kb, args),
         Command::Batch(args) => commands::batch::run(kb, *args),
         Command::Demo(args) => commands::demo::command(kb, args),
+        Command::Serve(args) => commands::serve::run(kb, *args),
         Command::Completions { shell } => Ok(commands::completions(shell)),
         Command::Manpage => commands::manpage(),
     }

@@ -23,6 +23,7 @@ const LAYERS: &[(&str, u32)] = &[
     ("runner", 7),
     ("progress", 7),
     ("cli", 8),
+    ("serve", 8),
     ("commands", 9),
     ("lib", 10),
 ];

@@ -9,6 +9,7 @@ pub mod check;
 pub mod demo;
 pub mod explain;
 pub mod list;
+pub mod serve;
 
 use crate::checks::NetOptions;
 use crate::cli::{self, ColorChoice, Format, OutputArgs};

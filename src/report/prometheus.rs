@@ -12,6 +12,10 @@ fn esc(v: &str) -> String {
         .replace('\n', "\\n")
 }
 
+/// Seconds in a day: the days the report counts, in the base unit Prometheus
+/// names require (promtool refuses `_days`).
+const DAY: i64 = 86_400;
+
 fn check_value(s: Status) -> i32 {
     match s {
         Status::Pass => 0,
@@ -91,29 +95,31 @@ pub fn render_many(reports: &[Report], out: &mut dyn Write) -> io::Result<()> {
     }
     family(
         out,
-        "mailbox_doctor_cert_days_left",
-        "Days until the soonest end of a server certificate seen.",
+        "mailbox_doctor_cert_remaining_seconds",
+        "Time until the soonest end of a server certificate seen, in whole days (days x 86400).",
     )?;
     for r in reports {
         if let Some(d) = r.metrics.cert_days_left {
             writeln!(
                 out,
-                "mailbox_doctor_cert_days_left{{mailbox=\"{}\"}} {d}",
-                esc(&r.target.user)
+                "mailbox_doctor_cert_remaining_seconds{{mailbox=\"{}\"}} {}",
+                esc(&r.target.user),
+                d * DAY
             )?;
         }
     }
     family(
         out,
-        "mailbox_doctor_deadline_days_left",
-        "Days until the next dated deadline that applies (e.g. SMTP AUTH basic authentication off by default).",
+        "mailbox_doctor_deadline_remaining_seconds",
+        "Time until the next dated deadline that applies (e.g. SMTP AUTH basic authentication off by default), in whole days (days x 86400).",
     )?;
     for r in reports {
         if let (Some(d), Some(date)) = (r.metrics.deadline_days_left, &r.metrics.deadline) {
             writeln!(
                 out,
-                "mailbox_doctor_deadline_days_left{{mailbox=\"{}\",deadline=\"{date}\"}} {d}",
-                esc(&r.target.user)
+                "mailbox_doctor_deadline_remaining_seconds{{mailbox=\"{}\",deadline=\"{date}\"}} {}",
+                esc(&r.target.user),
+                d * DAY
             )?;
         }
     }

@@ -1,0 +1,282 @@
+//! The HTTP front (hyper, HTTP/1.1): routes `/probe`, `/metrics`, `/-/healthy` and
+//! a small landing page. Requests are bounded: the request head must arrive
+//! within `HEADER_TIMEOUT` and fit in `MAX_HEAD` bytes, a request with a body is
+//! refused, open connections are capped, and only the parameters `target` and
+//! `module` are accepted (a credential in a URL is refused, never echoed).
+//!
+//! Graceful shutdown stops accepting, lets the requests in progress finish, and
+//! closes idle connections. The front never decides about probes; `scrape` does.
+
+use super::{scrape, Server};
+use http_body_util::Full;
+use hyper::body::{Bytes, Incoming};
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Semaphore;
+
+/// The whole request head (request line and headers) must arrive within this.
+pub const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+/// The most bytes of a request head (hyper's smallest buffer).
+pub const MAX_HEAD: usize = 8192;
+/// The longest value of a query parameter.
+const MAX_PARAM: usize = 512;
+
+/// An answer, before it becomes a hyper response.
+pub struct Reply {
+    pub status: u16,
+    pub content_type: &'static str,
+    pub body: Vec<u8>,
+    pub headers: Vec<(&'static str, String)>,
+}
+
+impl Reply {
+    pub fn text(status: u16, body: &str) -> Reply {
+        Reply {
+            status,
+            content_type: "text/plain; charset=utf-8",
+            body: body.as_bytes().to_vec(),
+            headers: Vec::new(),
+        }
+    }
+    pub fn exposition(body: Vec<u8>) -> Reply {
+        Reply {
+            status: 200,
+            content_type: "text/plain; version=0.0.4; charset=utf-8",
+            body,
+            headers: Vec::new(),
+        }
+    }
+    pub fn header(mut self, name: &'static str, value: String) -> Reply {
+        self.headers.push((name, value));
+        self
+    }
+}
+
+pub struct Front {
+    server: Arc<Server>,
+    connections: Arc<Semaphore>,
+    graceful: GracefulShutdown,
+}
+
+impl Front {
+    pub fn new(server: Arc<Server>) -> Front {
+        let connections = Arc::new(Semaphore::new(server.opts.max_connections.max(1)));
+        Front {
+            server,
+            connections,
+            graceful: GracefulShutdown::new(),
+        }
+    }
+
+    /// Accepts one connection (waiting while `max_connections` are open) and
+    /// serves it in a task of its own.
+    pub async fn accept_one(&self, listener: &tokio::net::TcpListener) {
+        let Ok(permit) = self.connections.clone().acquire_owned().await else {
+            return;
+        };
+        let Ok((tcp, _)) = listener.accept().await else {
+            // Out of file descriptors and the like: do not spin.
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            return;
+        };
+        let _ = tcp.set_nodelay(true);
+        let server = self.server.clone();
+        let service = hyper::service::service_fn(move |req| {
+            let server = server.clone();
+            async move { Ok::<_, std::convert::Infallible>(respond(&server, req).await) }
+        });
+        let conn = hyper::server::conn::http1::Builder::new()
+            .timer(TokioTimer::new())
+            .header_read_timeout(HEADER_TIMEOUT)
+            .max_buf_size(MAX_HEAD)
+            .serve_connection(TokioIo::new(tcp), service);
+        let conn = self.graceful.watch(conn);
+        tokio::spawn(async move {
+            let _ = conn.await;
+            drop(permit);
+        });
+    }
+
+    /// Waits until every connection has finished its request in progress.
+    pub async fn shutdown(self) {
+        self.graceful.shutdown().await;
+    }
+}
+
+async fn respond(server: &Arc<Server>, req: Request<Incoming>) -> Response<Full<Bytes>> {
+    let reply = route(server, &req).await;
+    let mut b = Response::builder()
+        .status(StatusCode::from_u16(reply.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR))
+        .header("content-type", reply.content_type)
+        .header("cache-control", "no-store");
+    for (k, v) in &reply.headers {
+        b = b.header(*k, v.as_str());
+    }
+    b.body(Full::new(Bytes::from(reply.body)))
+        .unwrap_or_else(|_| Response::new(Full::new(Bytes::from_static(b"internal error\n"))))
+}
+
+async fn route(server: &Arc<Server>, req: &Request<Incoming>) -> Reply {
+    let has_body = req
+        .headers()
+        .get("content-length")
+        .is_some_and(|v| v.as_bytes() != b"0")
+        || req.headers().contains_key("transfer-encoding");
+    if has_body {
+        server.metrics.error("bad_request");
+        return Reply::text(413, "This server takes no request bodies.\n")
+            .header("connection", "close".into());
+    }
+    let path = req.uri().path();
+    let head_ok = matches!(path, "/" | "/-/healthy" | "/-/ready") && req.method() == Method::HEAD;
+    if req.method() != Method::GET && !head_ok {
+        server.metrics.error("bad_request");
+        return Reply::text(405, "Only GET is served.\n").header("allow", "GET".into());
+    }
+    match path {
+        "/probe" => probe(server, req).await,
+        "/metrics" => {
+            let cfg = server.config();
+            let modules: Vec<String> = cfg.modules.iter().cloned().collect();
+            let mut body = Vec::new();
+            let _ = server.metrics.render(&modules, server.running(), &mut body);
+            Reply::exposition(body)
+        }
+        "/-/healthy" => Reply::text(200, "Healthy\n"),
+        "/-/ready" => Reply::text(200, "Ready\n"),
+        "/" => Reply {
+            status: 200,
+            content_type: "text/html; charset=utf-8",
+            body: LANDING.as_bytes().to_vec(),
+            headers: Vec::new(),
+        },
+        _ => Reply::text(
+            404,
+            "Not found. This server answers /probe, /metrics and /-/healthy.\n",
+        ),
+    }
+}
+
+const LANDING: &str = "<!DOCTYPE html>\n<html><head><title>mailbox-doctor serve</title></head><body>\n<h1>mailbox-doctor serve</h1>\n<p>Probe a configured mailbox: <code>/probe?target=ADDRESS[&amp;module=NAME]</code></p>\n<p><a href=\"/metrics\">Metrics</a> of the exporter itself; <a href=\"/-/healthy\">health</a>.</p>\n</body></html>\n";
+
+async fn probe(server: &Arc<Server>, req: &Request<Incoming>) -> Reply {
+    let params = match parse_query(req.uri().query().unwrap_or("")) {
+        Ok(p) => p,
+        Err(why) => {
+            server.metrics.error("bad_request");
+            return Reply::text(400, &why);
+        }
+    };
+    let mut target = None;
+    let mut module = None;
+    for (k, v) in &params {
+        let slot = match k.as_str() {
+            "target" => &mut target,
+            "module" => &mut module,
+            _ => {
+                server.metrics.error("bad_request");
+                // The name only, never the value: it could be a secret.
+                let name: String = k.chars().take(40).flat_map(char::escape_default).collect();
+                return Reply::text(
+                    400,
+                    &format!(
+                        "Unknown parameter `{name}`: /probe takes target and module only. Secrets are read from the config file, never from a URL.\n"
+                    ),
+                );
+            }
+        };
+        if slot.replace(v.as_str()).is_some() {
+            server.metrics.error("bad_request");
+            return Reply::text(400, &format!("The parameter {k} is given twice.\n"));
+        }
+    }
+    let Some(target) = target.filter(|t| !t.trim().is_empty()) else {
+        server.metrics.error("bad_request");
+        return Reply::text(
+            400,
+            "Target parameter is missing: /probe?target=ADDRESS[&module=NAME].\n",
+        );
+    };
+    let scrape_timeout = req
+        .headers()
+        .get("x-prometheus-scrape-timeout-seconds")
+        .map(|v| v.to_str().unwrap_or("?"));
+    scrape::handle(
+        server,
+        scrape::Asked {
+            target,
+            module: module.filter(|m| !m.is_empty()),
+            scrape_timeout,
+        },
+    )
+    .await
+}
+
+/// Splits and decodes a query string (`+` is a space, `%XX` a byte).
+pub fn parse_query(q: &str) -> Result<Vec<(String, String)>, String> {
+    let mut out = Vec::new();
+    for pair in q.split('&').filter(|p| !p.is_empty()) {
+        if out.len() >= 8 {
+            return Err("Too many query parameters.\n".into());
+        }
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        let (k, v) = (decode(k)?, decode(v)?);
+        if v.len() > MAX_PARAM {
+            return Err(format!(
+                "A query parameter is longer than {MAX_PARAM} bytes.\n"
+            ));
+        }
+        out.push((k, v));
+    }
+    Ok(out)
+}
+
+fn decode(s: &str) -> Result<String, String> {
+    let bad = || "The query string is not valid percent-encoded UTF-8.\n".to_string();
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'+' => out.push(b' '),
+            b'%' => {
+                let hex = b.get(i + 1..i + 3).ok_or_else(bad)?;
+                let hex = std::str::from_utf8(hex).map_err(|_| bad())?;
+                out.push(u8::from_str_radix(hex, 16).map_err(|_| bad())?);
+                i += 2;
+            }
+            c => out.push(c),
+        }
+        i += 1;
+    }
+    let s = String::from_utf8(out).map_err(|_| bad())?;
+    if s.chars().any(char::is_control) {
+        return Err("The query string holds control characters.\n".into());
+    }
+    Ok(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn queries_decode_and_bad_ones_are_refused() {
+        let p = parse_query("target=scanner%40contoso.com&module=m+1").expect("parses");
+        assert_eq!(
+            p,
+            vec![
+                ("target".to_string(), "scanner@contoso.com".to_string()),
+                ("module".to_string(), "m 1".to_string())
+            ]
+        );
+        for bad in ["target=%zz", "target=%4", "target=%ff%fe", "target=a%0Ab"] {
+            assert!(parse_query(bad).is_err(), "{bad}");
+        }
+        let long = format!("target={}", "a".repeat(600));
+        assert!(parse_query(&long).is_err());
+    }
+}
