@@ -3,8 +3,8 @@
 //! schema needs a new `SCHEMA_VERSION`.
 
 use super::input::Format;
-use crate::knowledge::{Actor, Severity};
-use crate::report::model::{OverallStatus, Tool};
+use crate::report::model::Tool;
+use crate::vocab::{Actor, OverallStatus, Severity};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 

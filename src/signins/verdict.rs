@@ -6,8 +6,8 @@
 
 use super::aggregate::{Aggregate, Legacy};
 use super::model::*;
-use crate::knowledge::{Knowledge, Severity};
-use crate::report::model::OverallStatus;
+use crate::knowledge::Knowledge;
+use crate::vocab::{OverallStatus, Severity};
 use chrono::{DateTime, Utc};
 
 /// What the report needs besides the aggregates.
@@ -173,7 +173,7 @@ pub fn build(
     let lock = &kb.entra.lockout;
     SigninReport {
         schema_version: SCHEMA_VERSION,
-        tool: crate::tool(),
+        tool: crate::report::model::Tool::current(),
         status,
         now: opts.now,
         since: opts.since,

@@ -3,8 +3,8 @@
 //! formats list.
 
 use super::thousands;
-use crate::report::model::OverallStatus;
 use crate::signins::model::{ItemStatus, SigninReport};
+use crate::vocab::OverallStatus;
 use chrono::{DateTime, Utc};
 use colored::Colorize as _;
 use std::io::Write;
