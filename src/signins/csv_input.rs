@@ -149,7 +149,7 @@ fn row(r: &csv::ByteRecord, c: &Columns) -> Result<SignIn, &'static str> {
     let time = parse_time(&text(Some(c.date))).ok_or("the date is not a time")?;
     let user = [c.username, c.user, c.user_id]
         .into_iter()
-        .map(|i| text(i))
+        .map(&text)
         .find(|u| !u.trim().is_empty())
         .ok_or("the row names no user")?;
     let status = text(c.status);

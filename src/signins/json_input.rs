@@ -192,11 +192,17 @@ pub fn read<R: BufRead>(rd: R, line_offset: u64, rows: &mut dyn Rows) -> Result<
 impl<R: BufRead> Reader<'_, R> {
     /// The elements of an array whose `[` was just read, each a sign-in.
     fn array(&mut self) -> Result<(), Error> {
+        let mut cut_record = false;
         loop {
             match self.sc.skip_ws()? {
                 None => {
-                    let line = self.sc.line;
-                    self.rows.malformed(line, "the input ends inside a list");
+                    // A record cut off is already counted; otherwise say the
+                    // list is not closed (rows after it may be missing).
+                    if !cut_record {
+                        let line = self.sc.line;
+                        self.rows
+                            .malformed(line, "the input ends inside a list: it may be cut off");
+                    }
                     return Ok(());
                 }
                 Some(b']') => {
@@ -211,6 +217,7 @@ impl<R: BufRead> Reader<'_, R> {
                     let mut buf = std::mem::take(&mut self.buf);
                     buf.clear();
                     let end = self.sc.capture(&mut buf)?;
+                    cut_record = end == End::Truncated;
                     self.record(&buf, line, end);
                     self.buf = buf;
                 }

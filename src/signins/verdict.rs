@@ -288,8 +288,9 @@ fn lockout(kb: &Knowledge, agg: &Aggregate<'_>) -> Vec<LockoutItem> {
             }
             if let Some(k) = l.locked_span {
                 summary.push_str(&format!(
-                    "; refused as locked (50053) {} times{}, last at {}",
+                    "; refused as locked (50053) {} time{}{}, last at {}",
                     l.locked,
+                    if l.locked == 1 { "" } else { "s" },
                     if locked_after { " after them" } else { "" },
                     k.last.format("%Y-%m-%d %H:%M")
                 ));

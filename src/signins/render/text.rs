@@ -34,6 +34,10 @@ fn label(s: ItemStatus, style: &Style) -> String {
     }
 }
 
+fn plural(n: u64, word: &str) -> String {
+    format!("{} {word}{}", thousands(n), if n == 1 { "" } else { "s" })
+}
+
 fn more(out: &mut dyn Write, total: usize) -> std::io::Result<()> {
     if total > SHOWN {
         writeln!(
@@ -117,7 +121,7 @@ fn legacy(r: &SigninReport, out: &mut dyn Write, style: &Style) -> std::io::Resu
     writeln!(
         out,
         "\n1. Legacy sign-ins (a password with every request), what breaks first: {}",
-        r.legacy.len()
+        thousands(r.legacy.len() as u64)
     )?;
     if r.legacy.is_empty() {
         writeln!(out, "  none")?;
@@ -189,8 +193,8 @@ fn failures(r: &SigninReport, out: &mut dyn Write) -> std::io::Result<()> {
         };
         writeln!(
             out,
-            "         {} failures ({} from legacy clients), {} .. {}; users: {users}{others}",
-            thousands(f.count),
+            "         {} ({} from legacy clients), {} .. {}; users: {users}{others}",
+            plural(f.count, "failure"),
             thousands(f.legacy_count),
             t(&f.first_seen),
             t(&f.last_seen)
@@ -211,7 +215,7 @@ fn lockout(r: &SigninReport, out: &mut dyn Write) -> std::io::Result<()> {
     writeln!(
         out,
         "\n3. Lockout risk, devices that fail with a wrong password again and again: {}",
-        r.lockout_risk.len()
+        thousands(r.lockout_risk.len() as u64)
     )?;
     if r.lockout_risk.is_empty() {
         writeln!(out, "  none")?;
@@ -258,7 +262,7 @@ fn places(r: &SigninReport, out: &mut dyn Write) -> std::io::Result<()> {
         out,
         "\n4. Unexpected places, outside {}: {}",
         r.expected_countries.join(", "),
-        r.unexpected_locations.len()
+        thousands(r.unexpected_locations.len() as u64)
     )?;
     if r.unexpected_locations.is_empty() {
         writeln!(out, "  none")?;
@@ -297,7 +301,7 @@ fn not_covered(r: &SigninReport, out: &mut dyn Write) -> std::io::Result<()> {
     writeln!(
         out,
         "\n5. Legacy sign-ins that no Conditional Access policy applied to: {} users and apps",
-        r.not_covered_by_ca.len()
+        thousands(r.not_covered_by_ca.len() as u64)
     )?;
     if r.not_covered_by_ca.is_empty() {
         writeln!(out, "  none")?;
@@ -306,10 +310,10 @@ fn not_covered(r: &SigninReport, out: &mut dyn Write) -> std::io::Result<()> {
     for c in r.not_covered_by_ca.iter().take(SHOWN) {
         writeln!(
             out,
-            "  {}, {}: {} sign-ins ({} succeeded), last {}",
+            "  {}, {}: {} ({} succeeded), last {}",
             c.user,
             c.client_app,
-            thousands(c.sign_ins),
+            plural(c.sign_ins, "sign-in"),
             thousands(c.successes),
             t(&c.last_seen)
         )?;
