@@ -3,7 +3,8 @@
 //! Microsoft's text, its source and the agreed diagnosis, and the client apps of
 //! the sign-in logs with their dated end.
 
-use mailbox_doctor::knowledge::{self, Knowledge, Severity};
+use mailbox_doctor::knowledge::{self, Knowledge};
+use mailbox_doctor::vocab::Severity;
 
 fn kb() -> &'static Knowledge {
     knowledge::get().expect("knowledge base loads")
