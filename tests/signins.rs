@@ -14,127 +14,6 @@ use util::{bin, validated};
 
 const NOW: &str = "2026-12-01";
 
-/// A month of an office's sign-ins that touches every section.
-fn office() -> Vec<Row> {
-    let mut rows = Vec::new();
-    for d in 10..22 {
-        rows.push(Row::new(
-            &format!("2026-11-{d}T07:42:19Z"),
-            "scanner@contoso.com",
-            "Authenticated SMTP",
-            "203.0.113.45",
-            "DE",
-            0,
-        ));
-    }
-    for m in 0..11 {
-        rows.push(
-            Row::new(
-                &format!("2026-11-25T08:{m:02}:00Z"),
-                "printer@contoso.com",
-                "Authenticated SMTP",
-                "198.51.100.7",
-                "AT",
-                50126,
-            )
-            .agent("Printer-Firmware/2.1"),
-        );
-    }
-    for m in 30..32 {
-        rows.push(
-            Row::new(
-                &format!("2026-11-25T08:{m}:00Z"),
-                "printer@contoso.com",
-                "Authenticated SMTP",
-                "198.51.100.7",
-                "AT",
-                50053,
-            )
-            .agent("Printer-Firmware/2.1"),
-        );
-    }
-    rows.push(Row::new(
-        "2026-11-20T10:00:00Z",
-        "alice@contoso.com",
-        "IMAP4",
-        "192.0.2.9",
-        "US",
-        0,
-    ));
-    rows.push(
-        Row::new(
-            "2026-11-20T11:00:00Z",
-            "alice@contoso.com",
-            "Browser",
-            "192.0.2.10",
-            "DE",
-            0,
-        )
-        .ca("success"),
-    );
-    rows.push(Row::new(
-        "2026-11-21T09:00:00Z",
-        "alice@contoso.com",
-        "Browser",
-        "2001:db8::1",
-        "US",
-        50126,
-    ));
-    for d in 1..4 {
-        rows.push(
-            Row::new(
-                &format!("2026-11-0{d}T06:00:00Z"),
-                "carol@contoso.com",
-                "Exchange ActiveSync",
-                "192.0.2.20",
-                "DE",
-                0,
-            )
-            .ca("success"),
-        );
-    }
-    rows.push(
-        Row::new(
-            "2026-11-12T12:00:00Z",
-            "bob@contoso.com",
-            "Mobile Apps and Desktop clients",
-            "192.0.2.30",
-            "DE",
-            53003,
-        )
-        .ca("failure"),
-    );
-    rows.push(
-        Row::new(
-            "2026-11-13T12:00:00Z",
-            "bob@contoso.com",
-            "POP3",
-            "192.0.2.30",
-            "DE",
-            530035,
-        )
-        .ca("failure"),
-    );
-    rows.push(Row::new(
-        "2026-11-14T12:00:00Z",
-        "dave@contoso.com",
-        "Browser",
-        "192.0.2.40",
-        "DE",
-        4_242_424,
-    ));
-    // Before the 30-day window: counted, not analysed.
-    rows.push(Row::new(
-        "2026-09-01T12:00:00Z",
-        "erin@contoso.com",
-        "IMAP4",
-        "192.0.2.50",
-        "DE",
-        0,
-    ));
-    rows
-}
-
 fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
     let p = dir.join(name);
     std::fs::write(&p, text).expect("write export");
@@ -189,7 +68,7 @@ fn csv_export_with_microsofts_header_fills_every_section_and_is_critical() {
     let f = write(
         dir.path(),
         "InteractiveSignIns_2026-11-01_2026-12-01.csv",
-        &gen::csv(&office()),
+        &gen::csv(&gen::office()),
     );
     let run = signins(&[p(&f), "--json", "--expected-country", "DE,at"]);
     assert_eq!(
@@ -200,7 +79,7 @@ fn csv_export_with_microsofts_header_fills_every_section_and_is_critical() {
     );
     let v = run.json();
     assert_eq!(v["inputs"][0]["format"], "csv");
-    assert_eq!(v["rows_read"], office().len());
+    assert_eq!(v["rows_read"], gen::office().len());
     assert_eq!(v["rows_outside_window"], 1);
     assert_eq!(v["rows_malformed"], 0);
     assert_eq!(v["expected_countries"], serde_json::json!(["DE", "AT"]));
@@ -347,7 +226,7 @@ fn csv_export_with_microsofts_header_fills_every_section_and_is_critical() {
 #[test]
 fn text_report_shows_the_five_sections_and_the_status() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let f = write(dir.path(), "s.csv", &gen::csv(&office()));
+    let f = write(dir.path(), "s.csv", &gen::csv(&gen::office()));
     let run = signins(&[p(&f), "--expected-country", "DE"]);
     assert_eq!(run.code, 2);
     let t = run.text();
@@ -370,7 +249,7 @@ fn text_report_shows_the_five_sections_and_the_status() {
 #[test]
 fn non_interactive_csv_and_several_files_add_up() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let rows = office();
+    let rows = gen::office();
     let (a, b) = rows.split_at(10);
     let f1 = write(dir.path(), "InteractiveSignIns.csv", &gen::csv(a));
     let f2 = write(dir.path(), "NonInteractiveSignIns.csv", &gen::csv(b));
@@ -397,7 +276,7 @@ fn non_interactive_csv_and_several_files_add_up() {
 #[test]
 fn portal_json_graph_pages_json_lines_and_csv_give_the_same_report() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let rows = office();
+    let rows = gen::office();
     let csv = write(dir.path(), "s.csv", &gen::csv(&rows));
     let portal = write(
         dir.path(),
@@ -488,9 +367,9 @@ fn portal_json_graph_pages_json_lines_and_csv_give_the_same_report() {
 #[test]
 fn standard_input_is_read_with_a_dash_and_detected_by_content() {
     for text in [
-        gen::csv(&office()),
-        gen::portal_json(&office()),
-        gen::graph_pages(&office(), 5).join("\n"),
+        gen::csv(&gen::office()),
+        gen::portal_json(&gen::office()),
+        gen::graph_pages(&gen::office(), 5).join("\n"),
     ] {
         let out = bin()
             .args(["signins", "-", "--json", "--now", NOW])
@@ -500,7 +379,7 @@ fn standard_input_is_read_with_a_dash_and_detected_by_content() {
         assert_eq!(out.status.code(), Some(2));
         let v = validated(&out.stdout, "signins.v1.json");
         assert_eq!(v["inputs"][0]["name"], "-");
-        assert_eq!(v["rows_read"], office().len());
+        assert_eq!(v["rows_read"], gen::office().len());
     }
 }
 
@@ -721,7 +600,7 @@ fn malformed_rows_are_counted_with_their_line_and_never_stop_the_reading() {
 #[test]
 fn redact_leaves_no_user_name_or_ip_address_in_any_format() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let rows = office();
+    let rows = gen::office();
     let f = write(dir.path(), "s.csv", &gen::csv(&rows));
     let mut secrets: Vec<String> = Vec::new();
     for r in &rows {
@@ -793,7 +672,7 @@ fn redact_leaves_no_user_name_or_ip_address_in_any_format() {
 #[test]
 fn csv_output_has_one_row_per_finding_and_no_formulas() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let mut rows = office();
+    let mut rows = gen::office();
     rows.push(
         Row::new(
             "2026-11-29T07:00:00Z",

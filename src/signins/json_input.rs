@@ -81,54 +81,86 @@ impl<R: BufRead> Scanner<R> {
     }
 
     /// Reads one JSON value (raw) into `out`, keeping at most `MAX_RECORD` bytes.
+    /// Works on whole buffers at a time, not byte by byte.
     fn capture(&mut self, out: &mut Vec<u8>) -> std::io::Result<End> {
         let (mut depth, mut in_string, mut escape) = (0u32, false, false);
-        let mut end = End::Complete;
-        let first = self.peek()?;
-        let scalar = !matches!(first, Some(b'{') | Some(b'[') | Some(b'"'));
+        let mut too_large = false;
+        let scalar = !matches!(self.peek()?, Some(b'{') | Some(b'[') | Some(b'"'));
         loop {
-            let Some(b) = self.peek()? else {
-                return Ok(if scalar && end == End::Complete {
+            let buf = self.rd.fill_buf()?;
+            if buf.is_empty() {
+                return Ok(if scalar && !too_large {
                     End::Complete
                 } else {
                     End::Truncated
                 });
-            };
-            if scalar && (b == b',' || b == b']' || b == b'}' || b.is_ascii_whitespace()) {
-                return Ok(end);
             }
-            self.bump()?;
-            if out.len() < MAX_RECORD {
-                out.push(b);
-            } else {
-                end = End::TooLarge;
-            }
-            if scalar {
-                continue;
-            }
-            if in_string {
-                if escape {
-                    escape = false;
-                } else if b == b'\\' {
-                    escape = true;
-                } else if b == b'"' {
-                    in_string = false;
-                    if depth == 0 {
-                        return Ok(end);
+            let mut used = buf.len();
+            let mut done = false;
+            let mut i = 0;
+            while i < buf.len() {
+                let b = buf[i];
+                if scalar {
+                    if b == b',' || b == b']' || b == b'}' || b.is_ascii_whitespace() {
+                        used = i;
+                        done = true;
+                        break;
                     }
+                    i += 1;
+                    continue;
                 }
-                continue;
-            }
-            match b {
-                b'"' => in_string = true,
-                b'{' | b'[' => depth += 1,
-                b'}' | b']' => {
-                    depth = depth.saturating_sub(1);
-                    if depth == 0 {
-                        return Ok(end);
+                if in_string {
+                    if escape {
+                        escape = false;
+                    } else if b == b'\\' {
+                        escape = true;
+                    } else if b == b'"' {
+                        in_string = false;
+                        if depth == 0 {
+                            used = i + 1;
+                            done = true;
+                            break;
+                        }
+                    } else {
+                        // Skip to the next quote or backslash at once.
+                        match memchr::memchr2(b'"', b'\\', &buf[i..]) {
+                            Some(n) => i += n,
+                            None => i = buf.len(),
+                        }
+                        continue;
                     }
+                    i += 1;
+                    continue;
                 }
-                _ => {}
+                match b {
+                    b'"' => in_string = true,
+                    b'{' | b'[' => depth += 1,
+                    b'}' | b']' => {
+                        depth = depth.saturating_sub(1);
+                        if depth == 0 {
+                            used = i + 1;
+                            done = true;
+                            break;
+                        }
+                    }
+                    _ => {}
+                }
+                i += 1;
+            }
+            let chunk = &buf[..used];
+            self.line += chunk.iter().filter(|&&b| b == b'\n').count() as u64;
+            let room = MAX_RECORD.saturating_sub(out.len());
+            if chunk.len() > room {
+                too_large = true;
+            }
+            out.extend_from_slice(&chunk[..chunk.len().min(room)]);
+            self.rd.consume(used);
+            if done {
+                return Ok(if too_large {
+                    End::TooLarge
+                } else {
+                    End::Complete
+                });
             }
         }
     }

@@ -59,27 +59,28 @@ fn legacy_status(l: &Legacy, v: &Verdict, opts: &Options) -> ItemStatus {
 /// Builds the report from everything read.
 pub fn build(
     kb: &Knowledge,
-    agg: Aggregate<'_>,
+    mut agg: Aggregate<'_>,
     inputs: Vec<InputReport>,
     opts: Options,
 ) -> SigninReport {
-    let mut legacy: Vec<LegacyItem> = agg
-        .legacy
-        .iter()
+    let not_covered = not_covered(&agg);
+    // The entries move into the report (no second copy of a large export's sets).
+    let mut legacy: Vec<LegacyItem> = std::mem::take(&mut agg.legacy)
+        .into_iter()
         .map(|((user, app), l)| {
-            let v = verdict(kb, app, &opts);
+            let v = verdict(kb, &app, &opts);
             LegacyItem {
-                status: legacy_status(l, &v, &opts),
-                user: user.clone(),
-                client_app: app.clone(),
+                status: legacy_status(&l, &v, &opts),
+                user,
+                client_app: app,
                 first_seen: l.span.first,
                 last_seen: l.span.last,
                 last_success: l.last_success,
                 successes: l.successes,
                 failures: l.failures,
-                ips: l.ips.items.clone(),
+                ips: l.ips.items,
                 ips_omitted: l.ips.omitted,
-                user_agents: l.user_agents.items.clone(),
+                user_agents: l.user_agents.items,
                 user_agents_omitted: l.user_agents.omitted,
                 ca_not_applied: l.ca_not_applied,
                 verdict: v,
@@ -105,37 +106,16 @@ pub fn build(
             .then(a.client_app.cmp(&b.client_app))
     });
 
-    let mut not_covered: Vec<CaItem> = agg
-        .legacy
-        .iter()
-        .filter(|(_, l)| l.ca_not_applied > 0)
-        .map(|((user, app), l)| CaItem {
-            user: user.clone(),
-            client_app: app.clone(),
-            sign_ins: l.ca_not_applied,
-            successes: l.ca_not_applied_successes,
-            last_seen: l.span.last,
-        })
-        .collect();
-    not_covered.sort_by(|a, b| {
-        b.successes
-            .cmp(&a.successes)
-            .then(b.sign_ins.cmp(&a.sign_ins))
-            .then(a.user.cmp(&b.user))
-            .then(a.client_app.cmp(&b.client_app))
-    });
-
     let failures = failures(kb, &agg);
     let lockout_risk = lockout(kb, &agg);
 
-    let mut places: Vec<PlaceItem> = agg
-        .places
-        .iter()
+    let mut places: Vec<PlaceItem> = std::mem::take(&mut agg.places)
+        .into_iter()
         .map(|(p, c)| PlaceItem {
-            user: p.user.clone(),
-            country: p.country.clone(),
-            ip: p.ip.clone(),
-            client_app: p.client_app.clone(),
+            user: p.user,
+            country: p.country,
+            ip: p.ip,
+            client_app: p.client_app,
             successes: c.successes,
             failures: c.failures,
             first_seen: c.span.first,
@@ -219,6 +199,31 @@ pub fn build(
     }
 }
 
+/// Legacy sign-ins no Conditional Access policy applied to, by user and app.
+fn not_covered(agg: &Aggregate<'_>) -> Vec<CaItem> {
+    let mut out: Vec<CaItem> = agg
+        .legacy
+        .iter()
+        .filter(|(_, l)| l.ca_not_applied > 0)
+        .map(|((user, app), l)| CaItem {
+            user: user.clone(),
+            client_app: app.clone(),
+            sign_ins: l.ca_not_applied,
+            successes: l.ca_not_applied_successes,
+            last_seen: l.span.last,
+        })
+        .collect();
+    out.sort_by(|a, b| {
+        b.successes
+            .cmp(&a.successes)
+            .then(b.sign_ins.cmp(&a.sign_ins))
+            .then(a.user.cmp(&b.user))
+            .then(a.client_app.cmp(&b.client_app))
+    });
+
+    out
+}
+
 fn failures(kb: &Knowledge, agg: &Aggregate<'_>) -> Vec<FailureItem> {
     let mut out: Vec<FailureItem> = agg
         .failures
@@ -269,7 +274,14 @@ fn lockout(kb: &Knowledge, agg: &Aggregate<'_>) -> Vec<LockoutItem> {
     let mut out: Vec<LockoutItem> = agg
         .lockout
         .iter()
-        .filter(|(_, l)| l.locked > 0 || l.bad_password >= repeated)
+        // Wrong passwords again and again, or repeated ones with a lock after them.
+        .filter(|(_, l)| {
+            let locked_after = matches!(
+                (l.bad_span, l.locked_span),
+                (Some(b), Some(k)) if k.last >= b.first
+            );
+            l.bad_password >= repeated || (l.bad_password >= 2 && locked_after)
+        })
         .map(|(d, l)| {
             let locked_after = match (l.bad_span, l.locked_span) {
                 (Some(b), Some(k)) => k.last >= b.first,

@@ -259,6 +259,127 @@ pub fn json_lines(rows: &[Row]) -> String {
     out
 }
 
+/// A month of an office's sign-ins that touches every section.
+pub fn office() -> Vec<Row> {
+    let mut rows = Vec::new();
+    for d in 10..22 {
+        rows.push(Row::new(
+            &format!("2026-11-{d}T07:42:19Z"),
+            "scanner@contoso.com",
+            "Authenticated SMTP",
+            "203.0.113.45",
+            "DE",
+            0,
+        ));
+    }
+    for m in 0..11 {
+        rows.push(
+            Row::new(
+                &format!("2026-11-25T08:{m:02}:00Z"),
+                "printer@contoso.com",
+                "Authenticated SMTP",
+                "198.51.100.7",
+                "AT",
+                50126,
+            )
+            .agent("Printer-Firmware/2.1"),
+        );
+    }
+    for m in 30..32 {
+        rows.push(
+            Row::new(
+                &format!("2026-11-25T08:{m}:00Z"),
+                "printer@contoso.com",
+                "Authenticated SMTP",
+                "198.51.100.7",
+                "AT",
+                50053,
+            )
+            .agent("Printer-Firmware/2.1"),
+        );
+    }
+    rows.push(Row::new(
+        "2026-11-20T10:00:00Z",
+        "alice@contoso.com",
+        "IMAP4",
+        "192.0.2.9",
+        "US",
+        0,
+    ));
+    rows.push(
+        Row::new(
+            "2026-11-20T11:00:00Z",
+            "alice@contoso.com",
+            "Browser",
+            "192.0.2.10",
+            "DE",
+            0,
+        )
+        .ca("success"),
+    );
+    rows.push(Row::new(
+        "2026-11-21T09:00:00Z",
+        "alice@contoso.com",
+        "Browser",
+        "2001:db8::1",
+        "US",
+        50126,
+    ));
+    for d in 1..4 {
+        rows.push(
+            Row::new(
+                &format!("2026-11-0{d}T06:00:00Z"),
+                "carol@contoso.com",
+                "Exchange ActiveSync",
+                "192.0.2.20",
+                "DE",
+                0,
+            )
+            .ca("success"),
+        );
+    }
+    rows.push(
+        Row::new(
+            "2026-11-12T12:00:00Z",
+            "bob@contoso.com",
+            "Mobile Apps and Desktop clients",
+            "192.0.2.30",
+            "DE",
+            53003,
+        )
+        .ca("failure"),
+    );
+    rows.push(
+        Row::new(
+            "2026-11-13T12:00:00Z",
+            "bob@contoso.com",
+            "POP3",
+            "192.0.2.30",
+            "DE",
+            530035,
+        )
+        .ca("failure"),
+    );
+    rows.push(Row::new(
+        "2026-11-14T12:00:00Z",
+        "dave@contoso.com",
+        "Browser",
+        "192.0.2.40",
+        "DE",
+        4_242_424,
+    ));
+    // Before the 30-day window: counted, not analysed.
+    rows.push(Row::new(
+        "2026-09-01T12:00:00Z",
+        "erin@contoso.com",
+        "IMAP4",
+        "192.0.2.50",
+        "DE",
+        0,
+    ));
+    rows
+}
+
 /// `n` sign-ins spread over the 30 days before 2026-12-01, as a large tenant's
 /// month looks: mostly modern, with printers on SMTP AUTH, some IMAP and POP,
 /// wrong passwords, and a few devices abroad. Deterministic.
@@ -275,7 +396,7 @@ pub fn large_month(n: usize) -> impl Iterator<Item = Row> {
         "Other clients",
         "Authenticated SMTP",
     ];
-    let countries = ["DE", "DE", "DE", "AT", "DE", "AT", "DE", "DE", "US", "DE"];
+    let countries = ["DE", "DE", "DE", "AT", "DE", "AT", "DE", "DE", "AT", "DE"];
     (0..n).map(move |i| {
         let user = i * 7919 % 5000;
         let app = apps[i % apps.len()];
@@ -284,23 +405,40 @@ pub fn large_month(n: usize) -> impl Iterator<Item = Row> {
             .map(|t| t.with_timezone(&chrono::Utc) - chrono::Duration::seconds(secs))
             .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
             .unwrap_or_default();
-        let ip = match i % 3 {
+        let mut ip = match i % 3 {
             0 => format!("192.0.2.{}", i % 250),
             1 => format!("198.51.100.{}", user % 250),
             _ => format!("2001:db8::{:x}", i % 4096),
         };
-        let code = match i % 17 {
-            0 => 50126,
-            1 => 50053,
-            2 => 50140,
-            _ => 0,
+        // One user in 97 has a device that keeps sending a wrong password from
+        // one address (and is refused as locked now and then); elsewhere
+        // failures are rare.
+        let code = if user % 97 == 0 {
+            ip = format!("203.0.113.{}", user % 250);
+            if i % 12 == 0 {
+                50053
+            } else {
+                50126
+            }
+        } else {
+            match i % 61 {
+                0 => 50126,
+                1 => 50140,
+                2 => 53003,
+                _ => 0,
+            }
+        };
+        let country = if i % 997 == 8 {
+            "US"
+        } else {
+            countries[i % 10]
         };
         Row::new(
             &t,
             &format!("user{user}@contoso.com"),
             app,
             &ip,
-            countries[i % 10],
+            country,
             code,
         )
         .agent(if i % 2 == 0 {
