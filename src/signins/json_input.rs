@@ -468,3 +468,74 @@ impl Record<'_> {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Default)]
+    struct Seen {
+        users: Vec<String>,
+        bad: Vec<(u64, String)>,
+    }
+
+    impl Rows for Seen {
+        fn sign_in(&mut self, row: SignIn) {
+            self.users.push(row.user);
+        }
+        fn malformed(&mut self, line: u64, reason: &str) {
+            self.bad.push((line, reason.to_string()));
+        }
+    }
+
+    fn read_str(text: &str) -> (Seen, Summary) {
+        let mut seen = Seen::default();
+        let summary = read(text.as_bytes(), 0, &mut seen).expect("reads");
+        (seen, summary)
+    }
+
+    const REC: &str = r#"{"createdDateTime":"2026-11-30T07:00:00Z","userPrincipalName":"a@contoso.com","status":{"errorCode":0}}"#;
+
+    #[test]
+    fn braces_and_quotes_inside_strings_do_not_cut_a_record() {
+        let tricky = r#"{"createdDateTime":"2026-11-30T07:00:00Z","userPrincipalName":"b@contoso.com","userAgent":"x } ] \" { [","status":{"errorCode":"50126","failureReason":"\\"}}"#;
+        let (seen, s) = read_str(&format!("[{REC},\n{tricky},\n{REC}]"));
+        assert_eq!(seen.users, ["a@contoso.com", "b@contoso.com", "a@contoso.com"]);
+        assert!(seen.bad.is_empty(), "{:?}", seen.bad);
+        assert_eq!(s.format, Format::PortalJson);
+    }
+
+    #[test]
+    fn a_page_keeps_its_metadata_out_and_counts_its_next_link() {
+        let page = format!(
+            r#"{{"@odata.context":"c","@odata.nextLink":"https://graph.microsoft.com/v1.0/auditLogs/signIns?$skiptoken=x","value":[{REC},{REC}]}}"#
+        );
+        let last = format!(r#"{{"value":[{REC}],"@odata.context":"c"}}"#);
+        let (seen, s) = read_str(&format!("{page}\n{last}\n"));
+        assert_eq!(seen.users.len(), 3);
+        assert_eq!((s.format, s.pages, s.pages_with_next_link), (Format::GraphPages, 2, 1));
+    }
+
+    #[test]
+    fn an_oversized_record_and_text_between_records_are_counted_not_fatal() {
+        let huge = format!(
+            r#"{{"createdDateTime":"2026-11-30T07:00:00Z","userAgent":"{}","status":{{"errorCode":0}}}}"#,
+            "x".repeat(MAX_RECORD + 10)
+        );
+        let (seen, _) = read_str(&format!("{REC}\n{huge}\ngarbage\n{REC}\n"));
+        assert_eq!(seen.users.len(), 2);
+        assert_eq!(
+            seen.bad,
+            [
+                (2, "the record is larger than 1 MiB".to_string()),
+                (3, "text between JSON values".to_string())
+            ]
+        );
+    }
+
+    #[test]
+    fn text_that_is_not_json_is_an_error() {
+        let mut seen = Seen::default();
+        assert!(matches!(read(&b"hello"[..], 0, &mut seen), Err(Error::NotJson(_))));
+    }
+}
