@@ -500,7 +500,10 @@ mod tests {
     fn braces_and_quotes_inside_strings_do_not_cut_a_record() {
         let tricky = r#"{"createdDateTime":"2026-11-30T07:00:00Z","userPrincipalName":"b@contoso.com","userAgent":"x } ] \" { [","status":{"errorCode":"50126","failureReason":"\\"}}"#;
         let (seen, s) = read_str(&format!("[{REC},\n{tricky},\n{REC}]"));
-        assert_eq!(seen.users, ["a@contoso.com", "b@contoso.com", "a@contoso.com"]);
+        assert_eq!(
+            seen.users,
+            ["a@contoso.com", "b@contoso.com", "a@contoso.com"]
+        );
         assert!(seen.bad.is_empty(), "{:?}", seen.bad);
         assert_eq!(s.format, Format::PortalJson);
     }
@@ -513,7 +516,10 @@ mod tests {
         let last = format!(r#"{{"value":[{REC}],"@odata.context":"c"}}"#);
         let (seen, s) = read_str(&format!("{page}\n{last}\n"));
         assert_eq!(seen.users.len(), 3);
-        assert_eq!((s.format, s.pages, s.pages_with_next_link), (Format::GraphPages, 2, 1));
+        assert_eq!(
+            (s.format, s.pages, s.pages_with_next_link),
+            (Format::GraphPages, 2, 1)
+        );
     }
 
     #[test]
@@ -536,6 +542,9 @@ mod tests {
     #[test]
     fn text_that_is_not_json_is_an_error() {
         let mut seen = Seen::default();
-        assert!(matches!(read(&b"hello"[..], 0, &mut seen), Err(Error::NotJson(_))));
+        assert!(matches!(
+            read(&b"hello"[..], 0, &mut seen),
+            Err(Error::NotJson(_))
+        ));
     }
 }
