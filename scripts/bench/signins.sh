@@ -40,4 +40,5 @@ for fmt in $FORMATS; do
     awk -v r="$read_rows" -v s="$secs" -v k="$kb" -v c="$code" -v n="$run" 'BEGIN {
       printf "  run %d: %s rows in %.2f s = %.0f rows/s, peak RSS %.1f MB, exit %d\n", n, r, s, (s > 0 ? r / s : 0), k / 1024, c }'
   done
+  rm -f "$file" # hundreds of MB; the generator makes it again
 done
