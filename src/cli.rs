@@ -45,6 +45,8 @@ pub enum Command {
     List(ListArgs),
     /// Serve probes for Prometheus: GET /probe?target=ADDRESS checks a mailbox of the config file
     Serve(Box<ServeArgs>),
+    /// Read Entra sign-in log exports: legacy sign-ins, failures, lockout risk (offline)
+    Signins(Box<SigninsArgs>),
     /// Print a shell completion script
     Completions {
         #[arg(value_enum)]
@@ -255,6 +257,122 @@ fn parse_offset(s: &str) -> Result<f64, String> {
         return Err("the offset must be between 0 and 60 seconds".into());
     }
     Ok(v)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SigninsFormat {
+    Text,
+    Json,
+    /// One row per finding, for a spreadsheet
+    Csv,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct SigninsArgs {
+    /// Sign-in log exports: the Entra portal's CSV or JSON download (interactive or
+    /// non-interactive), or Microsoft Graph auditLogs/signIns pages; `-` reads
+    /// standard input. The format is told by the content.
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// Only sign-ins of this window: N days (30d), hours (12h), weeks (2w), or since
+    /// a date (2026-11-01); older rows are counted and left out
+    #[arg(long, default_value = "30d", value_name = "WINDOW", value_parser = parse_since)]
+    pub since: Since,
+    /// Countries where sign-ins are expected (ISO codes, comma-separated,
+    /// repeatable): sign-ins from anywhere else are listed
+    #[arg(long = "expected-country", value_name = "CC", value_delimiter = ',', value_parser = parse_country)]
+    pub expected_country: Vec<String>,
+    /// Warning when a successful legacy sign-in's end date is this many days away or fewer
+    #[arg(long, default_value_t = 30, value_name = "N", value_parser = clap::value_parser!(u32).range(0..=100_000))]
+    pub warning_days: u32,
+    /// Critical when a successful legacy sign-in's end date is this many days away or fewer (or past)
+    #[arg(long, default_value_t = 7, value_name = "N", value_parser = clap::value_parser!(u32).range(0..=100_000))]
+    pub critical_days: u32,
+    /// Replace user names and IP addresses with pseudonyms (a keyed hash; the key
+    /// is printed once on standard error), so the report can go into a ticket
+    #[arg(long)]
+    pub redact: bool,
+    /// Output format
+    #[arg(long, value_enum, default_value_t = SigninsFormat::Text)]
+    pub format: SigninsFormat,
+    /// Short for --format json
+    #[arg(long, conflicts_with = "format")]
+    pub json: bool,
+    /// When to use colors in text output (NO_COLOR is respected with auto)
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+    /// Pretend the current time is this (YYYY-MM-DD or RFC 3339)
+    #[arg(long, hide = true, value_name = "TIME", value_parser = parse_now)]
+    pub now: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+impl SigninsArgs {
+    pub fn format(&self) -> SigninsFormat {
+        if self.json {
+            SigninsFormat::Json
+        } else {
+            self.format
+        }
+    }
+}
+
+/// The start of the `signins` window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Since {
+    Ago(chrono::Duration),
+    At(chrono::DateTime<chrono::Utc>),
+}
+
+impl Since {
+    pub fn resolve(self, now: chrono::DateTime<chrono::Utc>) -> chrono::DateTime<chrono::Utc> {
+        match self {
+            Since::Ago(d) => now - d,
+            Since::At(t) => t,
+        }
+    }
+}
+
+fn parse_since(s: &str) -> Result<Since, String> {
+    let s = s.trim();
+    let bad = || format!("`{s}` is not a window: use 30d, 12h, 2w or a date (2026-11-01)");
+    if let Some(t) = parse_now(s).ok().filter(|_| s.contains('-')) {
+        return Ok(Since::At(t));
+    }
+    let (num, unit) = match s.find(|c: char| !c.is_ascii_digit()) {
+        Some(i) => s.split_at(i),
+        None => (s, "d"),
+    };
+    let n: i64 = num.parse().map_err(|_| bad())?;
+    if !(1..=36_500).contains(&n) {
+        return Err("the window must be between 1 and 36500 days".into());
+    }
+    let d = match unit {
+        "d" => chrono::Duration::days(n),
+        "h" => chrono::Duration::hours(n),
+        "w" => chrono::Duration::weeks(n),
+        _ => return Err(bad()),
+    };
+    Ok(Since::Ago(d))
+}
+
+fn parse_now(s: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
+    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(s) {
+        return Ok(t.with_timezone(&chrono::Utc));
+    }
+    chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .map(|d| d.and_time(chrono::NaiveTime::MIN).and_utc())
+        .map_err(|_| format!("`{s}` is not a date (YYYY-MM-DD) or an RFC 3339 time"))
+}
+
+fn parse_country(s: &str) -> Result<String, String> {
+    let s = s.trim();
+    if s.len() == 2 && s.chars().all(|c| c.is_ascii_alphabetic()) {
+        Ok(s.to_ascii_uppercase())
+    } else {
+        Err(format!(
+            "`{s}` is not a two-letter ISO country code (e.g. DE, AT)"
+        ))
+    }
 }
 
 fn parse_timeout(s: &str) -> Result<f64, String> {

@@ -18,6 +18,7 @@ pub mod report;
 pub mod runner;
 pub mod secret;
 pub mod serve;
+pub mod signins;
 pub mod sim;
 pub mod target;
 pub mod vocab;
@@ -92,6 +93,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Check(args) => commands::check::run(kb, *args),
         Command::Explain(args) => commands::explain::run(kb, args),
         Command::List(args) => commands::list::run(kb, args),
+        Command::Signins(args) => commands::signins::run(kb, *args),
         Command::Batch(args) => commands::batch::run(kb, *args),
         Command::Demo(args) => commands::demo::command(kb, args),
         Command::Serve(args) => commands::serve::run(kb, *args),

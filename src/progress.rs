@@ -58,3 +58,49 @@ impl Progress {
         let _ = self.multi.clear();
     }
 }
+
+/// A progress bar over the bytes of the inputs (a spinner with a count when the
+/// total is unknown, as for standard input), on stderr, only on a terminal.
+pub struct Bar {
+    bar: ProgressBar,
+}
+
+impl Bar {
+    pub fn start(total: Option<u64>) -> Option<Bar> {
+        use std::io::IsTerminal as _;
+        if !std::io::stderr().is_terminal() {
+            return None;
+        }
+        let bar = match total {
+            Some(n) => {
+                let b = ProgressBar::new(n);
+                b.set_style(
+                    ProgressStyle::with_template(
+                        "{bar:30} {bytes}/{total_bytes} {bytes_per_sec} {eta} left",
+                    )
+                    .unwrap_or_else(|_| ProgressStyle::default_bar()),
+                );
+                b
+            }
+            None => {
+                let b = ProgressBar::new_spinner();
+                b.set_style(
+                    ProgressStyle::with_template("{spinner} {bytes} read, {bytes_per_sec}")
+                        .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+                );
+                b
+            }
+        };
+        bar.enable_steady_tick(Duration::from_millis(200));
+        Some(Bar { bar })
+    }
+
+    pub fn add(&self, bytes: u64) {
+        self.bar.inc(bytes);
+    }
+
+    /// Removes the bar before the report is printed.
+    pub fn clear(self) {
+        self.bar.finish_and_clear();
+    }
+}

@@ -19,6 +19,7 @@ const LAYERS: &[(&str, u32)] = &[
     ("report", 4),
     ("diagnose", 5),
     ("checks", 5),
+    ("signins", 5),
     ("explain", 6),
     ("runner", 7),
     ("progress", 7),

@@ -10,6 +10,7 @@ pub mod demo;
 pub mod explain;
 pub mod list;
 pub mod serve;
+pub mod signins;
 
 use crate::checks::NetOptions;
 use crate::cli::{self, ColorChoice, Format, OutputArgs};

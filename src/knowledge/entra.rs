@@ -182,3 +182,68 @@ impl Entra {
             .map(|&i| &self.client_apps[i])
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn files(codes: &str, apps: &str) -> (EntraFile, SigninsFile) {
+        let lockout = r#""lockout": {"bad_password": [50126], "locked": [50053], "threshold": 10,
+            "statement": "s", "same_password": "p", "source": "https://x.invalid"}"#;
+        (
+            serde_json::from_str(&format!(r#"{{"code": [{codes}]}}"#)).expect("codes"),
+            serde_json::from_str(&format!(r#"{{{lockout}, "client_app": [{apps}]}}"#))
+                .expect("apps"),
+        )
+    }
+
+    const OK: &str = r#"{"code": 50126, "diagnosis": "BAD_CREDENTIALS", "text": "t", "source": "https://x.invalid"},
+        {"code": 50053, "diagnosis": "ACCOUNT_LOCKED", "text": "t", "source": "https://x.invalid"}"#;
+    const APP: &str = r#"{"name": "IMAP4", "legacy": true, "fact": "f", "diagnosis": "BAD_CREDENTIALS", "description": "d", "source": "https://x.invalid"}"#;
+
+    fn build(codes: &str, apps: &str) -> Result<Entra, String> {
+        let (c, a) = files(codes, apps);
+        Entra::build(c, a, &|d| d != "NOPE", &|f| f == "f")
+    }
+
+    #[test]
+    fn a_consistent_table_loads() {
+        let e = build(OK, APP).expect("loads");
+        assert_eq!(
+            e.code(50126).map(|c| c.diagnosis.as_str()),
+            Some("BAD_CREDENTIALS")
+        );
+        assert!(e.client_app("imap4").is_some());
+    }
+
+    #[test]
+    fn duplicates_unknown_codes_and_unknown_facts_are_rejected() {
+        let dup = format!(
+            "{OK}, {}",
+            OK.split("},").next().unwrap_or_default().to_string() + "}"
+        );
+        assert!(build(&dup, APP).expect_err("rejected").contains("twice"));
+        let bad = OK.replace("ACCOUNT_LOCKED", "NOPE");
+        assert!(build(&bad, APP)
+            .expect_err("rejected")
+            .contains("unknown diagnosis"));
+        assert!(build(OK, &APP.replace("\"f\"", "\"g\""))
+            .expect_err("rejected")
+            .contains("unknown fact"));
+        assert!(build(OK, &format!("{APP}, {APP}"))
+            .expect_err("rejected")
+            .contains("named twice"));
+        let no_lock_code = OK.replace("50053", "50054");
+        assert!(build(&no_lock_code, APP)
+            .expect_err("rejected")
+            .contains("AADSTS50053"));
+    }
+
+    #[test]
+    fn unknown_fields_are_rejected() {
+        let r: Result<EntraFile, _> = serde_json::from_str(
+            r#"{"code": [{"code": 1, "diagnosis": "X", "text": "t", "source": "s", "extra": 1}]}"#,
+        );
+        assert!(r.is_err());
+    }
+}
