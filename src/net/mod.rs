@@ -19,6 +19,7 @@ pub mod smtp;
 pub mod smtp_proto;
 pub mod tls;
 pub mod transcript;
+pub mod trust;
 
 /// Longest excerpt of a server line kept in an error.
 pub const EXCERPT_CHARS: usize = 80;
