@@ -12,6 +12,7 @@ pub mod imap;
 pub mod imap_proto;
 pub mod pop;
 pub mod pop_proto;
+pub mod proxy;
 pub mod resolver;
 pub mod sasl;
 pub mod session;

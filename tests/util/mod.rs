@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod hostile;
+pub mod proxy;
 
 use base64::Engine as _;
 use std::path::Path;
@@ -21,6 +22,10 @@ pub fn bin() -> assert_cmd::Command {
     c.env_remove("MAILBOX_DOCTOR_PASSWORD")
         .env_remove("MAILBOX_DOCTOR_TOKEN")
         .env("NO_COLOR", "1");
+    // A proxy of the machine running the tests has no say; the proxy tests set their own.
+    for var in ["HTTPS_PROXY", "https_proxy", "NO_PROXY", "no_proxy"] {
+        c.env_remove(var);
+    }
     c
 }
 
