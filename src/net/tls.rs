@@ -70,6 +70,10 @@ impl TlsFailure {
     }
 }
 
+fn provider() -> Arc<rustls::crypto::CryptoProvider> {
+    Arc::new(rustls::crypto::ring::default_provider())
+}
+
 /// A client configuration that verifies against Mozilla's roots, this machine's
 /// store and `extra` (`--ca-file`), accepting what any of them accepts.
 pub fn client_config(extra: &[Vec<u8>]) -> Result<Arc<rustls::ClientConfig>, String> {
@@ -81,10 +85,6 @@ pub fn client_config(extra: &[Vec<u8>]) -> Result<Arc<rustls::ClientConfig>, Str
         .with_custom_certificate_verifier(verifier)
         .with_no_client_auth();
     Ok(Arc::new(cfg))
-}
-
-fn provider() -> Arc<rustls::crypto::CryptoProvider> {
-    Arc::new(rustls::crypto::ring::default_provider())
 }
 
 /// The result of a handshake: the stream and its facts, or why it failed and the
