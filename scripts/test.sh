@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The whole test suite, on a fresh machine: installs what the tests need (Debian's
 # dovecot-imapd, dovecot-pop3d, postfix, openssl, prometheus) when run as root,
-# starts the real servers on 127.0.0.1, runs formatting, lints and every test, and
-# stops the servers. Without root or packages, the real-server and real-Prometheus
-# tests are skipped LOUDLY.
+# starts the real servers on 127.0.0.1, runs formatting, lints, cargo-deny
+# (installed with `cargo install --locked cargo-deny` when missing) and every
+# test, and stops the servers. Without root or packages, the real-server and
+# real-Prometheus tests are skipped LOUDLY.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -43,8 +44,23 @@ echo "== cargo fmt --check"
 cargo fmt --check
 echo "== cargo clippy --all-targets -- -D warnings"
 cargo clippy --all-targets --quiet -- -D warnings
+echo "== cargo deny check licenses bans sources"
+deny_skip=""
+if ! cargo deny --version >/dev/null 2>&1; then
+  echo "   (installing cargo-deny: once per machine)"
+  cargo install --locked --quiet cargo-deny || deny_skip="cargo-deny could not be installed"
+fi
+if [ -z "$deny_skip" ]; then
+  cargo deny --log-level error check --hide-inclusion-graph licenses bans sources
+fi
 echo "== cargo test"
 cargo test --quiet
+if [ -n "$deny_skip" ]; then
+  echo
+  echo "################################################################"
+  echo "SKIPPED: cargo deny ($deny_skip)"
+  echo "################################################################"
+fi
 if [ "$real" = 1 ]; then
   echo "== real Dovecot and Postfix"
   # One at a time: the tests count attempts in the servers' shared logs.

@@ -151,6 +151,15 @@ fn json_report_snapshot_is_schema_valid() {
 }
 
 #[test]
+#[should_panic(expected = "report.v1.json violated")]
+fn the_schema_check_rejects_a_report_with_an_unknown_field() {
+    let out = render(|r, b| json::render(r, b).expect("renders"));
+    let mut v: serde_json::Value = serde_json::from_str(&out).expect("json");
+    v["not_in_the_schema"] = serde_json::json!(true);
+    util::validated(v.to_string().as_bytes(), "report.v1.json");
+}
+
+#[test]
 fn nagios_report_snapshot() {
     let out = render(|r, b| nagios::render(r, b).expect("renders"));
     assert!(out.starts_with("MAILBOX-DOCTOR CRITICAL - M365_SMTP_AUTH_DISABLED_TENANT: "));

@@ -4,6 +4,8 @@
 //! configuration) run concurrently; their answers become findings such as
 //! TENANT_NOT_FOUND, FEDERATED_DOMAIN and SOVEREIGN_CLOUD_ENDPOINT. The answers
 //! hold for the whole domain, so a run asks once per domain (`checks::ctx::Common`).
+//! The look-ups honour HTTPS_PROXY and NO_PROXY, and the report says whether a
+//! proxy carried them.
 //!
 //! It never sends the password; it only reads public discovery documents.
 
@@ -114,15 +116,39 @@ async fn run(ctx: &Ctx) -> CheckResult {
         id.base,
         encode(&domain)
     );
+    // HTTPS_PROXY and NO_PROXY decide, the same for every mailbox of the run.
+    let proxy = match crate::net::proxy::from_env(&id.host, id.port) {
+        Ok(p) => p,
+        Err(e) => {
+            let r = CheckResult::new(
+                Status::Warn,
+                format!("could not ask {} about the tenant: {e}", id.host),
+            );
+            return with_route(r, None);
+        }
+    };
+    let via = proxy.as_ref().map(|p| p.to_string());
     let ask = async {
-        // One look-up of the identity host serves both requests.
-        let addrs = match resolve(ctx, &id.host).await {
-            Ok(a) => a,
-            Err(e) => return (Err(e.clone()), Err(e)),
+        // One look-up (of the identity host, or of the proxy) serves both requests.
+        let route = match &proxy {
+            Some(p) => match resolve(ctx, &p.host).await {
+                Ok(addrs) => http::Route::Proxy {
+                    proxy: p.clone(),
+                    addrs,
+                },
+                Err(e) => {
+                    let e = format!("the proxy {p} could not be resolved: {e}");
+                    return (Err(e.clone()), Err(e));
+                }
+            },
+            None => match resolve(ctx, &id.host).await {
+                Ok(addrs) => http::Route::Direct(addrs),
+                Err(e) => return (Err(e.clone()), Err(e)),
+            },
         };
         let (realm, openid) = tokio::join!(
-            fetch(ctx, &id, &addrs, &realm_path),
-            fetch(ctx, &id, &addrs, &openid_path)
+            fetch(ctx, &id, &route, &realm_path),
+            fetch(ctx, &id, &route, &openid_path)
         );
         (
             realm.map(|r| parse_realm(&r.body)),
@@ -135,14 +161,29 @@ async fn run(ctx: &Ctx) -> CheckResult {
         .await;
     let (realm, openid) = match (realm, openid) {
         (Err(e), _) | (_, Err(e)) => {
-            return CheckResult::new(
+            let r = CheckResult::new(
                 Status::Warn,
                 format!("could not ask {} about the tenant: {e}", id.host),
             );
+            return with_route(r, via.as_deref());
         }
         (Ok(r), Ok(o)) => (r, o),
     };
-    assess(ctx, realm.as_ref(), openid.as_ref())
+    with_route(assess(ctx, realm.as_ref(), openid.as_ref()), via.as_deref())
+}
+
+/// Says in the summary and the details whether the look-ups went through a proxy.
+fn with_route(mut r: CheckResult, proxy: Option<&str>) -> CheckResult {
+    if let Some(p) = proxy {
+        r.summary.push_str(&format!(" (through the proxy {p})"));
+    }
+    match r.details.as_object_mut() {
+        Some(d) => {
+            d.insert("proxy".into(), serde_json::json!(proxy));
+        }
+        None => r.details = serde_json::json!({ "proxy": proxy }),
+    }
+    r
 }
 
 /// What the user realm and the OpenID configuration said, or why they could not be
@@ -240,39 +281,11 @@ pub fn assess(ctx: &Ctx, realm: Option<&Realm>, openid: Option<&OpenId>) -> Chec
 async fn fetch(
     ctx: &Ctx,
     id: &IdentityUrl,
-    addrs: &[std::net::IpAddr],
+    route: &http::Route,
     path: &str,
 ) -> Result<http::Response, String> {
     let t = ctx.net.timeout;
-    let mut last = String::from("no address");
-    for &ip in addrs {
-        let addr = std::net::SocketAddr::new(ip, id.port);
-        let tcp = match tokio::time::timeout(t, tokio::net::TcpStream::connect(addr)).await {
-            Ok(Ok(s)) => s,
-            Ok(Err(e)) => {
-                last = format!("{addr}: {e}");
-                continue;
-            }
-            Err(_) => {
-                last = format!("{addr}: no answer within {t:?}");
-                continue;
-            }
-        };
-        let _ = tcp.set_nodelay(true);
-        let cfg = crate::net::tls::client_config(&ctx.net.extra_roots)?;
-        let connector = tokio_rustls::TlsConnector::from(cfg);
-        let name = rustls::pki_types::ServerName::try_from(id.host.clone())
-            .map_err(|_| format!("{} is not a valid host name", id.host))?;
-        let mut tls = tokio::time::timeout(t, connector.connect(name, tcp))
-            .await
-            .map_err(|_| format!("TLS handshake with {} timed out", id.host))?
-            .map_err(|e| format!("TLS with {}: {e}", id.host))?;
-        let resp = http::get(&mut tls, &id.host, path, t)
-            .await
-            .map_err(|e| e.to_string())?;
-        return Ok(resp);
-    }
-    Err(last)
+    http::get_https(route, &id.host, id.port, path, &ctx.net.extra_roots, t).await
 }
 
 /// Through the tool's own resolver, so `--dns-server` applies here too.

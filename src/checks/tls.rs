@@ -3,11 +3,13 @@
 //! version, cipher and certificate chain, and hands each live session to its
 //! protocol check. Failures are classified: expired, not yet valid, wrong name,
 //! untrusted issuer (TLS interception), protocol too old, wrong TLS mode, STARTTLS
-//! missing, refused, timed out.
+//! missing, refused, timed out. An accepted chain that this computer's store and
+//! Mozilla's roots judge differently is reported too (a private or intercepting
+//! root; an outdated local store).
 
 use super::{BoxFuture, Check, CheckResult, Ctx};
 use crate::net::session::{open, OpenError, OpenOptions};
-use crate::net::tls::TlsFailure;
+use crate::net::tls::{TlsFailure, TlsInfo};
 use crate::vocab::{CheckId, Endpoint, Finding, Protocol, Severity, Status};
 
 pub struct Tls;
@@ -144,6 +146,13 @@ async fn run(ctx: &Ctx) -> CheckResult {
                         );
                     }
                 }
+                let store = crate::net::trust::system_store();
+                findings.extend(trust_finding(
+                    ep,
+                    info,
+                    store.roots,
+                    store.problem.as_deref(),
+                ));
                 details.insert(key, serde_json::json!({ "endpoint": format!("{}:{}", ep.host, ep.port), "mode": ep.tls, "tls": info }));
             }
             Ok(None) => {
@@ -242,6 +251,57 @@ fn describe(ep: &Endpoint, e: &OpenError) -> String {
     }
 }
 
+/// What it means when this computer's trust store (`store_roots` roots, read with
+/// `store_problem`) and Mozilla's roots disagree about an accepted chain. A chain
+/// only `--ca-file` vouches for says nothing: the user named that root.
+pub fn trust_finding(
+    ep: &Endpoint,
+    info: &TlsInfo,
+    store_roots: usize,
+    store_problem: Option<&str>,
+) -> Option<Finding> {
+    let v = info.trusted_by;
+    let root = info
+        .chain
+        .last()
+        .map(|c| c.issuer.as_str())
+        .unwrap_or("an unnamed root");
+    let evidence = format!("issuer: {root}; this computer's store holds {store_roots} roots");
+    if v.system && !v.public {
+        let message = format!(
+            "{}: the certificate is trusted by this computer's store but not publicly: it leads to \"{root}\", a private CA or a device on this network that intercepts TLS; devices without that root (phones, printers, scanners) will refuse the server",
+            at(ep)
+        );
+        return Some(
+            Finding::new("TLS_PRIVATE_ROOT", Severity::Warning, message).with_evidence(evidence),
+        );
+    }
+    if v.public && !v.system {
+        let why = store_problem.map(|p| format!(" ({p})")).unwrap_or_default();
+        // No store at all (a minimal container) is a fact about this machine, not
+        // a damaged store: noted, not warned about.
+        if store_roots == 0 {
+            let message = format!(
+                "{}: this computer has no trust store that could be read{why}; the certificate was verified against Mozilla's roots",
+                at(ep)
+            );
+            return Some(
+                Finding::new("TLS_LOCAL_STORE_OUTDATED", Severity::Info, message)
+                    .with_evidence(evidence),
+            );
+        }
+        let message = format!(
+            "{}: the certificate leads to \"{root}\", a public root this computer's trust store does not hold{why}: the store is outdated or damaged, and mail clients here that use it will refuse the server",
+            at(ep)
+        );
+        return Some(
+            Finding::new("TLS_LOCAL_STORE_OUTDATED", Severity::Warning, message)
+                .with_evidence(evidence),
+        );
+    }
+    None
+}
+
 fn starttls_hint(p: Protocol) -> &'static str {
     match p {
         Protocol::Smtp => "587 needs STARTTLS, 465 needs implicit TLS",
@@ -277,5 +337,107 @@ fn finding(ctx: &Ctx, ep: &Endpoint, e: &OpenError, why: &str) -> Finding {
     match evidence {
         Some(ev) => f.with_evidence(ev),
         None => f,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::net::tls::CertInfo;
+    use crate::net::trust::Verdicts;
+    use crate::vocab::TlsMode;
+
+    fn info(public: bool, system: bool, ca_file: bool) -> TlsInfo {
+        let cert = |subject: &str, issuer: &str| CertInfo {
+            subject: subject.into(),
+            issuer: issuer.into(),
+            sans: vec![],
+            not_before: "2020-01-01".into(),
+            not_after: "2099-01-01".into(),
+            days_left: 9000,
+        };
+        TlsInfo {
+            version: "TLS 1.3".into(),
+            cipher: "TLS13_AES_256_GCM_SHA384".into(),
+            chain: vec![
+                cert("CN=mail.contoso.test", "CN=Contoso Issuing CA"),
+                cert("CN=Contoso Issuing CA", "CN=Contoso Root CA"),
+            ],
+            trusted_by: Verdicts {
+                public,
+                system,
+                ca_file,
+            },
+        }
+    }
+
+    fn ep() -> Endpoint {
+        Endpoint {
+            protocol: Protocol::Imap,
+            host: "mail.contoso.test".into(),
+            port: 993,
+            tls: TlsMode::Implicit,
+            source: "flag",
+        }
+    }
+
+    #[test]
+    fn trusted_here_only_names_the_root_and_warns() {
+        let f = trust_finding(&ep(), &info(false, true, false), 140, None).expect("finding");
+        assert_eq!(
+            (f.code.as_str(), f.severity),
+            ("TLS_PRIVATE_ROOT", Severity::Warning)
+        );
+        assert!(
+            f.message.contains("\"CN=Contoso Root CA\""),
+            "{}",
+            f.message
+        );
+        assert!(f.message.contains("printers"), "{}", f.message);
+        // Also when --ca-file names the same root: devices elsewhere still lack it.
+        let f = trust_finding(&ep(), &info(false, true, true), 140, None).expect("finding");
+        assert_eq!(f.code, "TLS_PRIVATE_ROOT");
+    }
+
+    #[test]
+    fn public_but_not_here_is_an_outdated_store_and_an_empty_store_only_a_note() {
+        let f = trust_finding(&ep(), &info(true, false, false), 140, None).expect("finding");
+        assert_eq!(
+            (f.code.as_str(), f.severity),
+            ("TLS_LOCAL_STORE_OUTDATED", Severity::Warning)
+        );
+        assert!(f.message.contains("outdated or damaged"), "{}", f.message);
+        let f = trust_finding(
+            &ep(),
+            &info(true, false, false),
+            0,
+            Some("no certificate was found"),
+        )
+        .expect("finding");
+        assert_eq!(
+            (f.code.as_str(), f.severity),
+            ("TLS_LOCAL_STORE_OUTDATED", Severity::Info)
+        );
+        assert!(
+            f.message.contains("no certificate was found"),
+            "{}",
+            f.message
+        );
+    }
+
+    #[test]
+    fn agreeing_stores_or_a_ca_file_alone_say_nothing() {
+        for (p, s, c) in [
+            (true, true, false),
+            (true, true, true),
+            (false, false, true),
+            (false, false, false),
+        ] {
+            assert_eq!(
+                trust_finding(&ep(), &info(p, s, c), 140, None),
+                None,
+                "{p} {s} {c}"
+            );
+        }
     }
 }

@@ -3,8 +3,9 @@
 //! over the tool's own resolver, dialer, TLS verification and per-step timeouts, with
 //! hard caps on what a hostile server may send; this keeps all of that in one path.
 //!
-//! It speaks over any stream it is given (plain TCP in tests, TLS in use) and never
-//! follows redirects or sends credentials.
+//! `get` speaks over any stream it is given (plain TCP in tests, TLS in use) and
+//! never follows redirects or sends credentials; `get_https` opens that stream,
+//! directly or through an HTTP proxy (`net::proxy`).
 
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
@@ -203,6 +204,56 @@ fn dechunk(mut b: &[u8]) -> Result<Option<Vec<u8>>, &'static str> {
         out.extend_from_slice(&b[..size]);
         b = &b[size + 2..];
     }
+}
+
+/// How an HTTPS request reaches its host: straight to the host's addresses, or
+/// through a proxy (at the proxy's addresses) that opens a tunnel with CONNECT.
+#[derive(Debug, Clone)]
+pub enum Route {
+    Direct(Vec<std::net::IpAddr>),
+    Proxy {
+        proxy: crate::net::proxy::Proxy,
+        addrs: Vec<std::net::IpAddr>,
+    },
+}
+
+/// One HTTPS GET of `path` from `host`:`port` over `route`: connect, the CONNECT
+/// exchange when through a proxy, TLS (verified against Mozilla's roots, this
+/// machine's store and `extra_roots`), then the exchange, each step within
+/// `timeout`.
+pub async fn get_https(
+    route: &Route,
+    host: &str,
+    port: u16,
+    path: &str,
+    extra_roots: &[Vec<u8>],
+    timeout: Duration,
+) -> Result<Response, String> {
+    let tcp = match route {
+        Route::Direct(addrs) => crate::net::dial::dial(addrs, port, timeout)
+            .await
+            .map_err(|e| e.to_string())?,
+        Route::Proxy { proxy, addrs } => {
+            let mut tcp = crate::net::dial::dial(addrs, proxy.port, timeout)
+                .await
+                .map_err(|e| format!("could not connect to the proxy {proxy}: {e}"))?;
+            crate::net::proxy::connect(&mut tcp, proxy, host, port, timeout)
+                .await
+                .map_err(|e| e.to_string())?;
+            tcp
+        }
+    };
+    let cfg = crate::net::tls::client_config(extra_roots)?;
+    let connector = tokio_rustls::TlsConnector::from(cfg);
+    let name = rustls::pki_types::ServerName::try_from(host.to_string())
+        .map_err(|_| format!("{host} is not a valid host name"))?;
+    let mut tls = tokio::time::timeout(timeout, connector.connect(name, tcp))
+        .await
+        .map_err(|_| format!("TLS handshake with {host} timed out"))?
+        .map_err(|e| format!("TLS with {host}: {e}"))?;
+    get(&mut tls, host, path, timeout)
+        .await
+        .map_err(|e| e.to_string())
 }
 
 #[cfg(test)]

@@ -12,6 +12,7 @@ pub mod imap;
 pub mod imap_proto;
 pub mod pop;
 pub mod pop_proto;
+pub mod proxy;
 pub mod resolver;
 pub mod sasl;
 pub mod session;
@@ -19,6 +20,7 @@ pub mod smtp;
 pub mod smtp_proto;
 pub mod tls;
 pub mod transcript;
+pub mod trust;
 
 /// Longest excerpt of a server line kept in an error.
 pub const EXCERPT_CHARS: usize = 80;

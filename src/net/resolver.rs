@@ -5,12 +5,14 @@
 //! which the system resolver (getaddrinfo) blurs into "not found".
 
 use hickory_resolver::config::{
-    NameServerConfig, NameServerConfigGroup, Protocol as DnsProto, ResolverConfig, ResolverOpts,
+    ConnectionConfig, NameServerConfig, ResolveHosts, ResolverConfig, ResolverOpts,
 };
-use hickory_resolver::error::{ResolveError, ResolveErrorKind};
+use hickory_resolver::lookup::Lookup;
+use hickory_resolver::net::runtime::TokioRuntimeProvider;
+use hickory_resolver::net::{DnsError as HickoryDnsError, NetError, NoRecords};
 use hickory_resolver::proto::op::ResponseCode;
-use hickory_resolver::proto::rr::RecordType;
-use hickory_resolver::TokioAsyncResolver;
+use hickory_resolver::proto::rr::{RData, RecordType};
+use hickory_resolver::TokioResolver;
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
@@ -54,7 +56,7 @@ impl DnsError {
 
 #[derive(Clone)]
 pub struct Resolver {
-    inner: TokioAsyncResolver,
+    inner: TokioResolver,
     timeout: Duration,
     pub server: String,
 }
@@ -63,20 +65,18 @@ impl Resolver {
     pub fn new(dns_server: Option<SocketAddr>, timeout: Duration) -> Result<Resolver, String> {
         let (config, mut opts, server) = match dns_server {
             Some(addr) => {
-                let mut group = NameServerConfigGroup::new();
-                for protocol in [DnsProto::Udp, DnsProto::Tcp] {
-                    group.push(NameServerConfig {
-                        socket_addr: addr,
-                        protocol,
-                        tls_dns_name: None,
-                        trust_negative_responses: true,
-                        bind_addr: None,
-                    });
-                }
+                let connections = [ConnectionConfig::udp(), ConnectionConfig::tcp()]
+                    .into_iter()
+                    .map(|mut c| {
+                        c.port = addr.port();
+                        c
+                    })
+                    .collect();
+                let server = NameServerConfig::new(addr.ip(), true, connections);
                 let mut opts = ResolverOpts::default();
-                opts.use_hosts_file = false;
+                opts.use_hosts_file = ResolveHosts::Never;
                 (
-                    ResolverConfig::from_parts(None, vec![], group),
+                    ResolverConfig::from_parts(None, vec![], vec![server]),
                     opts,
                     addr.to_string(),
                 )
@@ -87,7 +87,10 @@ impl Resolver {
                 let server = c
                     .name_servers()
                     .first()
-                    .map(|n| n.socket_addr.to_string())
+                    .map(|n| {
+                        let port = n.connections.first().map_or(53, |c| c.port);
+                        SocketAddr::new(n.ip, port).to_string()
+                    })
                     .unwrap_or_else(|| "system".into());
                 (c, o, server)
             }
@@ -99,18 +102,29 @@ impl Resolver {
         opts.cache_size = 1024;
         opts.ndots = 0;
         opts.edns0 = true;
+        let inner = TokioResolver::builder_with_config(config, TokioRuntimeProvider::default())
+            .with_options(opts)
+            .build()
+            .map_err(|e| format!("cannot set up the DNS resolver: {e}"))?;
         Ok(Resolver {
-            inner: TokioAsyncResolver::tokio(config, opts),
+            inner,
             timeout,
             server,
         })
     }
 
-    fn classify(&self, name: &str, rtype: RecordType, e: ResolveError) -> DnsError {
+    fn classify(&self, name: &str, rtype: RecordType, e: NetError) -> DnsError {
         let name = name.to_string();
         let rtype_s = rtype.to_string();
-        match e.kind() {
-            ResolveErrorKind::NoRecordsFound { response_code, .. } => match *response_code {
+        let code = match &e {
+            NetError::Dns(HickoryDnsError::NoRecordsFound(NoRecords { response_code, .. })) => {
+                Some(*response_code)
+            }
+            NetError::Dns(HickoryDnsError::ResponseCode(code)) => Some(*code),
+            _ => None,
+        };
+        match code {
+            Some(response_code) => match response_code {
                 ResponseCode::NXDomain => DnsError::NxDomain { name },
                 ResponseCode::NoError => DnsError::NoData {
                     name,
@@ -130,12 +144,12 @@ impl Resolver {
                     why: format!("response code {other}"),
                 },
             },
-            ResolveErrorKind::Timeout => DnsError::Timeout {
+            None if matches!(e, NetError::Timeout) => DnsError::Timeout {
                 name,
                 rtype: rtype_s,
                 after: self.timeout,
             },
-            _ => {
+            None => {
                 let why = e.to_string();
                 if why.to_ascii_lowercase().contains("timed out") {
                     DnsError::Timeout {
@@ -184,11 +198,17 @@ impl Resolver {
         let mut out: Vec<IpAddr> = Vec::new();
         let mut errs = Vec::new();
         match v4 {
-            Ok(l) => out.extend(l.iter().map(|a| IpAddr::V4(a.0))),
+            Ok(l) => out.extend(rdata(&l).filter_map(|d| match d {
+                RData::A(a) => Some(IpAddr::V4(a.0)),
+                _ => None,
+            })),
             Err(e) => errs.push(self.classify(host, RecordType::A, e)),
         }
         match v6 {
-            Ok(l) => out.extend(l.iter().map(|a| IpAddr::V6(a.0))),
+            Ok(l) => out.extend(rdata(&l).filter_map(|d| match d {
+                RData::AAAA(a) => Some(IpAddr::V6(a.0)),
+                _ => None,
+            })),
             Err(e) => errs.push(self.classify(host, RecordType::AAAA, e)),
         }
         if !out.is_empty() {
@@ -226,13 +246,13 @@ impl Resolver {
             .mx_lookup(Self::fqdn(domain))
             .await
             .map_err(|e| self.classify(domain, RecordType::MX, e))?;
-        let mut v: Vec<(u16, String)> = r
-            .iter()
-            .map(|m| {
-                (
-                    m.preference(),
-                    m.exchange().to_utf8().trim_end_matches('.').to_string(),
-                )
+        let mut v: Vec<(u16, String)> = rdata(&r)
+            .filter_map(|d| match d {
+                RData::MX(m) => Some((
+                    m.preference,
+                    m.exchange.to_utf8().trim_end_matches('.').to_string(),
+                )),
+                _ => None,
             })
             .collect();
         v.sort();
@@ -245,9 +265,13 @@ impl Resolver {
             .txt_lookup(Self::fqdn(name))
             .await
             .map_err(|e| self.classify(name, RecordType::TXT, e))?;
-        Ok(r.iter()
+        Ok(rdata(&r)
+            .filter_map(|d| match d {
+                RData::TXT(t) => Some(t),
+                _ => None,
+            })
             .map(|t| {
-                t.txt_data()
+                t.txt_data
                     .iter()
                     .map(|d| String::from_utf8_lossy(d).into_owned())
                     .collect::<String>()
@@ -261,9 +285,16 @@ impl Resolver {
             .lookup(Self::fqdn(name), RecordType::CNAME)
             .await
             .map_err(|e| self.classify(name, RecordType::CNAME, e))?;
-        Ok(r.iter().find_map(|d| {
-            d.as_cname()
-                .map(|c| c.0.to_utf8().trim_end_matches('.').to_string())
-        }))
+        let cname = rdata(&r).find_map(|d| match d {
+            RData::CNAME(c) => Some(c.0.to_utf8().trim_end_matches('.').to_string()),
+            _ => None,
+        });
+        Ok(cname)
     }
+}
+
+/// The record data of a look-up's answers (the CNAME chain included; callers keep
+/// the type they asked for).
+fn rdata(l: &Lookup) -> impl Iterator<Item = &RData> {
+    l.answers().iter().map(|r| &r.data)
 }

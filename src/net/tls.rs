@@ -4,16 +4,17 @@
 //! details, rather than native-tls: rustls reports *why* verification failed as a
 //! typed error (expired, not yet valid, wrong name, unknown issuer), exposes the
 //! negotiated version and cipher suite, and behaves the same on every platform.
-//! A thin verifier wrapper keeps the chain the server presented even when
-//! verification fails, so the report can name the issuer of an intercepting proxy.
+//! The verifier (`net::trust`) checks the chain against Mozilla's roots, this
+//! machine's store and `--ca-file` apart, and keeps the chain the server presented
+//! even when verification fails, so the report can name the issuer of an
+//! intercepting proxy and say which stores trust a certificate.
 //! TLS 1.2 and 1.3 only: a server that offers nothing newer than TLS 1.1 is itself
 //! the finding.
 
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::client::WebPkiServerVerifier;
-use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
-use rustls::{CertificateError, DigitallySignedStruct, SignatureScheme};
-use std::sync::{Arc, Mutex};
+use crate::net::trust::{Trust, Verdicts, Verifier};
+use rustls::pki_types::{CertificateDer, ServerName};
+use rustls::CertificateError;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpStream;
 
@@ -34,6 +35,8 @@ pub struct TlsInfo {
     pub version: String,
     pub cipher: String,
     pub chain: Vec<CertInfo>,
+    /// Which root sets accepted the chain.
+    pub trusted_by: Verdicts,
 }
 
 /// Why a handshake failed, in the terms the diagnosis uses.
@@ -67,70 +70,19 @@ impl TlsFailure {
     }
 }
 
-#[derive(Debug)]
-struct Capturing {
-    inner: Arc<WebPkiServerVerifier>,
-    chain: Mutex<Vec<CertificateDer<'static>>>,
-}
-
-impl ServerCertVerifier for Capturing {
-    fn verify_server_cert(
-        &self,
-        end_entity: &CertificateDer<'_>,
-        intermediates: &[CertificateDer<'_>],
-        server_name: &ServerName<'_>,
-        ocsp: &[u8],
-        now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        if let Ok(mut c) = self.chain.lock() {
-            c.clear();
-            c.push(end_entity.clone().into_owned());
-            c.extend(intermediates.iter().map(|i| i.clone().into_owned()));
-        }
-        self.inner
-            .verify_server_cert(end_entity, intermediates, server_name, ocsp, now)
-    }
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.inner.verify_tls12_signature(message, cert, dss)
-    }
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.inner.verify_tls13_signature(message, cert, dss)
-    }
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.inner.supported_verify_schemes()
-    }
-}
-
 fn provider() -> Arc<rustls::crypto::CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())
 }
 
-/// The trust anchors: the Mozilla set plus `--ca-file`.
-pub fn roots(extra: &[Vec<u8>]) -> rustls::RootCertStore {
-    let mut roots = rustls::RootCertStore::empty();
-    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-    for der in extra {
-        let _ = roots.add(CertificateDer::from(der.clone()));
-    }
-    roots
-}
-
-/// A client configuration that verifies against `roots(extra)`.
+/// A client configuration that verifies against Mozilla's roots, this machine's
+/// store and `extra` (`--ca-file`), accepting what any of them accepts.
 pub fn client_config(extra: &[Vec<u8>]) -> Result<Arc<rustls::ClientConfig>, String> {
+    let verifier = Verifier::new(Trust::new(extra)?);
     let cfg = rustls::ClientConfig::builder_with_provider(provider())
         .with_safe_default_protocol_versions()
         .map_err(|e| e.to_string())?
-        .with_root_certificates(roots(extra))
+        .dangerous()
+        .with_custom_certificate_verifier(verifier)
         .with_no_client_auth();
     Ok(Arc::new(cfg))
 }
@@ -142,23 +94,29 @@ pub type Handshake = Result<
     (TlsFailure, String, Vec<CertInfo>),
 >;
 
-/// Runs a verified TLS handshake over `tcp` for `host`.
+/// Runs a verified TLS handshake over `tcp` for `host`, trusting Mozilla's roots,
+/// this machine's store and `extra` (`--ca-file`).
 pub async fn handshake(
     tcp: TcpStream,
     host: &str,
     extra: &[Vec<u8>],
     timeout: Duration,
 ) -> Handshake {
+    match Trust::new(extra) {
+        Ok(trust) => handshake_with(tcp, host, trust, timeout).await,
+        Err(e) => Err((TlsFailure::Other(e.clone()), e, Vec::new())),
+    }
+}
+
+/// Runs a verified TLS handshake over `tcp` for `host` against `trust`.
+pub async fn handshake_with(
+    tcp: TcpStream,
+    host: &str,
+    trust: Trust,
+    timeout: Duration,
+) -> Handshake {
     let fail = |f: TlsFailure, why: String| Err((f, why, Vec::new()));
-    let roots = Arc::new(roots(extra));
-    let verifier = match WebPkiServerVerifier::builder_with_provider(roots, provider()).build() {
-        Ok(v) => v,
-        Err(e) => return fail(TlsFailure::Other(e.to_string()), e.to_string()),
-    };
-    let capturing = Arc::new(Capturing {
-        inner: verifier,
-        chain: Mutex::new(Vec::new()),
-    });
+    let capturing = Verifier::new(trust);
     let cfg = match rustls::ClientConfig::builder_with_provider(provider())
         .with_safe_default_protocol_versions()
     {
@@ -178,12 +136,8 @@ pub async fn handshake(
         }
     };
     let connector = tokio_rustls::TlsConnector::from(Arc::new(cfg));
-    let chain = |c: &Capturing| -> Vec<CertInfo> {
-        c.chain
-            .lock()
-            .map(|v| v.iter().filter_map(|d| cert_info(d)).collect())
-            .unwrap_or_default()
-    };
+    let chain =
+        |c: &Verifier| -> Vec<CertInfo> { c.chain().iter().filter_map(cert_info).collect() };
     match tokio::time::timeout(timeout, connector.connect(name, tcp)).await {
         Err(_) => Err((
             TlsFailure::Timeout,
@@ -210,6 +164,7 @@ pub async fn handshake(
                 version,
                 cipher,
                 chain: chain(&capturing),
+                trusted_by: capturing.verdicts(),
             };
             Ok((stream, info))
         }

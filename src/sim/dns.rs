@@ -177,26 +177,23 @@ impl DnsServer {
 /// The wire answer to one query, or None to stay silent.
 fn answer(zone: &Zone, packet: &[u8]) -> Option<Vec<u8>> {
     let req = Message::from_vec(packet).ok()?;
-    let q = req.queries().first()?.clone();
-    let mut resp = Message::new();
-    resp.set_id(req.id())
-        .set_message_type(MessageType::Response)
-        .set_op_code(OpCode::Query)
-        .set_recursion_desired(req.recursion_desired())
-        .set_recursion_available(true)
-        .set_authoritative(true);
+    let q = req.queries.first()?.clone();
+    let mut resp = Message::new(req.id, MessageType::Response, OpCode::Query);
+    resp.metadata.recursion_desired = req.recursion_desired;
+    resp.metadata.recursion_available = true;
+    resp.metadata.authoritative = true;
     resp.add_query(q.clone());
     let name = key(&q.name().to_utf8());
     match zone.names.get(&name) {
         None | Some(Behaviour::NxDomain) => {
-            resp.set_response_code(ResponseCode::NXDomain);
+            resp.metadata.response_code = ResponseCode::NXDomain;
         }
         Some(Behaviour::ServFail) => {
-            resp.set_response_code(ResponseCode::ServFail);
+            resp.metadata.response_code = ResponseCode::ServFail;
         }
         Some(Behaviour::Drop) => return None,
         Some(Behaviour::Records(recs)) => {
-            resp.set_response_code(ResponseCode::NoError);
+            resp.metadata.response_code = ResponseCode::NoError;
             for r in recs {
                 let rdata = match (r, q.query_type()) {
                     (Rec::Ip(IpAddr::V4(ip)), RecordType::A) => RData::A(A(*ip)),

@@ -2,14 +2,13 @@
 //! certificates signed by it (or by an "intercepting proxy" CA that nobody trusts),
 //! valid, expired or not yet valid. Nothing here is written to disk unless a test asks.
 
-use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair};
+use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use std::sync::Arc;
 
 /// A certificate authority that can sign server certificates.
 pub struct Ca {
-    cert: rcgen::Certificate,
-    key: KeyPair,
+    issuer: CertifiedIssuer<'static, KeyPair>,
 }
 
 /// How a server certificate should look.
@@ -38,17 +37,16 @@ impl Ca {
             .push(DnType::OrganizationName, common_name);
         params.not_before = rcgen::date_time_ymd(2020, 1, 1);
         params.not_after = rcgen::date_time_ymd(2099, 1, 1);
-        let key = KeyPair::generate()?;
-        let cert = params.self_signed(&key)?;
-        Ok(Ca { cert, key })
+        let issuer = CertifiedIssuer::self_signed(params, KeyPair::generate()?)?;
+        Ok(Ca { issuer })
     }
 
     pub fn pem(&self) -> String {
-        self.cert.pem()
+        self.issuer.pem()
     }
 
     pub fn der(&self) -> Vec<u8> {
-        self.cert.der().to_vec()
+        self.issuer.der().to_vec()
     }
 
     /// A server certificate for `names` (host names or IP literals).
@@ -67,9 +65,9 @@ impl Ca {
         params.not_before = rcgen::date_time_ymd(nb.0, nb.1, nb.2);
         params.not_after = rcgen::date_time_ymd(na.0, na.1, na.2);
         let key = KeyPair::generate()?;
-        let cert = params.signed_by(&key, &self.cert, &self.key)?;
+        let cert = params.signed_by(&key, &self.issuer)?;
         Ok(ServerCert {
-            chain: vec![cert.der().clone(), self.cert.der().clone()],
+            chain: vec![cert.der().clone(), self.issuer.der().clone()],
             key: PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())),
         })
     }
