@@ -205,6 +205,36 @@ fn dechunk(mut b: &[u8]) -> Result<Option<Vec<u8>>, &'static str> {
     }
 }
 
+/// GET `path` from `https://host:port` over TLS verified for `host` (the system's
+/// and `extra_roots`' trust anchors), connecting to the first of `addrs` that
+/// answers. Each step (connect, handshake, each read) has `timeout`; nothing is
+/// sent but the request line and the plain headers of `get`.
+pub async fn get_https(
+    host: &str,
+    addrs: &[std::net::IpAddr],
+    port: u16,
+    path: &str,
+    timeout: Duration,
+    extra_roots: &[Vec<u8>],
+) -> Result<Response, String> {
+    let tcp = super::dial::dial(addrs, port, timeout)
+        .await
+        .map_err(|e| e.to_string())?;
+    let cfg = super::tls::client_config(extra_roots)?;
+    let name = rustls::pki_types::ServerName::try_from(host.to_string())
+        .map_err(|_| format!("{host} is not a valid host name"))?;
+    let mut tls = tokio::time::timeout(
+        timeout,
+        tokio_rustls::TlsConnector::from(cfg).connect(name, tcp),
+    )
+    .await
+    .map_err(|_| format!("the TLS handshake with {host} timed out"))?
+    .map_err(|e| format!("TLS with {host}: {e}"))?;
+    get(&mut tls, host, path, timeout)
+        .await
+        .map_err(|e| e.to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
