@@ -132,7 +132,7 @@ fn endpoint_line(e: &crate::vocab::Endpoint) -> String {
         crate::vocab::Protocol::Pop => "POP3",
     };
     let mode = match e.tls {
-        crate::vocab::TlsMode::Implicit => "TLS",
+        crate::vocab::TlsMode::Implicit => "implicit TLS",
         crate::vocab::TlsMode::Starttls => "STARTTLS",
         crate::vocab::TlsMode::None => "no TLS",
     };
