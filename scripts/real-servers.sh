@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Real Dovecot (IMAP, POP3) and Postfix (submission with Dovecot SASL) on 127.0.0.1,
-# for the real-server tests. Everything lives under target/real-servers; the
+# for the real-server tests. Their domain is example.test and their host name
+# mail.example.test (in the certificate); the tests publish the domain's SRV
+# records through their own DNS server. Everything lives under target/real-servers; the
 # system's own configuration is not touched.
 #   scripts/real-servers.sh start   configure and start (idempotent)
 #   scripts/real-servers.sh stop    stop them
@@ -46,7 +48,7 @@ certs() {
   openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=mailbox-doctor real-server test CA" \
     -keyout "$STATE/ca.key" -out "$STATE/ca.crt" >/dev/null 2>&1
   openssl req -newkey rsa:2048 -nodes -subj "/CN=localhost" -keyout "$STATE/server.key" -out "$STATE/server.csr" >/dev/null 2>&1
-  printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' > "$STATE/ext.cnf"
+  printf 'subjectAltName=DNS:localhost,DNS:mail.example.test,IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' > "$STATE/ext.cnf"
   openssl x509 -req -in "$STATE/server.csr" -CA "$STATE/ca.crt" -CAkey "$STATE/ca.key" -CAcreateserial \
     -days 3650 -extfile "$STATE/ext.cnf" -out "$STATE/server.crt" >/dev/null 2>&1
   chmod 644 "$STATE/server.key"

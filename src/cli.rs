@@ -112,7 +112,7 @@ pub struct CheckArgs {
     #[arg(long, conflicts_with_all = ["password_stdin", "no_password"])]
     pub oauth_token_stdin: bool,
 
-    /// Provider profile (auto: detected from the domain)
+    /// Provider profile (auto: from the mail domain, the server names, then the MX)
     #[arg(long, default_value = "auto")]
     pub provider: String,
 
@@ -171,6 +171,9 @@ pub struct NetArgs {
     /// Base URL of the Microsoft identity platform, for private setups and tests
     #[arg(long, value_name = "URL", default_value = crate::vocab::DEFAULT_IDENTITY_URL)]
     pub identity_url: String,
+    /// The HTTPS port of the autoconfig servers discovery asks, for private setups and tests
+    #[arg(long, hide = true, value_name = "PORT", default_value_t = 443, value_parser = clap::value_parser!(u16).range(1..))]
+    pub autoconfig_port: u16,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -3,7 +3,9 @@
 //! The order is the catalogue's `rank` (lower is more fundamental: a DNS failure
 //! before a TLS failure before a policy block before a wrong password), then
 //! severity. Placeholders `{user}`, `{domain}`, `{host}` and `{port}` in fixes and
-//! admin commands are filled in here, so every renderer shows the same text.
+//! admin commands are filled in here, so every renderer shows the same text. A
+//! finding that carries its own fix (the published port, the expected length)
+//! gives the diagnosis that fix in place of the catalogue's general one.
 
 use crate::knowledge::Knowledge;
 use crate::report::model::Diagnosis;
@@ -24,6 +26,9 @@ pub fn diagnose(
         }
         if let Some((_, d)) = out.iter_mut().find(|(_, d)| d.code == f.code) {
             d.severity = d.severity.max(f.severity);
+            if let Some(fix) = f.fix.as_deref().filter(|x| !d.fix.contains(*x)) {
+                d.fix = format!("{} {fix}", d.fix);
+            }
             push_unique(&mut d.evidence, evidence_line(*check, f));
             push_unique(&mut d.checks, check.as_str().to_string());
             continue;
@@ -38,7 +43,7 @@ pub fn diagnose(
                     severity: f.severity,
                     summary: fill(&def.title),
                     explanation: fill(&def.explanation),
-                    fix: fill(&def.fix),
+                    fix: f.fix.clone().unwrap_or_else(|| fill(&def.fix)),
                     actor: def.actor,
                     confirm: def.confirm.iter().map(|c| fill(c)).collect(),
                     docs: def.docs.clone(),
@@ -53,7 +58,7 @@ pub fn diagnose(
                     severity: f.severity,
                     summary: f.message.clone(),
                     explanation: String::new(),
-                    fix: String::new(),
+                    fix: f.fix.clone().unwrap_or_default(),
                     actor: Actor::User,
                     confirm: Vec::new(),
                     docs: None,

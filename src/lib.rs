@@ -9,6 +9,7 @@ pub mod checks;
 pub mod cli;
 pub mod commands;
 pub mod diagnose;
+pub mod discover;
 pub mod explain;
 pub mod knowledge;
 pub mod net;

@@ -1,7 +1,16 @@
-//! `Target`: who is tested (user, domain), where (endpoints from the provider
-//! profile, overridden by flags) and with which provider profile.
+//! `Target`: who is tested (user, domain), where (the servers the user named, or
+//! else the provider profile's, or else what the domain publishes) and which
+//! provider the evidence points to. Never a provider without evidence: the
+//! `--provider` flag, a known mail domain, a known server name, then (once
+//! discovery has asked) the domain's MX; with none of them the provider is
+//! `generic` and `provider_source` says `none`.
+//!
+//! Building a target reads only the flags and the knowledge base; the network
+//! look-ups are `discover`'s, whose answers `discovery` merges in.
 
-use crate::knowledge::{provider_for_domain, provider_for_mx, EndpointDef, Knowledge};
+pub mod discovery;
+
+use crate::knowledge::{provider_for_domain, provider_for_server, EndpointDef, Knowledge};
 use crate::vocab::Endpoint;
 use crate::vocab::{Protocol, TlsMode};
 use serde::Serialize;
@@ -14,9 +23,15 @@ pub struct Target {
     pub provider: String,
     /// The provider's display name, e.g. "Microsoft 365 (Exchange Online)".
     pub provider_name: String,
-    /// How the provider was chosen: "flag", "domain", "mx" or "default".
+    /// The evidence the provider was chosen by: "flag" (`--provider`), "domain"
+    /// (a known mail domain), "server" (a known server name the user gave), "mx"
+    /// (the domain's MX), "greeting" (a server's greeting) or "none" (no evidence:
+    /// the `generic` provider).
     pub provider_source: &'static str,
     pub endpoints: Vec<Endpoint>,
+    /// What discovery asked and what the domain publishes, when it ran.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub discovery: Option<discovery::Discovery>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -50,32 +65,39 @@ impl Target {
             .rsplit_once('@')
             .map(|(_, d)| d.trim().trim_end_matches('>').to_ascii_lowercase())
             .filter(|d| !d.is_empty());
-        let (provider_id, provider_source) = if provider == "auto" {
-            match domain.as_deref().and_then(|d| provider_for_domain(kb, d)) {
-                Some(id) => (id, "domain"),
-                None => ("microsoft365".to_string(), "default"),
+        let mut named = Vec::new();
+        for (protocol, flag, over) in [
+            (Protocol::Smtp, "smtp", &overrides.smtp),
+            (Protocol::Imap, "imap", &overrides.imap),
+            (Protocol::Pop, "pop", &overrides.pop),
+        ] {
+            if let Some(v) = over {
+                named.push(parse_endpoint(protocol, flag, v)?);
             }
-        } else {
+        }
+        let (provider_id, provider_source) = if provider != "auto" {
             if kb.provider(provider).is_none() {
                 return Err(TargetError::UnknownProvider(provider.into()));
             }
             (provider.to_string(), "flag")
+        } else if let Some(id) = domain.as_deref().and_then(|d| provider_for_domain(kb, d)) {
+            (id, "domain")
+        } else if let Some(id) = named.iter().find_map(|e| provider_for_server(kb, &e.host)) {
+            (id, "server")
+        } else {
+            ("generic".to_string(), "none")
         };
         let profile = kb
             .provider(&provider_id)
             .ok_or_else(|| TargetError::UnknownProvider(provider_id.clone()))?;
-        let mut endpoints = Vec::new();
-        for (protocol, flag, over, def) in [
-            (Protocol::Smtp, "smtp", &overrides.smtp, &profile.smtp),
-            (Protocol::Imap, "imap", &overrides.imap, &profile.imap),
-            (Protocol::Pop, "pop", &overrides.pop, &profile.pop),
-        ] {
-            if let Some(v) = over {
-                endpoints.push(parse_endpoint(protocol, flag, v)?);
-            } else if let Some(d) = def {
-                endpoints.push(from_def(protocol, d));
-            }
-        }
+        // Only what was asked: named servers alone; the profile's when none is named.
+        let endpoints = if !named.is_empty() {
+            named
+        } else if provider_source != "none" {
+            profile_endpoints(kb, &provider_id)
+        } else {
+            Vec::new()
+        };
         Ok(Target {
             user: user.to_string(),
             domain,
@@ -83,7 +105,31 @@ impl Target {
             provider: provider_id,
             provider_source,
             endpoints,
+            discovery: None,
         })
+    }
+
+    /// Whether the user named servers (then only those are tested).
+    pub fn named_servers(&self) -> bool {
+        self.endpoints.iter().any(|e| e.source == "flag")
+    }
+
+    /// The domain to discover, when no provider profile with servers applies:
+    /// no evidence yet, or a provider (such as `generic`) without endpoints.
+    pub fn needs_discovery(&self, kb: &Knowledge) -> Option<&str> {
+        let profiled =
+            self.provider_source != "none" && !profile_endpoints(kb, &self.provider).is_empty();
+        (!profiled).then_some(self.domain.as_deref()).flatten()
+    }
+
+    /// Puts the provider of evidence found after the start (the MX, a greeting)
+    /// in place of `generic`.
+    pub fn set_provider(&mut self, kb: &Knowledge, id: &str, source: &'static str) {
+        if let Some(p) = kb.provider(id) {
+            self.provider = p.id.clone();
+            self.provider_name = p.name.clone();
+            self.provider_source = source;
+        }
     }
 
     pub fn endpoint(&self, protocol: Protocol) -> Option<&Endpoint> {
@@ -91,15 +137,19 @@ impl Target {
     }
 }
 
-/// The provider a domain's MX points at (None when the look-up fails or names no
-/// known provider).
-pub async fn provider_by_mx(
-    kb: &Knowledge,
-    resolver: &crate::net::resolver::Resolver,
-    domain: &str,
-) -> Option<String> {
-    let mx = resolver.mx(domain).await.ok()?;
-    provider_for_mx(kb, &mx)
+/// A provider profile's endpoints (none for `generic`).
+pub fn profile_endpoints(kb: &Knowledge, id: &str) -> Vec<Endpoint> {
+    let Some(p) = kb.provider(id) else {
+        return Vec::new();
+    };
+    [
+        (Protocol::Smtp, &p.smtp),
+        (Protocol::Imap, &p.imap),
+        (Protocol::Pop, &p.pop),
+    ]
+    .into_iter()
+    .filter_map(|(protocol, def)| def.as_ref().map(|d| from_def(protocol, d)))
+    .collect()
 }
 
 fn from_def(protocol: Protocol, d: &EndpointDef) -> Endpoint {
@@ -122,7 +172,7 @@ pub fn default_port(protocol: Protocol) -> u16 {
     }
 }
 
-fn implicit_port(p: Protocol) -> u16 {
+pub fn implicit_port(p: Protocol) -> u16 {
     match p {
         Protocol::Smtp => 465,
         Protocol::Imap => 993,
@@ -130,7 +180,7 @@ fn implicit_port(p: Protocol) -> u16 {
     }
 }
 
-fn starttls_port(p: Protocol) -> u16 {
+pub fn starttls_port(p: Protocol) -> u16 {
     match p {
         Protocol::Smtp => 587,
         Protocol::Imap => 143,

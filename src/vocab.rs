@@ -165,7 +165,10 @@ pub struct Endpoint {
     pub host: String,
     pub port: u16,
     pub tls: TlsMode,
-    /// "profile" or "flag".
+    /// Where it came from: "flag" (the user named it), "profile" (the provider's
+    /// documented settings), "srv" (the domain's RFC 6186/8314 SRV records),
+    /// "autoconfig" (the domain's autoconfig document) or "mx" (the MX host on the
+    /// standard ports, a guess).
     pub source: &'static str,
 }
 
@@ -179,6 +182,10 @@ pub struct Finding {
     /// What was seen (a server's exact reply, a position), redacted.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub evidence: Option<String>,
+    /// What to do about this very observation, when it says more than the
+    /// catalogue's general fix (the expected length, the published port).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fix: Option<String>,
 }
 
 impl Finding {
@@ -188,10 +195,15 @@ impl Finding {
             severity,
             message: message.into(),
             evidence: None,
+            fix: None,
         }
     }
     pub fn with_evidence(mut self, evidence: impl Into<String>) -> Self {
         self.evidence = Some(evidence.into());
+        self
+    }
+    pub fn with_fix(mut self, fix: impl Into<String>) -> Self {
+        self.fix = Some(fix.into());
         self
     }
 }

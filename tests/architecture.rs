@@ -17,6 +17,7 @@ const LAYERS: &[(&str, u32)] = &[
     ("sim", 2),
     ("target", 3),
     ("report", 4),
+    ("discover", 4),
     ("diagnose", 5),
     ("checks", 5),
     ("signins", 5),

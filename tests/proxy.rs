@@ -96,6 +96,7 @@ fn tenant(
 ) -> Out {
     let mut cmd = bin();
     cmd.args(["check", USER, "--no-password", "--only", "tenant"])
+        .args(["--provider", "microsoft365"])
         .args(["--timeout", timeout])
         .arg("--identity-url")
         .arg(format!("https://{host}:{}", env.server.addr().port()))

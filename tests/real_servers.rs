@@ -4,10 +4,44 @@
 //! `scripts/test.sh` starts the servers and runs them with `--ignored`, or says
 //! loudly that it could not. They run one at a time (`--test-threads=1`) because
 //! they count authentication attempts in the servers' shared logs.
+//!
+//! The servers' domain (example.test, host mail.example.test) publishes its SRV
+//! records through a test DNS server, so `check` finds them from the address
+//! alone.
 
 mod util;
 
+use mailbox_doctor::sim::dns::{DnsServer, Rec, Zone};
 use util::{assert_no_leak, bin, codes, validated};
+
+const HOST: &str = "mail.example.test";
+
+fn port(addr: &str) -> u16 {
+    addr.rsplit(':')
+        .next()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("no port in {addr}"))
+}
+
+/// The domain's DNS as its owner publishes it: MX and address of the mail host,
+/// SRV records for submission (STARTTLS; no implicit-TLS submission: `.`), IMAP
+/// and POP3 (both modes).
+fn published_dns(rt: &tokio::runtime::Runtime, r: &Real) -> DnsServer {
+    let srv = |p: &str| Rec::Srv(0, 1, port(p), HOST.into());
+    let zone = Zone::new()
+        .add("example.test", Rec::Mx(10, HOST.into()))
+        .add(HOST, Rec::Ip("127.0.0.1".parse().expect("ip")))
+        .add(
+            "_submissions._tcp.example.test",
+            Rec::Srv(0, 0, 0, ".".into()),
+        )
+        .add("_submission._tcp.example.test", srv(&r.submission))
+        .add("_imaps._tcp.example.test", srv(&r.imaps))
+        .add("_imap._tcp.example.test", srv(&r.imap))
+        .add("_pop3s._tcp.example.test", srv(&r.pops))
+        .add("_pop3._tcp.example.test", srv(&r.pop));
+    rt.block_on(DnsServer::start(zone)).expect("dns server")
+}
 
 struct Real {
     imap: String,
@@ -62,22 +96,36 @@ fn run(
     password: &str,
     extra: &[&str],
 ) -> (serde_json::Value, Option<i32>, Vec<u8>, Vec<u8>) {
+    run_with(r, password, extra, false)
+}
+
+/// `check` against the real servers, through a DNS server that publishes the
+/// domain's SRV records (`published`) or knows nothing.
+fn run_with(
+    r: &Real,
+    password: &str,
+    extra: &[&str],
+    published: bool,
+) -> (serde_json::Value, Option<i32>, Vec<u8>, Vec<u8>) {
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let dns = if published {
+        published_dns(&rt, r)
+    } else {
+        rt.block_on(DnsServer::start(Zone::new()))
+            .expect("dns server")
+    };
     let mut cmd = bin();
     cmd.args([
         "check",
         &r.user,
         "--password-stdin",
-        "--provider",
-        "generic",
         "--json",
         "--timeout",
         "15",
     ])
     .args(["--ca-file", &r.ca])
+    .args(["--dns-server", &dns.addr().to_string()])
     .args(extra);
-    if !extra.contains(&"--only") {
-        cmd.args(["--skip", "tenant"]);
-    }
     let out = cmd
         .write_stdin(format!("{password}\n"))
         .output()
@@ -200,6 +248,91 @@ fn no_credentials_cross_a_connection_without_tls() {
     std::thread::sleep(std::time::Duration::from_millis(300));
     assert_eq!(
         attempts_since(&r.dovecot_log, pl, &["Password mismatch", "Login: user="]),
+        0
+    );
+}
+
+#[test]
+#[ignore = "needs the real servers from scripts/real-servers.sh"]
+fn the_address_alone_finds_the_published_servers_and_logs_in_to_both() {
+    let r = real();
+    let (v, code, ..) = run_with(&r, &r.password, &[], true);
+    let eps: Vec<(String, u64, String)> = v["target"]["endpoints"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|e| {
+                    (
+                        e["protocol"].as_str().unwrap_or_default().to_string(),
+                        e["port"].as_u64().unwrap_or_default(),
+                        e["source"].as_str().unwrap_or_default().to_string(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    assert_eq!(
+        eps,
+        vec![
+            (
+                "smtp".to_string(),
+                u64::from(port(&r.submission)),
+                "srv".to_string()
+            ),
+            (
+                "imap".to_string(),
+                u64::from(port(&r.imaps)),
+                "srv".to_string()
+            ),
+            (
+                "pop".to_string(),
+                u64::from(port(&r.pops)),
+                "srv".to_string()
+            ),
+        ],
+        "{v}"
+    );
+    for id in ["smtp", "imap", "pop"] {
+        assert_eq!(status(&v, id), "pass", "{id}: {v}");
+    }
+    assert_eq!(status(&v, "tenant"), "skip", "{v}");
+    assert_eq!(v["target"]["provider_source"], "none");
+    assert_eq!(code, Some(0), "{v}");
+}
+
+#[test]
+#[ignore = "needs the real servers from scripts/real-servers.sh"]
+fn the_wrong_port_is_named_against_the_published_one() {
+    let r = real();
+    let dl = log_len(&r.dovecot_log);
+    // Postfix's port without TLS or AUTH, where the domain publishes submission.
+    let wrong = format!("smtp://{HOST}:{}", port(&r.smtp_plain));
+    let (v, code, ..) = run_with(&r, &r.password, &["--smtp", &wrong], true);
+    assert_eq!(
+        codes(&v).first().map(String::as_str),
+        Some("SERVER_SETTINGS_DIFFER"),
+        "{v}"
+    );
+    let d = &v["diagnosis"][0];
+    let published = format!("port {}", port(&r.submission));
+    assert!(d["fix"].to_string().contains(&published), "{d}");
+    assert!(
+        d["evidence"]
+            .to_string()
+            .contains("_submission._tcp.example.test"),
+        "{d}"
+    );
+    // Only SMTP was named, so only SMTP was tested.
+    assert_eq!(
+        v["target"]["endpoints"].as_array().map(Vec::len),
+        Some(1),
+        "{v}"
+    );
+    assert_eq!(status(&v, "imap"), "skip", "{v}");
+    assert_eq!(code, Some(2));
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert_eq!(
+        attempts_since(&r.dovecot_log, dl, &["Password mismatch", "Login: user="]),
         0
     );
 }

@@ -42,11 +42,12 @@ fn sample() -> Report {
             domain: Some("contoso.com".into()),
             provider: "microsoft365".into(),
             provider_name: "Microsoft 365 (Exchange Online)".into(),
-            provider_source: "default",
+            provider_source: "mx",
             endpoints: vec![
                 Endpoint { protocol: Protocol::Smtp, host: "smtp.office365.com".into(), port: 587, tls: TlsMode::Starttls, source: "profile" },
                 Endpoint { protocol: Protocol::Imap, host: "outlook.office365.com".into(), port: 993, tls: TlsMode::Implicit, source: "profile" },
             ],
+            discovery: None,
         },
         status: OverallStatus::Critical,
         duration_ms: 812,

@@ -6,6 +6,7 @@
 use crate::knowledge::Knowledge;
 use crate::net::transcript::Transcript;
 use crate::secret::Secret;
+use crate::target::discovery::Discovery;
 use crate::target::Target;
 use crate::vocab::CheckId;
 use crate::vocab::Protocol;
@@ -28,6 +29,8 @@ pub struct NetOptions {
     /// and a critical (`--warning-days`, `--critical-days`).
     pub warning_days: i64,
     pub critical_days: i64,
+    /// The HTTPS port of autoconfig look-ups (443; `--autoconfig-port`).
+    pub autoconfig_port: u16,
 }
 
 /// Everything a check may read. Built once per mailbox.
@@ -83,6 +86,9 @@ impl<T: Clone> Slot<T> {
     }
 }
 
+/// The greeting fingerprint (or none known) of each server reached, by protocol.
+pub type Greetings = Vec<(Protocol, Option<String>)>;
+
 /// Host name -> resolved addresses, or why there are none.
 pub type AddressMap = HashMap<String, Result<Vec<std::net::IpAddr>, String>>;
 
@@ -95,18 +101,23 @@ pub struct Shared {
     pub domain: Slot<std::sync::Arc<crate::checks::dns::DomainRecords>>,
     /// The sessions the tls check opened, one slot per protocol (smtp, imap, pop).
     pub sessions: [Slot<Handover>; 3],
+    /// The greeting fingerprint of each server the tls check reached, set once
+    /// it has tried them all (empty when it reached none).
+    pub greetings: Slot<std::sync::Arc<Greetings>>,
 }
 
 /// What every mailbox of one run shares: one DNS resolver, whose cache answers the
-/// same name once per run (within its TTL), and the tenant answers, which hold for
-/// a whole domain. A batch of one tenant's thousand mailboxes asks for its MX and
-/// the identity platform about the tenant once, not a thousand times.
+/// same name once per run (within its TTL), and what holds for a whole domain:
+/// its discovered servers and its tenant answers. A batch of one tenant's thousand
+/// mailboxes discovers the domain and asks the identity platform about the tenant
+/// once, not a thousand times.
 #[derive(Default)]
 pub struct Common {
     resolver: std::sync::OnceLock<Result<crate::net::resolver::Resolver, String>>,
     tenant: Mutex<
         HashMap<String, std::sync::Arc<tokio::sync::OnceCell<crate::checks::tenant::Answers>>>,
     >,
+    discovery: Mutex<HashMap<String, std::sync::Arc<tokio::sync::OnceCell<Discovery>>>>,
 }
 
 impl Common {
@@ -129,6 +140,19 @@ impl Common {
     {
         let cell = match self.tenant.lock() {
             Ok(mut m) => m.entry(key).or_default().clone(),
+            Err(_) => Default::default(),
+        };
+        cell.get_or_init(|| ask).await.clone()
+    }
+
+    /// What discovery found for `domain`, found by `ask` on first use; concurrent
+    /// callers wait for that one discovery.
+    pub async fn discovery<F>(&self, domain: &str, ask: F) -> Discovery
+    where
+        F: std::future::Future<Output = Discovery>,
+    {
+        let cell = match self.discovery.lock() {
+            Ok(mut m) => m.entry(domain.to_ascii_lowercase()).or_default().clone(),
             Err(_) => Default::default(),
         };
         cell.get_or_init(|| ask).await.clone()

@@ -1,7 +1,10 @@
 //! The `dns` check: resolves every endpoint host (A and AAAA) and the mailbox
-//! domain's MX, SPF and autodiscover records, all concurrently. The endpoint
-//! addresses are handed to the connecting checks the moment they are known; the
-//! domain records only inform (provider detection, details).
+//! domain's MX, SPF and autodiscover records, all concurrently, on the run's
+//! resolver (discovery asked the MX on it before, so its cache answers). The
+//! endpoint addresses are handed to the connecting checks the moment they are
+//! known; the domain records only inform (provider detection, details), except
+//! when nothing names a server to test: then a domain that does not exist is
+//! DNS_NXDOMAIN, and one that names no server is SERVERS_NOT_FOUND.
 
 use super::{BoxFuture, Check, CheckResult, Ctx};
 use crate::checks::ctx::AddressMap;
@@ -39,6 +42,7 @@ async fn run(ctx: &Ctx) -> CheckResult {
         Ok(r) => r,
         Err(e) => {
             ctx.shared.addresses.set(Arc::new(AddressMap::new()));
+            ctx.shared.domain.set(Arc::new(DomainRecords::default()));
             return CheckResult::new(crate::vocab::Status::Error, e);
         }
     };
@@ -148,11 +152,15 @@ async fn run(ctx: &Ctx) -> CheckResult {
                 domain_notes.insert("autodiscover_error".into(), e.to_string().into());
             }
         }
-        ctx.shared.domain.set(Arc::new(records.clone()));
     }
+    // Set on every path: the tenant check may be waiting for the MX.
+    ctx.shared.domain.set(Arc::new(records.clone()));
     let mx_provider = crate::knowledge::provider_for_mx(ctx.kb, &records.mx);
     if let Some(f) = mx_mismatch(ctx, mx_provider.as_deref(), &records) {
         findings.push(f);
+    }
+    if ctx.target.endpoints.is_empty() {
+        findings.push(nothing_to_test(ctx, domain_notes.get("mx_error")));
     }
 
     let mut summary = format!(
@@ -181,11 +189,60 @@ async fn run(ctx: &Ctx) -> CheckResult {
         .with_details(details)
 }
 
+/// No server named, none published, none guessed: why, in the domain's words.
+fn nothing_to_test(ctx: &Ctx, mx_error: Option<&serde_json::Value>) -> Finding {
+    let Some(domain) = ctx.target.domain.as_deref() else {
+        return Finding::new(
+            "SERVERS_NOT_FOUND",
+            Severity::Warning,
+            "the user name has no domain to find servers for, and no server was given (--smtp, --imap, --pop)",
+        );
+    };
+    let nx = mx_error
+        .and_then(|e| e.as_str())
+        .is_some_and(|e| e.contains("NXDOMAIN"));
+    if nx {
+        return Finding::new(
+            "DNS_NXDOMAIN",
+            Severity::Critical,
+            format!("the mail domain {domain} does not exist (NXDOMAIN), so no server can hold this mailbox"),
+        );
+    }
+    let asked: Vec<String> = ctx
+        .target
+        .discovery
+        .iter()
+        .flat_map(|d| d.steps.iter())
+        .map(|s| format!("{}: {}", s.source.to_ascii_uppercase(), s.detail))
+        .collect();
+    let f = Finding::new(
+        "SERVERS_NOT_FOUND",
+        Severity::Warning,
+        format!("nothing names the mail servers of {domain}, and no server was given"),
+    );
+    if asked.is_empty() {
+        f
+    } else {
+        f.with_evidence(asked.join(" | "))
+    }
+}
+
 /// The domain's MX says its mail is elsewhere than the servers being tested: another
-/// provider (NOT_MICROSOFT_365), or Microsoft 365 in a national cloud.
+/// provider (NOT_MICROSOFT_365), or Microsoft 365 in a national cloud. The servers
+/// tested are Microsoft's by the provider, or by the names of the servers given.
 fn mx_mismatch(ctx: &Ctx, found: Option<&str>, records: &DomainRecords) -> Option<Finding> {
     let found = found?;
-    let tested = ctx.target.provider.as_str();
+    let by_server = ctx
+        .target
+        .endpoints
+        .iter()
+        .find_map(|e| crate::knowledge::provider_for_server(ctx.kb, &e.host))
+        .filter(|p| p.starts_with("microsoft365"));
+    let tested = if ctx.target.provider.starts_with("microsoft365") {
+        ctx.target.provider.as_str()
+    } else {
+        by_server.as_deref()?
+    };
     if !tested.starts_with("microsoft365") || found == tested {
         return None;
     }

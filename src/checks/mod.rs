@@ -4,6 +4,7 @@
 //! never print; they share what they learned through `Ctx`, never through statics,
 //! because a batch runs many mailboxes at once.
 
+pub mod corroborate;
 pub mod credentials;
 pub mod ctx;
 pub mod dns;
@@ -191,6 +192,12 @@ pub fn smtp_sunset_finding(ctx: &Ctx) -> Option<Finding> {
 pub fn is_exchange_online(ctx: &Ctx, fingerprint: Option<&str>) -> bool {
     fingerprint == Some("exchange-online")
         || (fingerprint.is_none() && ctx.target.provider.starts_with("microsoft365"))
+}
+
+/// Whether check `id` runs in this pass: selected, with what it needs selected too
+/// (the runner skips it otherwise), so a slot it sets will be set.
+pub fn will_run(ctx: &Ctx, id: CheckId) -> bool {
+    ctx.selected.contains(&id) && by_id(id).needs().iter().all(|n| ctx.selected.contains(n))
 }
 
 /// A check: an id, the checks it needs, and one async run.

@@ -7,11 +7,22 @@
 //! The look-ups honour HTTPS_PROXY and NO_PROXY, and the report says whether a
 //! proxy carried them.
 //!
+//! It judges only where Microsoft is in play: the provider is Microsoft 365 (by
+//! flag, domain, server names or MX), a server tested is Microsoft's by name, the
+//! MX is Microsoft's, or a server's greeting is Exchange Online's. Anywhere else
+//! it is skipped ("not a Microsoft 365 domain") and asks nothing, so
+//! TENANT_NOT_FOUND never speaks of a mailbox that was never Microsoft's. A tenant
+//! whose domain's MX names another provider makes NOT_MICROSOFT_365 precise.
+//!
 //! It never sends the password; it only reads public discovery documents.
 
 use super::{BoxFuture, Check, CheckResult, Ctx};
 use crate::net::http;
 use crate::vocab::{CheckId, Finding, Severity, Status};
+
+mod evidence;
+
+use evidence::{domain_mx, mail_elsewhere, microsoft_evidence};
 
 pub struct Tenant;
 
@@ -87,9 +98,16 @@ fn identity_url(ctx: &Ctx) -> String {
 }
 
 async fn run(ctx: &Ctx) -> CheckResult {
-    if !is_microsoft(&ctx.target.provider) {
+    if microsoft_evidence(ctx).await.is_none() {
+        let mx = ctx
+            .target
+            .discovery
+            .as_ref()
+            .and_then(|d| d.mx.first())
+            .map(|m| format!(", MX {}", m.host))
+            .unwrap_or_default();
         return CheckResult::skip(format!(
-            "not a Microsoft 365 mailbox (provider {})",
+            "not a Microsoft 365 domain (provider {}{mx})",
             ctx.target.provider
         ));
     }
@@ -169,7 +187,18 @@ async fn run(ctx: &Ctx) -> CheckResult {
         }
         (Ok(r), Ok(o)) => (r, o),
     };
-    with_route(assess(ctx, realm.as_ref(), openid.as_ref()), via.as_deref())
+    let mut r = assess(ctx, realm.as_ref(), openid.as_ref());
+    if !r.findings.iter().any(|f| f.code == "TENANT_NOT_FOUND") {
+        let namespace = realm
+            .as_ref()
+            .map_or("Unknown", |r| r.namespace_type.as_str());
+        let (mx, mx_provider) = domain_mx(ctx).await;
+        if let Some(f) = mail_elsewhere(ctx, &domain, realm.as_ref(), namespace, &mx, mx_provider) {
+            r.findings.push(f);
+            r.status = CheckResult::status_from(&r.findings);
+        }
+    }
+    with_route(r, via.as_deref())
 }
 
 /// Says in the summary and the details whether the look-ups went through a proxy.

@@ -5,12 +5,16 @@
 //! untrusted issuer (TLS interception), protocol too old, wrong TLS mode, STARTTLS
 //! missing, refused, timed out. An accepted chain that this computer's store and
 //! Mozilla's roots judge differently is reported too (a private or intercepting
-//! root; an outdated local store).
+//! root; an outdated local store). A server guessed from the MX that does not
+//! answer is no fault (the guess was wrong); when no guess answers, the servers
+//! were not found. The greeting fingerprint of each server reached is handed on
+//! (the tenant check and the report read it).
 
 use super::{BoxFuture, Check, CheckResult, Ctx};
 use crate::net::session::{open, OpenError, OpenOptions};
 use crate::net::tls::{TlsFailure, TlsInfo};
 use crate::vocab::{CheckId, Endpoint, Finding, Protocol, Severity, Status};
+use std::sync::Arc;
 
 pub struct Tls;
 
@@ -42,6 +46,20 @@ fn at(ep: &Endpoint) -> String {
 }
 
 async fn run(ctx: &Ctx) -> CheckResult {
+    let r = connect_all(ctx).await;
+    // Whoever waits for the greetings is answered on every path.
+    if ctx.shared.greetings.peek().is_none() {
+        ctx.shared.greetings.set(Arc::new(Vec::new()));
+    }
+    r
+}
+
+/// Whether `e`, on an endpoint guessed from the MX, only says the guess was wrong.
+fn guess_missed(ep: &Endpoint, e: &OpenError) -> bool {
+    ep.source == "mx" && matches!(e.code(), "TCP_REFUSED" | "TCP_TIMEOUT")
+}
+
+async fn connect_all(ctx: &Ctx) -> CheckResult {
     // Endpoints whose protocol check runs; the others get an answer at once.
     let wanted: Vec<&Endpoint> = ctx
         .target
@@ -79,12 +97,12 @@ async fn run(ctx: &Ctx) -> CheckResult {
                 Some(Err(e)) => {
                     let why = format!("{} could not be resolved: {e}", ep.host);
                     ctx.shared.give_session(ep.protocol, Err(why.clone()));
-                    return (ep, Err(None), why);
+                    return (ep, Err(None), why, None);
                 }
                 None => {
                     let why = format!("{} was not resolved", ep.host);
                     ctx.shared.give_session(ep.protocol, Err(why.clone()));
-                    return (ep, Err(None), why);
+                    return (ep, Err(None), why, None);
                 }
             };
             match open(ep, &addrs, opts).await {
@@ -94,18 +112,30 @@ async fn run(ctx: &Ctx) -> CheckResult {
                         Some(i) => format!("{} {}", i.version, i.cipher),
                         None => "no TLS".to_string(),
                     };
+                    let fp =
+                        crate::knowledge::matcher::fingerprint(ctx.kb, ep.protocol, &s.greeting)
+                            .map(str::to_string);
                     ctx.shared.give_session(ep.protocol, Ok(s));
-                    (ep, Ok(info), note)
+                    (ep, Ok(info), note, Some(fp))
                 }
                 Err(e) => {
                     let why = describe(ep, &e);
                     ctx.shared.give_session(ep.protocol, Err(why.clone()));
-                    (ep, Err(Some(e)), why)
+                    (ep, Err(Some(e)), why, None)
                 }
             }
         }
     });
     let results = futures::future::join_all(runs).await;
+    let greetings: Vec<(Protocol, Option<String>)> = results
+        .iter()
+        .filter_map(|(ep, _, _, fp)| fp.clone().map(|fp| (ep.protocol, fp)))
+        .collect();
+    ctx.shared.greetings.set(Arc::new(greetings));
+    let results: Vec<_> = results
+        .into_iter()
+        .map(|(ep, r, note, _)| (ep, r, note))
+        .collect();
 
     let mut findings = Vec::new();
     let mut details = serde_json::Map::new();
@@ -193,10 +223,33 @@ async fn run(ctx: &Ctx) -> CheckResult {
             .filter(|(_, r, _)| r.is_err())
             .map(|(_, _, n)| n.as_str())
             .collect();
-        failed.join("; ")
+        let lead = if ok > 0 && !versions.is_empty() {
+            format!("{} on {ok} of {}; ", versions.join("/"), results.len())
+        } else {
+            String::new()
+        };
+        format!("{lead}{}", failed.join("; "))
     };
-    let status = if findings.is_empty() && ok < results.len() {
-        Status::Skip
+    let guessed = results.iter().all(|(ep, _, _)| ep.source == "mx");
+    if ok == 0 && guessed {
+        let tried: Vec<String> = results.iter().map(|(ep, _, _)| at(ep)).collect();
+        findings.push(Finding::new(
+            "SERVERS_NOT_FOUND",
+            Severity::Warning,
+            format!(
+                "the domain publishes no server settings, and no server answers on the MX host's standard ports ({})",
+                tried.join(", ")
+            ),
+        ));
+    }
+    let status = if findings.iter().all(|f| f.severity == Severity::Info) && ok < results.len() {
+        // Nothing wrong was found: an unresolved host is the dns check's finding, a
+        // missed guess is none.
+        if ok > 0 && results.iter().all(|(_, r, _)| !matches!(r, Err(None))) {
+            Status::Pass
+        } else {
+            Status::Skip
+        }
     } else {
         CheckResult::status_from(&findings)
     };
@@ -322,6 +375,13 @@ fn implicit_hint(p: Protocol) -> &'static str {
 
 fn finding(ctx: &Ctx, ep: &Endpoint, e: &OpenError, why: &str) -> Finding {
     let code = e.code();
+    if guess_missed(ep, e) {
+        return Finding::new(
+            code,
+            Severity::Info,
+            format!("{why} (a guess from the MX record: nothing is offered there)"),
+        );
+    }
     let mut evidence = None;
     if let OpenError::Rejected { reply } = e {
         // A refusal before login (Exchange's 421 4.7.66 on old TLS, a blocked

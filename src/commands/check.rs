@@ -9,7 +9,7 @@ use crate::knowledge::Knowledge;
 use crate::secret::input::{self, PASSWORD_ENV, TOKEN_ENV};
 use crate::secret::Secret;
 use crate::vocab::CheckId;
-use crate::{net, progress, runner, target};
+use crate::{progress, runner, target};
 
 /// Gets an OAuth access token when one is asked for: --oauth-token-stdin, or the
 /// environment when no password source was named.
@@ -54,22 +54,10 @@ pub fn run(kb: &'static Knowledge, args: CheckArgs) -> anyhow::Result<Outcome> {
         imap: args.imap.clone(),
         pop: args.pop.clone(),
     };
-    let mut target = target::Target::build(kb, &args.email, &args.provider, &overrides)?;
+    // The provider from the flag, the domain or the server names; the MX and the
+    // domain's published servers are asked inside the run, on its resolver.
+    let target = target::Target::build(kb, &args.email, &args.provider, &overrides)?;
     let net = super::net_options(&args.net)?;
-    // An unknown domain with no servers given: let its MX pick the provider.
-    let no_overrides = args.smtp.is_none() && args.imap.is_none() && args.pop.is_none();
-    if target.provider_source == "default" && no_overrides {
-        if let Some(domain) = target.domain.clone() {
-            let found = super::runtime()?.block_on(async {
-                let r = net::resolver::Resolver::new(net.dns_server, net.timeout).ok()?;
-                target::provider_by_mx(kb, &r, &domain).await
-            });
-            if let Some(id) = found {
-                target = target::Target::build(kb, &args.email, &id, &overrides)?;
-                target.provider_source = "mx";
-            }
-        }
-    }
     let token = read_token(&args)?;
     let secret = if token.is_some() {
         None

@@ -48,6 +48,13 @@ pub const SCENARIOS: &[DemoScenario] = &[
         expect: "CRED_WHITESPACE",
     },
     DemoScenario {
+        name: "one-letter-lost",
+        title: "an app password with one letter lost in copying (15 of 16)",
+        password: "abcdefghijklmno",
+        fixtures: &["exo-smtp-bad-credentials"],
+        expect: "CRED_APP_PASSWORD_SHAPE",
+    },
+    DemoScenario {
         name: "smtp-auth-disabled",
         title: "SMTP AUTH disabled for the whole tenant",
         password: "abcdefghijklmnop",
@@ -217,8 +224,10 @@ pub async fn run(
         domain: Some("contoso.com".into()),
         provider: "microsoft365".into(),
         provider_name: format!("{} [simulated by `demo`]", profile.name),
-        provider_source: "flag",
+        // The simulated contoso.com's MX names Exchange Online (contoso_services).
+        provider_source: "mx",
         endpoints,
+        discovery: None,
     };
     let spec = runner::Spec {
         target,
@@ -235,6 +244,7 @@ pub async fn run(
             ),
             warning_days: 30,
             critical_days: 7,
+            autoconfig_port: 443,
         },
         today,
         selected,

@@ -93,6 +93,7 @@ pub fn net_options(args: &cli::NetArgs) -> anyhow::Result<NetOptions> {
         identity_url: args.identity_url.trim_end_matches('/').to_string(),
         warning_days: i64::from(args.warning_days),
         critical_days: i64::from(args.critical_days),
+        autoconfig_port: args.autoconfig_port,
     })
 }
 

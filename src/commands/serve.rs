@@ -25,6 +25,7 @@ fn net_options(n: &NetSpec) -> Result<NetOptions, String> {
         warning_days: n.warning_days,
         critical_days: n.critical_days,
         identity_url: n.identity_url.clone(),
+        autoconfig_port: 443,
     };
     super::net_options(&args).map_err(|e| format!("{e:#}"))
 }

@@ -120,6 +120,14 @@ pub struct ProviderDef {
     /// Regexes over mail domains that belong to this provider (gmail.com, ...).
     #[serde(default)]
     pub domains: Vec<String>,
+    /// Server host names of this provider beyond the profile's own endpoints
+    /// (exact, any case): a user who names one is testing this provider.
+    #[serde(default)]
+    pub servers: Vec<String>,
+    /// Greeting fingerprints (ids of fingerprints.toml) that show a server is
+    /// this provider's.
+    #[serde(default)]
+    pub fingerprints: Vec<String>,
     #[serde(default)]
     pub smtp: Option<EndpointDef>,
     #[serde(default)]

@@ -127,6 +127,8 @@ pub const REQUIRED_CODES: &[&str] = &[
     "OAUTH_WRONG_AUDIENCE",
     "OAUTH_MISSING_SCOPE",
     "OAUTH_WRONG_USER",
+    "SERVER_SETTINGS_DIFFER",
+    "SERVERS_NOT_FOUND",
 ];
 
 fn parse<T: for<'de> Deserialize<'de>>(file: &str, text: &str) -> Result<T, KnowledgeError> {
@@ -260,6 +262,16 @@ impl Knowledge {
         }
 
         let (fingerprints, hints) = load_fingerprints()?;
+        for prov in &p.provider {
+            for fp in &prov.fingerprints {
+                if !fingerprints.iter().any(|f| &f.def.id == fp) {
+                    return Err(KnowledgeError::Invalid(format!(
+                        "provider `{}` names unknown fingerprint `{fp}`",
+                        prov.id
+                    )));
+                }
+            }
+        }
         for sig in &signatures {
             if let Some(fp) = &sig.def.fingerprint {
                 if !fingerprints.iter().any(|f| &f.def.id == fp) {

@@ -17,7 +17,9 @@ mod query;
 pub use defs::*;
 pub use load::{parse_cp, KNOWN_PROVIDER_IDS, REQUIRED_CODES};
 pub use matcher::{Fingerprint, Hint, Signature};
-pub use query::{provider_for_domain, provider_for_mx};
+pub use query::{
+    provider_for_domain, provider_for_fingerprint, provider_for_mx, provider_for_server,
+};
 use regex_lite::Regex;
 use std::collections::HashMap;
 use std::sync::OnceLock;

@@ -1,5 +1,6 @@
 //! Questions asked of the loaded knowledge base: a diagnosis by code, a provider
-//! by id, by mail domain or by MX host, a dated fact by id.
+//! by id, by mail domain, by MX host, by server host name or by greeting
+//! fingerprint, a dated fact by id.
 
 use super::{DiagnosisDef, FactDef, Knowledge, ProviderDef};
 
@@ -40,4 +41,30 @@ pub fn provider_for_domain(kb: &Knowledge, domain: &str) -> Option<String> {
         .iter()
         .find(|(_, _, domains)| domains.iter().any(|r| r.is_match(domain)))
         .map(|(id, _, _)| id.clone())
+}
+
+/// The provider whose servers include `host`: a host of its profile's endpoints or
+/// of its `servers` list (smtp.office365.com is Microsoft 365's, smtp.gmail.com is
+/// Google's). Any other host is that host's own server: None.
+pub fn provider_for_server(kb: &Knowledge, host: &str) -> Option<String> {
+    let host = host.trim().trim_end_matches('.');
+    kb.providers
+        .iter()
+        .find(|p| {
+            [&p.smtp, &p.imap, &p.pop]
+                .into_iter()
+                .flatten()
+                .map(|e| e.host.as_str())
+                .chain(p.servers.iter().map(String::as_str))
+                .any(|h| h.eq_ignore_ascii_case(host))
+        })
+        .map(|p| p.id.clone())
+}
+
+/// The provider a greeting fingerprint (e.g. "exchange-online") belongs to.
+pub fn provider_for_fingerprint(kb: &Knowledge, fingerprint: &str) -> Option<String> {
+    kb.providers
+        .iter()
+        .find(|p| p.fingerprints.iter().any(|f| f == fingerprint))
+        .map(|p| p.id.clone())
 }

@@ -217,6 +217,29 @@ pub enum Route {
     },
 }
 
+/// The route to `host`:`port` that HTTPS_PROXY and NO_PROXY choose, with the
+/// addresses to dial (the host's, or the proxy's) resolved by `resolver`.
+pub async fn route_for(
+    resolver: &crate::net::resolver::Resolver,
+    host: &str,
+    port: u16,
+) -> Result<Route, String> {
+    match crate::net::proxy::from_env(host, port).map_err(|e| e.to_string())? {
+        Some(proxy) => {
+            let addrs = resolver
+                .addresses(&proxy.host)
+                .await
+                .map_err(|e| format!("the proxy {proxy} could not be resolved: {e}"))?;
+            Ok(Route::Proxy { proxy, addrs })
+        }
+        None => resolver
+            .addresses(host)
+            .await
+            .map(Route::Direct)
+            .map_err(|e| e.to_string()),
+    }
+}
+
 /// One HTTPS GET of `path` from `host`:`port` over `route`: connect, the CONNECT
 /// exchange when through a proxy, TLS (verified against Mozilla's roots, this
 /// machine's store and `extra_roots`), then the exchange, each step within

@@ -298,3 +298,53 @@ impl Resolver {
 fn rdata(l: &Lookup) -> impl Iterator<Item = &RData> {
     l.answers().iter().map(|r| &r.data)
 }
+
+/// One SRV record (RFC 2782). A target of `.` means the service is not offered
+/// there (RFC 2782, RFC 6186); it is kept as `"."`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SrvRecord {
+    pub priority: u16,
+    pub weight: u16,
+    pub port: u16,
+    pub target: String,
+}
+
+impl SrvRecord {
+    /// The "service not offered" record: a lone target of `.`.
+    pub fn is_not_offered(&self) -> bool {
+        self.target == "."
+    }
+}
+
+impl Resolver {
+    /// SRV records of `name`, lowest priority first, then highest weight.
+    pub async fn srv(&self, name: &str) -> Result<Vec<SrvRecord>, DnsError> {
+        let r = self
+            .inner
+            .lookup(Self::fqdn(name), RecordType::SRV)
+            .await
+            .map_err(|e| self.classify(name, RecordType::SRV, e))?;
+        let mut v: Vec<SrvRecord> = rdata(&r)
+            .filter_map(|d| match d {
+                RData::SRV(s) => Some(s),
+                _ => None,
+            })
+            .map(|s| {
+                let t = s.target.to_utf8();
+                let target = if t == "." || t.is_empty() {
+                    ".".to_string()
+                } else {
+                    t.trim_end_matches('.').to_string()
+                };
+                SrvRecord {
+                    priority: s.priority,
+                    weight: s.weight,
+                    port: s.port,
+                    target,
+                }
+            })
+            .collect();
+        v.sort_by(|a, b| a.priority.cmp(&b.priority).then(b.weight.cmp(&a.weight)));
+        Ok(v)
+    }
+}

@@ -98,10 +98,60 @@ pub fn actor_words(actor: Actor) -> &'static str {
     }
 }
 
+/// Who acts, for a report about `provider`: only a Microsoft 365 mailbox has a
+/// Microsoft 365 administrator.
+fn actor_words_for(actor: Actor, provider: Option<&str>) -> &'static str {
+    match (actor, provider) {
+        (Actor::Admin, Some(p)) if !p.starts_with("microsoft365") => "your mail administrator",
+        _ => actor_words(actor),
+    }
+}
+
+/// Where the provider came from, in words.
+fn provider_line(report: &Report) -> String {
+    let t = &report.target;
+    let why = match t.provider_source {
+        "flag" => "as --provider says",
+        "domain" => "from the mail domain",
+        "server" => "from the server names given",
+        "mx" => "from the domain's MX",
+        "greeting" => "from the server's greeting",
+        _ => {
+            return "Generic mail server: no known provider (not a known domain, server name or MX)"
+                .to_string()
+        }
+    };
+    format!("{}, {why}", t.provider_name)
+}
+
+/// One endpoint line: protocol, server, TLS mode and where it came from.
+fn endpoint_line(e: &crate::vocab::Endpoint) -> String {
+    let protocol = match e.protocol {
+        crate::vocab::Protocol::Smtp => "SMTP",
+        crate::vocab::Protocol::Imap => "IMAP",
+        crate::vocab::Protocol::Pop => "POP3",
+    };
+    let mode = match e.tls {
+        crate::vocab::TlsMode::Implicit => "implicit TLS",
+        crate::vocab::TlsMode::Starttls => "STARTTLS",
+        crate::vocab::TlsMode::None => "no TLS",
+    };
+    let source = match e.source {
+        "flag" => "given",
+        "profile" => "provider profile",
+        "srv" => "DNS SRV",
+        "autoconfig" => "autoconfig",
+        "mx" => "MX host, guessed",
+        other => other,
+    };
+    format!("{protocol:<5}{}:{} {mode} ({source})", e.host, e.port)
+}
+
 fn diagnosis_block(
     out: &mut dyn Write,
     d: &Diagnosis,
     root: bool,
+    provider: Option<&str>,
     style: &Style,
 ) -> io::Result<()> {
     let head = if root { "Root cause" } else { "Also" };
@@ -119,7 +169,7 @@ fn diagnosis_block(
     if !d.fix.is_empty() {
         field(out, "Fix", &d.fix, style)?;
     }
-    field(out, "Who acts", actor_words(d.actor), style)?;
+    field(out, "Who acts", actor_words_for(d.actor, provider), style)?;
     // Commands are never wrapped: they are copied and pasted as they are.
     for (i, c) in d.confirm.iter().enumerate() {
         let lab = format!("  {:<12}", if i == 0 { "Confirm" } else { "" });
@@ -139,13 +189,6 @@ pub fn render(report: &Report, out: &mut dyn Write, style: &Style) -> io::Result
     let ran =
         |e: &&crate::vocab::Endpoint| report.checks.iter().any(|c| c.id == e.protocol.check_id());
     let any_ran = report.target.endpoints.iter().any(|e| ran(&e));
-    let endpoints: Vec<String> = report
-        .target
-        .endpoints
-        .iter()
-        .filter(|e| !any_ran || ran(e))
-        .map(|e| format!("{}:{}", e.host, e.port))
-        .collect();
     writeln!(
         out,
         "{} {} for {}",
@@ -153,9 +196,16 @@ pub fn render(report: &Report, out: &mut dyn Write, style: &Style) -> io::Result
         report.tool.version,
         report.target.user,
     )?;
-    writeln!(out, "  {}", report.target.provider_name)?;
-    if !endpoints.is_empty() {
-        for l in wrap(&endpoints.join(", "), WIDTH - 2) {
+    for l in wrap(&provider_line(report), WIDTH - 2) {
+        writeln!(out, "  {l}")?;
+    }
+    for e in report
+        .target
+        .endpoints
+        .iter()
+        .filter(|e| !any_ran || ran(e))
+    {
+        for l in wrap(&endpoint_line(e), WIDTH - 2) {
             writeln!(out, "  {l}")?;
         }
     }
@@ -184,7 +234,7 @@ pub fn render(report: &Report, out: &mut dyn Write, style: &Style) -> io::Result
     }
     writeln!(out)?;
     for (i, d) in report.diagnosis.iter().enumerate() {
-        diagnosis_block(out, d, i == 0, style)?;
+        diagnosis_block(out, d, i == 0, Some(&report.target.provider), style)?;
     }
     writeln!(
         out,
@@ -231,7 +281,7 @@ pub fn render_explanation(e: &Explanation, out: &mut dyn Write, style: &Style) -
         )?;
     }
     for (i, d) in e.diagnosis.iter().enumerate() {
-        diagnosis_block(out, d, i == 0, style)?;
+        diagnosis_block(out, d, i == 0, None, style)?;
     }
     writeln!(out, "Status: {}", overall_word(e.status, style))
 }

@@ -1,7 +1,10 @@
-//! Runs the checks for one mailbox: every selected check starts at once and waits
-//! for what it needs through `Shared` slots, so independent branches (smtp, imap,
-//! pop, tenant) overlap; the report keeps the fixed display order. A check whose
-//! prerequisite was not selected is reported `skip` with the reason.
+//! Runs the checks for one mailbox: first discovery, when no profile names the
+//! servers (on the run's resolver, once per domain for a whole batch), then every
+//! selected check at once, each waiting for what it needs through `Shared` slots,
+//! so independent branches (smtp, imap, pop, tenant) overlap; the report keeps the
+//! fixed display order. A check whose prerequisite was not selected is reported
+//! `skip` with the reason. What only several results together make sure of is
+//! added after they are all in (`checks::corroborate`).
 
 pub mod batch;
 
@@ -92,8 +95,14 @@ pub type Observer = std::sync::Arc<dyn Fn(CheckId, &CheckResult) + Send + Sync>;
 
 /// Runs the selected checks for one mailbox and assembles its report.
 pub async fn check_mailbox(kb: &'static crate::knowledge::Knowledge, spec: Spec) -> Report {
+    let start = Instant::now();
+    let mut target = spec.target;
+    if let Some(domain) = target.needs_discovery(kb).map(str::to_string) {
+        let found = discover(kb, &spec.common, &spec.net, &target.user, &domain).await;
+        target.apply_discovery(kb, found);
+    }
     let ctx = Ctx {
-        target: spec.target,
+        target,
         secret: spec.secret,
         token: spec.token,
         kb,
@@ -104,13 +113,53 @@ pub async fn check_mailbox(kb: &'static crate::knowledge::Knowledge, spec: Spec)
         common: spec.common,
         selected: spec.selected.clone(),
     };
-    let start = Instant::now();
     let ran = run(&ctx, &spec.selected, spec.observer.as_ref()).await;
     build_report(&ctx, ran, start.elapsed(), spec.transcript)
 }
 
+/// The domain's servers, asked once per run for each domain, on the run's
+/// resolver (the dns check's too).
+async fn discover(
+    kb: &'static crate::knowledge::Knowledge,
+    common: &Common,
+    net: &crate::checks::NetOptions,
+    user: &str,
+    domain: &str,
+) -> crate::target::discovery::Discovery {
+    let resolver = match common.resolver(net) {
+        Ok(r) => r,
+        Err(e) => {
+            return crate::target::discovery::Discovery {
+                domain: domain.to_string(),
+                steps: vec![crate::target::discovery::Step {
+                    source: "mx",
+                    outcome: "failed",
+                    detail: e,
+                }],
+                ..Default::default()
+            }
+        }
+    };
+    let opts = crate::discover::Options {
+        timeout: net.timeout,
+        extra_roots: net.extra_roots.clone(),
+        port: net.autoconfig_port,
+    };
+    common
+        .discovery(
+            domain,
+            crate::discover::domain(kb, &resolver, &opts, user, domain),
+        )
+        .await
+}
+
 /// Assembles the report from what the runner returned.
-pub fn build_report(ctx: &Ctx, ran: Vec<Ran>, took: Duration, with_transcript: bool) -> Report {
+pub fn build_report(ctx: &Ctx, mut ran: Vec<Ran>, took: Duration, with_transcript: bool) -> Report {
+    {
+        let mut results: Vec<(CheckId, &mut CheckResult)> =
+            ran.iter_mut().map(|r| (r.id, &mut r.result)).collect();
+        crate::checks::corroborate::corroborate(ctx, &mut results);
+    }
     let findings: Vec<(CheckId, &Finding)> = ran
         .iter()
         .flat_map(|r| r.result.findings.iter().map(move |f| (r.id, f)))
@@ -143,21 +192,42 @@ pub fn build_report(ctx: &Ctx, ran: Vec<Ran>, took: Duration, with_transcript: b
             details: r.result.details.clone(),
         })
         .collect();
+    let target = reported_target(ctx);
     Report {
         schema_version: SCHEMA_VERSION,
         tool: Tool::current(),
-        target: ctx.target.clone(),
+        metrics: metrics(ctx, &ran, &target),
+        target,
         status,
         duration_ms: took.as_millis() as u64,
         checks,
         diagnosis,
-        metrics: metrics(ctx, &ran),
         transcript: with_transcript.then(|| ctx.transcript.lines()),
     }
 }
 
+/// The target as tested; a provider that only a server's greeting revealed
+/// replaces `generic` (source "greeting").
+fn reported_target(ctx: &Ctx) -> crate::target::Target {
+    let mut t = ctx.target.clone();
+    if t.provider_source == "none" {
+        let greetings = ctx.shared.greetings.peek().unwrap_or_default();
+        let found = greetings
+            .iter()
+            .find_map(|(_, fp)| crate::knowledge::provider_for_fingerprint(ctx.kb, fp.as_deref()?));
+        if let Some(id) = found {
+            t.set_provider(ctx.kb, &id, "greeting");
+        }
+    }
+    t
+}
+
 /// Certificate days left (from the tls check's details) and the next dated deadline.
-fn metrics(ctx: &Ctx, ran: &[Ran]) -> crate::report::model::Metrics {
+fn metrics(
+    ctx: &Ctx,
+    ran: &[Ran],
+    target: &crate::target::Target,
+) -> crate::report::model::Metrics {
     let cert_days_left = ran
         .iter()
         .filter(|r| r.id == CheckId::Tls)
@@ -165,8 +235,8 @@ fn metrics(ctx: &Ctx, ran: &[Ran]) -> crate::report::model::Metrics {
         .flat_map(|m| m.values())
         .filter_map(|ep| ep["tls"]["chain"][0]["days_left"].as_i64())
         .min();
-    let deadline = (ctx.target.provider.starts_with("microsoft365")
-        && ctx.target.endpoint(crate::vocab::Protocol::Smtp).is_some())
+    let deadline = (target.provider.starts_with("microsoft365")
+        && target.endpoint(crate::vocab::Protocol::Smtp).is_some())
     .then(|| ctx.kb.fact("exo-smtp-basic-auth-default-off"))
     .flatten()
     .filter(|f| f.date > ctx.today);

@@ -86,9 +86,6 @@ pub struct Probe {
     pub mailbox: String,
     pub module: String,
     pub target: Target,
-    pub overrides: Overrides,
-    /// An unknown domain with no servers given: placed by its MX when probed.
-    pub place_by_mx: bool,
     pub net: NetOptions,
     pub selected: BTreeSet<CheckId>,
     /// The protocols a probe of this target may log in with (its lockout budget).
@@ -241,18 +238,12 @@ pub fn parse(
             &module.overrides,
         )
         .map_err(|e| fail(format!("target {}: {e}", t.address)))?;
-        let place_by_mx = target.provider_source == "default"
-            && module.overrides.smtp.is_none()
-            && module.overrides.imap.is_none()
-            && module.overrides.pop.is_none();
         let fingerprint = serde_json::to_string(&(raw_module, t)).unwrap_or_default();
         probes.push(Probe {
             address: t.address.trim().to_string(),
             mailbox,
             module: t.module.clone(),
             target,
-            overrides: module.overrides.clone(),
-            place_by_mx,
             net: module.net.clone(),
             selected: module.selected.clone(),
             logins: module.logins.clone(),

@@ -89,20 +89,9 @@ pub async fn run(r: Run<'_>) -> Outcome<Probed> {
     let done: Arc<Mutex<Vec<(CheckId, CheckResult, Duration)>>> = Default::default();
     let seen = done.clone();
     let ran = async move {
-        let mut target = probe.target.clone();
-        if probe.place_by_mx {
-            // As `check` does: an unknown domain with no servers given is placed by its MX.
-            if let (Ok(resolver), Some(d)) = (common.resolver(&probe.net), &target.domain) {
-                if let Some(id) = crate::target::provider_by_mx(kb, &resolver, d).await {
-                    if let Ok(mut t) =
-                        crate::target::Target::build(kb, &target.user, &id, &probe.overrides)
-                    {
-                        t.provider_source = "mx";
-                        target = t;
-                    }
-                }
-            }
-        }
+        // The MX and the domain's published servers are asked inside the run,
+        // as `check` does.
+        let target = probe.target.clone();
         let (secret, token) = match secret {
             SecretValue::Password(s) => (Some(s), None),
             SecretValue::Token(t) => (None, Some(t)),

@@ -1,11 +1,13 @@
 //! A DNS server on 127.0.0.1 (UDP and TCP, one ephemeral port number for both) that
 //! serves a zone given as data, and can misbehave per name: NXDOMAIN, SERVFAIL, or
-//! never answer. It counts the queries it receives, so tests can prove that every
-//! look-up went through `--dns-server`. Garbage packets are ignored. It can wait a
-//! fixed delay before every answer (one round trip, for the benchmarks).
+//! never answer. It counts the queries it receives, in all and per name and type,
+//! so tests can prove that every look-up went through `--dns-server` and how often
+//! a name was asked. Garbage packets are ignored. It can wait a fixed delay before
+//! every answer (one round trip, for the benchmarks). A name whose records are all
+//! of other types answers NODATA; an SRV target of `.` says "not offered".
 
 use hickory_proto::op::{Message, MessageType, OpCode, ResponseCode};
-use hickory_proto::rr::rdata::{A, AAAA, CNAME, MX, TXT};
+use hickory_proto::rr::rdata::{A, AAAA, CNAME, MX, SRV, TXT};
 use hickory_proto::rr::{Name, RData, Record, RecordType};
 use hickory_proto::serialize::binary::BinEncodable;
 use std::collections::HashMap;
@@ -21,6 +23,8 @@ pub enum Rec {
     Mx(u16, String),
     Txt(String),
     Cname(String),
+    /// priority, weight, port, target (`.` for "not offered").
+    Srv(u16, u16, u16, String),
 }
 
 #[derive(Debug, Clone)]
@@ -63,9 +67,13 @@ fn key(name: &str) -> String {
     name.trim_end_matches('.').to_ascii_lowercase()
 }
 
+/// Queries seen per (name, type), names lowercased without the trailing dot.
+type Asked = Arc<std::sync::Mutex<HashMap<(String, String), usize>>>;
+
 pub struct DnsServer {
     addr: SocketAddr,
     queries: Arc<AtomicUsize>,
+    asked: Asked,
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
@@ -99,7 +107,8 @@ impl DnsServer {
         let addr = udp.local_addr()?;
         let zone = Arc::new(zone);
         let queries = Arc::new(AtomicUsize::new(0));
-        let (z, q) = (zone.clone(), queries.clone());
+        let asked: Asked = Default::default();
+        let (z, q, seen) = (zone.clone(), queries.clone(), asked.clone());
         let udp = Arc::new(udp);
         let udp_task = tokio::spawn(async move {
             let mut buf = vec![0u8; 4096];
@@ -108,7 +117,7 @@ impl DnsServer {
                     continue;
                 };
                 q.fetch_add(1, Ordering::SeqCst);
-                let Some(resp) = answer(&z, &buf[..n]) else {
+                let Some(resp) = answer(&z, &buf[..n], &seen) else {
                     continue;
                 };
                 if delay.is_zero() {
@@ -122,10 +131,10 @@ impl DnsServer {
                 }
             }
         });
-        let (z, q) = (zone, queries.clone());
+        let (z, q, seen) = (zone, queries.clone(), asked.clone());
         let tcp_task = tokio::spawn(async move {
             while let Ok((mut s, _)) = tcp.accept().await {
-                let (z, q) = (z.clone(), q.clone());
+                let (z, q, seen) = (z.clone(), q.clone(), seen.clone());
                 tokio::spawn(async move {
                     loop {
                         let mut len = [0u8; 2];
@@ -137,7 +146,7 @@ impl DnsServer {
                             return;
                         }
                         q.fetch_add(1, Ordering::SeqCst);
-                        match answer(&z, &buf) {
+                        match answer(&z, &buf, &seen) {
                             Some(resp) => {
                                 if !delay.is_zero() {
                                     tokio::time::sleep(delay).await;
@@ -160,6 +169,7 @@ impl DnsServer {
         Ok(DnsServer {
             addr,
             queries,
+            asked,
             tasks: vec![udp_task, tcp_task],
         })
     }
@@ -172,12 +182,29 @@ impl DnsServer {
     pub fn queries(&self) -> usize {
         self.queries.load(Ordering::SeqCst)
     }
+
+    /// Queries received for `name` (any case, with or without the trailing dot) of
+    /// type `rtype` ("MX", "SRV", "A"...).
+    pub fn asked(&self, name: &str, rtype: &str) -> usize {
+        self.asked
+            .lock()
+            .map(|m| {
+                m.get(&(key(name), rtype.to_ascii_uppercase()))
+                    .copied()
+                    .unwrap_or(0)
+            })
+            .unwrap_or(0)
+    }
 }
 
 /// The wire answer to one query, or None to stay silent.
-fn answer(zone: &Zone, packet: &[u8]) -> Option<Vec<u8>> {
+fn answer(zone: &Zone, packet: &[u8], asked: &Asked) -> Option<Vec<u8>> {
     let req = Message::from_vec(packet).ok()?;
     let q = req.queries.first()?.clone();
+    if let Ok(mut m) = asked.lock() {
+        *m.entry((key(&q.name().to_utf8()), q.query_type().to_string()))
+            .or_default() += 1;
+    }
     let mut resp = Message::new(req.id, MessageType::Response, OpCode::Query);
     resp.metadata.recursion_desired = req.recursion_desired;
     resp.metadata.recursion_available = true;
@@ -204,6 +231,14 @@ fn answer(zone: &Zone, packet: &[u8]) -> Option<Vec<u8>> {
                     (Rec::Txt(t), RecordType::TXT) => RData::TXT(TXT::new(vec![t.clone()])),
                     (Rec::Cname(c), RecordType::CNAME) => {
                         RData::CNAME(CNAME(Name::from_str(&format!("{c}.")).ok()?))
+                    }
+                    (Rec::Srv(p, w, port, target), RecordType::SRV) => {
+                        let t = if target == "." {
+                            Name::root()
+                        } else {
+                            Name::from_str(&format!("{target}.")).ok()?
+                        };
+                        RData::SRV(SRV::new(*p, *w, *port, t))
                     }
                     _ => continue,
                 };

@@ -5,3 +5,4 @@ pub mod dns;
 pub mod identity;
 pub mod pki;
 pub mod replay;
+pub mod web;

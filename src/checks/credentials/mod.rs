@@ -12,7 +12,7 @@ mod chars;
 mod password;
 mod username;
 
-pub use password::analyze_password;
+pub use password::{analyze_password, near_miss};
 pub use username::analyze_username;
 
 use super::{BoxFuture, Check, CheckResult, Ctx};
@@ -61,7 +61,22 @@ fn run(ctx: &Ctx) -> CheckResult {
     let (pw_findings, summary) = analyze_password(ctx.kb, secret.expose(), provider);
     findings.extend(pw_findings);
     let status = CheckResult::status_from(&findings);
-    CheckResult::new(status, summary).with_findings(findings)
+    let r = CheckResult::new(status, summary).with_findings(findings);
+    // Lengths only: what a refused login needs to tell a damaged paste.
+    match (
+        near_miss(ctx.kb, secret.expose(), provider),
+        provider.and_then(|p| p.app_password.as_ref()),
+    ) {
+        (Some((got, expected)), Some(shape)) => r.with_details(serde_json::json!({
+            "app_password": {
+                "near_miss": true,
+                "length": got,
+                "expected": expected,
+                "description": shape.description,
+            }
+        })),
+        _ => r,
+    }
 }
 
 /// What an OAuth access token's claims say (read, not verified) for the protocols
@@ -73,6 +88,10 @@ fn review_token(ctx: &Ctx, token: &str) -> (Vec<Finding>, String) {
         .collect();
     if protocols.is_empty() {
         protocols = ctx.target.endpoints.iter().map(|e| e.protocol).collect();
+    }
+    if protocols.is_empty() {
+        // No server known yet: the token is judged for every protocol.
+        protocols = vec![Protocol::Smtp, Protocol::Imap, Protocol::Pop];
     }
     let Some(claims) = crate::oauth::decode_claims(token) else {
         return (

@@ -250,10 +250,35 @@ pub fn analyze_password(
                 .collect()
         };
         let fits = shape_re.as_ref().is_some_and(|re| re.is_match(&cleaned));
+        let off_by_one = shape_re
+            .as_ref()
+            .filter(|_| !fits)
+            .is_some_and(|re| one_off(&cleaned, re, sh.length));
         if fits {
             summary = Some(format!(
                 "{n} characters, shaped like a {pname} app password"
             ));
+        } else if off_by_one {
+            let got = cleaned.chars().count();
+            let how = if got < sh.length {
+                "short of"
+            } else {
+                "more than"
+            };
+            let sev = match provider.map(|p| p.id.as_str()) {
+                // Exchange Online takes account passwords too: only a refusal
+                // makes this the cause (checks::corroborate).
+                Some("microsoft365") => Severity::Info,
+                _ => Severity::Warning,
+            };
+            let message = format!(
+                "{got} characters, one {how} the {} of a {pname} app password ({}); the rest has its shape, so a character was probably lost or added in copying",
+                sh.length, sh.description
+            );
+            summary = Some(format!(
+                "{got} characters: one {how} a {pname} app password"
+            ));
+            findings.push(Finding::new("CRED_APP_PASSWORD_SHAPE", sev, message));
         } else {
             let likely = if sh.confidence == "documented" {
                 ""
@@ -306,6 +331,66 @@ pub fn analyze_password(
         }
     };
     (findings, summary)
+}
+
+/// Whether `v` is one character off the shape: one character more (dropping one
+/// fits) or one less (adding a letter, digit or hyphen somewhere fits).
+pub fn one_off(v: &str, re: &regex_lite::Regex, length: usize) -> bool {
+    let chars: Vec<char> = v.chars().collect();
+    let n = chars.len();
+    let fits = |c: &[char]| re.is_match(&c.iter().collect::<String>());
+    if n == length + 1 {
+        return (0..n).any(|i| {
+            let mut c = chars.clone();
+            c.remove(i);
+            fits(&c)
+        });
+    }
+    if n + 1 == length {
+        return (0..=n).any(|i| {
+            ['a', 'A', '0', '-'].iter().any(|x| {
+                let mut c = chars.clone();
+                c.insert(i, *x);
+                fits(&c)
+            })
+        });
+    }
+    false
+}
+
+/// A pasted value one character off the provider's app-password shape, once
+/// quotes, surrounding whitespace and display-group separators are set aside:
+/// (its length, the shape's length).
+pub fn near_miss(
+    kb: &Knowledge,
+    pw: &str,
+    provider: Option<&ProviderDef>,
+) -> Option<(usize, usize)> {
+    let sh = provider?.app_password.as_ref()?;
+    let re = regex_lite::Regex::new(&sh.pattern).ok()?;
+    let chars: Vec<char> = pw.chars().collect();
+    let n = chars.len();
+    let quoted = n >= 3
+        && QUOTE_PAIRS
+            .iter()
+            .any(|(a, b)| chars[0] == *a && chars[n - 1] == *b);
+    let inner: String = if quoted {
+        chars[1..n - 1].iter().collect()
+    } else {
+        pw.to_string()
+    };
+    let core = inner
+        .trim_matches(|c: char| is_space(kb, c) || is_invisible(kb, c))
+        .to_string();
+    let cleaned: String = if sh.separators_are_part {
+        core.replace(' ', "-")
+    } else {
+        core.chars()
+            .filter(|c| !matches!(c, ' ' | '-' | '\u{00A0}' | '\t'))
+            .collect()
+    };
+    (!re.is_match(&cleaned) && one_off(&cleaned, &re, sh.length))
+        .then(|| (cleaned.chars().count(), sh.length))
 }
 
 fn short(code: &str) -> &'static str {

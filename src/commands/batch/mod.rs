@@ -49,9 +49,9 @@ pub fn run(kb: &'static Knowledge, args: BatchArgs) -> anyhow::Result<Outcome> {
     let today = args.now.unwrap_or_else(|| chrono::Utc::now().date_naive());
     // Everything is validated before the first connection is made.
     let mut specs = Vec::with_capacity(rows.len());
-    // DNS answers and tenant look-ups are shared by all the mailboxes.
+    // DNS answers, each domain's discovered servers and tenant look-ups are
+    // shared by all the mailboxes.
     let common: Arc<crate::checks::ctx::Common> = Default::default();
-    let mut by_mx = Vec::new();
     for (line, row) in &rows {
         let overrides = target::Overrides {
             smtp: row.smtp.clone(),
@@ -61,14 +61,6 @@ pub fn run(kb: &'static Knowledge, args: BatchArgs) -> anyhow::Result<Outcome> {
         let provider = row.provider.as_deref().unwrap_or("auto");
         let target = target::Target::build(kb, &row.email, provider, &overrides)
             .map_err(|e| row_err(&path, *line, e.to_string()))?;
-        // As `check` does: an unknown domain with no servers given is placed by
-        // its MX (asked once per domain, below).
-        let no_overrides = row.smtp.is_none() && row.imap.is_none() && row.pop.is_none();
-        if target.provider_source == "default" && no_overrides {
-            if let Some(d) = &target.domain {
-                by_mx.push((specs.len(), d.to_ascii_lowercase(), overrides.clone()));
-            }
-        }
         let secret = load_secret(&path, *line, row)?;
         specs.push(runner::Spec {
             target,
@@ -99,27 +91,19 @@ pub fn run(kb: &'static Knowledge, args: BatchArgs) -> anyhow::Result<Outcome> {
         concurrency: args.concurrency as usize,
         per_domain: args.per_domain as usize,
     };
-    rt.block_on(runner::batch::check_all(
-        kb,
-        &common,
-        &net,
-        specs,
-        by_mx,
-        limits,
-        |report| {
-            if format == Format::Json {
-                // One compact line per mailbox, written whole.
-                let mut line = serde_json::to_vec(&report).unwrap_or_default();
-                line.push(b'\n');
-                let _ = out.write_all(&line);
-                let _ = out.flush();
-            }
-            if let Some(pb) = &progress {
-                pb.inc(1);
-            }
-            reports.push(report);
-        },
-    ));
+    rt.block_on(runner::batch::check_all(kb, specs, limits, |report| {
+        if format == Format::Json {
+            // One compact line per mailbox, written whole.
+            let mut line = serde_json::to_vec(&report).unwrap_or_default();
+            line.push(b'\n');
+            let _ = out.write_all(&line);
+            let _ = out.flush();
+        }
+        if let Some(pb) = &progress {
+            pb.inc(1);
+        }
+        reports.push(report);
+    }));
     if let Some(pb) = progress {
         pb.finish_and_clear();
     }

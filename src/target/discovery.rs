@@ -1,0 +1,363 @@
+//! What a domain publishes about its mail servers, as data: the record of one
+//! discovery (its MX, the SRV and autoconfig entries it found, what each source
+//! said), how it fills a `Target` in (provider by MX; endpoints from the profile,
+//! else SRV, else autoconfig, else the MX host as a guess), and how a tested
+//! endpoint compares with the published settings.
+//!
+//! Pure functions only: the asking is `discover`'s, the judging the checks'.
+
+use super::Target;
+use crate::knowledge::Knowledge;
+use crate::vocab::{Endpoint, Protocol, TlsMode};
+use serde::Serialize;
+
+/// One discovery, for one domain (a batch shares it between the domain's
+/// mailboxes).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Discovery {
+    pub domain: String,
+    /// The domain's MX hosts, best first.
+    pub mx: Vec<MxHost>,
+    /// The provider the MX names, if it is a known one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mx_provider: Option<String>,
+    /// What the domain publishes (SRV, autoconfig) and the MX host guesses, each
+    /// source's entries in order of preference.
+    pub found: Vec<Published>,
+    /// SRV services whose target is `.`: the domain says they are not offered.
+    pub not_offered: Vec<String>,
+    /// What each source said.
+    pub steps: Vec<Step>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MxHost {
+    pub preference: u16,
+    pub host: String,
+}
+
+/// A server the domain (or its provider) names for one protocol.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Published {
+    pub protocol: Protocol,
+    pub host: String,
+    pub port: u16,
+    pub tls: TlsMode,
+    /// "profile", "srv", "autoconfig" or "mx" (a guess, never "published").
+    pub source: &'static str,
+    /// The record, document or profile it comes from.
+    pub via: String,
+    /// The sign-in methods an autoconfig entry lists, most preferred first.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub auth: Vec<String>,
+}
+
+impl Published {
+    pub fn endpoint(&self) -> Endpoint {
+        Endpoint {
+            protocol: self.protocol,
+            host: self.host.clone(),
+            port: self.port,
+            tls: self.tls,
+            source: self.source,
+        }
+    }
+    /// An autoconfig entry that lists OAuth2 and nothing else: a password is
+    /// expected to be refused there.
+    pub fn oauth2_only(&self) -> bool {
+        !self.auth.is_empty() && self.auth.iter().all(|a| a.eq_ignore_ascii_case("OAuth2"))
+    }
+}
+
+/// What one source said, in plain words.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Step {
+    /// "mx", "srv" or "autoconfig".
+    pub source: &'static str,
+    /// "found", "none", "failed" or "skipped".
+    pub outcome: &'static str,
+    pub detail: String,
+}
+
+impl Target {
+    /// Merges what discovery found: the provider the MX names (when nothing else
+    /// named one) and, when the user named no server, the endpoints to test.
+    pub fn apply_discovery(&mut self, kb: &Knowledge, d: Discovery) {
+        if self.provider_source == "none" {
+            if let Some(id) = d.mx_provider.clone() {
+                self.set_provider(kb, &id, "mx");
+            }
+        }
+        if !self.named_servers() && self.endpoints.is_empty() {
+            let profile = super::profile_endpoints(kb, &self.provider);
+            self.endpoints = if profile.is_empty() {
+                choose(&d)
+            } else {
+                profile
+            };
+        }
+        self.discovery = Some(d);
+    }
+
+    /// The settings the domain or its provider publishes for `protocol`: the
+    /// profile's (when the provider is known), then SRV and autoconfig entries.
+    /// MX guesses are not published settings.
+    pub fn published(&self, kb: &Knowledge, protocol: Protocol) -> Vec<Published> {
+        let mut out = Vec::new();
+        if self.provider_source != "none" {
+            out.extend(
+                super::profile_endpoints(kb, &self.provider)
+                    .into_iter()
+                    .filter(|e| e.protocol == protocol)
+                    .map(|e| Published {
+                        protocol,
+                        host: e.host,
+                        port: e.port,
+                        tls: e.tls,
+                        source: "profile",
+                        via: self.provider_name.clone(),
+                        auth: Vec::new(),
+                    }),
+            );
+        }
+        if let Some(d) = &self.discovery {
+            out.extend(
+                d.found
+                    .iter()
+                    .filter(|p| p.protocol == protocol && p.source != "mx")
+                    .cloned(),
+            );
+        }
+        out
+    }
+}
+
+/// Per protocol, the first entry of the most trusted source that has one: SRV,
+/// then autoconfig (TLS entries before plain ones). Only when neither names any
+/// server does the MX host on the standard ports stand in.
+fn choose(d: &Discovery) -> Vec<Endpoint> {
+    let mut out = Vec::new();
+    for protocol in [Protocol::Smtp, Protocol::Imap, Protocol::Pop] {
+        let pick = ["srv", "autoconfig"].iter().find_map(|src| {
+            let of = || {
+                d.found
+                    .iter()
+                    .filter(move |p| p.protocol == protocol && p.source == *src)
+            };
+            of().find(|p| p.tls != TlsMode::None)
+                .or_else(|| of().next())
+        });
+        out.extend(pick.map(Published::endpoint));
+    }
+    if out.is_empty() {
+        out = d
+            .found
+            .iter()
+            .filter(|p| p.source == "mx")
+            .map(Published::endpoint)
+            .collect();
+    }
+    out
+}
+
+/// How a tested endpoint differs from the published settings of its protocol.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Difference {
+    /// "tls" (same host and port, other TLS mode), "port" (same host) or "host".
+    pub kind: &'static str,
+    pub published: Published,
+}
+
+/// None when nothing is published for the protocol, or when the endpoint is one
+/// of the published ones.
+pub fn compare(ep: &Endpoint, published: &[Published]) -> Option<Difference> {
+    let same_host = |p: &&Published| p.host.eq_ignore_ascii_case(&ep.host);
+    let mine: Vec<&Published> = published
+        .iter()
+        .filter(|p| p.protocol == ep.protocol)
+        .collect();
+    if mine
+        .iter()
+        .any(|p| same_host(p) && p.port == ep.port && p.tls == ep.tls)
+    {
+        return None;
+    }
+    let (kind, best) = if let Some(p) = mine.iter().find(|p| same_host(p) && p.port == ep.port) {
+        ("tls", p)
+    } else if let Some(p) = mine.iter().find(|p| same_host(p)) {
+        ("port", p)
+    } else if let Some(p) = mine
+        .iter()
+        .find(|p| p.port == ep.port && p.tls == ep.tls)
+        .or(mine.first())
+    {
+        ("host", p)
+    } else {
+        return None;
+    };
+    Some(Difference {
+        kind,
+        published: (*best).clone(),
+    })
+}
+
+pub fn protocol_words(p: Protocol) -> &'static str {
+    match p {
+        Protocol::Smtp => "SMTP submission",
+        Protocol::Imap => "IMAP",
+        Protocol::Pop => "POP3",
+    }
+}
+
+pub fn mode_words(t: TlsMode) -> &'static str {
+    match t {
+        TlsMode::Implicit => "implicit TLS (SSL/TLS)",
+        TlsMode::Starttls => "STARTTLS",
+        TlsMode::None => "no TLS",
+    }
+}
+
+/// Who says so, in words: "the domain's SRV record _submission._tcp.example.net".
+pub fn published_by(p: &Published) -> String {
+    match p.source {
+        "profile" => format!("{}'s documented settings", p.via),
+        "srv" => format!("the domain's SRV record {}", p.via),
+        "autoconfig" => format!("the domain's autoconfig document {}", p.via),
+        _ => p.via.clone(),
+    }
+}
+
+impl Difference {
+    /// The finding's message: what was tested against what is published.
+    pub fn message(&self, ep: &Endpoint) -> String {
+        let p = &self.published;
+        let what = protocol_words(ep.protocol);
+        let lead = match self.kind {
+            "tls" => format!(
+                "{what} {}:{} was tested with {}, but port {} is published for {}",
+                ep.host,
+                ep.port,
+                mode_words(ep.tls),
+                p.port,
+                mode_words(p.tls)
+            ),
+            "port" => format!(
+                "{what} was set to {}:{} ({}); {} is published on port {} with {}",
+                ep.host,
+                ep.port,
+                mode_words(ep.tls),
+                p.host,
+                p.port,
+                mode_words(p.tls)
+            ),
+            _ => format!(
+                "{what} was set to {}:{} ({}); the published server is {}:{} with {}",
+                ep.host,
+                ep.port,
+                mode_words(ep.tls),
+                p.host,
+                p.port,
+                mode_words(p.tls)
+            ),
+        };
+        format!("{lead} ({})", published_by(p))
+    }
+
+    /// The fix in the published values.
+    pub fn fix(&self) -> String {
+        let p = &self.published;
+        format!(
+            "Set {} to {}, port {}, {}, as {} says.",
+            protocol_words(p.protocol),
+            p.host,
+            p.port,
+            mode_words(p.tls),
+            published_by(p)
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn published(protocol: Protocol, host: &str, port: u16, tls: TlsMode) -> Published {
+        Published {
+            protocol,
+            host: host.into(),
+            port,
+            tls,
+            source: "srv",
+            via: "_submission._tcp.example.net".into(),
+            auth: Vec::new(),
+        }
+    }
+
+    fn flag(protocol: Protocol, host: &str, port: u16, tls: TlsMode) -> Endpoint {
+        Endpoint {
+            protocol,
+            host: host.into(),
+            port,
+            tls,
+            source: "flag",
+        }
+    }
+
+    #[test]
+    fn a_published_endpoint_is_no_difference_and_nothing_published_is_none() {
+        let p = [published(
+            Protocol::Smtp,
+            "mail.example.net",
+            587,
+            TlsMode::Starttls,
+        )];
+        let ep = flag(Protocol::Smtp, "MAIL.example.net", 587, TlsMode::Starttls);
+        assert_eq!(compare(&ep, &p), None);
+        let imap = flag(Protocol::Imap, "mail.example.net", 143, TlsMode::Starttls);
+        assert_eq!(compare(&imap, &p), None);
+    }
+
+    #[test]
+    fn port_tls_mode_and_host_differences_name_the_published_values() {
+        let p = [published(
+            Protocol::Smtp,
+            "mail.example.net",
+            587,
+            TlsMode::Starttls,
+        )];
+        let d = compare(
+            &flag(Protocol::Smtp, "mail.example.net", 25, TlsMode::Starttls),
+            &p,
+        )
+        .expect("differs");
+        assert_eq!(d.kind, "port");
+        let ep = flag(Protocol::Smtp, "mail.example.net", 25, TlsMode::Starttls);
+        assert!(d.message(&ep).contains("port 587"), "{}", d.message(&ep));
+        assert!(d.fix().contains("port 587, STARTTLS"), "{}", d.fix());
+        let ep = flag(Protocol::Smtp, "mail.example.net", 587, TlsMode::Implicit);
+        let d = compare(&ep, &p).expect("differs");
+        assert_eq!(d.kind, "tls");
+        assert!(d.message(&ep).contains("published for STARTTLS"));
+        let ep = flag(Protocol::Smtp, "smtp.example.net", 587, TlsMode::Starttls);
+        assert_eq!(compare(&ep, &p).map(|d| d.kind), Some("host"));
+    }
+
+    #[test]
+    fn srv_beats_autoconfig_and_the_mx_guess_only_stands_in_for_nothing() {
+        let mut d = Discovery::default();
+        let mut ac = published(Protocol::Imap, "imap.example.net", 993, TlsMode::Implicit);
+        ac.source = "autoconfig";
+        let srv = published(Protocol::Imap, "mail.example.net", 993, TlsMode::Implicit);
+        let mut guess = published(Protocol::Pop, "mx.example.net", 995, TlsMode::Implicit);
+        guess.source = "mx";
+        d.found = vec![ac.clone(), srv.clone(), guess.clone()];
+        let chosen = choose(&d);
+        assert_eq!(chosen.len(), 1, "{chosen:?}");
+        assert_eq!(
+            (chosen[0].host.as_str(), chosen[0].source),
+            ("mail.example.net", "srv")
+        );
+        d.found = vec![guess];
+        assert_eq!(choose(&d)[0].source, "mx");
+    }
+}
