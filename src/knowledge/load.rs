@@ -5,7 +5,7 @@
 //! error here, never a wrong answer later.
 
 use super::defs::*;
-use super::matcher::{ci_regex, Fingerprint, Hint, Signature};
+use super::matcher::{ci_regex, Context, Fingerprint, Hint, Signature};
 use super::{Knowledge, KnowledgeError};
 use serde::Deserialize;
 use std::collections::{HashMap, HashSet};
@@ -22,7 +22,9 @@ const SIGNATURES: &[(&str, &str)] = &[
     ("smtp.toml", kb_file!("smtp")),
     ("imap.toml", kb_file!("imap")),
     ("pop.toml", kb_file!("pop")),
+    ("client.toml", kb_file!("client")),
 ];
+const CONTEXTS: &str = kb_file!("context");
 const PROVIDERS: &str = kb_file!("providers");
 const FACTS: &str = kb_file!("facts");
 const CREDENTIALS: &str = kb_file!("credentials");
@@ -59,6 +61,11 @@ struct DiagnosesFile {
 #[serde(deny_unknown_fields)]
 struct SignaturesFile {
     signature: Vec<SignatureDef>,
+}
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ContextsFile {
+    context: Vec<ContextDef>,
 }
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -125,6 +132,7 @@ pub const REQUIRED_CODES: &[&str] = &[
     "OAUTH_WRONG_AUDIENCE",
     "OAUTH_MISSING_SCOPE",
     "OAUTH_WRONG_USER",
+    "NOT_RECOGNISED",
 ];
 
 fn parse<T: for<'de> Deserialize<'de>>(file: &str, text: &str) -> Result<T, KnowledgeError> {
@@ -177,6 +185,14 @@ impl Knowledge {
         for (file, text) in SIGNATURES {
             let f: SignaturesFile = parse(file, text)?;
             for def in f.signature {
+                // client.toml holds client-side text, the others a server's replies.
+                if (*file == "client.toml") != (def.protocol == Channel::Client) {
+                    return Err(KnowledgeError::Invalid(format!(
+                        "{file}: signature `{}` has protocol `{}`, which belongs in another file",
+                        def.id,
+                        def.protocol.as_str()
+                    )));
+                }
                 if !ids.insert(def.id.clone()) {
                     return Err(KnowledgeError::Invalid(format!(
                         "duplicate signature id `{}`",
@@ -269,6 +285,8 @@ impl Knowledge {
             }
         }
 
+        let contexts = load_contexts(&|code| by_code.contains_key(code))?;
+
         let entra = super::entra::Entra::build(
             parse("entra.toml", ENTRA)?,
             parse("signins.toml", SIGNINS)?,
@@ -289,8 +307,41 @@ impl Knowledge {
             credentials,
             fingerprints,
             hints,
+            contexts,
         })
     }
+}
+
+fn load_contexts(diagnosis_exists: &dyn Fn(&str) -> bool) -> Result<Vec<Context>, KnowledgeError> {
+    let f: ContextsFile = parse("context.toml", CONTEXTS)?;
+    let mut seen = HashSet::new();
+    let mut out = Vec::new();
+    for def in f.context {
+        let what = format!("context `{}`", def.id);
+        if !seen.insert(def.id.clone()) {
+            return Err(KnowledgeError::Invalid(format!("{what} is defined twice")));
+        }
+        let codes = def.instead_of.iter().chain(&def.read_as);
+        if let Some(code) = codes.into_iter().find(|c| !diagnosis_exists(c)) {
+            return Err(KnowledgeError::Invalid(format!(
+                "{what} names unknown diagnosis `{code}`"
+            )));
+        }
+        if def.instead_of.is_empty() != def.read_as.is_none() || def.meaning.trim().is_empty() {
+            return Err(KnowledgeError::Invalid(format!(
+                "{what} needs a meaning, and `instead_of` and `read_as` together or neither"
+            )));
+        }
+        let regex = ci_regex(&def.pattern, &what)?;
+        let example = super::matcher::haystack(&def.example);
+        if !regex.is_match(&example) {
+            return Err(KnowledgeError::Invalid(format!(
+                "{what} does not match its own example"
+            )));
+        }
+        out.push(Context { def, regex });
+    }
+    Ok(out)
 }
 
 fn load_fingerprints() -> Result<(Vec<Fingerprint>, Vec<Hint>), KnowledgeError> {

@@ -5,8 +5,13 @@
 //! breaks (`\n` in a Python repr) are restored, multi-line SMTP replies
 //! (`535-5.7.8 ...` / `535 5.7.8 ...`) are joined, IMAP tags and server tags
 //! (`[HOST.prod.outlook.com 2026-... 08DB...]`) are dropped, whitespace is
-//! collapsed.
+//! collapsed. Base64 that a server sent as a challenge (`334 eyJ...`, `+ eyJ...`,
+//! the host tag of an Exchange greeting) is decoded, for matching only: decoded
+//! text is never shown.
 
+use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
+use base64::engine::DecodePaddingMode;
+use base64::Engine as _;
 use regex_lite::Regex;
 use std::sync::OnceLock;
 
@@ -144,6 +149,79 @@ pub(crate) fn enhanced_codes(norm: &str) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// Text hidden in base64 that a server sent: SASL challenges after `334 ` (SMTP)
+/// or `+ ` (IMAP, POP3), bracketed host tags (`[TQBSADEA...]`), and long lines of
+/// nothing but base64 (a challenge quoted alone, possibly wrapped). Only what
+/// decodes to printable text is kept (UTF-8, or UTF-16LE as Exchange writes its
+/// tag). For matching only: the result is never shown, since a pasted text may
+/// hold a client's credentials in base64 too.
+pub(crate) fn decoded_challenges(text: &str) -> Vec<String> {
+    let Some(marked) =
+        regex!(r"(?m)(?:(?:^|[\s'\x22])(?:334|\+)[ \t]+|\[)([A-Za-z0-9+/]{16,}={0,2})")
+    else {
+        return Vec::new();
+    };
+    let text = cap(text);
+    let mut blobs: Vec<String> = marked
+        .captures_iter(text)
+        .map(|c| c[1].to_string())
+        .collect();
+    // A long challenge quoted on its own, perhaps wrapped at 76 characters.
+    let mut joined = String::new();
+    for line in text.lines().chain(std::iter::once("")) {
+        let t = line.trim();
+        if !t.is_empty() && t.bytes().all(is_base64_byte) {
+            joined.push_str(t);
+            continue;
+        }
+        if joined.len() >= 40 {
+            blobs.push(std::mem::take(&mut joined));
+        }
+        joined.clear();
+    }
+    let mut out: Vec<String> = Vec::new();
+    for blob in blobs.iter().take(64) {
+        if let Some(d) = decode_printable(blob) {
+            if !out.contains(&d) {
+                out.push(d);
+            }
+        }
+    }
+    out
+}
+
+fn is_base64_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'+' || b == b'/' || b == b'='
+}
+
+/// `blob` decoded, when that gives printable text.
+fn decode_printable(blob: &str) -> Option<String> {
+    const LENIENT: GeneralPurpose = GeneralPurpose::new(
+        &base64::alphabet::STANDARD,
+        GeneralPurposeConfig::new()
+            .with_decode_padding_mode(DecodePaddingMode::Indifferent)
+            .with_decode_allow_trailing_bits(true),
+    );
+    let mut bytes = LENIENT.decode(blob.trim_end_matches('=')).ok()?;
+    while bytes.last() == Some(&0) {
+        bytes.pop();
+    }
+    let printable = |c: char| !c.is_control() || c == '\n' || c == '\r' || c == '\t';
+    // Exchange's greeting tag is the host name in UTF-16LE (trailing NUL dropped above).
+    if bytes.len() % 2 == 1 {
+        bytes.push(0);
+    }
+    let text = if bytes.chunks(2).all(|p| p[1] == 0 && p[0] != 0) {
+        bytes.chunks(2).map(|p| char::from(p[0])).collect()
+    } else {
+        while bytes.last() == Some(&0) {
+            bytes.pop();
+        }
+        String::from_utf8(bytes).ok()?
+    };
+    (text.chars().count() >= 8 && text.chars().all(printable)).then_some(text)
+}
+
 /// The server reply inside a pasted text (an exception message, a log line), if
 /// one can be found: from its code or status word to the end of that reply.
 pub fn extract_reply(text: &str) -> Option<String> {
@@ -203,6 +281,34 @@ mod tests {
             Some("5.7.57 Client not authenticated to send mail.")
         );
         assert_eq!(extract_reply("the weather is nice"), None);
+    }
+
+    #[test]
+    fn server_challenges_are_decoded_but_not_client_lines() {
+        let t = "<= '+ eyJzdGF0dXMiOiI0MDAiLCJzY2hlbWVzIjoiQmVhcmVyIiwic2NvcGUiOiJodHRwczovL21haWwuZ29vZ2xlLmNvbS8ifQ=='";
+        assert_eq!(
+            decoded_challenges(t),
+            vec![r#"{"status":"400","schemes":"Bearer","scope":"https://mail.google.com/"}"#]
+        );
+        let wrapped = "eyJzdGF0dXMiOiI0MDEiLCJzY2hlbWVzIjoiYmVhcmVyIG1hYyIsInNjb3BlIjoiaHR0cHM6Ly9t\nYWlsLmdvb2dsZS5jb20vIn0K";
+        assert_eq!(
+            decoded_challenges(wrapped),
+            vec!["{\"status\":\"401\",\"schemes\":\"bearer mac\",\"scope\":\"https://mail.google.com/\"}\n"]
+        );
+        let exchange = "* OK The Microsoft Exchange IMAP4 service is ready. [TQBSADEAUAAyADYANABDAEEAMAAxADQANgAuAEYAUgBBAFAAMgA2ADQALgBQAFIATwBEAC4ATwBVAFQATABPAE8ASwAuAEMATwBNAA==]";
+        assert_eq!(
+            decoded_challenges(exchange),
+            vec!["MR1P264CA0146.FRAP264.PROD.OUTLOOK.COM"]
+        );
+        // A client's AUTH PLAIN line (NUL-separated) and short client lines stay as they are.
+        assert!(
+            decoded_challenges("C: AUTH PLAIN AGFsaWNlAGh1bnRlcjJodW50ZXIy\nC: aHVudGVyMg==")
+                .is_empty()
+        );
+        assert!(decoded_challenges(
+            "SunCertPathBuilderException: unable to find valid certification path"
+        )
+        .is_empty());
     }
 
     #[test]
