@@ -6,8 +6,8 @@
 //! It only reads the knowledge base; it never prints or touches the network.
 
 use crate::diagnose::fill;
-use crate::knowledge::matcher::{read_text, Reading};
 use crate::knowledge::normalize::extract_reply;
+use crate::knowledge::reading::{read_text, Reading};
 use crate::knowledge::Knowledge;
 use crate::report::model::{Diagnosis, Explanation, TextContext, Tool, SCHEMA_VERSION};
 use crate::vocab::OverallStatus;
@@ -96,20 +96,24 @@ fn evidence(kb: &Knowledge, r: &Reading) -> String {
         .unwrap_or_default();
     if r.source == "entra" {
         let number = r.id.trim_start_matches("AADSTS");
-        let name = number
-            .parse()
-            .ok()
-            .and_then(|n| kb.entra(n))
+        let code = number.parse().ok().and_then(|n| kb.entra(n));
+        let name = code
             .and_then(|c| c.name.as_deref())
             .map(|n| format!(" {n}"))
             .unwrap_or_default();
+        let words = code
+            .map(|c| format!(", Microsoft: \"{}\"", c.text))
+            .unwrap_or_default();
         return format!(
-            "entra: {}{name} (https://login.microsoftonline.com/error?code={number})",
+            "entra: {}{name}{words} (https://login.microsoftonline.com/error?code={number})",
             r.id
         );
     }
     match r.context {
-        Some(ctx) => format!("{}: {title} ({}, read in context {ctx})", r.source, r.id),
+        Some((ctx, own)) => format!(
+            "{}: {title} ({}, which is {own} without the context `{ctx}`)",
+            r.source, r.id
+        ),
         None => format!("{}: {title} ({})", r.source, r.id),
     }
 }

@@ -1,10 +1,10 @@
 //! The compiled knowledge: reply signatures, greeting fingerprints, text hints and
 //! contexts, and matching a reply or a pasted text against them, best reading
-//! first. The checks (a server's live reply) and `explain` (a pasted text) share
-//! this one matcher, so both read a reply the same way; a pasted text is also read
-//! for client-side signatures, AADSTS codes (entra.toml) and its context.
+//! first. The checks (a server's live reply) and `explain` (a pasted text, through
+//! `reading`) share this one matcher, so both read a reply the same way.
 
 use super::normalize::{basic_codes, cap, decoded_challenges, enhanced_codes, normalize, unescape};
+use super::pattern::{plain_alternatives, required_text};
 use super::{ContextDef, FingerprintDef, HintDef, Knowledge, KnowledgeError, SignatureDef};
 use crate::vocab::Protocol;
 // regex-lite: the knowledge base holds a few hundred patterns that each match a
@@ -83,132 +83,6 @@ impl Signature {
     }
 }
 
-/// `a|b\.c` as ["a", "b.c"] (lowercased) when every alternative is plain text:
-/// no metacharacter but `|` and backslash-escaped punctuation.
-fn plain_alternatives(pattern: &str) -> Option<Vec<String>> {
-    if !pattern.is_ascii() {
-        return None;
-    }
-    let mut out = vec![String::new()];
-    let mut chars = pattern.chars();
-    while let Some(c) = chars.next() {
-        let literal = match c {
-            '\\' => chars.next().filter(|n| n.is_ascii_punctuation())?,
-            '|' => {
-                out.push(String::new());
-                continue;
-            }
-            '.' | '^' | '$' | '?' | '*' | '+' | '(' | ')' | '[' | ']' | '{' | '}' => return None,
-            c => c,
-        };
-        out.last_mut()?.push(literal.to_ascii_lowercase());
-    }
-    (!out.iter().any(String::is_empty)).then_some(out)
-}
-
-/// For each top-level alternative of `pattern`, the longest run of text every
-/// match of it contains (lowercased), when each such run is at least 3 ASCII
-/// characters long: `\bquery\w* EREFUSED\b` gives [" erefused"].
-fn required_text(pattern: &str) -> Option<Vec<String>> {
-    if !pattern.is_ascii() {
-        return None;
-    }
-    let mut out = Vec::new();
-    for branch in top_level_alternatives(pattern) {
-        let mut best = String::new();
-        let mut run = String::new();
-        let mut chars = branch.chars().peekable();
-        let end_run = |run: &mut String, best: &mut String| {
-            if run.len() > best.len() {
-                *best = run.clone();
-            }
-            run.clear();
-        };
-        while let Some(c) = chars.next() {
-            let literal = match c {
-                '\\' => match chars.next() {
-                    Some(n) if n.is_ascii_punctuation() => Some(n),
-                    _ => None,
-                },
-                '(' | '[' => {
-                    // Skip the group or class: what it matches is not fixed text.
-                    let close = if c == '(' { ')' } else { ']' };
-                    let mut depth = 1;
-                    while let Some(n) = chars.next() {
-                        match n {
-                            '\\' => {
-                                chars.next();
-                            }
-                            n if n == c => depth += 1,
-                            n if n == close => {
-                                depth -= 1;
-                                if depth == 0 {
-                                    break;
-                                }
-                            }
-                            _ => {}
-                        }
-                    }
-                    None
-                }
-                '.' | '^' | '$' | '|' | ')' | ']' => None,
-                '?' | '*' | '{' => {
-                    // (The character before it was already left out, by the peek below.)
-                    if c == '{' {
-                        for n in chars.by_ref() {
-                            if n == '}' {
-                                break;
-                            }
-                        }
-                    }
-                    None
-                }
-                '+' => None,
-                c => Some(c),
-            };
-            // A character a quantifier may drop or repeat is not required text.
-            match literal {
-                Some(l) if !matches!(chars.peek(), Some('?' | '*' | '{')) => {
-                    run.push(l.to_ascii_lowercase())
-                }
-                _ => end_run(&mut run, &mut best),
-            }
-        }
-        end_run(&mut run, &mut best);
-        if best.len() < 3 {
-            return None;
-        }
-        out.push(best);
-    }
-    Some(out)
-}
-
-/// `a|b(c|d)|e` as ["a", "b(c|d)", "e"].
-fn top_level_alternatives(pattern: &str) -> Vec<&str> {
-    let mut out = Vec::new();
-    let (mut depth, mut in_class, mut escaped, mut start) = (0usize, false, false, 0);
-    for (i, c) in pattern.char_indices() {
-        if escaped {
-            escaped = false;
-            continue;
-        }
-        match c {
-            '\\' => escaped = true,
-            '[' if !in_class => in_class = true,
-            ']' if in_class => in_class = false,
-            '(' if !in_class => depth += 1,
-            ')' if !in_class => depth = depth.saturating_sub(1),
-            '|' if !in_class && depth == 0 => {
-                out.push(&pattern[start..i]);
-                start = i + 1;
-            }
-            _ => {}
-        }
-    }
-    out.push(&pattern[start..]);
-    out
-}
-
 /// Compiles a case-insensitive pattern; the error names what the pattern belongs to.
 pub(crate) fn ci_regex(pattern: &str, what: &str) -> Result<Regex, KnowledgeError> {
     RegexBuilder::new(pattern)
@@ -225,7 +99,7 @@ pub struct Match<'a> {
 
 /// How much a match is trusted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-enum Tier {
+pub(super) enum Tier {
     /// Tied to a server family nobody has confirmed: a possible reading.
     Tentative = 0,
     /// A generic last resort.
@@ -276,15 +150,15 @@ pub fn fingerprints_in_text<'a>(kb: &'a Knowledge, text: &str) -> Vec<&'a str> {
 
 /// A text made ready for matching, once: normalized, with the base64 a server
 /// sent decoded and appended, lowercased, and the reply codes it shows.
-struct Prepared {
-    haystack: String,
+pub(super) struct Prepared {
+    pub(super) haystack: String,
     lower: String,
     basic: Vec<u16>,
     enhanced: Vec<String>,
 }
 
 impl Prepared {
-    fn new(text: &str) -> Option<Prepared> {
+    pub(super) fn new(text: &str) -> Option<Prepared> {
         let mut haystack = normalize(text);
         // Codes come from the text as written: a decoded `{"status":"400"}` is no reply code.
         let basic = basic_codes(&haystack);
@@ -312,18 +186,19 @@ pub(crate) fn haystack(text: &str) -> String {
 }
 
 /// A reading before it is scored.
-struct Candidate<'a> {
-    tier: Tier,
-    specificity: u32,
-    signature: Option<&'a Signature>,
-    id: String,
-    diagnosis: &'a str,
-    source: &'static str,
-    context: Option<&'a str>,
+pub(super) struct Candidate<'a> {
+    pub(super) tier: Tier,
+    pub(super) specificity: u32,
+    pub(super) signature: Option<&'a Signature>,
+    pub(super) id: String,
+    pub(super) diagnosis: &'a str,
+    pub(super) source: &'static str,
+    /// The context that changed the reading, and the signature's own diagnosis.
+    pub(super) context: Option<(&'a str, &'a str)>,
 }
 
 /// Signatures matching the prepared text; see `match_reply` for the tiers.
-fn signature_candidates<'a>(
+pub(super) fn signature_candidates<'a>(
     kb: &'a Knowledge,
     protocol: Option<Protocol>,
     p: &Prepared,
@@ -376,7 +251,7 @@ fn signature_candidates<'a>(
 
 /// Fallback readings go when anything better matched; tentative ones (tied to an
 /// unconfirmed server family) go when a generic or better reading exists.
-fn drop_weaker(found: &mut Vec<Candidate>) {
+pub(super) fn drop_weaker(found: &mut Vec<Candidate>) {
     let best = found.iter().map(|c| c.tier).max();
     let has_generic = found.iter().any(|c| c.tier >= Tier::Generic);
     found.retain(|c| match c.tier {
@@ -386,7 +261,7 @@ fn drop_weaker(found: &mut Vec<Candidate>) {
     });
 }
 
-fn score(kb: &Knowledge, c: &Candidate) -> u32 {
+pub(super) fn score(kb: &Knowledge, c: &Candidate) -> u32 {
     let rank = kb
         .diagnosis(c.diagnosis)
         .map(|d| d.rank)
@@ -430,178 +305,4 @@ pub fn match_reply<'a>(
         .collect();
     out.sort_by_key(|m| std::cmp::Reverse(m.score));
     out
-}
-
-/// One reading of a pasted text: what a signature or an AADSTS code says it means.
-#[derive(Debug, Clone)]
-pub struct Reading<'a> {
-    /// The signature's id, or `AADSTS<number>`.
-    pub id: String,
-    pub diagnosis: &'a str,
-    /// "smtp", "imap", "pop" (a server's reply), "client" or "entra".
-    pub source: &'static str,
-    /// The context that turned the signature's own diagnosis into this one.
-    pub context: Option<&'a str>,
-    pub score: u32,
-}
-
-/// Everything a pasted text says, best reading first.
-#[derive(Debug, Default)]
-pub struct TextReading<'a> {
-    pub readings: Vec<Reading<'a>>,
-    /// The contexts the text shows, in knowledge-base order.
-    pub contexts: Vec<&'a ContextDef>,
-    /// AADSTS numbers in the text that entra.toml does not know.
-    pub unknown_aadsts: Vec<u32>,
-}
-
-/// Reads a pasted text: server replies of any protocol, client-side text, AADSTS
-/// codes, and the context around them. A context's `instead_of` readings become
-/// its `read_as` one (XOAUTH2 was used: a refused login is a refused token); the
-/// readings are then ordered by tier, the diagnosis's rank and specificity.
-pub fn read_text<'a>(kb: &'a Knowledge, text: &str) -> TextReading<'a> {
-    let Some(p) = Prepared::new(text) else {
-        return TextReading::default();
-    };
-    let seen = fingerprints_in_text(kb, text);
-    let contexts: Vec<&Context> = kb
-        .contexts
-        .iter()
-        .filter(|c| c.regex.is_match(&p.haystack))
-        .collect();
-    let mut found = signature_candidates(kb, None, &p, &seen);
-    let mut unknown_aadsts = Vec::new();
-    for number in aadsts_numbers(&p.haystack) {
-        match kb.entra(number) {
-            Some(code) => found.push(Candidate {
-                tier: Tier::Coded,
-                specificity: 999,
-                signature: None,
-                id: format!("AADSTS{number}"),
-                diagnosis: code.diagnosis.as_str(),
-                source: "entra",
-                context: None,
-            }),
-            None => unknown_aadsts.push(number),
-        }
-    }
-    drop_weaker(&mut found);
-    for c in &mut found {
-        if let Some(ctx) = contexts
-            .iter()
-            .find(|ctx| ctx.def.instead_of.iter().any(|d| d == c.diagnosis))
-        {
-            if let Some(to) = &ctx.def.read_as {
-                c.diagnosis = to.as_str();
-                c.context = Some(ctx.def.id.as_str());
-            }
-        }
-    }
-    let mut readings: Vec<Reading> = found
-        .iter()
-        .map(|c| Reading {
-            id: c.id.clone(),
-            diagnosis: c.diagnosis,
-            source: c.source,
-            context: c.context,
-            score: score(kb, c),
-        })
-        .collect();
-    readings.sort_by_key(|r| std::cmp::Reverse(r.score));
-    TextReading {
-        readings,
-        contexts: contexts.iter().map(|c| &c.def).collect(),
-        unknown_aadsts,
-    }
-}
-
-/// AADSTS numbers in the text, once each, in order: `AADSTS50126`, and the bare
-/// number in `"error_codes":[50126]`, `"errorCode": 50053` and `error?code=50126`.
-fn aadsts_numbers(text: &str) -> Vec<u32> {
-    static RE: OnceLock<Option<Regex>> = OnceLock::new();
-    let Some(re) = RE
-        .get_or_init(|| {
-            ci_regex(
-                r#"(?:\bAADSTS|\berror_?codes?"?\s*[:=]\s*\[?\s*|/error\?code=)([0-9]{4,7})\b"#,
-                "AADSTS numbers",
-            )
-            .ok()
-        })
-        .as_ref()
-    else {
-        return Vec::new();
-    };
-    let mut out = Vec::new();
-    for c in re.captures_iter(text) {
-        if let Ok(n) = c[1].parse::<u32>() {
-            if !out.contains(&n) {
-                out.push(n);
-            }
-        }
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn plain_alternatives_are_found_and_others_are_regexes() {
-        assert_eq!(
-            plain_alternatives(r"wrong version number|WRONG_VERSION_NUMBER"),
-            Some(vec![
-                "wrong version number".into(),
-                "wrong_version_number".into()
-            ])
-        );
-        assert_eq!(
-            plain_alternatives(r"Outlook cannot connect \(SMTP\)"),
-            Some(vec!["outlook cannot connect (smtp)".into()])
-        );
-        assert_eq!(plain_alternatives(r"\bLOGIN failed"), None);
-        assert_eq!(plain_alternatives(r"a|"), None);
-        assert_eq!(plain_alternatives(r"(a|b)"), None);
-    }
-
-    #[test]
-    fn required_text_is_what_every_match_contains() {
-        let req = |p: &str| required_text(p);
-        assert_eq!(
-            req(r"\bquery\w* EREFUSED\b"),
-            Some(vec![" erefused".into()])
-        );
-        assert_eq!(
-            req(r"No subject alternative names (matching|present)|No name matching \S+ found"),
-            Some(vec![
-                "no subject alternative names ".into(),
-                "no name matching ".into()
-            ])
-        );
-        // An optional or repeated last character is left out.
-        assert_eq!(req(r"domains? blocked"), Some(vec![" blocked".into()]));
-        assert_eq!(
-            req(r"authenticators?\. X"),
-            Some(vec!["authenticator".into()])
-        );
-        assert_eq!(
-            req(r"4\.7\.[56][0-9][0-9] Server busy"),
-            Some(vec![" server busy".into()])
-        );
-        // One alternative without enough fixed text: no prefilter at all.
-        assert_eq!(req(r"abc|[0-9]+"), None);
-        assert_eq!(req(r"é"), None);
-    }
-
-    #[test]
-    fn aadsts_numbers_come_from_codes_lists_and_links() {
-        assert_eq!(
-            aadsts_numbers(
-                r#"AADSTS70002: x. AADSTS50126: y "error_codes":[50126] /error?code=50126"#
-            ),
-            vec![70002, 50126]
-        );
-        assert_eq!(aadsts_numbers(r#"errorCode": 50053, "x""#), vec![50053]);
-        assert!(aadsts_numbers("port 50126 and code 123").is_empty());
-    }
 }

@@ -14,12 +14,15 @@ pub mod entra;
 mod load;
 pub mod matcher;
 pub mod normalize;
+mod pattern;
 mod query;
+pub mod reading;
 
 pub use defs::*;
 pub use load::{parse_cp, KNOWN_PROVIDER_IDS, REQUIRED_CODES};
-pub use matcher::{Context, Fingerprint, Hint, Reading, Signature, TextReading};
+pub use matcher::{Context, Fingerprint, Hint, Signature};
 pub use query::{provider_for_domain, provider_for_mx};
+pub use reading::{Reading, TextReading};
 use regex_lite::Regex;
 use std::collections::HashMap;
 use std::sync::OnceLock;

@@ -244,8 +244,9 @@ fn not_recognised(e: &Explanation, out: &mut dyn Write, style: &Style) -> io::Re
     if let Some(d) = e.diagnosis.first() {
         writeln!(
             out,
-            "{}: {}",
-            paint("NOT RECOGNISED", style, |s| s.magenta().bold()),
+            "{} {}: {}",
+            overall_word(e.status, style),
+            paint("Not recognised", style, |s| s.bold()),
             paint(&d.code, style, |s| s.bold())
         )?;
         field(out, "What", &d.summary, style)?;
