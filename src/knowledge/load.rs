@@ -339,7 +339,12 @@ fn load_contexts(diagnosis_exists: &dyn Fn(&str) -> bool) -> Result<Vec<Context>
                 "{what} does not match its own example"
             )));
         }
-        out.push(Context { def, regex });
+        let needles = super::pattern::required_text(&def.pattern);
+        out.push(Context {
+            def,
+            regex,
+            needles,
+        });
     }
     Ok(out)
 }
@@ -364,7 +369,12 @@ fn load_fingerprints() -> Result<(Vec<Fingerprint>, Vec<Hint>), KnowledgeError> 
                 def.protocol.as_str()
             )));
         }
-        fingerprints.push(Fingerprint { def, regex });
+        let needles = super::pattern::required_text(&def.pattern);
+        fingerprints.push(Fingerprint {
+            def,
+            regex,
+            needles,
+        });
     }
     let ids: HashSet<&str> = fingerprints.iter().map(|f| f.def.id.as_str()).collect();
     let mut hints = Vec::new();
@@ -382,7 +392,12 @@ fn load_fingerprints() -> Result<(Vec<Fingerprint>, Vec<Hint>), KnowledgeError> 
                 def.pattern, def.fingerprint
             )));
         }
-        hints.push(Hint { def, regex });
+        let needles = super::pattern::required_text(&def.pattern);
+        hints.push(Hint {
+            def,
+            regex,
+            needles,
+        });
     }
     Ok((fingerprints, hints))
 }

@@ -4,7 +4,7 @@
 //! `reading`) share this one matcher, so both read a reply the same way.
 
 use super::normalize::{basic_codes, cap, decoded_challenges, enhanced_codes, normalize, unescape};
-use super::pattern::{plain_alternatives, required_text};
+use super::pattern::{may_match, plain_alternatives, required_text};
 use super::{ContextDef, FingerprintDef, HintDef, Knowledge, KnowledgeError, SignatureDef};
 use crate::vocab::Protocol;
 // regex-lite: the knowledge base holds a few hundred patterns that each match a
@@ -17,12 +17,15 @@ use std::sync::OnceLock;
 pub struct Fingerprint {
     pub def: FingerprintDef,
     pub regex: Regex,
+    /// Text every match contains (lowercased), if the pattern has some.
+    pub(crate) needles: Option<Vec<String>>,
 }
 
 #[derive(Debug)]
 pub struct Hint {
     pub def: HintDef,
     pub regex: Regex,
+    pub(crate) needles: Option<Vec<String>>,
 }
 
 /// What a text shows around the error (see `ContextDef`), compiled.
@@ -30,6 +33,14 @@ pub struct Hint {
 pub struct Context {
     pub def: ContextDef,
     pub regex: Regex,
+    pub(crate) needles: Option<Vec<String>>,
+}
+
+impl Context {
+    /// `lower` is `text` with ASCII lowercased.
+    pub(crate) fn is_match_lower(&self, text: &str, lower: &str) -> bool {
+        may_match(self.needles.as_deref(), lower) && self.regex.is_match(text)
+    }
 }
 
 /// A reply signature. Its pattern is compiled on first use (a run meets few of
@@ -71,10 +82,8 @@ impl Signature {
         if let Some(alternatives) = &self.text {
             return alternatives.iter().any(|a| lower.contains(a.as_str()));
         }
-        if let Some(needles) = &self.needles {
-            if !needles.iter().any(|n| lower.contains(n.as_str())) {
-                return false;
-            }
+        if !may_match(self.needles.as_deref(), lower) {
+            return false;
         }
         self.regex
             .get_or_init(|| ci_regex(&self.def.pattern, &self.def.id).ok())
@@ -115,9 +124,14 @@ pub(super) enum Tier {
 /// The server family whose greeting this is (e.g. "exchange-online"), if known.
 pub fn fingerprint<'a>(kb: &'a Knowledge, protocol: Protocol, greeting: &str) -> Option<&'a str> {
     let first = cap(greeting).lines().next().unwrap_or("").trim();
+    let lower = first.to_ascii_lowercase();
     kb.fingerprints
         .iter()
-        .find(|f| f.def.protocol == protocol && f.regex.is_match(first))
+        .find(|f| {
+            f.def.protocol == protocol
+                && may_match(f.needles.as_deref(), &lower)
+                && f.regex.is_match(first)
+        })
         .map(|f| f.def.id.as_str())
 }
 
@@ -130,15 +144,15 @@ pub fn fingerprints_in_text<'a>(kb: &'a Knowledge, text: &str) -> Vec<&'a str> {
         text.push('\n');
         text.push_str(&d);
     }
+    let lower = text.to_ascii_lowercase();
     let mut out: Vec<&str> = Vec::new();
-    let greeting_hits = kb
-        .fingerprints
-        .iter()
-        .filter(|f| text.lines().any(|l| f.regex.is_match(l.trim())));
+    let greeting_hits = kb.fingerprints.iter().filter(|f| {
+        may_match(f.needles.as_deref(), &lower) && text.lines().any(|l| f.regex.is_match(l.trim()))
+    });
     for id in greeting_hits.map(|f| f.def.id.as_str()).chain(
         kb.hints
             .iter()
-            .filter(|h| h.regex.is_match(&text))
+            .filter(|h| may_match(h.needles.as_deref(), &lower) && h.regex.is_match(&text))
             .map(|h| h.def.fingerprint.as_str()),
     ) {
         if !out.contains(&id) {
@@ -152,7 +166,7 @@ pub fn fingerprints_in_text<'a>(kb: &'a Knowledge, text: &str) -> Vec<&'a str> {
 /// sent decoded and appended, lowercased, and the reply codes it shows.
 pub(super) struct Prepared {
     pub(super) haystack: String,
-    lower: String,
+    pub(super) lower: String,
     basic: Vec<u16>,
     enhanced: Vec<String>,
 }

@@ -75,17 +75,35 @@ fn logical_lines(unescaped: &str) -> Vec<String> {
     // The code of a multi-line SMTP reply still waiting for its last line.
     let mut open: Option<String> = None;
     for raw in unescaped.lines() {
-        let mut line = replace_all(raw.trim_end(), python_tuple, "$1 ");
-        if let Some(caps) = imap_tag.and_then(|re| re.captures(&line)) {
+        // Each pattern runs only on lines that can match it: a long paste has many lines.
+        let raw = raw.trim_end();
+        let mut line = if raw.contains('(') {
+            replace_all(raw, python_tuple, "$1 ")
+        } else {
+            raw.to_string()
+        };
+        let status_word = ["OK", "NO", "BAD", "BYE", "PREAUTH"]
+            .iter()
+            .any(|w| line.contains(w));
+        if let Some(caps) = imap_tag
+            .filter(|_| status_word)
+            .and_then(|re| re.captures(&line))
+        {
             line = caps[1].to_string();
         }
-        if let (Some(caps), Some(prev)) =
-            (smtp_line.and_then(|re| re.captures(&line)), out.last_mut())
-        {
+        if let (Some(caps), Some(prev)) = (
+            smtp_line
+                .filter(|_| starts_with(&line, b"2345"))
+                .and_then(|re| re.captures(&line)),
+            out.last_mut(),
+        ) {
             let code = caps[1].to_string();
             if open.as_deref() == Some(code.as_str()) {
                 let mut rest = caps[3].to_string();
-                if let Some(e) = enhanced_line.and_then(|re| re.captures(&rest)) {
+                if let Some(e) = enhanced_line
+                    .filter(|_| starts_with(&rest, b"245"))
+                    .and_then(|re| re.captures(&rest))
+                {
                     if prev.contains(&e[1]) {
                         rest = e[2].to_string();
                     }
@@ -97,7 +115,9 @@ fn logical_lines(unescaped: &str) -> Vec<String> {
             }
         }
         if let (Some(caps), Some(prev)) = (
-            enhanced_line.and_then(|re| re.captures(&line)),
+            enhanced_line
+                .filter(|_| starts_with(&line, b"245"))
+                .and_then(|re| re.captures(&line)),
             out.last_mut(),
         ) {
             if prev.contains(&caps[1]) {
@@ -107,6 +127,7 @@ fn logical_lines(unescaped: &str) -> Vec<String> {
             }
         }
         open = open_code
+            .filter(|_| line.contains('-'))
             .and_then(|re| re.captures_iter(&line).last())
             .map(|c| c[1].to_string());
         out.push(line);
@@ -123,9 +144,33 @@ fn tidy(line: &str) -> String {
     let tag = regex!(
         r"\[\s*(?:Hostname=)?[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+(?:\s+[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+Z?)?(?:\s+[0-9A-Fa-f]{16})?\s*\]"
     );
-    let line = replace_all(line, dash, "$1 $2");
-    let line = replace_all(&line, tag, " ");
+    let line = if line.contains('-') {
+        replace_all(line, dash, "$1 $2")
+    } else {
+        line.to_string()
+    };
+    let line = if line.contains('[') {
+        replace_all(&line, tag, " ")
+    } else {
+        line
+    };
     line.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Whether `line` has three digits in a row or a digit, a dot and a digit: what
+/// a basic or an enhanced reply code needs.
+fn has_code_shape(line: &str) -> bool {
+    line.as_bytes().windows(3).any(|w| {
+        w[0].is_ascii_digit() && (w[1].is_ascii_digit() || w[1] == b'.') && w[2].is_ascii_digit()
+    })
+}
+
+/// Whether the first character after leading whitespace is one of `first`.
+fn starts_with(line: &str, first: &[u8]) -> bool {
+    line.trim_start()
+        .bytes()
+        .next()
+        .is_some_and(|b| first.contains(&b))
 }
 
 /// Normalizes a reply or pasted error text for matching (see the module docs).
@@ -232,6 +277,13 @@ pub fn extract_reply(text: &str) -> Option<String> {
     logical_lines(&unescape(cap(text)))
         .into_iter()
         .find_map(|line| {
+            let candidate = has_code_shape(&line)
+                || ["NO ", "BAD ", "BYE ", "ERR", "OK", " failed"]
+                    .iter()
+                    .any(|w| line.contains(w));
+            if !candidate {
+                return None;
+            }
             let m = start.find(&line)?;
             let reply = line[m.start()..].trim_start();
             let reply = replace_all(reply, trailing, "");

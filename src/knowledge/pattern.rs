@@ -3,6 +3,12 @@
 //! which text every match must contain (a text without it skips the regex). It
 //! only reads patterns; it never compiles or runs one.
 
+/// Whether a text may match, given the text every match contains (`needles`,
+/// from `required_text`) and the text with ASCII lowercased: no needle, no match.
+pub(super) fn may_match(needles: Option<&[String]>, lower: &str) -> bool {
+    needles.is_none_or(|n| n.iter().any(|n| lower.contains(n.as_str())))
+}
+
 /// `a|b\.c` as ["a", "b.c"] (lowercased) when every alternative is plain text:
 /// no metacharacter but `|` and backslash-escaped punctuation.
 pub(super) fn plain_alternatives(pattern: &str) -> Option<Vec<String>> {
@@ -35,6 +41,11 @@ pub(super) fn required_text(pattern: &str) -> Option<Vec<String>> {
     }
     let mut out = Vec::new();
     for branch in top_level_alternatives(pattern) {
+        // A branch that is one group, `\b(a|b)\b`: what the group requires.
+        if let Some(inner) = whole_group(branch) {
+            out.extend(required_text(inner)?);
+            continue;
+        }
         let mut best = String::new();
         let mut run = String::new();
         let mut chars = branch.chars().peekable();
@@ -101,6 +112,49 @@ pub(super) fn required_text(pattern: &str) -> Option<Vec<String>> {
         out.push(best);
     }
     Some(out)
+}
+
+/// The inside of `(...)` or `(?:...)` when that group, between word boundaries or
+/// anchors, is all of `branch` and is not repeated or optional.
+fn whole_group(branch: &str) -> Option<&str> {
+    let inner = trim_anchors(branch).strip_prefix('(')?.strip_suffix(')')?;
+    let inner = inner.strip_prefix("?:").unwrap_or(inner);
+    // The first `(` must close at the very end, and no flag group like `(?i)`.
+    let mut depth = 1usize;
+    let mut escaped = false;
+    for c in inner.chars() {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' => escaped = true,
+            '(' => depth += 1,
+            ')' => {
+                depth -= 1;
+                if depth == 0 {
+                    return None;
+                }
+            }
+            _ => {}
+        }
+    }
+    (!inner.starts_with('?') && !inner.contains('[')).then_some(inner)
+}
+
+/// `branch` without the word boundaries and anchors around it.
+fn trim_anchors(mut b: &str) -> &str {
+    loop {
+        let before = b;
+        b = b
+            .strip_prefix("\\b")
+            .or_else(|| b.strip_prefix('^'))
+            .unwrap_or(b);
+        b = b
+            .strip_suffix("\\b")
+            .or_else(|| b.strip_suffix('$'))
+            .unwrap_or(b);
+        if b == before {
+            return b;
+        }
+    }
 }
 
 /// `a|b(c|d)|e` as ["a", "b(c|d)", "e"].
@@ -175,6 +229,17 @@ mod tests {
             req(r"4\.7\.[56][0-9][0-9] Server busy"),
             Some(vec![" server busy".into()])
         );
+        // A branch that is one group gives the group's alternatives.
+        assert_eq!(
+            req(r"\b(outlook\.office365\.com|smtp-mail\.outlook\.com)\b|Microsoft Exchange"),
+            Some(vec![
+                "outlook.office365.com".into(),
+                "smtp-mail.outlook.com".into(),
+                "microsoft exchange".into()
+            ])
+        );
+        assert_eq!(req(r"\b(ab|cd)"), None);
+        assert_eq!(req(r"(abc)+"), None);
         // One alternative without enough fixed text: no prefilter at all.
         assert_eq!(req(r"abc|[0-9]+"), None);
         assert_eq!(req(r"é"), None);

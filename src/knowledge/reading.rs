@@ -48,11 +48,19 @@ pub fn read_text<'a>(kb: &'a Knowledge, text: &str) -> TextReading<'a> {
     let contexts: Vec<&Context> = kb
         .contexts
         .iter()
-        .filter(|c| c.regex.is_match(&p.haystack))
+        .filter(|c| c.is_match_lower(&p.haystack, &p.lower))
         .collect();
     let mut found = signature_candidates(kb, None, &p, &seen);
     let mut unknown_aadsts = Vec::new();
-    for number in aadsts_numbers(&p.haystack) {
+    let may_hold_numbers = ["aadsts", "error_code", "errorcode", "error?code="]
+        .iter()
+        .any(|w| p.lower.contains(w));
+    let numbers = if may_hold_numbers {
+        aadsts_numbers(&p.haystack)
+    } else {
+        Vec::new()
+    };
+    for number in numbers {
         match kb.entra(number) {
             Some(code) => found.push(Candidate {
                 tier: Tier::Coded,
