@@ -77,7 +77,10 @@ fn logical_lines(unescaped: &str) -> Vec<String> {
     for raw in unescaped.lines() {
         // Each pattern runs only on lines that can match it: a long paste has many lines.
         let raw = raw.trim_end();
-        let mut line = if raw.contains('(') {
+        let mut line = if [", b'", ", '", ", b\"", ", \""]
+            .iter()
+            .any(|q| raw.contains(q))
+        {
             replace_all(raw, python_tuple, "$1 ")
         } else {
             raw.to_string()
@@ -149,12 +152,22 @@ fn tidy(line: &str) -> String {
     } else {
         line.to_string()
     };
-    let line = if line.contains('[') {
+    let line = if bracket_with_dot(&line) {
         replace_all(&line, tag, " ")
     } else {
         line
     };
     line.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Whether some `[...]` in `line` holds a dot, as a server tag does.
+fn bracket_with_dot(line: &str) -> bool {
+    line.split('[').skip(1).any(|after| {
+        after
+            .split(']')
+            .next()
+            .is_some_and(|inside| inside.contains('.'))
+    })
 }
 
 /// Whether `line` has three digits in a row or a digit, a dot and a digit: what
@@ -179,6 +192,9 @@ pub fn normalize(text: &str) -> String {
 }
 
 pub(crate) fn basic_codes(norm: &str) -> Vec<u16> {
+    if !has_code_shape(norm) {
+        return Vec::new();
+    }
     let re = regex!(r#"(?:^|[\s(\[:'"=,])([2-5][0-5][0-9])(?:[\s\-:,'")]|$)"#);
     re.map(|re| {
         re.captures_iter(norm)
@@ -189,6 +205,9 @@ pub(crate) fn basic_codes(norm: &str) -> Vec<u16> {
 }
 
 pub(crate) fn enhanced_codes(norm: &str) -> Vec<String> {
+    if !has_code_shape(norm) {
+        return Vec::new();
+    }
     let re = regex!(r"(?:^|[^0-9.])([245]\.[0-9]{1,3}\.[0-9]{1,3})(?:[^0-9]|$)");
     re.map(|re| re.captures_iter(norm).map(|c| c[1].to_string()).collect())
         .unwrap_or_default()
@@ -346,6 +365,11 @@ mod tests {
         assert_eq!(
             decoded_challenges(wrapped),
             vec!["{\"status\":\"401\",\"schemes\":\"bearer mac\",\"scope\":\"https://mail.google.com/\"}\n"]
+        );
+        // After `334 ` (SMTP) the same way; the base64 is Google's documented challenge.
+        assert_eq!(
+            decoded_challenges("S: 334 eyJzdGF0dXMiOiI0MDEiLCJzY2hlbWVzIjoiYmVhcmVyIG1hYyIsInNjb3BlIjoiaHR0cHM6Ly9tYWlsLmdvb2dsZS5jb20vIn0K").len(),
+            1
         );
         let exchange = "* OK The Microsoft Exchange IMAP4 service is ready. [TQBSADEAUAAyADYANABDAEEAMAAxADQANgAuAEYAUgBBAFAAMgA2ADQALgBQAFIATwBEAC4ATwBVAFQATABPAE8ASwAuAEMATwBNAA==]";
         assert_eq!(

@@ -48,6 +48,8 @@ pub(super) fn required_text(pattern: &str) -> Option<Vec<String>> {
         }
         let mut best = String::new();
         let mut run = String::new();
+        // What a group that must match requires, for a branch with no fixed text of its own.
+        let mut group_needles: Option<Vec<String>> = None;
         let mut chars = branch.chars().peekable();
         let end_run = |run: &mut String, best: &mut String| {
             if run.len() > best.len() {
@@ -65,10 +67,13 @@ pub(super) fn required_text(pattern: &str) -> Option<Vec<String>> {
                     // Skip the group or class: what it matches is not fixed text.
                     let close = if c == '(' { ')' } else { ']' };
                     let mut depth = 1;
+                    let mut inner = String::new();
                     while let Some(n) = chars.next() {
                         match n {
                             '\\' => {
-                                chars.next();
+                                inner.push(n);
+                                inner.extend(chars.next());
+                                continue;
                             }
                             n if n == c => depth += 1,
                             n if n == close => {
@@ -79,6 +84,12 @@ pub(super) fn required_text(pattern: &str) -> Option<Vec<String>> {
                             }
                             _ => {}
                         }
+                        inner.push(n);
+                    }
+                    let optional = matches!(chars.peek(), Some('?' | '*' | '{'));
+                    let inner = inner.strip_prefix("?:").unwrap_or(&inner);
+                    if c == '(' && !optional && !inner.starts_with('?') && group_needles.is_none() {
+                        group_needles = required_text(inner);
                     }
                     None
                 }
@@ -107,7 +118,8 @@ pub(super) fn required_text(pattern: &str) -> Option<Vec<String>> {
         }
         end_run(&mut run, &mut best);
         if best.len() < 3 {
-            return None;
+            out.extend(group_needles?);
+            continue;
         }
         out.push(best);
     }
@@ -239,7 +251,14 @@ mod tests {
             ])
         );
         assert_eq!(req(r"\b(ab|cd)"), None);
-        assert_eq!(req(r"(abc)+"), None);
+        // No fixed text of its own, but a group that must match has some.
+        assert_eq!(
+            req(r"@(hotmail|outlook)\.(com|[a-z]{2})\b"),
+            Some(vec!["hotmail".into(), "outlook".into()])
+        );
+        assert_eq!(req(r"@(hotmail|outlook)?\.x"), None);
+        assert_eq!(req(r"(abc)+"), Some(vec!["abc".into()]));
+        assert_eq!(req(r"(abc)*"), None);
         // One alternative without enough fixed text: no prefilter at all.
         assert_eq!(req(r"abc|[0-9]+"), None);
         assert_eq!(req(r"é"), None);
