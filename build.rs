@@ -18,6 +18,8 @@ const KNOWLEDGE: &[&str] = &[
     "smtp",
     "imap",
     "pop",
+    "client",
+    "context",
     "providers",
     "facts",
     "credentials",
@@ -37,8 +39,11 @@ fn knowledge_to_json() {
             .unwrap_or_else(|e| panic!("cannot read {}: {e}", src.display()));
         let value: toml::Value = toml::from_str(&text)
             .unwrap_or_else(|e| panic!("checks/{name}.toml is not valid TOML: {e}"));
-        if ["smtp", "imap", "pop"].contains(name) {
-            compile_signatures(name, &value);
+        if ["smtp", "imap", "pop", "client"].contains(name) {
+            compile_patterns(name, "signature", &value);
+        }
+        if *name == "context" {
+            compile_patterns(name, "context", &value);
         }
         let json = serde_json::to_string(&value)
             .unwrap_or_else(|e| panic!("checks/{name}.toml cannot become JSON: {e}"));
@@ -46,11 +51,11 @@ fn knowledge_to_json() {
     }
 }
 
-/// Every reply signature's pattern compiles (case-insensitive, as the binary
-/// compiles it on first use); a bad one stops the build with its id.
-fn compile_signatures(file: &str, value: &toml::Value) {
+/// Every signature's (or context's) pattern compiles (case-insensitive, as the
+/// binary compiles it); a bad one stops the build with its id.
+fn compile_patterns(file: &str, table: &str, value: &toml::Value) {
     let signatures = value
-        .get("signature")
+        .get(table)
         .and_then(|v| v.as_array())
         .map(Vec::as_slice)
         .unwrap_or_default();
@@ -64,7 +69,7 @@ fn compile_signatures(file: &str, value: &toml::Value) {
             .case_insensitive(true)
             .build()
         {
-            panic!("checks/{file}.toml: signature `{id}` has a bad pattern `{pattern}`: {e}");
+            panic!("checks/{file}.toml: {table} `{id}` has a bad pattern `{pattern}`: {e}");
         }
     }
 }

@@ -1,53 +1,125 @@
 //! `explain`: what a pasted text (a server reply, a client's exception, a log
-//! line) means. Every signature the text matches becomes a finding, and the
-//! diagnoses follow the match order, best reading first.
+//! line, an Entra sign-in error) means. Every reading of the text becomes a
+//! diagnosis, best reading first; a text with no reading is said to be not
+//! recognised, with the one thing to ask for next.
 //!
 //! It only reads the knowledge base; it never prints or touches the network.
 
-use crate::knowledge::matcher::match_reply;
+use crate::diagnose::fill;
 use crate::knowledge::normalize::extract_reply;
+use crate::knowledge::reading::{read_text, Reading};
 use crate::knowledge::Knowledge;
-use crate::report::model::{Explanation, Tool, SCHEMA_VERSION};
-use crate::vocab::{CheckId, Finding, OverallStatus};
+use crate::report::model::{Diagnosis, Explanation, TextContext, Tool, SCHEMA_VERSION};
+use crate::vocab::OverallStatus;
 
-/// Explains a pasted text: every matching signature becomes a finding; the
-/// diagnoses follow the match order (best reading first).
+/// The code of a text with no known reading.
+pub const NOT_RECOGNISED: &str = "NOT_RECOGNISED";
+
+/// Explains a pasted text: one diagnosis per distinct reading, in the order the
+/// matcher ranks them (root cause first).
 pub fn explain(kb: &Knowledge, text: &str) -> Explanation {
-    let matches = match_reply(kb, None, text, None);
-    let findings: Vec<Finding> = matches
-        .iter()
-        .filter_map(|m| {
-            let def = kb.diagnosis(&m.signature.def.diagnosis)?;
-            Some(
-                Finding::new(&def.code, def.severity, def.title.clone())
-                    .with_evidence(m.signature.def.id.clone()),
-            )
-        })
-        .collect();
-    let pairs: Vec<(CheckId, &Finding)> = matches
-        .iter()
-        .zip(&findings)
-        .map(|(m, f)| (m.signature.def.protocol.check_id(), f))
-        .collect();
-    let mut diagnosis = crate::diagnose::diagnose(kb, &pairs, "<user>", None, &[]);
-    let order = |code: &str| {
-        matches
-            .iter()
-            .position(|m| m.signature.def.diagnosis == code)
-            .unwrap_or(usize::MAX)
-    };
-    diagnosis.sort_by_key(|d| order(&d.code));
-    let status = if diagnosis.is_empty() {
-        OverallStatus::Unknown
-    } else {
+    let read = read_text(kb, text);
+    let mut diagnosis: Vec<Diagnosis> = Vec::new();
+    for r in &read.readings {
+        let line = evidence(kb, r);
+        if let Some(d) = diagnosis.iter_mut().find(|d| d.code == r.diagnosis) {
+            push_unique(&mut d.checks, r.source.to_string());
+            push_unique(&mut d.evidence, line);
+            continue;
+        }
+        if let Some(d) = from_catalogue(kb, r.diagnosis, r.source, line) {
+            diagnosis.push(d);
+        }
+    }
+    let recognised = !diagnosis.is_empty();
+    let status = if recognised {
         crate::diagnose::overall(&diagnosis, &[])
+    } else {
+        let unknown = read.unknown_aadsts.iter().map(|n| {
+            format!("AADSTS{n} is not in the knowledge base: https://login.microsoftonline.com/error?code={n}")
+        });
+        let mut d = from_catalogue(kb, NOT_RECOGNISED, "text", String::new());
+        if let Some(d) = d.as_mut() {
+            d.evidence = unknown.collect();
+        }
+        diagnosis.extend(d);
+        OverallStatus::Unknown
     };
     Explanation {
         schema_version: SCHEMA_VERSION,
         tool: Tool::current(),
         status,
+        recognised,
         reply: extract_reply(text),
-        matched: matches.iter().map(|m| m.signature.def.id.clone()).collect(),
+        context: read
+            .contexts
+            .iter()
+            .map(|c| TextContext {
+                id: c.id.clone(),
+                meaning: c.meaning.clone(),
+            })
+            .collect(),
+        matched: read.readings.iter().map(|r| r.id.clone()).collect(),
         diagnosis,
+    }
+}
+
+/// The diagnosis `code` as the catalogue words it, placeholders filled in as far
+/// as a pasted text allows.
+fn from_catalogue(kb: &Knowledge, code: &str, source: &str, evidence: String) -> Option<Diagnosis> {
+    let def = kb.diagnosis(code)?;
+    let fill = |s: &str| fill(s, "<user>", None, None);
+    Some(Diagnosis {
+        code: def.code.clone(),
+        severity: def.severity,
+        summary: fill(&def.title),
+        explanation: fill(&def.explanation),
+        fix: fill(&def.fix),
+        actor: def.actor,
+        confirm: def.confirm.iter().map(|c| fill(c)).collect(),
+        docs: def.docs.clone(),
+        checks: vec![source.to_string()],
+        evidence: if evidence.is_empty() {
+            Vec::new()
+        } else {
+            vec![evidence]
+        },
+    })
+}
+
+/// Where a reading came from, in one line: the signature (and the context that
+/// changed its meaning), or the AADSTS code with Microsoft's name for it.
+fn evidence(kb: &Knowledge, r: &Reading) -> String {
+    let title = kb
+        .diagnosis(r.diagnosis)
+        .map(|d| d.title.as_str())
+        .unwrap_or_default();
+    if r.source == "entra" {
+        let number = r.id.trim_start_matches("AADSTS");
+        let code = number.parse().ok().and_then(|n| kb.entra(n));
+        let name = code
+            .and_then(|c| c.name.as_deref())
+            .map(|n| format!(" {n}"))
+            .unwrap_or_default();
+        let words = code
+            .map(|c| format!(", Microsoft: \"{}\"", c.text))
+            .unwrap_or_default();
+        return format!(
+            "entra: {}{name}{words} (https://login.microsoftonline.com/error?code={number})",
+            r.id
+        );
+    }
+    match r.context {
+        Some((ctx, own)) => format!(
+            "{}: {title} ({}, which is {own} without the context `{ctx}`)",
+            r.source, r.id
+        ),
+        None => format!("{}: {title} ({})", r.source, r.id),
+    }
+}
+
+fn push_unique(v: &mut Vec<String>, s: String) {
+    if !v.contains(&s) {
+        v.push(s);
     }
 }

@@ -136,7 +136,9 @@ fn explain_of_unknown_text_is_unknown_exit_3() {
     assert_eq!(out.status.code(), Some(3));
     let v = validated(&out.stdout, "explain.v1.json");
     assert_eq!(v["status"], "unknown");
-    assert_eq!(v["diagnosis"].as_array().map(|a| a.len()), Some(0));
+    assert_eq!(v["recognised"], false);
+    assert_eq!(v["diagnosis"][0]["code"], "NOT_RECOGNISED");
+    assert_eq!(v["diagnosis"].as_array().map(|a| a.len()), Some(1));
 }
 
 #[test]

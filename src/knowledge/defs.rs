@@ -28,12 +28,45 @@ pub struct DiagnosisDef {
     pub docs: Option<String>,
 }
 
-/// A server-reply signature: when a reply matches, it means `diagnosis`.
+/// Where a signature's text comes from: a server's reply on one protocol, or the
+/// client side (a library's exception, the operating system, a TLS stack, a
+/// device's display, a server's log), which no live check ever reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Channel {
+    Smtp,
+    Imap,
+    Pop,
+    Client,
+}
+
+impl Channel {
+    /// The protocol of a server reply; `None` for client-side text.
+    pub fn protocol(self) -> Option<Protocol> {
+        match self {
+            Channel::Smtp => Some(Protocol::Smtp),
+            Channel::Imap => Some(Protocol::Imap),
+            Channel::Pop => Some(Protocol::Pop),
+            Channel::Client => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Channel::Smtp => "smtp",
+            Channel::Imap => "imap",
+            Channel::Pop => "pop",
+            Channel::Client => "client",
+        }
+    }
+}
+
+/// A reply signature: when a text matches, it means `diagnosis`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SignatureDef {
     pub id: String,
-    pub protocol: Protocol,
+    pub protocol: Channel,
     /// Basic reply code (SMTP), e.g. 535.
     #[serde(default)]
     pub code: Option<u16>,
@@ -75,6 +108,28 @@ pub struct FingerprintDef {
 pub struct HintDef {
     pub fingerprint: String,
     pub pattern: String,
+    pub example: String,
+    pub source: String,
+}
+
+/// What a pasted text shows about the situation around an error (the client
+/// logged in with XOAUTH2, the account is an Outlook.com one, the server is
+/// on-premises Exchange), and how that changes the reading of the error.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ContextDef {
+    pub id: String,
+    /// What the context means, in words (shown with the explanation).
+    pub meaning: String,
+    /// Case-insensitive regular expression over the normalized text.
+    pub pattern: String,
+    /// Readings that cannot be the cause in this context...
+    #[serde(default)]
+    pub instead_of: Vec<String>,
+    /// ...and the reading they become (a diagnosis code).
+    #[serde(default)]
+    pub read_as: Option<String>,
+    /// A real text showing the context, quoted exactly from `source`.
     pub example: String,
     pub source: String,
 }

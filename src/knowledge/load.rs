@@ -5,7 +5,7 @@
 //! error here, never a wrong answer later.
 
 use super::defs::*;
-use super::matcher::{ci_regex, Fingerprint, Hint, Signature};
+use super::matcher::{ci_regex, Context, Fingerprint, Hint, Signature};
 use super::{Knowledge, KnowledgeError};
 use serde::Deserialize;
 use std::collections::{HashMap, HashSet};
@@ -22,7 +22,9 @@ const SIGNATURES: &[(&str, &str)] = &[
     ("smtp.toml", kb_file!("smtp")),
     ("imap.toml", kb_file!("imap")),
     ("pop.toml", kb_file!("pop")),
+    ("client.toml", kb_file!("client")),
 ];
+const CONTEXTS: &str = kb_file!("context");
 const PROVIDERS: &str = kb_file!("providers");
 const FACTS: &str = kb_file!("facts");
 const CREDENTIALS: &str = kb_file!("credentials");
@@ -59,6 +61,11 @@ struct DiagnosesFile {
 #[serde(deny_unknown_fields)]
 struct SignaturesFile {
     signature: Vec<SignatureDef>,
+}
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ContextsFile {
+    context: Vec<ContextDef>,
 }
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -129,6 +136,7 @@ pub const REQUIRED_CODES: &[&str] = &[
     "OAUTH_WRONG_USER",
     "SERVER_SETTINGS_DIFFER",
     "SERVERS_NOT_FOUND",
+    "NOT_RECOGNISED",
 ];
 
 fn parse<T: for<'de> Deserialize<'de>>(file: &str, text: &str) -> Result<T, KnowledgeError> {
@@ -181,6 +189,14 @@ impl Knowledge {
         for (file, text) in SIGNATURES {
             let f: SignaturesFile = parse(file, text)?;
             for def in f.signature {
+                // client.toml holds client-side text, the others a server's replies.
+                if (*file == "client.toml") != (def.protocol == Channel::Client) {
+                    return Err(KnowledgeError::Invalid(format!(
+                        "{file}: signature `{}` has protocol `{}`, which belongs in another file",
+                        def.id,
+                        def.protocol.as_str()
+                    )));
+                }
                 if !ids.insert(def.id.clone()) {
                     return Err(KnowledgeError::Invalid(format!(
                         "duplicate signature id `{}`",
@@ -283,6 +299,8 @@ impl Knowledge {
             }
         }
 
+        let contexts = load_contexts(&|code| by_code.contains_key(code))?;
+
         let entra = super::entra::Entra::build(
             parse("entra.toml", ENTRA)?,
             parse("signins.toml", SIGNINS)?,
@@ -303,8 +321,46 @@ impl Knowledge {
             credentials,
             fingerprints,
             hints,
+            contexts,
         })
     }
+}
+
+fn load_contexts(diagnosis_exists: &dyn Fn(&str) -> bool) -> Result<Vec<Context>, KnowledgeError> {
+    let f: ContextsFile = parse("context.toml", CONTEXTS)?;
+    let mut seen = HashSet::new();
+    let mut out = Vec::new();
+    for def in f.context {
+        let what = format!("context `{}`", def.id);
+        if !seen.insert(def.id.clone()) {
+            return Err(KnowledgeError::Invalid(format!("{what} is defined twice")));
+        }
+        let codes = def.instead_of.iter().chain(&def.read_as);
+        if let Some(code) = codes.into_iter().find(|c| !diagnosis_exists(c)) {
+            return Err(KnowledgeError::Invalid(format!(
+                "{what} names unknown diagnosis `{code}`"
+            )));
+        }
+        if def.instead_of.is_empty() != def.read_as.is_none() || def.meaning.trim().is_empty() {
+            return Err(KnowledgeError::Invalid(format!(
+                "{what} needs a meaning, and `instead_of` and `read_as` together or neither"
+            )));
+        }
+        let regex = ci_regex(&def.pattern, &what)?;
+        let example = super::matcher::haystack(&def.example);
+        if !regex.is_match(&example) {
+            return Err(KnowledgeError::Invalid(format!(
+                "{what} does not match its own example"
+            )));
+        }
+        let needles = super::pattern::required_text(&def.pattern);
+        out.push(Context {
+            def,
+            regex,
+            needles,
+        });
+    }
+    Ok(out)
 }
 
 fn load_fingerprints() -> Result<(Vec<Fingerprint>, Vec<Hint>), KnowledgeError> {
@@ -327,7 +383,12 @@ fn load_fingerprints() -> Result<(Vec<Fingerprint>, Vec<Hint>), KnowledgeError> 
                 def.protocol.as_str()
             )));
         }
-        fingerprints.push(Fingerprint { def, regex });
+        let needles = super::pattern::required_text(&def.pattern);
+        fingerprints.push(Fingerprint {
+            def,
+            regex,
+            needles,
+        });
     }
     let ids: HashSet<&str> = fingerprints.iter().map(|f| f.def.id.as_str()).collect();
     let mut hints = Vec::new();
@@ -345,7 +406,12 @@ fn load_fingerprints() -> Result<(Vec<Fingerprint>, Vec<Hint>), KnowledgeError> 
                 def.pattern, def.fingerprint
             )));
         }
-        hints.push(Hint { def, regex });
+        let needles = super::pattern::required_text(&def.pattern);
+        hints.push(Hint {
+            def,
+            regex,
+            needles,
+        });
     }
     Ok((fingerprints, hints))
 }

@@ -1,13 +1,14 @@
-//! The compiled knowledge: reply signatures, greeting fingerprints and text hints,
-//! and matching a reply or a pasted text against them, best reading first. The
-//! checks (a server's live reply) and `explain` (a pasted text) share this one
-//! matcher, so both read a reply the same way.
+//! The compiled knowledge: reply signatures, greeting fingerprints, text hints and
+//! contexts, and matching a reply or a pasted text against them, best reading
+//! first. The checks (a server's live reply) and `explain` (a pasted text, through
+//! `reading`) share this one matcher, so both read a reply the same way.
 
-use super::normalize::{basic_codes, cap, enhanced_codes, normalize, unescape};
-use super::{FingerprintDef, HintDef, Knowledge, KnowledgeError, SignatureDef};
+use super::normalize::{basic_codes, cap, decoded_challenges, enhanced_codes, normalize, unescape};
+use super::pattern::{may_match, plain_alternatives, required_text};
+use super::{ContextDef, FingerprintDef, HintDef, Knowledge, KnowledgeError, SignatureDef};
 use crate::vocab::Protocol;
-// regex-lite: the knowledge base holds about a hundred patterns that each match a
-// few short replies, so compiling them fast (start-up) matters more than matching
+// regex-lite: the knowledge base holds a few hundred patterns that each match a
+// few short texts, so compiling them fast (start-up) matters more than matching
 // speed; regex's full engines cost about 0.1 ms each to build.
 use regex_lite::{Regex, RegexBuilder};
 use std::sync::OnceLock;
@@ -16,39 +17,73 @@ use std::sync::OnceLock;
 pub struct Fingerprint {
     pub def: FingerprintDef,
     pub regex: Regex,
+    /// Text every match contains (lowercased), if the pattern has some.
+    pub(crate) needles: Option<Vec<String>>,
 }
 
 #[derive(Debug)]
 pub struct Hint {
     pub def: HintDef,
     pub regex: Regex,
+    pub(crate) needles: Option<Vec<String>>,
+}
+
+/// What a text shows around the error (see `ContextDef`), compiled.
+#[derive(Debug)]
+pub struct Context {
+    pub def: ContextDef,
+    pub regex: Regex,
+    pub(crate) needles: Option<Vec<String>>,
+}
+
+impl Context {
+    /// `lower` is `text` with ASCII lowercased.
+    pub(crate) fn is_match_lower(&self, text: &str, lower: &str) -> bool {
+        may_match(self.needles.as_deref(), lower) && self.regex.is_match(text)
+    }
 }
 
 /// A reply signature. Its pattern is compiled on first use (a run meets few of
 /// them, and every one was compiled once already when the binary was built); a
-/// pattern that is plain ASCII text is matched as text, case-insensitively.
+/// pattern that is plain ASCII text, or alternatives of plain text, is matched as
+/// text, case-insensitively.
 #[derive(Debug)]
 pub struct Signature {
     pub def: SignatureDef,
-    /// The pattern, lowercased, when it is plain ASCII text (most SMTP ones are).
-    text: Option<String>,
+    /// The pattern's alternatives, lowercased, when each is plain ASCII text.
+    text: Option<Vec<String>>,
+    /// Otherwise, text one of which any match contains (lowercased): a text
+    /// without any of them is no match, and the regex is not even compiled.
+    needles: Option<Vec<String>>,
     regex: OnceLock<Option<Regex>>,
 }
 
 impl Signature {
     pub(crate) fn new(def: SignatureDef) -> Signature {
-        let p = &def.pattern;
-        let plain = p.is_ascii() && !p.contains(|c: char| "\\.^$|?*+()[]{}".contains(c));
+        let text = plain_alternatives(&def.pattern);
+        let needles = text
+            .is_none()
+            .then(|| required_text(&def.pattern))
+            .flatten();
         Signature {
-            text: plain.then(|| p.to_ascii_lowercase()),
+            text,
+            needles,
             def,
             regex: OnceLock::new(),
         }
     }
 
     pub fn is_match(&self, text: &str) -> bool {
-        if let Some(plain) = &self.text {
-            return text.to_ascii_lowercase().contains(plain.as_str());
+        self.is_match_lower(text, &text.to_ascii_lowercase())
+    }
+
+    /// `lower` is `text` with ASCII lowercased, made once for all signatures.
+    fn is_match_lower(&self, text: &str, lower: &str) -> bool {
+        if let Some(alternatives) = &self.text {
+            return alternatives.iter().any(|a| lower.contains(a.as_str()));
+        }
+        if !may_match(self.needles.as_deref(), lower) {
+            return false;
         }
         self.regex
             .get_or_init(|| ci_regex(&self.def.pattern, &self.def.id).ok())
@@ -71,9 +106,9 @@ pub struct Match<'a> {
     pub score: u32,
 }
 
-/// How much a match is trusted, from the server family it is tied to.
+/// How much a match is trusted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-enum Tier {
+pub(super) enum Tier {
     /// Tied to a server family nobody has confirmed: a possible reading.
     Tentative = 0,
     /// A generic last resort.
@@ -82,30 +117,42 @@ enum Tier {
     Generic = 2,
     /// Tied to the server family this server was recognized as.
     Confirmed = 3,
+    /// An AADSTS code: Microsoft's own reason, named by number.
+    Coded = 4,
 }
 
 /// The server family whose greeting this is (e.g. "exchange-online"), if known.
 pub fn fingerprint<'a>(kb: &'a Knowledge, protocol: Protocol, greeting: &str) -> Option<&'a str> {
     let first = cap(greeting).lines().next().unwrap_or("").trim();
+    let lower = first.to_ascii_lowercase();
     kb.fingerprints
         .iter()
-        .find(|f| f.def.protocol == protocol && f.regex.is_match(first))
+        .find(|f| {
+            f.def.protocol == protocol
+                && may_match(f.needles.as_deref(), &lower)
+                && f.regex.is_match(first)
+        })
         .map(|f| f.def.id.as_str())
 }
 
-/// The server families a pasted text shows (host names in server tags, product
-/// names, greetings), without duplicates, in knowledge-base order.
+/// The server families a pasted text shows (host names in server tags, also
+/// inside base64 challenges, product names, greetings), without duplicates, in
+/// knowledge-base order.
 pub fn fingerprints_in_text<'a>(kb: &'a Knowledge, text: &str) -> Vec<&'a str> {
-    let text = unescape(cap(text));
+    let mut text = unescape(cap(text));
+    for d in decoded_challenges(&text) {
+        text.push('\n');
+        text.push_str(&d);
+    }
+    let lower = text.to_ascii_lowercase();
     let mut out: Vec<&str> = Vec::new();
-    let greeting_hits = kb
-        .fingerprints
-        .iter()
-        .filter(|f| text.lines().any(|l| f.regex.is_match(l.trim())));
+    let greeting_hits = kb.fingerprints.iter().filter(|f| {
+        may_match(f.needles.as_deref(), &lower) && text.lines().any(|l| f.regex.is_match(l.trim()))
+    });
     for id in greeting_hits.map(|f| f.def.id.as_str()).chain(
         kb.hints
             .iter()
-            .filter(|h| h.regex.is_match(&text))
+            .filter(|h| may_match(h.needles.as_deref(), &lower) && h.regex.is_match(&text))
             .map(|h| h.def.fingerprint.as_str()),
     ) {
         if !out.contains(&id) {
@@ -115,10 +162,133 @@ pub fn fingerprints_in_text<'a>(kb: &'a Knowledge, text: &str) -> Vec<&'a str> {
     out
 }
 
+/// A text made ready for matching, once: normalized, with the base64 a server
+/// sent decoded and appended, lowercased, and the reply codes it shows.
+pub(super) struct Prepared {
+    pub(super) haystack: String,
+    pub(super) lower: String,
+    basic: Vec<u16>,
+    enhanced: Vec<String>,
+}
+
+impl Prepared {
+    pub(super) fn new(text: &str) -> Option<Prepared> {
+        let mut haystack = normalize(text);
+        // Codes come from the text as written: a decoded `{"status":"400"}` is no reply code.
+        let basic = basic_codes(&haystack);
+        let enhanced = enhanced_codes(&haystack);
+        for d in decoded_challenges(text) {
+            haystack.push(' ');
+            haystack.push_str(&normalize(&d));
+        }
+        let haystack = haystack.trim().to_string();
+        if haystack.is_empty() {
+            return None;
+        }
+        Some(Prepared {
+            lower: haystack.to_ascii_lowercase(),
+            haystack,
+            basic,
+            enhanced,
+        })
+    }
+}
+
+/// The text as signatures and contexts see it (normalized, challenges decoded).
+pub(crate) fn haystack(text: &str) -> String {
+    Prepared::new(text).map(|p| p.haystack).unwrap_or_default()
+}
+
+/// A reading before it is scored.
+pub(super) struct Candidate<'a> {
+    pub(super) tier: Tier,
+    pub(super) specificity: u32,
+    pub(super) signature: Option<&'a Signature>,
+    pub(super) id: String,
+    pub(super) diagnosis: &'a str,
+    pub(super) source: &'static str,
+    /// The context that changed the reading, and the signature's own diagnosis.
+    pub(super) context: Option<(&'a str, &'a str)>,
+}
+
+/// Signatures matching the prepared text; see `match_reply` for the tiers.
+pub(super) fn signature_candidates<'a>(
+    kb: &'a Knowledge,
+    protocol: Option<Protocol>,
+    p: &Prepared,
+    seen: &[&str],
+) -> Vec<Candidate<'a>> {
+    let mut found = Vec::new();
+    for sig in &kb.signatures {
+        let def = &sig.def;
+        if protocol.is_some() && def.protocol.protocol() != protocol {
+            continue;
+        }
+        let mut specificity = def.pattern.len().min(400) as u32;
+        if let Some(code) = def.code {
+            if p.basic.contains(&code) {
+                specificity += 50;
+            } else if !p.basic.is_empty() {
+                continue;
+            }
+        }
+        if let Some(e) = &def.enhanced {
+            if p.enhanced.iter().any(|x| x == e) {
+                specificity += 50;
+            } else if !p.enhanced.is_empty() {
+                continue;
+            }
+        }
+        // Last, as the dearest test: the codes above rule most signatures out.
+        if !sig.is_match_lower(&p.haystack, &p.lower) {
+            continue;
+        }
+        let tier = match &def.fingerprint {
+            Some(fp) if seen.iter().any(|s| s == fp) => Tier::Confirmed,
+            Some(_) if seen.is_empty() => Tier::Tentative,
+            Some(_) => continue,
+            None if def.fallback => Tier::Fallback,
+            None => Tier::Generic,
+        };
+        found.push(Candidate {
+            tier,
+            specificity,
+            signature: Some(sig),
+            id: def.id.clone(),
+            diagnosis: def.diagnosis.as_str(),
+            source: def.protocol.as_str(),
+            context: None,
+        });
+    }
+    found
+}
+
+/// Fallback readings go when anything better matched; tentative ones (tied to an
+/// unconfirmed server family) go when a generic or better reading exists.
+pub(super) fn drop_weaker(found: &mut Vec<Candidate>) {
+    let best = found.iter().map(|c| c.tier).max();
+    let has_generic = found.iter().any(|c| c.tier >= Tier::Generic);
+    found.retain(|c| match c.tier {
+        Tier::Fallback => best.is_some_and(|b| b <= Tier::Fallback),
+        Tier::Tentative => !has_generic,
+        _ => true,
+    });
+}
+
+pub(super) fn score(kb: &Knowledge, c: &Candidate) -> u32 {
+    let rank = kb
+        .diagnosis(c.diagnosis)
+        .map(|d| d.rank)
+        .unwrap_or(999)
+        .min(999);
+    (c.tier as u32) * 1_000_000 + (1000 - rank) * 1000 + c.specificity.min(999)
+}
+
 /// Signatures matching `text`, best first.
 ///
-/// `protocol` limits the search to one protocol's signatures. `fingerprint` is the
-/// server family the caller recognized (from the greeting); without it, the
+/// `protocol` limits the search to one protocol's replies (client-side
+/// signatures are then left out: a live check reads a server's reply). `fingerprint`
+/// is the server family the caller recognized (from the greeting); without it, the
 /// families visible in the text itself are used. Signatures tied to a family win
 /// when it is confirmed, are dropped when another family is seen, and are kept as
 /// lower-ranked possibilities when nothing is known; fallback signatures are
@@ -129,72 +299,22 @@ pub fn match_reply<'a>(
     text: &str,
     fingerprint: Option<&str>,
 ) -> Vec<Match<'a>> {
-    let norm = normalize(text);
-    if norm.is_empty() {
+    let Some(p) = Prepared::new(text) else {
         return Vec::new();
-    }
-    let basic = basic_codes(&norm);
-    let enhanced = enhanced_codes(&norm);
+    };
     let seen: Vec<&str> = match fingerprint {
         Some(f) => vec![f],
         None => fingerprints_in_text(kb, text),
     };
-
-    let mut found: Vec<(Tier, u32, &Signature)> = Vec::new();
-    for sig in &kb.signatures {
-        let def = &sig.def;
-        if protocol.is_some_and(|p| p != def.protocol) {
-            continue;
-        }
-        let mut specificity = def.pattern.len().min(400) as u32;
-        if let Some(code) = def.code {
-            if basic.contains(&code) {
-                specificity += 50;
-            } else if !basic.is_empty() {
-                continue;
-            }
-        }
-        if let Some(e) = &def.enhanced {
-            if enhanced.iter().any(|x| x == e) {
-                specificity += 50;
-            } else if !enhanced.is_empty() {
-                continue;
-            }
-        }
-        // Last, as the dearest test: the codes above rule most signatures out.
-        if !sig.is_match(&norm) {
-            continue;
-        }
-        let tier = match &def.fingerprint {
-            Some(fp) if seen.iter().any(|s| s == fp) => Tier::Confirmed,
-            Some(_) if seen.is_empty() => Tier::Tentative,
-            Some(_) => continue,
-            None if def.fallback => Tier::Fallback,
-            None => Tier::Generic,
-        };
-        found.push((tier, specificity, sig));
-    }
-
-    let best = found.iter().map(|(t, _, _)| *t).max();
-    let has_generic = found.iter().any(|(t, _, _)| *t == Tier::Generic);
-    found.retain(|(t, _, _)| match t {
-        Tier::Fallback => best.is_some_and(|b| b <= Tier::Fallback),
-        Tier::Tentative => !has_generic,
-        _ => true,
-    });
-
+    let mut found = signature_candidates(kb, protocol, &p, &seen);
+    drop_weaker(&mut found);
     let mut out: Vec<Match> = found
-        .into_iter()
-        .map(|(tier, specificity, sig)| {
-            let rank = kb
-                .diagnosis(&sig.def.diagnosis)
-                .map(|d| d.rank)
-                .unwrap_or(999)
-                .min(999);
-            Match {
-                signature: sig,
-                score: (tier as u32) * 1_000_000 + (1000 - rank) * 1000 + specificity.min(999),
-            }
+        .iter()
+        .filter_map(|c| {
+            Some(Match {
+                signature: c.signature?,
+                score: score(kb, c),
+            })
         })
         .collect();
     out.sort_by_key(|m| std::cmp::Reverse(m.score));

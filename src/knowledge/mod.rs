@@ -3,7 +3,9 @@
 //! deserialized strictly, then validated: patterns compile (reply signatures when
 //! the binary is built, and again on first use), every referenced code
 //! exists, ids are unique. A helpdesk engineer who learns a new error text adds a
-//! signature and a fixture, and touches no Rust.
+//! signature (`checks/smtp.toml` for a server's reply, `checks/client.toml` for
+//! what a client library, the system or a device prints) and a fixture or a corpus
+//! line, and touches no Rust.
 //!
 //! This module and its parts only load, match and look up; it never talks to the network or prints.
 
@@ -12,14 +14,17 @@ pub mod entra;
 mod load;
 pub mod matcher;
 pub mod normalize;
+mod pattern;
 mod query;
+pub mod reading;
 
 pub use defs::*;
 pub use load::{parse_cp, KNOWN_PROVIDER_IDS, REQUIRED_CODES};
-pub use matcher::{Fingerprint, Hint, Signature};
+pub use matcher::{Context, Fingerprint, Hint, Signature};
 pub use query::{
     provider_for_domain, provider_for_fingerprint, provider_for_mx, provider_for_server,
 };
+pub use reading::{Reading, TextReading};
 use regex_lite::Regex;
 use std::collections::HashMap;
 use std::sync::OnceLock;
@@ -36,6 +41,8 @@ pub struct Knowledge {
     pub credentials: CredentialsDef,
     pub fingerprints: Vec<Fingerprint>,
     pub hints: Vec<Hint>,
+    /// What a pasted text shows around an error, and how it changes the reading.
+    pub contexts: Vec<Context>,
     /// AADSTS codes and sign-in log client apps.
     pub entra: entra::Entra,
 }

@@ -5,8 +5,13 @@
 //! breaks (`\n` in a Python repr) are restored, multi-line SMTP replies
 //! (`535-5.7.8 ...` / `535 5.7.8 ...`) are joined, IMAP tags and server tags
 //! (`[HOST.prod.outlook.com 2026-... 08DB...]`) are dropped, whitespace is
-//! collapsed.
+//! collapsed. Base64 that a server sent as a challenge (`334 eyJ...`, `+ eyJ...`,
+//! the host tag of an Exchange greeting) is decoded, for matching only: decoded
+//! text is never shown.
 
+use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
+use base64::engine::DecodePaddingMode;
+use base64::Engine as _;
 use regex_lite::Regex;
 use std::sync::OnceLock;
 
@@ -70,17 +75,38 @@ fn logical_lines(unescaped: &str) -> Vec<String> {
     // The code of a multi-line SMTP reply still waiting for its last line.
     let mut open: Option<String> = None;
     for raw in unescaped.lines() {
-        let mut line = replace_all(raw.trim_end(), python_tuple, "$1 ");
-        if let Some(caps) = imap_tag.and_then(|re| re.captures(&line)) {
+        // Each pattern runs only on lines that can match it: a long paste has many lines.
+        let raw = raw.trim_end();
+        let mut line = if [", b'", ", '", ", b\"", ", \""]
+            .iter()
+            .any(|q| raw.contains(q))
+        {
+            replace_all(raw, python_tuple, "$1 ")
+        } else {
+            raw.to_string()
+        };
+        let status_word = ["OK", "NO", "BAD", "BYE", "PREAUTH"]
+            .iter()
+            .any(|w| line.contains(w));
+        if let Some(caps) = imap_tag
+            .filter(|_| status_word)
+            .and_then(|re| re.captures(&line))
+        {
             line = caps[1].to_string();
         }
-        if let (Some(caps), Some(prev)) =
-            (smtp_line.and_then(|re| re.captures(&line)), out.last_mut())
-        {
+        if let (Some(caps), Some(prev)) = (
+            smtp_line
+                .filter(|_| starts_with(&line, b"2345"))
+                .and_then(|re| re.captures(&line)),
+            out.last_mut(),
+        ) {
             let code = caps[1].to_string();
             if open.as_deref() == Some(code.as_str()) {
                 let mut rest = caps[3].to_string();
-                if let Some(e) = enhanced_line.and_then(|re| re.captures(&rest)) {
+                if let Some(e) = enhanced_line
+                    .filter(|_| starts_with(&rest, b"245"))
+                    .and_then(|re| re.captures(&rest))
+                {
                     if prev.contains(&e[1]) {
                         rest = e[2].to_string();
                     }
@@ -92,7 +118,9 @@ fn logical_lines(unescaped: &str) -> Vec<String> {
             }
         }
         if let (Some(caps), Some(prev)) = (
-            enhanced_line.and_then(|re| re.captures(&line)),
+            enhanced_line
+                .filter(|_| starts_with(&line, b"245"))
+                .and_then(|re| re.captures(&line)),
             out.last_mut(),
         ) {
             if prev.contains(&caps[1]) {
@@ -102,6 +130,7 @@ fn logical_lines(unescaped: &str) -> Vec<String> {
             }
         }
         open = open_code
+            .filter(|_| line.contains('-'))
             .and_then(|re| re.captures_iter(&line).last())
             .map(|c| c[1].to_string());
         out.push(line);
@@ -118,9 +147,43 @@ fn tidy(line: &str) -> String {
     let tag = regex!(
         r"\[\s*(?:Hostname=)?[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+(?:\s+[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+Z?)?(?:\s+[0-9A-Fa-f]{16})?\s*\]"
     );
-    let line = replace_all(line, dash, "$1 $2");
-    let line = replace_all(&line, tag, " ");
+    let line = if line.contains('-') {
+        replace_all(line, dash, "$1 $2")
+    } else {
+        line.to_string()
+    };
+    let line = if bracket_with_dot(&line) {
+        replace_all(&line, tag, " ")
+    } else {
+        line
+    };
     line.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Whether some `[...]` in `line` holds a dot, as a server tag does.
+fn bracket_with_dot(line: &str) -> bool {
+    line.split('[').skip(1).any(|after| {
+        after
+            .split(']')
+            .next()
+            .is_some_and(|inside| inside.contains('.'))
+    })
+}
+
+/// Whether `line` has three digits in a row or a digit, a dot and a digit: what
+/// a basic or an enhanced reply code needs.
+fn has_code_shape(line: &str) -> bool {
+    line.as_bytes().windows(3).any(|w| {
+        w[0].is_ascii_digit() && (w[1].is_ascii_digit() || w[1] == b'.') && w[2].is_ascii_digit()
+    })
+}
+
+/// Whether the first character after leading whitespace is one of `first`.
+fn starts_with(line: &str, first: &[u8]) -> bool {
+    line.trim_start()
+        .bytes()
+        .next()
+        .is_some_and(|b| first.contains(&b))
 }
 
 /// Normalizes a reply or pasted error text for matching (see the module docs).
@@ -129,6 +192,9 @@ pub fn normalize(text: &str) -> String {
 }
 
 pub(crate) fn basic_codes(norm: &str) -> Vec<u16> {
+    if !has_code_shape(norm) {
+        return Vec::new();
+    }
     let re = regex!(r#"(?:^|[\s(\[:'"=,])([2-5][0-5][0-9])(?:[\s\-:,'")]|$)"#);
     re.map(|re| {
         re.captures_iter(norm)
@@ -139,9 +205,85 @@ pub(crate) fn basic_codes(norm: &str) -> Vec<u16> {
 }
 
 pub(crate) fn enhanced_codes(norm: &str) -> Vec<String> {
+    if !has_code_shape(norm) {
+        return Vec::new();
+    }
     let re = regex!(r"(?:^|[^0-9.])([245]\.[0-9]{1,3}\.[0-9]{1,3})(?:[^0-9]|$)");
     re.map(|re| re.captures_iter(norm).map(|c| c[1].to_string()).collect())
         .unwrap_or_default()
+}
+
+/// Text hidden in base64 that a server sent: SASL challenges after `334 ` (SMTP)
+/// or `+ ` (IMAP, POP3), bracketed host tags (`[TQBSADEA...]`), and long lines of
+/// nothing but base64 (a challenge quoted alone, possibly wrapped). Only what
+/// decodes to printable text is kept (UTF-8, or UTF-16LE as Exchange writes its
+/// tag). For matching only: the result is never shown, since a pasted text may
+/// hold a client's credentials in base64 too.
+pub(crate) fn decoded_challenges(text: &str) -> Vec<String> {
+    let Some(marked) =
+        regex!(r"(?m)(?:(?:^|[\s'\x22])(?:334|\+)[ \t]+|\[)([A-Za-z0-9+/]{16,}={0,2})")
+    else {
+        return Vec::new();
+    };
+    let text = cap(text);
+    let mut blobs: Vec<String> = marked
+        .captures_iter(text)
+        .map(|c| c[1].to_string())
+        .collect();
+    // A long challenge quoted on its own, perhaps wrapped at 76 characters.
+    let mut joined = String::new();
+    for line in text.lines().chain(std::iter::once("")) {
+        let t = line.trim();
+        if !t.is_empty() && t.bytes().all(is_base64_byte) {
+            joined.push_str(t);
+            continue;
+        }
+        if joined.len() >= 40 {
+            blobs.push(std::mem::take(&mut joined));
+        }
+        joined.clear();
+    }
+    let mut out: Vec<String> = Vec::new();
+    for blob in blobs.iter().take(64) {
+        if let Some(d) = decode_printable(blob) {
+            if !out.contains(&d) {
+                out.push(d);
+            }
+        }
+    }
+    out
+}
+
+fn is_base64_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'+' || b == b'/' || b == b'='
+}
+
+/// `blob` decoded, when that gives printable text.
+fn decode_printable(blob: &str) -> Option<String> {
+    const LENIENT: GeneralPurpose = GeneralPurpose::new(
+        &base64::alphabet::STANDARD,
+        GeneralPurposeConfig::new()
+            .with_decode_padding_mode(DecodePaddingMode::Indifferent)
+            .with_decode_allow_trailing_bits(true),
+    );
+    let mut bytes = LENIENT.decode(blob.trim_end_matches('=')).ok()?;
+    while bytes.last() == Some(&0) {
+        bytes.pop();
+    }
+    let printable = |c: char| !c.is_control() || c == '\n' || c == '\r' || c == '\t';
+    // Exchange's greeting tag is the host name in UTF-16LE (trailing NUL dropped above).
+    if bytes.len() % 2 == 1 {
+        bytes.push(0);
+    }
+    let text = if bytes.chunks(2).all(|p| p[1] == 0 && p[0] != 0) {
+        bytes.chunks(2).map(|p| char::from(p[0])).collect()
+    } else {
+        while bytes.last() == Some(&0) {
+            bytes.pop();
+        }
+        String::from_utf8(bytes).ok()?
+    };
+    (text.chars().count() >= 8 && text.chars().all(printable)).then_some(text)
 }
 
 /// The server reply inside a pasted text (an exception message, a log line), if
@@ -154,6 +296,13 @@ pub fn extract_reply(text: &str) -> Option<String> {
     logical_lines(&unescape(cap(text)))
         .into_iter()
         .find_map(|line| {
+            let candidate = has_code_shape(&line)
+                || ["NO ", "BAD ", "BYE ", "ERR", "OK", " failed"]
+                    .iter()
+                    .any(|w| line.contains(w));
+            if !candidate {
+                return None;
+            }
             let m = start.find(&line)?;
             let reply = line[m.start()..].trim_start();
             let reply = replace_all(reply, trailing, "");
@@ -203,6 +352,39 @@ mod tests {
             Some("5.7.57 Client not authenticated to send mail.")
         );
         assert_eq!(extract_reply("the weather is nice"), None);
+    }
+
+    #[test]
+    fn server_challenges_are_decoded_but_not_client_lines() {
+        let t = "<= '+ eyJzdGF0dXMiOiI0MDAiLCJzY2hlbWVzIjoiQmVhcmVyIiwic2NvcGUiOiJodHRwczovL21haWwuZ29vZ2xlLmNvbS8ifQ=='";
+        assert_eq!(
+            decoded_challenges(t),
+            vec![r#"{"status":"400","schemes":"Bearer","scope":"https://mail.google.com/"}"#]
+        );
+        let wrapped = "eyJzdGF0dXMiOiI0MDEiLCJzY2hlbWVzIjoiYmVhcmVyIG1hYyIsInNjb3BlIjoiaHR0cHM6Ly9t\nYWlsLmdvb2dsZS5jb20vIn0K";
+        assert_eq!(
+            decoded_challenges(wrapped),
+            vec!["{\"status\":\"401\",\"schemes\":\"bearer mac\",\"scope\":\"https://mail.google.com/\"}\n"]
+        );
+        // After `334 ` (SMTP) the same way; the base64 is Google's documented challenge.
+        assert_eq!(
+            decoded_challenges("S: 334 eyJzdGF0dXMiOiI0MDEiLCJzY2hlbWVzIjoiYmVhcmVyIG1hYyIsInNjb3BlIjoiaHR0cHM6Ly9tYWlsLmdvb2dsZS5jb20vIn0K").len(),
+            1
+        );
+        let exchange = "* OK The Microsoft Exchange IMAP4 service is ready. [TQBSADEAUAAyADYANABDAEEAMAAxADQANgAuAEYAUgBBAFAAMgA2ADQALgBQAFIATwBEAC4ATwBVAFQATABPAE8ASwAuAEMATwBNAA==]";
+        assert_eq!(
+            decoded_challenges(exchange),
+            vec!["MR1P264CA0146.FRAP264.PROD.OUTLOOK.COM"]
+        );
+        // A client's AUTH PLAIN line (NUL-separated) and short client lines stay as they are.
+        assert!(
+            decoded_challenges("C: AUTH PLAIN AGFsaWNlAGh1bnRlcjJodW50ZXIy\nC: aHVudGVyMg==")
+                .is_empty()
+        );
+        assert!(decoded_challenges(
+            "SunCertPathBuilderException: unable to find valid certification path"
+        )
+        .is_empty());
     }
 
     #[test]

@@ -90,14 +90,26 @@ pub struct Report {
     pub transcript: Option<Vec<Line>>,
 }
 
+/// A context a pasted text shows (knowledge base `context.toml`).
+#[derive(Debug, Clone, Serialize)]
+pub struct TextContext {
+    pub id: String,
+    pub meaning: String,
+}
+
 /// What `explain` produces: the diagnoses that match a pasted text.
 #[derive(Debug, Clone, Serialize)]
 pub struct Explanation {
     pub schema_version: u32,
     pub tool: Tool,
     pub status: OverallStatus,
+    /// False when nothing in the text is known: the only diagnosis is then
+    /// NOT_RECOGNISED, whose fix is the question to ask next.
+    pub recognised: bool,
     /// The reply found in the pasted text (normalized), if any.
     pub reply: Option<String>,
+    /// What the text shows around the error that decided the reading.
+    pub context: Vec<TextContext>,
     /// Ids of the signatures that matched, best first.
     pub matched: Vec<String>,
     pub diagnosis: Vec<Diagnosis>,

@@ -98,7 +98,7 @@ pub fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
 pub fn render_explanation(e: &Explanation, out: &mut dyn Write) -> io::Result<()> {
     let summary = match e.diagnosis.first() {
         Some(d) => format!("{}: {}", d.code, one_line(&d.summary)),
-        None => "no known signature matches".to_string(),
+        None => "not recognised".to_string(),
     };
     writeln!(out, "MAILBOX-DOCTOR {} - {}", e.status.upper(), summary)?;
     for d in e.diagnosis.iter().skip(1) {

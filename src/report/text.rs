@@ -272,16 +272,40 @@ pub fn render(report: &Report, out: &mut dyn Write, style: &Style) -> io::Result
 pub fn render_explanation(e: &Explanation, out: &mut dyn Write, style: &Style) -> io::Result<()> {
     if let Some(r) = &e.reply {
         field(out, "Reply", r, style)?;
+    }
+    for (i, c) in e.context.iter().enumerate() {
+        field(out, if i == 0 { "Context" } else { "" }, &c.meaning, style)?;
+    }
+    if e.reply.is_some() || !e.context.is_empty() {
         writeln!(out)?;
     }
-    if e.diagnosis.is_empty() {
-        writeln!(
-            out,
-            "No known signature matches this text. Run `mailbox-doctor check` against the mailbox for a live diagnosis."
-        )?;
+    if !e.recognised {
+        return not_recognised(e, out, style);
     }
     for (i, d) in e.diagnosis.iter().enumerate() {
         diagnosis_block(out, d, i == 0, None, style)?;
+    }
+    writeln!(out, "Status: {}", overall_word(e.status, style))
+}
+
+/// A text nothing in the knowledge base knows: said in words, with the question
+/// to ask next, and no cause claimed.
+fn not_recognised(e: &Explanation, out: &mut dyn Write, style: &Style) -> io::Result<()> {
+    if let Some(d) = e.diagnosis.first() {
+        writeln!(
+            out,
+            "{} {}: {}",
+            overall_word(e.status, style),
+            paint("Not recognised", style, |s| s.bold()),
+            paint(&d.code, style, |s| s.bold())
+        )?;
+        field(out, "What", &d.summary, style)?;
+        field(out, "Why", &d.explanation, style)?;
+        field(out, "Ask next", &d.fix, style)?;
+        for (i, ev) in d.evidence.iter().enumerate() {
+            field(out, if i == 0 { "Note" } else { "" }, ev, style)?;
+        }
+        writeln!(out)?;
     }
     writeln!(out, "Status: {}", overall_word(e.status, style))
 }
