@@ -14,6 +14,7 @@ pub mod pop;
 pub mod pop_proto;
 pub mod proxy;
 pub mod resolver;
+pub mod scrub;
 pub mod sasl;
 pub mod session;
 pub mod smtp;
