@@ -127,6 +127,8 @@ pub const REQUIRED_CODES: &[&str] = &[
     "OAUTH_WRONG_AUDIENCE",
     "OAUTH_MISSING_SCOPE",
     "OAUTH_WRONG_USER",
+    "XOAUTH2_NOT_OFFERED",
+    "TENANT_LOOKUP_FAILED",
 ];
 
 fn parse<T: for<'de> Deserialize<'de>>(file: &str, text: &str) -> Result<T, KnowledgeError> {
