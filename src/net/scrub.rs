@@ -39,7 +39,8 @@ impl Needles {
     }
 
     fn build(mut self) -> Self {
-        self.items.sort_unstable_by(|a, b| a.expose().cmp(b.expose()));
+        self.items
+            .sort_unstable_by(|a, b| a.expose().cmp(b.expose()));
         self.items.dedup_by(|a, b| a.expose() == b.expose());
         let mut keys = Zeroizing::new(Vec::with_capacity(self.items.len()));
         for (i, s) in self.items.iter().enumerate() {
@@ -161,6 +162,11 @@ impl Scrubber {
         }
     }
 
+    /// Whether it knows no secret (it then only escapes control characters).
+    pub fn is_empty(&self) -> bool {
+        self.plain.items.is_empty() && self.encoded.items.is_empty()
+    }
+
     /// Replaces every form of every secret with `<redacted>` and escapes control
     /// characters (line breaks included): what every piece of server text goes
     /// through before it is stored.
@@ -219,6 +225,12 @@ impl Scrubber {
         }
         out.push_str(text.get(at..).unwrap_or_default());
         Cow::Owned(out)
+    }
+
+    /// A server's SASL challenge decoded from base64, and only then shown: scrubbed
+    /// like any server text (a server may send back what it was sent).
+    pub fn decoded_challenge(&self, text: &str) -> Option<String> {
+        crate::net::sasl::decode_challenge(text).map(|c| self.scrub(&c))
     }
 
     /// Scrubs every string of a JSON value, keys included.
@@ -287,7 +299,11 @@ fn variants(raw: &str) -> Vec<Zeroizing<String>> {
 fn plain_forms(v: &str, plain: &mut Needles) {
     plain.add(v.to_ascii_lowercase());
     // An IMAP quoted string (RFC 3501) escapes `\` and `"`.
-    plain.add(v.replace('\\', "\\\\").replace('"', "\\\"").to_ascii_lowercase());
+    plain.add(
+        v.replace('\\', "\\\\")
+            .replace('"', "\\\"")
+            .to_ascii_lowercase(),
+    );
     // A JSON string.
     if let Ok(json) = serde_json::to_string(v) {
         let json = Zeroizing::new(json);

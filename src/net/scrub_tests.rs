@@ -65,7 +65,10 @@ fn every_form_of_the_password_is_redacted() {
         assert!(got.contains(REDACTED), "{f:?} -> {got:?}");
         assert!(got.starts_with("535 5.7.8 you sent ["), "{got:?}");
         assert!(got.ends_with("] go away"), "{got:?}");
-        assert!(!got.contains("Tr0ub4dor") && !got.contains("tr0ub4dor"), "{got:?}");
+        assert!(
+            !got.contains("Tr0ub4dor") && !got.contains("tr0ub4dor"),
+            "{got:?}"
+        );
     }
 }
 
@@ -128,7 +131,10 @@ fn json_values_are_scrubbed_keys_and_all() {
     });
     s.scrub_json(&mut v);
     let text = v.to_string();
-    assert!(!text.contains("Tr0ub4dor") && !text.contains("Bearer eyJ"), "{text}");
+    assert!(
+        !text.contains("Tr0ub4dor") && !text.contains("Bearer eyJ"),
+        "{text}"
+    );
     assert!(!text.contains("\\u0001"), "{text}");
 }
 
