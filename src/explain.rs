@@ -10,6 +10,23 @@ use crate::knowledge::Knowledge;
 use crate::report::model::{Explanation, Tool, SCHEMA_VERSION};
 use crate::vocab::{CheckId, Finding, OverallStatus};
 
+/// The most read from standard input for `explain`.
+pub const MAX_PASTE: usize = 1 << 20;
+
+/// Pasted bytes as text: a multibyte character cut by the read cap is dropped,
+/// invalid bytes are replaced, so valid UTF-8 is never refused.
+pub fn pasted_text(mut bytes: Vec<u8>) -> String {
+    if let Err(e) = std::str::from_utf8(&bytes) {
+        if e.error_len().is_none() {
+            bytes.truncate(e.valid_up_to());
+        }
+    }
+    match String::from_utf8(bytes) {
+        Ok(s) => s,
+        Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+    }
+}
+
 /// Explains a pasted text: every matching signature becomes a finding; the
 /// diagnoses follow the match order (best reading first).
 pub fn explain(kb: &Knowledge, text: &str) -> Explanation {
@@ -46,8 +63,24 @@ pub fn explain(kb: &Knowledge, text: &str) -> Explanation {
         schema_version: SCHEMA_VERSION,
         tool: Tool::current(),
         status,
-        reply: extract_reply(text),
+        // Pasted text may hold a server's terminal escapes: shown escaped.
+        reply: extract_reply(text).map(|r| crate::net::scrub::escape_controls(&r).into_owned()),
         matched: matches.iter().map(|m| m.signature.def.id.clone()).collect(),
         diagnosis,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_paste_cut_inside_a_character_is_read_not_refused() {
+        let mut cut = "é".repeat(MAX_PASTE / 2).into_bytes();
+        cut.truncate(MAX_PASTE - 1);
+        let text = pasted_text(cut);
+        assert_eq!(text.len(), MAX_PASTE - 2);
+        assert!(text.chars().all(|c| c == 'é'));
+        assert_eq!(pasted_text(b"535 \xff ok".to_vec()), "535 \u{fffd} ok");
     }
 }
