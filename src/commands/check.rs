@@ -95,9 +95,9 @@ pub fn run(kb: &'static Knowledge, args: CheckArgs) -> anyhow::Result<Outcome> {
             })
         })
         .collect();
-    let common = std::sync::Arc::new(crate::checks::ctx::Common::new(
-        net::scrub::Scrubber::new(&creds),
-    ));
+    let common = std::sync::Arc::new(crate::checks::ctx::Common::new(net::scrub::Scrubber::new(
+        &creds,
+    )));
     drop(creds);
     let spec = runner::Spec {
         target,

@@ -248,8 +248,7 @@ pub fn read_regular_file(path: &Path, limit: u64) -> Result<Zeroizing<Vec<u8>>, 
         return Err(not_regular(meta.file_type()));
     }
     let mut buf = Zeroizing::new(Vec::new());
-    std::io::Read::read_to_end(&mut std::io::Read::take(file, limit + 1), &mut buf)
-        .map_err(io)?;
+    std::io::Read::read_to_end(&mut std::io::Read::take(file, limit + 1), &mut buf).map_err(io)?;
     if buf.len() as u64 > limit {
         return Err(FileError::TooLarge {
             path: shown.clone(),
@@ -274,7 +273,10 @@ mod tests {
         ));
         assert!(matches!(
             read_regular_file(&std::env::temp_dir(), 1024),
-            Err(FileError::NotRegular { kind: "a folder", .. })
+            Err(FileError::NotRegular {
+                kind: "a folder",
+                ..
+            })
         ));
         let f = tempfile::NamedTempFile::new().expect("temp");
         std::fs::write(f.path(), vec![b'a'; 2000]).expect("write");
@@ -282,7 +284,10 @@ mod tests {
             read_regular_file(f.path(), 1999),
             Err(FileError::TooLarge { .. })
         ));
-        assert_eq!(read_regular_file(f.path(), 2000).expect("reads").len(), 2000);
+        assert_eq!(
+            read_regular_file(f.path(), 2000).expect("reads").len(),
+            2000
+        );
     }
 
     #[test]
