@@ -108,7 +108,7 @@ impl DnsServer {
                     continue;
                 };
                 q.fetch_add(1, Ordering::SeqCst);
-                let Some(resp) = answer(&z, &buf[..n]) else {
+                let Some(resp) = answer(&z, &buf[..n], true) else {
                     continue;
                 };
                 if delay.is_zero() {
@@ -137,7 +137,7 @@ impl DnsServer {
                             return;
                         }
                         q.fetch_add(1, Ordering::SeqCst);
-                        match answer(&z, &buf) {
+                        match answer(&z, &buf, false) {
                             Some(resp) => {
                                 if !delay.is_zero() {
                                     tokio::time::sleep(delay).await;
@@ -174,9 +174,19 @@ impl DnsServer {
     }
 }
 
-/// The wire answer to one query, or None to stay silent.
-fn answer(zone: &Zone, packet: &[u8]) -> Option<Vec<u8>> {
+/// The wire answer to one query, or None to stay silent. Over UDP an answer larger
+/// than the client accepts goes out truncated (TC, no records), so the client asks
+/// again over TCP, as with a real server.
+fn answer(zone: &Zone, packet: &[u8], udp: bool) -> Option<Vec<u8>> {
     let req = Message::from_vec(packet).ok()?;
+    let bytes = full_answer(zone, &req)?;
+    if !udp || bytes.len() <= usize::from(req.max_payload()) {
+        return Some(bytes);
+    }
+    Message::from_vec(&bytes).ok()?.truncate().to_bytes().ok()
+}
+
+fn full_answer(zone: &Zone, req: &Message) -> Option<Vec<u8>> {
     let q = req.queries.first()?.clone();
     let mut resp = Message::new(req.id, MessageType::Response, OpCode::Query);
     resp.metadata.recursion_desired = req.recursion_desired;
