@@ -292,7 +292,8 @@ fn an_empty_secret_is_a_usage_error_and_nothing_is_sent() {
         "--timeout",
         "2",
     ];
-    let cases: Vec<(Vec<&str>, &[u8], Option<(&str, &str)>)> = vec![
+    type Case<'a> = (Vec<&'a str>, &'a [u8], Option<(&'a str, &'a str)>);
+    let cases: Vec<Case> = vec![
         (vec!["--password-stdin"], b"", None),
         (vec!["--password-stdin"], b"\n", None),
         (vec!["--oauth-token-stdin"], b"  \n", None),

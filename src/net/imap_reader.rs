@@ -261,11 +261,8 @@ mod tests {
         let t = tagged(read("A1", b"* CAPABILITY {0}\r\n\r\nA1 OK\r\n").expect("reads"));
         assert_eq!(t.untagged, ["* CAPABILITY "]);
         // `{0}` after `{0}` after `{0}`...: counted, then refused.
-        let endless = b"* X {0}\r\n"
-            .repeat(1)
-            .into_iter()
-            .chain(b"{0}\r\n".repeat(1000))
-            .collect::<Vec<u8>>();
+        let mut endless = b"* X {0}\r\n".to_vec();
+        endless.extend(b"{0}\r\n".repeat(1000));
         assert!(matches!(
             read("A1", &endless),
             Err(ProtoError::TooLong {
