@@ -58,6 +58,7 @@ fn leaks(what: &str, secret: &str, stdout: &[u8], stderr: &[u8], dir: &Path) -> 
             .map(|(p, b)| (p.display().to_string(), b.as_slice())),
     );
     let mut forms = leak_forms(USER, secret);
+    forms.extend(util::leak_fragments(secret));
     if secret.contains("TokCanary") {
         forms.push("TokCanary".into());
     }

@@ -4,8 +4,10 @@
 //! characters removed), escaped as in an IMAP quoted string or JSON, URL-encoded,
 //! hex, base64 (standard and URL-safe) at every alignment inside a longer payload,
 //! and the exact SASL payloads this tool sends (AUTH PLAIN, AUTH LOGIN, XOAUTH2).
-//! Every piece of server text passes through `scrub` before it is stored: each form
-//! becomes `<redacted>` (a base64 match takes the whole base64 run around it), then
+//! Every piece of server text passes through `scrub` before it is stored: each form,
+//! and any stretch of one of at least 10 characters (12 for base64: a quote cut
+//! short or split over lines), becomes `<redacted>` (a base64 match takes the whole
+//! base64 run around it), then
 //! control and bidirectional-format characters are shown escaped (`\x1b`,
 //! `\u{202e}`), so no renderer can send a terminal escape.
 //!
@@ -20,18 +22,36 @@ use zeroize::Zeroizing;
 
 /// Base64 slices shorter than this are not looked for: they would match ordinary words.
 const MIN_ENCODED: usize = 4;
+/// A stretch of a secret's text this long (in bytes) is redacted wherever it
+/// shows, even without the rest: a quote cut short or split over lines.
+const PLAIN_WINDOW: usize = 10;
+/// The same for base64 forms (12 characters carry 9 bytes).
+const ENCODED_WINDOW: usize = 12;
 
-/// Needles and an index on their first four bytes.
-#[derive(Default)]
+/// Needles and an index on their first four bytes. Besides each whole needle,
+/// every `window`-byte stretch of it is indexed, so that a fragment of a secret
+/// (a server that quotes the first 40 characters of the AUTH line, or splits a
+/// payload over lines) is found as well as the whole.
 struct Needles {
     items: Vec<Secret>,
-    /// (first four bytes as a number, needle index), sorted.
-    keys: Zeroizing<Vec<u64>>,
+    /// Fragments this long or longer are found; 0 finds only whole needles.
+    window: usize,
+    /// [first four bytes as a number, needle index, offset, length], sorted.
+    keys: Zeroizing<Vec<[u32; 4]>>,
     /// Needles shorter than four bytes, searched one by one.
     short: Vec<usize>,
 }
 
 impl Needles {
+    fn new(window: usize) -> Self {
+        Needles {
+            items: Vec::new(),
+            window,
+            keys: Zeroizing::new(Vec::new()),
+            short: Vec::new(),
+        }
+    }
+
     fn add(&mut self, form: String) {
         if !form.is_empty() {
             self.items.push(Secret::new(form));
@@ -44,9 +64,26 @@ impl Needles {
         self.items.dedup_by(|a, b| a.expose() == b.expose());
         let mut keys = Zeroizing::new(Vec::with_capacity(self.items.len()));
         for (i, s) in self.items.iter().enumerate() {
-            match key(s.expose().as_bytes()) {
-                Some(k) => keys.push((u64::from(k) << 32) | i as u64),
-                None => self.short.push(i),
+            let text = s.expose();
+            let b = text.as_bytes();
+            match key(b) {
+                Some(k) => keys.push([k, i as u32, 0, b.len() as u32]),
+                None => {
+                    self.short.push(i);
+                    continue;
+                }
+            }
+            if self.window < 4 || b.len() <= self.window {
+                continue;
+            }
+            for off in 1..=b.len() - self.window {
+                let end = off + self.window;
+                if !text.is_char_boundary(off) || !text.is_char_boundary(end) {
+                    continue;
+                }
+                if let Some(k) = key(&b[off..]) {
+                    keys.push([k, i as u32, off as u32, self.window as u32]);
+                }
             }
         }
         keys.sort_unstable();
@@ -54,20 +91,20 @@ impl Needles {
         self
     }
 
-    /// Byte ranges of `hay` where a needle occurs.
+    /// Byte ranges of `hay` where a needle, or a window of one, occurs.
     fn find(&self, hay: &[u8], out: &mut Vec<(usize, usize)>) {
         if self.items.is_empty() {
             return;
         }
         for i in 0..hay.len() {
             if let Some(k) = key(&hay[i..]) {
-                let lo = u64::from(k) << 32;
-                let start = self.keys.partition_point(|e| *e < lo);
+                let start = self.keys.partition_point(|e| e[0] < k);
                 for e in &self.keys[start..] {
-                    if (e >> 32) as u32 != k {
+                    if e[0] != k {
                         break;
                     }
-                    let n = self.items[(e & 0xffff_ffff) as usize].expose().as_bytes();
+                    let (item, off, len) = (e[1] as usize, e[2] as usize, e[3] as usize);
+                    let n = &self.items[item].expose().as_bytes()[off..off + len];
                     if hay[i..].starts_with(n) {
                         out.push((i, i + n.len()));
                     }
@@ -80,6 +117,12 @@ impl Needles {
                 }
             }
         }
+    }
+}
+
+impl Default for Needles {
+    fn default() -> Self {
+        Needles::new(0)
     }
 }
 
@@ -122,8 +165,8 @@ impl Scrubber {
     }
 
     pub fn new(credentials: &[Credential<'_>]) -> Scrubber {
-        let mut plain = Needles::default();
-        let mut encoded = Needles::default();
+        let mut plain = Needles::new(PLAIN_WINDOW);
+        let mut encoded = Needles::new(ENCODED_WINDOW);
         for c in credentials {
             let raw = c.secret.expose();
             if raw.is_empty() {

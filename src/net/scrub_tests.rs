@@ -171,3 +171,27 @@ fn short_secrets_are_still_redacted_as_text() {
     }]);
     assert_eq!(s.scrub("x ab y"), format!("x {REDACTED} y"));
 }
+
+#[test]
+fn a_quote_cut_short_or_split_over_lines_is_redacted_too() {
+    let s = scrubber();
+    let blob = b64(format!("\0{USER}\0{PW}").as_bytes());
+    // A server that quotes the first 40 characters of the command.
+    let line = format!("AUTH PLAIN {blob}");
+    let cut = format!("500 5.5.2 bad command: {}", &line[..40]);
+    let got = s.scrub(&cut);
+    assert!(got.ends_with(REDACTED), "{got:?}");
+    // Any ten characters of the password, wherever they are cut from.
+    for at in 0..=PW.len() - 10 {
+        let piece = &PW[at..at + 10];
+        let got = s.scrub(&format!("535-5.7.8 [{piece}]"));
+        assert_eq!(got, format!("535-5.7.8 [{REDACTED}]"), "{piece:?}");
+    }
+    // A token cut anywhere still loses every ten characters of it.
+    let cut_token = &TOKEN[..TOKEN.len() / 2];
+    let got = s.scrub(&format!("NO {cut_token}"));
+    assert!(
+        !got.contains(&TOKEN[TOKEN.len() / 2 - 10..TOKEN.len() / 2]),
+        "{got:?}"
+    );
+}

@@ -437,6 +437,30 @@ fn challenge_double_encoded(p: &mut Peer, _: &str, blob: &str) {
     p.send(b"535 5.7.8 no\r\n");
 }
 
+/// The command quoted cut short, at several lengths, as servers that quote the
+/// first N characters of a bad command do.
+fn refuse_quoting_cut_short(p: &mut Peer, mech: &str, blob: &str) {
+    let line = format!("AUTH {mech} {blob}");
+    let mut reply = String::new();
+    for n in [24, 40, 60, 90, 200] {
+        let cut: String = line.chars().take(n).collect();
+        reply.push_str(&format!("535-5.7.8 bad command: {cut}\r\n"));
+    }
+    // The password or token cut in two, over two lines.
+    let secret = String::from_utf8_lossy(&secret_in(&decoded(blob))).to_string();
+    let half = secret.chars().count() / 2;
+    let first: String = secret.chars().take(half).collect();
+    let second: String = secret.chars().skip(half).collect();
+    reply.push_str(&format!(
+        "535-5.7.8 you typed {first}\r\n535 5.7.8 and then {second}\r\n"
+    ));
+    p.send(reply.as_bytes());
+}
+
+fn smtp_quotes_the_command_cut_short(p: &mut Peer) {
+    smtp_echo(p, "AUTH PLAIN XOAUTH2", refuse_quoting_cut_short);
+}
+
 fn smtp_quotes_plain_blob(p: &mut Peer) {
     smtp_echo(p, "AUTH PLAIN XOAUTH2", refuse_quoting_blob);
 }
@@ -543,6 +567,20 @@ fn imap_no_in_every_encoding(p: &mut Peer, tag: &str, what: &str) {
         p.send(format!("* NO \u{1b}[7m{e}\r\n").as_bytes());
     }
     p.send(format!("{tag} NO [AUTHENTICATIONFAILED] {what}\r\n").as_bytes());
+}
+
+/// The command line quoted back in pieces, one untagged line each.
+fn imap_no_in_pieces(p: &mut Peer, tag: &str, what: &str) {
+    let chars: Vec<char> = what.chars().collect();
+    for piece in chars.chunks(13) {
+        let piece: String = piece.iter().collect();
+        p.send(format!("* NO [ALERT] {piece}\r\n").as_bytes());
+    }
+    p.send(format!("{tag} NO [AUTHENTICATIONFAILED] see above\r\n").as_bytes());
+}
+
+fn imap_quotes_the_login_in_pieces(p: &mut Peer) {
+    imap_echo(p, "AUTH=XOAUTH2", imap_no_in_pieces);
 }
 
 fn imap_bad_quotes_login(p: &mut Peer) {
@@ -764,6 +802,16 @@ pub const HOSTILE: &[Hostile] = &[
         name: "smtp-535-quotes-every-encoding",
         behave: Some(smtp_quotes_every_encoding),
         ..SMTPS
+    },
+    Hostile {
+        name: "smtp-535-quotes-the-command-cut-short",
+        behave: Some(smtp_quotes_the_command_cut_short),
+        ..SMTPS
+    },
+    Hostile {
+        name: "imap-quotes-the-login-in-pieces",
+        behave: Some(imap_quotes_the_login_in_pieces),
+        ..IMAPS
     },
     Hostile {
         name: "smtp-334-echoes-the-payload",

@@ -143,6 +143,39 @@ pub fn leak_forms(user: &str, secret: &str) -> Vec<String> {
     forms
 }
 
+/// Stretches of a password that a server quoting it cut short or in pieces
+/// would show: every 12 characters of it, and every 16 characters of its base64
+/// at each alignment (none for a long secret such as a token).
+pub fn leak_fragments(secret: &str) -> Vec<String> {
+    use base64::engine::general_purpose::{STANDARD, URL_SAFE};
+    if secret.len() > 64 {
+        return Vec::new();
+    }
+    let windows = |s: &str, w: usize| -> Vec<String> {
+        let c: Vec<char> = s.chars().collect();
+        c.windows(w).map(|x| x.iter().collect()).collect()
+    };
+    let mut out = windows(secret, 12);
+    // As an IMAP quoted string or JSON escapes it.
+    out.extend(windows(
+        &secret.replace('\\', "\\\\").replace('"', "\\\""),
+        12,
+    ));
+    for pre in ["", "x", "xy"] {
+        for e in [
+            STANDARD.encode(format!("{pre}{secret}")),
+            URL_SAFE.encode(format!("{pre}{secret}")),
+        ] {
+            if e.len() > 8 {
+                out.extend(windows(&e[4..e.len() - 4], 16));
+            }
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
 /// The raw control characters in `out` (a line feed is the output's own), after
 /// removing the colour sequences the tool writes itself when `colored`.
 pub fn raw_controls(out: &[u8], colored: bool) -> Vec<char> {
