@@ -125,11 +125,6 @@ impl Conn {
         }
     }
 
-    /// The run's scrubber, for text assembled from several server lines.
-    pub fn scrubber(&self) -> &Scrubber {
-        &self.scrub
-    }
-
     fn timeout_error(&self, phase: &str) -> NetError {
         NetError::Timeout {
             phase: phase.into(),
