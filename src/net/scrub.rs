@@ -76,7 +76,7 @@ impl Needles {
             if self.window < 4 || b.len() <= self.window {
                 continue;
             }
-            for off in 1..=b.len() - self.window {
+            for off in 0..=b.len() - self.window {
                 let end = off + self.window;
                 if !text.is_char_boundary(off) || !text.is_char_boundary(end) {
                     continue;
@@ -134,8 +134,12 @@ fn key(b: &[u8]) -> Option<u32> {
 /// Knows every form of every secret of one run. Cheap to share (`Arc`).
 #[derive(Default)]
 pub struct Scrubber {
-    /// Matched without regard to ASCII letter case (stored lowercased).
+    /// Matched without regard to ASCII letter case (stored lowercased), and so is
+    /// any `PLAIN_WINDOW` stretch of one.
     plain: Needles,
+    /// Decoded payloads and token claims: they hold the user name and audience,
+    /// which a report names on purpose, so only the whole is looked for.
+    whole: Needles,
     /// Base64 forms, matched exactly and widened to the whole base64 run.
     encoded: Needles,
 }
@@ -145,7 +149,7 @@ impl std::fmt::Debug for Scrubber {
         write!(
             f,
             "Scrubber({} forms)",
-            self.plain.items.len() + self.encoded.items.len()
+            self.plain.items.len() + self.whole.items.len() + self.encoded.items.len()
         )
     }
 }
@@ -166,6 +170,7 @@ impl Scrubber {
 
     pub fn new(credentials: &[Credential<'_>]) -> Scrubber {
         let mut plain = Needles::new(PLAIN_WINDOW);
+        let mut whole = Needles::new(0);
         let mut encoded = Needles::new(ENCODED_WINDOW);
         for c in credentials {
             let raw = c.secret.expose();
@@ -191,23 +196,24 @@ impl Scrubber {
                 if let Ok(bytes) = STANDARD.decode(p.as_bytes()) {
                     let bytes = Zeroizing::new(bytes);
                     if let Ok(text) = std::str::from_utf8(&bytes) {
-                        plain.add(text.to_ascii_lowercase());
+                        whole.add(text.to_ascii_lowercase());
                     }
                 }
             }
             if c.token {
-                jwt_forms(raw, &mut plain);
+                jwt_forms(raw, &mut whole);
             }
         }
         Scrubber {
             plain: plain.build(),
+            whole: whole.build(),
             encoded: encoded.build(),
         }
     }
 
     /// Whether it knows no secret (it then only escapes control characters).
     pub fn is_empty(&self) -> bool {
-        self.plain.items.is_empty() && self.encoded.items.is_empty()
+        self.plain.items.is_empty() && self.whole.items.is_empty() && self.encoded.items.is_empty()
     }
 
     /// Replaces every form of every secret with `<redacted>` and escapes control
@@ -228,12 +234,13 @@ impl Scrubber {
 
     /// Replaces every form of every secret with `<redacted>`.
     pub fn redact<'t>(&self, text: &'t str) -> Cow<'t, str> {
-        if self.plain.items.is_empty() && self.encoded.items.is_empty() {
+        if self.is_empty() {
             return Cow::Borrowed(text);
         }
         let mut ranges = Vec::new();
         let folded = Zeroizing::new(text.to_ascii_lowercase());
         self.plain.find(folded.as_bytes(), &mut ranges);
+        self.whole.find(folded.as_bytes(), &mut ranges);
         let bytes = text.as_bytes();
         let mut wide = Vec::new();
         self.encoded.find(bytes, &mut wide);
@@ -399,21 +406,21 @@ fn encoded_forms(bytes: &[u8], encoded: &mut Needles) {
 }
 
 /// The parts of a JWT access token, and its claims decoded: a server may quote either.
-fn jwt_forms(token: &str, plain: &mut Needles) {
+fn jwt_forms(token: &str, whole: &mut Needles) {
     let token = token.trim();
     if token.matches('.').count() != 2 {
         return;
     }
     for part in token.split('.') {
         if part.len() >= 16 {
-            plain.add(part.to_ascii_lowercase());
+            whole.add(part.to_ascii_lowercase());
             let decoded = base64::engine::general_purpose::URL_SAFE_NO_PAD
                 .decode(part.trim_end_matches('='))
                 .ok()
                 .map(Zeroizing::new);
             if let Some(text) = decoded.as_deref().and_then(|d| std::str::from_utf8(d).ok()) {
                 if text.len() >= 16 {
-                    plain.add(text.to_ascii_lowercase());
+                    whole.add(text.to_ascii_lowercase());
                 }
             }
         }

@@ -195,3 +195,15 @@ fn a_quote_cut_short_or_split_over_lines_is_redacted_too() {
         "{got:?}"
     );
 }
+
+#[test]
+fn the_user_name_and_token_claims_a_report_names_are_not_redacted() {
+    let s = scrubber();
+    for text in [
+        "access token for alice@contoso.com, audience https://outlook.office.com",
+        "AUTH XOAUTH2 accepted for alice@contoso.com",
+        "A1 NO [AUTHENTICATIONFAILED] user alice@contoso.com",
+    ] {
+        assert_eq!(s.scrub(text), text);
+    }
+}
