@@ -28,16 +28,20 @@ const PLAIN_WINDOW: usize = 10;
 /// The same for base64 forms (12 characters carry 9 bytes).
 const ENCODED_WINDOW: usize = 12;
 
-/// Needles and an index on their first four bytes. Besides each whole needle,
-/// every `window`-byte stretch of it is indexed, so that a fragment of a secret
-/// (a server that quotes the first 40 characters of the AUTH line, or splits a
-/// payload over lines) is found as well as the whole.
+/// Needles and two indexes: on the first eight bytes of each needle (and of every
+/// `window`-byte stretch of one, so that a fragment of a secret, such as a quote
+/// cut short or split over lines, is found as well as the whole), and on the
+/// first four bytes of needles shorter than eight. Eight bytes keep the number of
+/// candidates per position small even for a batch's many secrets, whatever text
+/// a server sends.
 struct Needles {
     items: Vec<Secret>,
     /// Fragments this long or longer are found; 0 finds only whole needles.
     window: usize,
-    /// [first four bytes as a number, needle index, offset, length], sorted.
-    keys: Zeroizing<Vec<[u32; 4]>>,
+    /// [first eight bytes as a number, needle index, offset, length], sorted.
+    long: Zeroizing<Vec<[u64; 4]>>,
+    /// The same on four bytes, for needles of four to seven bytes.
+    mid: Zeroizing<Vec<[u64; 4]>>,
     /// Needles shorter than four bytes, searched one by one.
     short: Vec<usize>,
 }
@@ -47,7 +51,8 @@ impl Needles {
         Needles {
             items: Vec::new(),
             window,
-            keys: Zeroizing::new(Vec::new()),
+            long: Zeroizing::new(Vec::new()),
+            mid: Zeroizing::new(Vec::new()),
             short: Vec::new(),
         }
     }
@@ -62,18 +67,22 @@ impl Needles {
         self.items
             .sort_unstable_by(|a, b| a.expose().cmp(b.expose()));
         self.items.dedup_by(|a, b| a.expose() == b.expose());
-        let mut keys = Zeroizing::new(Vec::with_capacity(self.items.len()));
+        let mut long = Zeroizing::new(Vec::new());
+        let mut mid = Zeroizing::new(Vec::new());
         for (i, s) in self.items.iter().enumerate() {
             let text = s.expose();
             let b = text.as_bytes();
-            match key(b) {
-                Some(k) => keys.push([k, i as u32, 0, b.len() as u32]),
-                None => {
-                    self.short.push(i);
-                    continue;
-                }
+            let entry = |k: u64, off: usize, len: usize| [k, i as u64, off as u64, len as u64];
+            if let Some(k) = key8(b) {
+                long.push(entry(k, 0, b.len()));
+            } else if let Some(k) = key4(b) {
+                mid.push(entry(u64::from(k), 0, b.len()));
+                continue;
+            } else {
+                self.short.push(i);
+                continue;
             }
-            if self.window < 4 || b.len() <= self.window {
+            if self.window < 8 || b.len() <= self.window {
                 continue;
             }
             for off in 0..=b.len() - self.window {
@@ -81,13 +90,15 @@ impl Needles {
                 if !text.is_char_boundary(off) || !text.is_char_boundary(end) {
                     continue;
                 }
-                if let Some(k) = key(&b[off..]) {
-                    keys.push([k, i as u32, off as u32, self.window as u32]);
+                if let Some(k) = key8(&b[off..]) {
+                    long.push(entry(k, off, self.window));
                 }
             }
         }
-        keys.sort_unstable();
-        self.keys = keys;
+        long.sort_unstable();
+        mid.sort_unstable();
+        self.long = long;
+        self.mid = mid;
         self
     }
 
@@ -96,18 +107,26 @@ impl Needles {
         if self.items.is_empty() {
             return;
         }
+        let scan = |index: &[[u64; 4]], k: u64, i: usize, out: &mut Vec<(usize, usize)>| {
+            let start = index.partition_point(|e| e[0] < k);
+            for e in &index[start..] {
+                if e[0] != k {
+                    break;
+                }
+                let (item, off, len) = (e[1] as usize, e[2] as usize, e[3] as usize);
+                let n = &self.items[item].expose().as_bytes()[off..off + len];
+                if hay[i..].starts_with(n) {
+                    out.push((i, i + n.len()));
+                }
+            }
+        };
         for i in 0..hay.len() {
-            if let Some(k) = key(&hay[i..]) {
-                let start = self.keys.partition_point(|e| e[0] < k);
-                for e in &self.keys[start..] {
-                    if e[0] != k {
-                        break;
-                    }
-                    let (item, off, len) = (e[1] as usize, e[2] as usize, e[3] as usize);
-                    let n = &self.items[item].expose().as_bytes()[off..off + len];
-                    if hay[i..].starts_with(n) {
-                        out.push((i, i + n.len()));
-                    }
+            if let Some(k) = key8(&hay[i..]) {
+                scan(&self.long, k, i, out);
+            }
+            if !self.mid.is_empty() {
+                if let Some(k) = key4(&hay[i..]) {
+                    scan(&self.mid, u64::from(k), i, out);
                 }
             }
             for &s in &self.short {
@@ -126,7 +145,12 @@ impl Default for Needles {
     }
 }
 
-fn key(b: &[u8]) -> Option<u32> {
+fn key8(b: &[u8]) -> Option<u64> {
+    b.get(..8)
+        .map(|p| u64::from_be_bytes([p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7]]))
+}
+
+fn key4(b: &[u8]) -> Option<u32> {
     b.get(..4)
         .map(|p| u32::from_be_bytes([p[0], p[1], p[2], p[3]]))
 }
