@@ -19,7 +19,7 @@ MAX_LEN="${MAX_LEN:-65536}"
 TIMEOUT="${TIMEOUT:-30}"
 export RUSTC_BOOTSTRAP=1
 
-ALL=(smtp_reply imap_response pop3 identity knowledge_match credentials)
+ALL=(smtp_reply imap_response imap_literals pop3 identity knowledge_match credentials)
 if [ "$#" -gt 0 ]; then TARGETS=("$@"); else TARGETS=("${ALL[@]}"); fi
 
 FUZZ_FLAGS=(-O -a)
@@ -61,6 +61,16 @@ seed() {
   case "$t" in
     smtp_reply) seed_protocol smtp "$dir" ;;
     imap_response) seed_protocol imap "$dir" ;;
+    imap_literals)
+      seed_protocol imap "$dir"
+      seed_literal "$dir" '* CAPABILITY {0}\r\n\r\nA1 OK\r\n' \
+        '* CAPABILITY {4294967295}\r\n' \
+        '* CAPABILITY {18446744073709551616}\r\n' \
+        '* 1 FETCH (BODY[] {5}\r\nab{3}\r\n {2}\r\n{0}\r\n)\r\nA1 OK\r\n' \
+        '* X {0}\r\n{0}\r\n{0}\r\n{0}\r\n{0}\r\n' \
+        '* NO {16}\r\nFuzz-Canary-2718\r\nA1 NO {0}\r\n' \
+        '* OK {3+}\r\n\x1b[2\r\nA1 BAD \x07\x00\r\n'
+      ;;
     pop3) seed_protocol pop "$dir" ;;
     knowledge_match)
       seed_protocol "" "$dir"

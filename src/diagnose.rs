@@ -110,7 +110,9 @@ pub fn fill(s: &str, user: &str, domain: Option<&str>, server: Option<&Endpoint>
         .replace("{port}", &port)
 }
 
-/// The overall status: critical beats unknown (the tool's own failure) beats warning.
+/// The overall status: critical beats unknown (the tool's own failure) beats
+/// warning. A check that warned or failed (it could not test what it was asked
+/// to, or found something) never leaves the run OK.
 pub fn overall(diagnoses: &[Diagnosis], statuses: &[Status]) -> OverallStatus {
     if diagnoses.iter().any(|d| d.severity == Severity::Critical) {
         OverallStatus::Critical
@@ -118,6 +120,7 @@ pub fn overall(diagnoses: &[Diagnosis], statuses: &[Status]) -> OverallStatus {
         OverallStatus::Unknown
     } else if diagnoses.iter().any(|d| d.severity == Severity::Warning)
         || statuses.contains(&Status::Fail)
+        || statuses.contains(&Status::Warn)
     {
         OverallStatus::Warning
     } else {

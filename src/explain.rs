@@ -15,6 +15,23 @@ use crate::vocab::OverallStatus;
 /// The code of a text with no known reading.
 pub const NOT_RECOGNISED: &str = "NOT_RECOGNISED";
 
+/// The most read from standard input for `explain`.
+pub const MAX_PASTE: usize = 1 << 20;
+
+/// Pasted bytes as text: a multibyte character cut by the read cap is dropped,
+/// invalid bytes are replaced, so valid UTF-8 is never refused.
+pub fn pasted_text(mut bytes: Vec<u8>) -> String {
+    if let Err(e) = std::str::from_utf8(&bytes) {
+        if e.error_len().is_none() {
+            bytes.truncate(e.valid_up_to());
+        }
+    }
+    match String::from_utf8(bytes) {
+        Ok(s) => s,
+        Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+    }
+}
+
 /// Explains a pasted text: one diagnosis per distinct reading, in the order the
 /// matcher ranks them (root cause first).
 pub fn explain(kb: &Knowledge, text: &str) -> Explanation {
@@ -50,7 +67,8 @@ pub fn explain(kb: &Knowledge, text: &str) -> Explanation {
         tool: Tool::current(),
         status,
         recognised,
-        reply: extract_reply(text),
+        // Pasted text may hold a server's terminal escapes: shown escaped.
+        reply: extract_reply(text).map(|r| crate::net::scrub::escape_controls(&r).into_owned()),
         context: read
             .contexts
             .iter()
@@ -121,5 +139,20 @@ fn evidence(kb: &Knowledge, r: &Reading) -> String {
 fn push_unique(v: &mut Vec<String>, s: String) {
     if !v.contains(&s) {
         v.push(s);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_paste_cut_inside_a_character_is_read_not_refused() {
+        let mut cut = "é".repeat(MAX_PASTE / 2).into_bytes();
+        cut.truncate(MAX_PASTE - 1);
+        let text = pasted_text(cut);
+        assert_eq!(text.len(), MAX_PASTE - 2);
+        assert!(text.chars().all(|c| c == 'é'));
+        assert_eq!(pasted_text(b"535 \xff ok".to_vec()), "535 \u{fffd} ok");
     }
 }

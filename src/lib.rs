@@ -62,6 +62,43 @@ pub fn install_panic_hook() {
     }));
 }
 
+/// clap's error for an argument it did not expect quotes the argument, and that
+/// argument may be a password typed where it does not belong: this message names
+/// a flag (`--name`, `--name=` without its value, `-x` without what follows) but
+/// never a bare word.
+fn unexpected_argument(e: &clap::Error) -> Option<String> {
+    if e.kind() != clap::error::ErrorKind::UnknownArgument {
+        return None;
+    }
+    let arg = match e.get(clap::error::ContextKind::InvalidArg) {
+        Some(clap::error::ContextValue::String(s)) => s.as_str(),
+        _ => "",
+    };
+    let shown = if let Some(long) = arg.strip_prefix("--").filter(|l| !l.is_empty()) {
+        Some(match long.split_once('=') {
+            Some((flag, _)) => format!("'--{flag}=...'"),
+            None => format!("'--{long}'"),
+        })
+    } else if let Some(short) = arg.strip_prefix('-').and_then(|s| s.chars().next()) {
+        // `-pSECRET`: only the flag letter.
+        let more = if arg.chars().count() > 2 { "..." } else { "" };
+        Some(format!("'-{short}{more}'"))
+    } else {
+        None
+    };
+    let shown = match shown {
+        Some(s) => format!(
+            "unexpected argument {}",
+            crate::net::scrub::escape_controls(&s)
+        ),
+        None => "unexpected argument (not shown: it could be a password)".to_string(),
+    };
+    Some(format!(
+        "error: {shown}\n\nPasswords are never read from the command line: use --password-stdin, {} or the prompt.\n\nFor more information, try '--help'.",
+        crate::secret::input::PASSWORD_ENV
+    ))
+}
+
 pub fn main_with_args(args: impl IntoIterator<Item = OsString>) -> u8 {
     let cli = match Cli::try_parse_from(args) {
         Ok(c) => c,
@@ -70,7 +107,14 @@ pub fn main_with_args(args: impl IntoIterator<Item = OsString>) -> u8 {
                 clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => 0,
                 _ => OverallStatus::Unknown.exit_code(),
             };
-            let _ = e.print();
+            match unexpected_argument(&e) {
+                Some(msg) => {
+                    let _ = writeln!(std::io::stderr(), "{msg}");
+                }
+                None => {
+                    let _ = e.print();
+                }
+            }
             return code;
         }
     };

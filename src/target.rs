@@ -38,6 +38,8 @@ pub struct Target {
 pub enum TargetError {
     #[error("unknown provider `{0}` (see `mailbox-doctor list`)")]
     UnknownProvider(String),
+    #[error("the address `{shown}` holds a control character (a line break, an escape...); give the plain address")]
+    ControlInAddress { shown: String },
     #[error("bad --{flag} value `{value}`: {why}")]
     BadEndpoint {
         flag: &'static str,
@@ -61,6 +63,12 @@ impl Target {
         provider: &str,
         overrides: &Overrides,
     ) -> Result<Target, TargetError> {
+        // A line break or an escape would forge lines in every report format.
+        if user.chars().any(crate::net::scrub::is_unsafe_char) {
+            return Err(TargetError::ControlInAddress {
+                shown: crate::net::scrub::escape_controls(user).into_owned(),
+            });
+        }
         let domain = user
             .rsplit_once('@')
             .map(|(_, d)| d.trim().trim_end_matches('>').to_ascii_lowercase())
@@ -202,7 +210,7 @@ pub fn parse_endpoint(
 ) -> Result<Endpoint, TargetError> {
     let bad = |why: &str| TargetError::BadEndpoint {
         flag,
-        value: value.to_string(),
+        value: crate::net::scrub::escape_controls(value).into_owned(),
         why: why.to_string(),
     };
     let v = value.trim();
@@ -262,9 +270,11 @@ pub fn parse_endpoint(
     }
     if host
         .chars()
-        .any(|c| c.is_whitespace() || c == '/' || c == '@')
+        .any(|c| c.is_whitespace() || c == '/' || c == '@' || crate::net::scrub::is_unsafe_char(c))
     {
-        return Err(bad("a host name has no spaces, `/` or `@`"));
+        return Err(bad(
+            "a host name has no spaces, control characters, `/` or `@`",
+        ));
     }
     let port = match port {
         Some(p) => match p.parse::<u16>() {
@@ -289,6 +299,26 @@ pub fn parse_endpoint(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn control_characters_in_an_address_or_host_are_refused_and_shown_escaped() {
+        let kb = crate::knowledge::get().expect("kb");
+        for user in [
+            "a@x.com\n[OK] b@y.com",
+            "a\u{1b}[2J@x.com",
+            "a\u{202e}@x.com",
+        ] {
+            let e = Target::build(kb, user, "auto", &Overrides::default())
+                .expect_err("refused")
+                .to_string();
+            assert!(!e.chars().any(char::is_control), "{e:?}");
+            assert!(e.contains("control character"), "{e}");
+        }
+        let e = parse_endpoint(Protocol::Smtp, "smtp", "smtp.x\u{1b}]0;t\u{7}.com")
+            .expect_err("refused")
+            .to_string();
+        assert!(!e.chars().any(char::is_control), "{e:?}");
+    }
 
     #[test]
     fn a_multibyte_character_where_a_scheme_would_end_is_no_panic() {

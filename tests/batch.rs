@@ -177,3 +177,58 @@ fn secret_files_others_can_read_and_secrets_in_the_file_are_refused() {
     assert!(err.contains("must never hold passwords"), "{err}");
     assert_no_leak("alice@contoso.com", CANARY, &[&out.stdout, &out.stderr]);
 }
+
+/// A batch file or password_file that is a device or a FIFO is refused at once;
+/// an empty secret and an address with a line break (which would forge a line in
+/// the Nagios output) are refused; nothing is sent.
+#[test]
+fn bad_files_empty_secrets_and_addresses_with_line_breaks_are_refused_before_anything_is_sent() {
+    let env = env();
+    let out = batch(&env, std::path::Path::new("/dev/zero"), &[]);
+    assert_eq!(out.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not a regular file"));
+    let dir = tempfile::tempdir().expect("temp");
+    let fifo = dir.path().join("pw.fifo");
+    let port = env.server.addr().port();
+    let mut cases = vec![
+        format!("email,smtp,password_env\nalice@contoso.com,smtp://127.0.0.1:{port},MD_EMPTY_PW\n"),
+        format!(
+            "email,smtp,password_env\n\"alice@contoso.com\n[OK] mallory@contoso.com\",smtp://127.0.0.1:{port},MD_BATCH_PW\n"
+        ),
+    ];
+    if std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .is_ok_and(|s| s.success())
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(&fifo, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+        cases.push(format!(
+            "email,smtp,password_file\nalice@contoso.com,smtp://127.0.0.1:{port},{}\n",
+            fifo.display()
+        ));
+    }
+    for csv in cases {
+        let file = dir.path().join("rows.csv");
+        std::fs::write(&file, &csv).expect("write");
+        let out = bin()
+            .arg("batch")
+            .arg(&file)
+            .args(["--only", "smtp", "--format", "nagios", "--timeout", "5"])
+            .env("MD_EMPTY_PW", "")
+            .env("MD_BATCH_PW", CANARY)
+            .timeout(Duration::from_secs(20))
+            .output()
+            .expect("runs");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(3), "{csv}: {err}");
+        assert!(
+            err.contains("empty")
+                || err.contains("control character")
+                || err.contains("not a regular file"),
+            "{err}"
+        );
+        assert!(!String::from_utf8_lossy(&out.stdout).contains("[OK] mallory"));
+    }
+    assert_eq!(env.server.stats().connections, 0, "nothing is sent");
+}

@@ -2,6 +2,7 @@
 //! errors included), formats, schemas, and that a secret never reaches the output.
 
 mod util;
+use std::time::Duration;
 use util::{assert_no_leak, bin, validated};
 
 #[test]
@@ -258,7 +259,7 @@ fn a_canary_password_never_appears_in_any_output() {
 
 #[test]
 fn the_text_header_names_only_the_servers_that_were_tested() {
-    let url = util::hostile::named("refused").start();
+    let url = util::hostile::named("refused").start("").url;
     let out = bin()
         .args([
             "check",
@@ -276,5 +277,112 @@ fn the_text_header_names_only_the_servers_that_were_tested() {
     assert!(
         !header.iter().any(|l| l.contains("outlook.office365.com")),
         "{text}"
+    );
+}
+
+/// An empty password or token is refused before anything is sent: a closed
+/// stdin, an empty line, an empty environment variable.
+#[test]
+fn an_empty_secret_is_a_usage_error_and_nothing_is_sent() {
+    let (port, seen) = util::hostile::serve(util::hostile::count_logins_then_refuse, false);
+    let url = format!("smtp://127.0.0.1:{port}");
+    let base = [
+        "check",
+        "alice@contoso.com",
+        "--only",
+        "smtp",
+        "--timeout",
+        "2",
+    ];
+    type Case<'a> = (Vec<&'a str>, &'a [u8], Option<(&'a str, &'a str)>);
+    let cases: Vec<Case> = vec![
+        (vec!["--password-stdin"], b"", None),
+        (vec!["--password-stdin"], b"\n", None),
+        (vec!["--oauth-token-stdin"], b"  \n", None),
+        (vec![], b"", Some(("MAILBOX_DOCTOR_PASSWORD", ""))),
+        (vec![], b"", Some(("MAILBOX_DOCTOR_TOKEN", " "))),
+    ];
+    for (args, stdin, env) in cases {
+        let mut cmd = bin();
+        cmd.args(base)
+            .args(["--smtp", &url, "--allow-plaintext"])
+            .args(&args)
+            .write_stdin(stdin.to_vec())
+            .timeout(Duration::from_secs(20));
+        if let Some((k, v)) = env {
+            cmd.env(k, v);
+        }
+        let out = cmd.output().expect("runs");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(3), "{args:?} {env:?}: {err}");
+        assert!(err.contains("empty"), "{err}");
+    }
+    assert_eq!(
+        seen.connections.load(std::sync::atomic::Ordering::SeqCst),
+        0
+    );
+}
+
+/// A password typed as an extra argument is never echoed in the error.
+#[test]
+fn an_unexpected_argument_is_not_echoed() {
+    for args in [
+        vec!["check", "alice@contoso.com", "Hunter2-Canary"],
+        vec!["check", "alice@contoso.com", "--password=Hunter2-Canary"],
+        vec!["check", "alice@contoso.com", "-pHunter2-Canary"],
+        vec!["batch", "f.csv", "Hunter2-Canary"],
+    ] {
+        let out = bin().args(&args).output().expect("runs");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(3), "{args:?}");
+        assert!(err.contains("unexpected argument"), "{err}");
+        assert!(!err.contains("Hunter2"), "{err}");
+    }
+    let out = bin()
+        .args(["check", "alice@contoso.com", "--no-such-flag"])
+        .output()
+        .expect("runs");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("'--no-such-flag'"));
+}
+
+/// Local files are read only when they are regular files, and up to a cap.
+#[test]
+fn a_ca_file_that_is_a_device_a_fifo_or_huge_is_refused_at_once() {
+    let dir = tempfile::tempdir().expect("temp");
+    let fifo = dir.path().join("fifo");
+    let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+    let huge = dir.path().join("huge.pem");
+    std::fs::write(&huge, vec![b'A'; 5 * 1024 * 1024]).expect("write");
+    let mut files = vec![std::path::PathBuf::from("/dev/zero"), huge];
+    if made.is_ok_and(|s| s.success()) {
+        files.push(fifo);
+    }
+    for f in files {
+        let out = bin()
+            .args(["check", "alice@contoso.com", "--no-password", "--ca-file"])
+            .arg(&f)
+            .timeout(Duration::from_secs(20))
+            .output()
+            .expect("runs");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(3), "{}: {err}", f.display());
+        assert!(
+            err.contains("not a regular file") || err.contains("larger than"),
+            "{err}"
+        );
+    }
+}
+
+#[test]
+fn an_address_with_a_control_character_is_refused() {
+    let out = bin()
+        .args(["check", "alice@contoso.com\u{1b}[2J", "--no-password"])
+        .output()
+        .expect("runs");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3));
+    assert!(
+        err.contains("control character") && !err.contains('\u{1b}'),
+        "{err}"
     );
 }

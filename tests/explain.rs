@@ -360,3 +360,23 @@ proptest! {
         let _ = match_reply(kb, None, &text, None);
     }
 }
+
+#[test]
+fn a_paste_cut_by_the_cap_inside_a_character_is_explained_not_refused() {
+    // "535 5.7.8" and then multibyte characters past the 1 MiB read cap.
+    // An odd number of bytes before the two-byte characters: the cap, an even
+    // number, falls inside one.
+    let mut text = String::from("535 5.7.8 Error: authentication failed:  ");
+    assert_eq!(text.len() % 2, 1);
+    while text.len() < (1 << 20) + 10 {
+        text.push('é');
+    }
+    let out = bin()
+        .arg("explain")
+        .write_stdin(text.into_bytes())
+        .output()
+        .expect("runs");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("UTF-8"), "{err}");
+    assert_ne!(out.status.code(), Some(3), "{err}");
+}

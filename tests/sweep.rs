@@ -58,6 +58,7 @@ fn leaks(what: &str, secret: &str, stdout: &[u8], stderr: &[u8], dir: &Path) -> 
             .map(|(p, b)| (p.display().to_string(), b.as_slice())),
     );
     let mut forms = leak_forms(USER, secret);
+    forms.extend(util::leak_fragments(secret));
     if secret.contains("TokCanary") {
         forms.push("TokCanary".into());
     }
@@ -141,8 +142,18 @@ fn every_fixture_in_every_format_leaks_nothing_and_logs_in_once_at_most() {
     assert!(failures.is_empty(), "\n{}", failures.join("\n"));
 }
 
+/// A password that IMAP must quote and escape, JSON must escape, and URL
+/// encoding must encode: every encoding of it differs from the others.
+const ECHO_CANARY: &str = "Echo \"Canary\" \\7731!";
+
+/// Every hostile server (floods, dribbles, silences, garbage, terminal escapes,
+/// endless literals, and servers that quote back what they were sent), in every
+/// format, with and without `--transcript`, with a password and with a token: no
+/// form of either shows in stdout, stderr or any file; the server saw at most one
+/// login; the run ended within `--timeout` x its steps + 1 s; no raw control
+/// character came out; and the exit code is what the run learned.
 #[test]
-fn every_hostile_server_in_every_format_leaks_nothing() {
+fn every_hostile_server_in_every_format_leaks_nothing_logs_in_once_and_ends_in_time() {
     let token = util::canary_token(USER);
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     let dns = local_dns(&rt);
@@ -151,21 +162,27 @@ fn every_hostile_server_in_every_format_leaks_nothing() {
     for h in util::hostile::HOSTILE {
         for format in FORMATS {
             for transcript in [false, true] {
-                jobs.push((h, *format, transcript, false));
+                for use_token in [false, true] {
+                    jobs.push((h, *format, transcript, use_token));
+                }
             }
         }
-        jobs.push((h, ("json", &[][..]), true, true));
     }
-    let failures = sweep(&jobs, 12, |(h, (format, extra), transcript, use_token)| {
+    let failures = sweep(&jobs, 8, |(h, (format, extra), transcript, use_token)| {
         let dir = tempfile::tempdir().expect("temp dir");
-        let secret = if *use_token { token.as_str() } else { CANARY };
+        let secret = if *use_token {
+            token.as_str()
+        } else {
+            ECHO_CANARY
+        };
+        let server = h.start(&dns_addr);
         let mut cmd = bin();
         cmd.args(["check", USER, "--timeout", "1", "--format", format])
-            .args(["--only", &h.flag[2..]])
+            .args(["--only", h.only])
             .arg(h.flag)
-            .arg(h.start())
+            .arg(&server.url)
+            .args(&server.args)
             .args(*extra)
-            .args(["--dns-server", &dns_addr])
             .arg(if *use_token {
                 "--oauth-token-stdin"
             } else {
@@ -179,14 +196,36 @@ fn every_hostile_server_in_every_format_leaks_nothing() {
         if *transcript {
             cmd.arg("--transcript");
         }
+        let start = std::time::Instant::now();
         let out = cmd.output().expect("runs");
-        let what = format!("{} {format} {extra:?} transcript={transcript}", h.name);
+        let took = start.elapsed();
+        let what = format!(
+            "{} {format} {extra:?} transcript={transcript} token={use_token}",
+            h.name
+        );
         let mut f = leaks(&what, secret, &out.stdout, &out.stderr, dir.path());
-        if out.status.code() != Some(2) {
+        let want = h.exit[usize::from(*use_token)];
+        if out.status.code() != Some(want) {
             f.push(format!(
-                "{what}: exit {:?}, not CRITICAL",
-                out.status.code()
+                "{what}: exit {:?}, not {want}:\n{}",
+                out.status.code(),
+                String::from_utf8_lossy(&out.stdout)
             ));
+        }
+        let logins = server.seen.auth.load(Ordering::SeqCst);
+        if logins > 1 {
+            f.push(format!("{what}: {logins} logins"));
+        }
+        let budget = Duration::from_secs(h.steps + 1);
+        if took >= budget {
+            f.push(format!("{what}: took {took:?}, budget {budget:?}"));
+        }
+        let colored = extra.contains(&"always");
+        for (name, bytes) in [("stdout", &out.stdout), ("stderr", &out.stderr)] {
+            let raw = util::raw_controls(bytes, colored);
+            if !raw.is_empty() {
+                f.push(format!("{what}: raw control characters in {name}: {raw:?}"));
+            }
         }
         f
     });
@@ -440,4 +479,79 @@ fn a_panic_inside_a_command_ends_as_unknown() {
     let outcome = mailbox_doctor::guarded(|| panic!("a bug"));
     assert!(outcome.is_err());
     assert_eq!(mailbox_doctor::exit_code(&outcome), 3);
+}
+
+/// A batch that lists one account five times (in several letter cases) against
+/// servers that quote back what they are sent: each server sees one login per
+/// account, the repeated rows are reported, and no secret shows in any format.
+#[test]
+fn batch_logs_in_once_per_account_listed_many_times_against_echoing_servers() {
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let dns = local_dns(&rt);
+    let dns_addr = dns.addr().to_string();
+    for (format, extra) in FORMATS {
+        let servers: Vec<util::hostile::Started> = [
+            "smtp-535-quotes-the-plain-blob",
+            "imap-bad-quotes-the-login",
+            "pop-err-quotes-pass",
+        ]
+        .iter()
+        .map(|n| util::hostile::named(n).start(&dns_addr))
+        .collect();
+        let dir = tempfile::tempdir().expect("temp dir");
+        let file = dir.path().join("mailboxes.csv");
+        let mut csv = String::from("email,smtp,imap,pop,password_env\n");
+        let rows = [
+            "alice@contoso.com",
+            "ALICE@contoso.com",
+            "bob@contoso.com",
+            "Alice@Contoso.Com",
+            "alice@CONTOSO.com",
+            "alice@contoso.com",
+        ];
+        for user in rows {
+            csv.push_str(&format!(
+                "{user},{},{},{},MD_SWEEP_PW\n",
+                servers[0].url, servers[1].url, servers[2].url
+            ));
+        }
+        std::fs::write(&file, csv).expect("write");
+        let out = bin()
+            .arg("batch")
+            .arg(&file)
+            .args([
+                "--only",
+                "smtp,imap,pop",
+                "--timeout",
+                "5",
+                "--format",
+                format,
+            ])
+            .args(&servers[0].args)
+            .args(*extra)
+            .env("MD_SWEEP_PW", ECHO_CANARY)
+            .current_dir(dir.path())
+            .env("HOME", dir.path())
+            .env("TMPDIR", dir.path())
+            .timeout(Duration::from_secs(120))
+            .output()
+            .expect("runs");
+        let what = format!("batch {format} {extra:?}");
+        let found = leaks(&what, ECHO_CANARY, &out.stdout, &out.stderr, dir.path());
+        assert!(found.is_empty(), "{found:?}");
+        assert_eq!(out.status.code(), Some(2), "{what}");
+        for s in &servers {
+            assert_eq!(
+                s.seen.auth.load(Ordering::SeqCst),
+                2,
+                "{what}: {} logins for two accounts",
+                s.url
+            );
+        }
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(stderr.matches("tested once").count(), 4, "{what}: {stderr}");
+        if *format == "json" {
+            assert_eq!(util::json_lines(&out.stdout).len(), 2, "{what}");
+        }
+    }
 }

@@ -183,3 +183,54 @@ fn a_refusal_before_tls_is_read_through_the_knowledge_base() {
         .as_str()
         .is_some_and(|e| e.starts_with("421 4.7.66 TLS 1.0 and 1.1 are not supported.")));
 }
+
+#[test]
+fn a_self_signed_ca_certificate_used_as_the_servers_own_is_untrusted_in_words() {
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let (pem, cert) = mailbox_doctor::sim::pki::ca_as_server(&["127.0.0.1"]).expect("cert");
+    let sc = scenario(
+        "# protocol: smtp
+# tls: implicit
+S: 220 mail.example.test ESMTP
+C: EHLO *
+S: 250 mail.example.test
+C: QUIT
+!close
+",
+    );
+    let server = rt
+        .block_on(mailbox_doctor::sim::replay::ReplayServer::start(
+            sc,
+            cert.server_config().expect("config"),
+            Duration::ZERO,
+        ))
+        .expect("server");
+    let ca = tempfile::NamedTempFile::new().expect("temp");
+    std::fs::write(ca.path(), pem).expect("pem");
+    let dns = util::local_dns(&rt);
+    for trusted in [false, true] {
+        let mut cmd = bin();
+        cmd.args(["check", "alice@contoso.com", "--no-password", "--json"])
+            .args(["--only", "smtp", "--timeout", "5", "--dns-server"])
+            .arg(dns.addr().to_string())
+            .arg("--smtp")
+            .arg(format!("smtps://127.0.0.1:{}", server.addr().port()));
+        if trusted {
+            cmd.arg("--ca-file").arg(ca.path());
+        }
+        let out = cmd.timeout(Duration::from_secs(30)).output().expect("runs");
+        let v = validated(&out.stdout, "report.v1.json");
+        assert_eq!(v["diagnosis"][0]["code"], "TLS_UNTRUSTED", "{v}");
+        let text = v.to_string();
+        assert!(
+            !text.contains("CaUsedAsEndEntity") && !text.contains("Other("),
+            "{v}"
+        );
+        let msg = v["checks"][1]["summary"].as_str().unwrap_or_default();
+        assert!(
+            msg.contains("CA certificate (") && msg.contains("CA:TRUE"),
+            "{msg}"
+        );
+        assert_eq!(out.status.code(), Some(2));
+    }
+}

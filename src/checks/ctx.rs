@@ -49,6 +49,8 @@ pub struct Ctx {
     pub common: std::sync::Arc<Common>,
     /// The checks that run in this pass.
     pub selected: std::collections::BTreeSet<CheckId>,
+    /// The run's scrubber: what a check keeps of a server's words passes it.
+    pub scrub: std::sync::Arc<crate::net::scrub::Scrubber>,
 }
 
 /// A value set once by one check and awaited by others.
@@ -118,9 +120,25 @@ pub struct Common {
         HashMap<String, std::sync::Arc<tokio::sync::OnceCell<crate::checks::tenant::Answers>>>,
     >,
     discovery: Mutex<HashMap<String, std::sync::Arc<tokio::sync::OnceCell<Discovery>>>>,
+    /// Knows every secret of the run (every mailbox's, in a batch): a server may
+    /// quote one mailbox's password to another mailbox's connection.
+    scrub: std::sync::Arc<crate::net::scrub::Scrubber>,
 }
 
 impl Common {
+    /// What a run with these credentials shares.
+    pub fn new(scrub: crate::net::scrub::Scrubber) -> Common {
+        Common {
+            scrub: std::sync::Arc::new(scrub),
+            ..Common::default()
+        }
+    }
+
+    /// The run's scrubber.
+    pub fn scrubber(&self) -> std::sync::Arc<crate::net::scrub::Scrubber> {
+        self.scrub.clone()
+    }
+
     /// The run's resolver, made on first use from the run's options (the same for
     /// every mailbox).
     pub fn resolver(

@@ -79,9 +79,9 @@ async fn login(
     let user = ctx.target.user.as_str();
     let (mech, result) = if let Some(token) = &ctx.token {
         if !has("AUTH=XOAUTH2") {
-            return CheckResult::new(
-                Status::Warn,
+            return super::xoauth2_not_offered(
                 "the server does not offer AUTHENTICATE XOAUTH2; the token was not sent",
+                format!("CAPABILITY {}", s.caps.join(" ")),
             );
         }
         let tag = s.tag();

@@ -90,6 +90,17 @@ pub fn asked_again(challenge: &str) -> crate::net::conn::NetError {
     }
 }
 
+/// A token login that could not be tried: the server offers no XOAUTH2. The login
+/// was not tested, so this can never pass.
+pub fn xoauth2_not_offered(msg: &str, evidence: String) -> CheckResult {
+    CheckResult::new(Status::Fail, msg).with_findings(vec![Finding::new(
+        "XOAUTH2_NOT_OFFERED",
+        Severity::Critical,
+        msg,
+    )
+    .with_evidence(evidence)])
+}
+
 /// A connection-level failure (time-out, close, garbage) as the check's result.
 pub fn net_fail(e: crate::net::conn::NetError) -> CheckResult {
     CheckResult::new(Status::Fail, e.to_string()).with_findings(vec![Finding::new(

@@ -62,9 +62,9 @@ async fn login(
     let sasl = Capa::parse(&s.caps).sasl;
     let (mech, result) = if let Some(token) = &ctx.token {
         if !sasl.iter().any(|m| m == "XOAUTH2") {
-            return CheckResult::new(
-                Status::Warn,
+            return super::xoauth2_not_offered(
                 "the server does not offer SASL XOAUTH2; the token was not sent",
+                format!("CAPA {}", s.caps.join(" / ")),
             );
         }
         (

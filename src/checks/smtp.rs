@@ -186,7 +186,8 @@ async fn xoauth2(
         Err(e) => return net_fail(e),
     };
     if reply.code == 334 {
-        details["xoauth2_challenge"] = serde_json::json!(sasl::decode_challenge(&reply.text()));
+        details["xoauth2_challenge"] =
+            serde_json::json!(ctx.scrub.decoded_challenge(&reply.text()));
         if let Err(e) = s.conn.send("", "answering the XOAUTH2 challenge").await {
             return net_fail(e);
         }

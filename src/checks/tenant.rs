@@ -179,10 +179,12 @@ async fn run(ctx: &Ctx) -> CheckResult {
         .await;
     let (realm, openid) = match (realm, openid) {
         (Err(e), _) | (_, Err(e)) => {
-            let r = CheckResult::new(
-                Status::Warn,
-                format!("could not ask {} about the tenant: {e}", id.host),
-            );
+            let msg = format!("could not ask {} about the tenant: {e}", id.host);
+            let r = CheckResult::new(Status::Warn, msg.clone()).with_findings(vec![Finding::new(
+                "TENANT_LOOKUP_FAILED",
+                Severity::Warning,
+                msg,
+            )]);
             return with_route(r, via.as_deref());
         }
         (Ok(r), Ok(o)) => (r, o),
@@ -342,11 +344,13 @@ fn xml_tag(body: &str, tag: &str) -> Option<String> {
     let len = body[start..].find(&close)?;
     let raw = body[start..start + len].trim();
     (!raw.is_empty()).then(|| {
-        raw.replace("&lt;", "<")
+        let text = raw
+            .replace("&lt;", "<")
             .replace("&gt;", ">")
             .replace("&quot;", "\"")
             .replace("&apos;", "'")
-            .replace("&amp;", "&")
+            .replace("&amp;", "&");
+        crate::net::scrub::escape_controls(&text).into_owned()
     })
 }
 
@@ -377,7 +381,11 @@ pub struct OpenId {
 
 pub fn parse_openid(body: &str) -> Option<OpenId> {
     let v: serde_json::Value = serde_json::from_str(body).ok()?;
-    let s = |k: &str| v.get(k).and_then(|x| x.as_str()).map(str::to_string);
+    let s = |k: &str| {
+        v.get(k)
+            .and_then(|x| x.as_str())
+            .map(|x| crate::net::scrub::escape_controls(x).into_owned())
+    };
     let tenant_id = s("issuer").and_then(|iss| {
         iss.split('/')
             .find(|part| part.len() == 36 && part.chars().filter(|c| *c == '-').count() == 4)

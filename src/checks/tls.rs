@@ -87,6 +87,7 @@ async fn connect_all(ctx: &Ctx) -> CheckResult {
         extra_roots: &ctx.net.extra_roots,
         allow_plaintext: ctx.net.allow_plaintext,
         transcript: ctx.transcript.clone(),
+        scrub: ctx.scrub.clone(),
     };
     let runs = wanted.iter().map(|ep| {
         let addresses = addresses.clone();
@@ -282,6 +283,10 @@ fn describe(ep: &Endpoint, e: &OpenError) -> String {
                 TlsFailure::Untrusted => format!(
                     "{where_}: the certificate is issued by \"{}\", which this computer does not trust (antivirus or a proxy that intercepts TLS is a common cause)",
                     chain.last().map(|c| c.issuer.as_str()).unwrap_or("an unknown issuer")
+                ),
+                TlsFailure::CaAsServerCert => format!(
+                    "{where_}: the server presents a CA certificate (\"{}\", CA:TRUE) as its own, typically a self-signed one, which no mail client accepts; the server needs a certificate for its name signed by a trusted CA",
+                    leaf.map(|c| c.subject.as_str()).unwrap_or("unnamed")
                 ),
                 TlsFailure::ProtocolTooOld => format!("{where_}: {why}"),
                 TlsFailure::NotTls => format!(

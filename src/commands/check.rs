@@ -9,23 +9,31 @@ use crate::knowledge::Knowledge;
 use crate::secret::input::{self, PASSWORD_ENV, TOKEN_ENV};
 use crate::secret::Secret;
 use crate::vocab::CheckId;
-use crate::{progress, runner, target};
+use crate::{net, progress, runner, target};
 
 /// Gets an OAuth access token when one is asked for: --oauth-token-stdin, or the
 /// environment when no password source was named.
 fn read_token(args: &CheckArgs) -> anyhow::Result<Option<Secret>> {
     if args.oauth_token_stdin {
         let s = input::from_stdin("the access token")?;
-        let trimmed = s.expose().trim();
-        if trimmed.is_empty() {
-            anyhow::bail!("the access token read from standard input is empty");
-        }
-        return Ok(Some(Secret::new(trimmed.to_string())));
+        return Ok(Some(trimmed_token(&s, "standard input")?));
     }
     if args.password_stdin || args.no_password {
         return Ok(None);
     }
-    Ok(input::from_env(TOKEN_ENV)?.map(|s| Secret::new(s.expose().trim().to_string())))
+    match input::from_env(TOKEN_ENV)? {
+        Some(s) => Ok(Some(trimmed_token(&s, TOKEN_ENV)?)),
+        None => Ok(None),
+    }
+}
+
+/// A token without the spaces around it; nothing but spaces is no token.
+fn trimmed_token(s: &Secret, from: &str) -> anyhow::Result<Secret> {
+    let trimmed = s.expose().trim();
+    if trimmed.is_empty() {
+        anyhow::bail!("the access token from {from} is empty; nothing was sent");
+    }
+    Ok(Secret::new(trimmed.to_string()))
 }
 
 /// Gets the password: --password-stdin, then the environment, then a prompt without
@@ -64,6 +72,21 @@ pub fn run(kb: &'static Knowledge, args: CheckArgs) -> anyhow::Result<Outcome> {
     } else {
         read_password(&args)?
     };
+    // The run's scrubber knows the credential in every form a server could echo.
+    let creds: Vec<net::scrub::Credential> = [(&secret, false), (&token, true)]
+        .into_iter()
+        .filter_map(|(s, token)| {
+            s.as_ref().map(|secret| net::scrub::Credential {
+                user: &target.user,
+                secret,
+                token,
+            })
+        })
+        .collect();
+    let common = std::sync::Arc::new(crate::checks::ctx::Common::new(net::scrub::Scrubber::new(
+        &creds,
+    )));
+    drop(creds);
     let spec = runner::Spec {
         target,
         secret,
@@ -73,7 +96,7 @@ pub fn run(kb: &'static Knowledge, args: CheckArgs) -> anyhow::Result<Outcome> {
         selected: runner::select(&args.net.only, &args.net.skip),
         transcript: args.net.transcript,
         observer: None,
-        common: Default::default(),
+        common,
     };
     // Spinners only for text output on a terminal; never in machine formats.
     let progress = (args.output.format() == Format::Text)

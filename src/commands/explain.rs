@@ -12,13 +12,13 @@ pub fn run(kb: &'static Knowledge, args: ExplainArgs) -> anyhow::Result<Outcome>
     let text = match args.text {
         Some(t) => t,
         None => {
-            let mut s = String::new();
-            std::io::Read::read_to_string(
-                &mut std::io::Read::take(std::io::stdin(), 1 << 20),
-                &mut s,
+            let mut bytes = Vec::new();
+            std::io::Read::read_to_end(
+                &mut std::io::Read::take(std::io::stdin(), explain::MAX_PASTE as u64),
+                &mut bytes,
             )
             .context("reading the text to explain from standard input")?;
-            s
+            explain::pasted_text(bytes)
         }
     };
     let explanation = explain::explain(kb, &text);

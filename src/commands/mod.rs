@@ -65,9 +65,12 @@ pub fn render_report(report: &Report, output: &OutputArgs) -> anyhow::Result<Vec
     Ok(buf)
 }
 
+/// The largest `--ca-file` read (Mozilla's whole bundle is about 250 KB).
+pub const MAX_CA_FILE: u64 = 4 * 1024 * 1024;
+
 fn load_roots(path: &std::path::Path) -> anyhow::Result<Vec<Vec<u8>>> {
     let pem =
-        std::fs::read(path).with_context(|| format!("reading --ca-file {}", path.display()))?;
+        crate::secret::input::read_regular_file(path, MAX_CA_FILE).context("reading --ca-file")?;
     let mut rd = std::io::BufReader::new(&pem[..]);
     let certs: Vec<Vec<u8>> = rustls_pemfile::certs(&mut rd)
         .map(|c| c.map(|c| c.to_vec()))

@@ -137,6 +137,8 @@ pub const REQUIRED_CODES: &[&str] = &[
     "SERVER_SETTINGS_DIFFER",
     "SERVERS_NOT_FOUND",
     "NOT_RECOGNISED",
+    "XOAUTH2_NOT_OFFERED",
+    "TENANT_LOOKUP_FAILED",
 ];
 
 fn parse<T: for<'de> Deserialize<'de>>(file: &str, text: &str) -> Result<T, KnowledgeError> {

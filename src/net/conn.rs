@@ -1,11 +1,16 @@
 //! A line-oriented connection (plain TCP or TLS) with a timeout on every step, a cap
-//! on line length, and every line recorded in the transcript. Secret-bearing lines
-//! are written with `send_secret`, which records only the redacted form.
+//! on line length, and every line recorded in the transcript. Every line and
+//! literal the server sends passes the run's scrubber before anything sees it, so
+//! what the checks keep and the transcript shows holds no secret and no raw
+//! control character. Secret-bearing lines are written with `send_secret`, which
+//! records only the redacted form.
 
+use crate::net::scrub::Scrubber;
 use crate::net::tls::{self, CertInfo, TlsFailure, TlsInfo};
 use crate::net::transcript::Transcript;
 use std::net::SocketAddr;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
@@ -13,6 +18,9 @@ use tokio::net::TcpStream;
 
 /// Longest line accepted from a server (RFC 5321 allows 512; IMAP lines run longer).
 pub const MAX_LINE: usize = 16 * 1024;
+/// Lines handed out from the buffer before the task yields to the runtime, so that
+/// a server sending many short lines at once cannot hold a worker thread.
+const LINES_PER_YIELD: u32 = 64;
 
 pub enum Stream {
     Plain(TcpStream),
@@ -90,6 +98,8 @@ pub struct Conn {
     pub timeout: Duration,
     pub peer: SocketAddr,
     transcript: Transcript,
+    scrub: Arc<Scrubber>,
+    since_yield: u32,
 }
 
 impl Conn {
@@ -98,6 +108,7 @@ impl Conn {
         protocol: &'static str,
         timeout: Duration,
         transcript: Transcript,
+        scrub: Arc<Scrubber>,
     ) -> Conn {
         let peer = tcp
             .peer_addr()
@@ -109,7 +120,84 @@ impl Conn {
             timeout,
             peer,
             transcript,
+            scrub,
+            since_yield: 0,
         }
+    }
+
+    fn timeout_error(&self, phase: &str) -> NetError {
+        NetError::Timeout {
+            phase: phase.into(),
+            after: self.timeout,
+        }
+    }
+
+    /// Yields to the runtime now and then, and fails once `deadline` has passed,
+    /// even while buffered data keeps every read ready.
+    async fn pace(&mut self, phase: &str, deadline: tokio::time::Instant) -> Result<(), NetError> {
+        self.since_yield += 1;
+        if self.since_yield >= LINES_PER_YIELD {
+            self.since_yield = 0;
+            tokio::task::yield_now().await;
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return Err(self.timeout_error(phase));
+        }
+        Ok(())
+    }
+
+    /// Reads more bytes into the buffer before `deadline`; Ok(0) at end of stream.
+    async fn fill(
+        &mut self,
+        phase: &str,
+        deadline: tokio::time::Instant,
+    ) -> Result<usize, NetError> {
+        let mut chunk = [0u8; 4096];
+        let n = match tokio::time::timeout_at(deadline, self.stream.read(&mut chunk)).await {
+            Err(_) => return Err(self.timeout_error(phase)),
+            Ok(Err(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => 0,
+            Ok(Err(e)) => {
+                return Err(NetError::Io {
+                    phase: phase.into(),
+                    why: e.to_string(),
+                })
+            }
+            Ok(Ok(n)) => n,
+        };
+        self.buf.extend_from_slice(&chunk[..n]);
+        Ok(n)
+    }
+
+    fn closed(&mut self, phase: &str) -> NetError {
+        if !self.buf.is_empty() {
+            let partial = self.scrub.scrub(&String::from_utf8_lossy(&self.buf));
+            self.transcript.server(self.protocol, &partial);
+        }
+        self.transcript
+            .note(self.protocol, "connection closed by the server");
+        NetError::Closed {
+            phase: phase.into(),
+        }
+    }
+
+    /// Reads exactly `n` bytes (an IMAP literal) before `deadline`, as scrubbed
+    /// text: its line breaks and other control characters shown escaped.
+    pub async fn read_exact_until(
+        &mut self,
+        n: usize,
+        phase: &str,
+        deadline: tokio::time::Instant,
+    ) -> Result<String, NetError> {
+        self.pace(phase, deadline).await?;
+        while self.buf.len() < n {
+            if self.fill(phase, deadline).await? == 0 {
+                return Err(self.closed(phase));
+            }
+        }
+        let bytes: Vec<u8> = self.buf.drain(..n).collect();
+        let text = self.scrub.scrub(&String::from_utf8_lossy(&bytes));
+        self.transcript.server(self.protocol, &text);
+        Ok(text)
     }
 
     pub fn is_tls(&self) -> bool {
@@ -117,7 +205,8 @@ impl Conn {
     }
 
     pub fn note(&self, text: &str) {
-        self.transcript.note(self.protocol, text);
+        self.transcript
+            .note(self.protocol, &self.scrub.scrub_keeping_lines(text));
     }
 
     /// Reads one line (without its CR LF) within the step timeout.
@@ -126,12 +215,14 @@ impl Conn {
         self.read_line_until(phase, deadline).await
     }
 
-    /// Reads one line before `deadline` (for multi-line replies read as one step).
+    /// Reads one line before `deadline` (for multi-line replies read as one step),
+    /// scrubbed: no secret form, no raw control character.
     pub async fn read_line_until(
         &mut self,
         phase: &str,
         deadline: tokio::time::Instant,
     ) -> Result<String, NetError> {
+        self.pace(phase, deadline).await?;
         loop {
             if let Some(pos) = self.buf.iter().position(|b| *b == b'\n') {
                 let mut line: Vec<u8> = self.buf.drain(..=pos).collect();
@@ -139,7 +230,7 @@ impl Conn {
                 if line.last() == Some(&b'\r') {
                     line.pop();
                 }
-                let text = String::from_utf8_lossy(&line).into_owned();
+                let text = self.scrub.scrub(&String::from_utf8_lossy(&line));
                 self.transcript.server(self.protocol, &text);
                 return Ok(text);
             }
@@ -153,35 +244,9 @@ impl Conn {
                     limit: MAX_LINE,
                 });
             }
-            let mut chunk = [0u8; 4096];
-            let n = match tokio::time::timeout_at(deadline, self.stream.read(&mut chunk)).await {
-                Err(_) => {
-                    return Err(NetError::Timeout {
-                        phase: phase.into(),
-                        after: self.timeout,
-                    })
-                }
-                Ok(Err(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => 0,
-                Ok(Err(e)) => {
-                    return Err(NetError::Io {
-                        phase: phase.into(),
-                        why: e.to_string(),
-                    })
-                }
-                Ok(Ok(n)) => n,
-            };
-            if n == 0 {
-                if !self.buf.is_empty() {
-                    let partial = String::from_utf8_lossy(&self.buf).into_owned();
-                    self.transcript.server(self.protocol, &partial);
-                }
-                self.transcript
-                    .note(self.protocol, "connection closed by the server");
-                return Err(NetError::Closed {
-                    phase: phase.into(),
-                });
+            if self.fill(phase, deadline).await? == 0 {
+                return Err(self.closed(phase));
             }
-            self.buf.extend_from_slice(&chunk[..n]);
         }
     }
 
@@ -205,7 +270,8 @@ impl Conn {
 
     /// Sends a line that carries no secret.
     pub async fn send(&mut self, line: &str, phase: &str) -> Result<(), NetError> {
-        self.transcript.client(self.protocol, line);
+        self.transcript
+            .client(self.protocol, &self.scrub.scrub(line));
         self.write_raw(format!("{line}\r\n").as_bytes(), phase)
             .await
     }
@@ -217,7 +283,8 @@ impl Conn {
         shown: &str,
         phase: &str,
     ) -> Result<(), NetError> {
-        self.transcript.client_redacted(self.protocol, shown);
+        self.transcript
+            .client_redacted(self.protocol, &self.scrub.scrub(shown));
         let mut bytes = zeroize::Zeroizing::new(Vec::with_capacity(line.len() + 2));
         bytes.extend_from_slice(line.as_bytes());
         bytes.extend_from_slice(b"\r\n");
@@ -232,7 +299,8 @@ impl Conn {
         shown: &str,
         phase: &str,
     ) -> Result<(), NetError> {
-        self.transcript.client_redacted(self.protocol, shown);
+        self.transcript
+            .client_redacted(self.protocol, &self.scrub.scrub(shown));
         self.write_raw(bytes, phase).await
     }
 
@@ -271,13 +339,17 @@ impl Conn {
                         timeout: self.timeout,
                         peer: self.peer,
                         transcript: self.transcript,
+                        scrub: self.scrub,
+                        since_yield: 0,
                     },
                     info,
                 ))
             }
             Err(e) => {
-                self.transcript
-                    .note(self.protocol, &format!("TLS handshake failed: {}", e.1));
+                self.transcript.note(
+                    self.protocol,
+                    &self.scrub.scrub(&format!("TLS handshake failed: {}", e.1)),
+                );
                 Err(e)
             }
         }

@@ -1,7 +1,9 @@
-//! TCP connect over every resolved address, Happy Eyeballs style (RFC 8305): the
+//! TCP connect over the resolved addresses, Happy Eyeballs style (RFC 8305): the
 //! next address starts 250 ms after the previous one (at once when it fails), the
-//! first to answer wins, and the others are dropped. Each attempt has the step
-//! timeout, so a dead IPv6 route costs 250 ms, not a whole timeout. Refused, timed
+//! first to answer wins, and the others are dropped. At most `PER_FAMILY`
+//! addresses of each family are tried, and the whole connect has one deadline (the
+//! step timeout), so a dead IPv6 route costs 250 ms, not a whole timeout, and a name
+//! with a thousand dead addresses costs one timeout, not a thousand. Refused, timed
 //! out and unreachable are told apart. Sets TCP_NODELAY: every line the clients
 //! send is a whole command, and Nagle would only add latency to each round trip.
 //!
@@ -14,6 +16,8 @@ use tokio::net::TcpStream;
 
 /// Delay before the next address is tried while the previous one is pending.
 pub const STAGGER: Duration = Duration::from_millis(250);
+/// Addresses tried per family (IPv4, IPv6), in the order the resolver gave them.
+pub const PER_FAMILY: usize = 2;
 
 /// Why no address answered (the most telling failure across all of them).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -46,14 +50,16 @@ impl DialError {
     }
 }
 
-/// IPv4 and IPv6 alternate, each family keeping its order, starting with the
-/// family of the first address.
+/// IPv4 and IPv6 alternate, each family keeping its order and cut to its first
+/// `PER_FAMILY` addresses, starting with the family of the first address.
 pub fn interleave(addrs: &[IpAddr]) -> Vec<IpAddr> {
     let Some(first) = addrs.first() else {
         return Vec::new();
     };
     let (mut a, mut b): (Vec<IpAddr>, Vec<IpAddr>) =
         addrs.iter().partition(|ip| ip.is_ipv6() == first.is_ipv6());
+    a.truncate(PER_FAMILY);
+    b.truncate(PER_FAMILY);
     a.reverse();
     b.reverse();
     let mut out = Vec::with_capacity(addrs.len());
@@ -64,8 +70,12 @@ pub fn interleave(addrs: &[IpAddr]) -> Vec<IpAddr> {
     out
 }
 
-async fn attempt(addr: SocketAddr, timeout: Duration) -> Result<TcpStream, DialError> {
-    match tokio::time::timeout(timeout, TcpStream::connect(addr)).await {
+async fn attempt(
+    addr: SocketAddr,
+    deadline: tokio::time::Instant,
+    timeout: Duration,
+) -> Result<TcpStream, DialError> {
+    match tokio::time::timeout_at(deadline, TcpStream::connect(addr)).await {
         Ok(Ok(s)) => {
             let _ = s.set_nodelay(true);
             Ok(s)
@@ -82,15 +92,17 @@ async fn attempt(addr: SocketAddr, timeout: Duration) -> Result<TcpStream, DialE
     }
 }
 
-/// Connects to the first of `addrs` that answers on `port`.
+/// Connects to the first of `addrs` that answers on `port`, within `timeout` for
+/// the whole connect.
 pub async fn dial(addrs: &[IpAddr], port: u16, timeout: Duration) -> Result<TcpStream, DialError> {
+    let deadline = tokio::time::Instant::now() + timeout;
     let mut queue = interleave(addrs)
         .into_iter()
         .map(|ip| SocketAddr::new(ip, port));
     let mut pending = FuturesUnordered::new();
     let mut errors: Vec<DialError> = Vec::new();
     match queue.next() {
-        Some(a) => pending.push(attempt(a, timeout)),
+        Some(a) => pending.push(attempt(a, deadline, timeout)),
         None => return Err(DialError::Unreachable("no address to connect to".into())),
     }
     loop {
@@ -102,7 +114,7 @@ pub async fn dial(addrs: &[IpAddr], port: u16, timeout: Duration) -> Result<TcpS
                 Some(Err(e)) => {
                     errors.push(e);
                     match queue.next() {
-                        Some(a) => pending.push(attempt(a, timeout)),
+                        Some(a) => pending.push(attempt(a, deadline, timeout)),
                         None if pending.is_empty() => break,
                         None => {}
                     }
@@ -111,7 +123,7 @@ pub async fn dial(addrs: &[IpAddr], port: u16, timeout: Duration) -> Result<TcpS
             },
             _ = &mut stagger, if queue.len() > 0 => {
                 if let Some(a) = queue.next() {
-                    pending.push(attempt(a, timeout));
+                    pending.push(attempt(a, deadline, timeout));
                 }
             }
         }
@@ -134,6 +146,36 @@ mod tests {
         let got = interleave(&[ip("1.1.1.1"), ip("2.2.2.2"), ip("::1"), ip("::2")]);
         assert_eq!(got, [ip("1.1.1.1"), ip("::1"), ip("2.2.2.2"), ip("::2")]);
         assert!(interleave(&[]).is_empty());
+    }
+
+    #[test]
+    fn at_most_two_addresses_of_each_family_are_tried() {
+        let many: Vec<IpAddr> = (0..1000u32)
+            .map(|i| IpAddr::from(std::net::Ipv4Addr::from(0x0a00_0000 + i)))
+            .chain([
+                "::1".parse().expect("ip"),
+                "::2".parse().expect("ip"),
+                "::3".parse().expect("ip"),
+            ])
+            .collect();
+        let got = interleave(&many);
+        assert_eq!(got.len(), 2 * PER_FAMILY);
+        assert_eq!(got[0].to_string(), "10.0.0.0");
+        assert_eq!(got[1].to_string(), "::1");
+    }
+
+    #[tokio::test]
+    async fn the_whole_connect_ends_at_one_timeout() {
+        // Unroutable documentation addresses: each either fails at once or hangs.
+        let dead: Vec<IpAddr> = (1..=200u8).map(|i| IpAddr::from([192, 0, 2, i])).collect();
+        let start = Instant::now();
+        let r = dial(&dead, 9, Duration::from_millis(600)).await;
+        assert!(r.is_err());
+        assert!(
+            start.elapsed() < Duration::from_millis(1600),
+            "took {:?}",
+            start.elapsed()
+        );
     }
 
     #[tokio::test]

@@ -5,7 +5,9 @@
 //!
 //! `get` speaks over any stream it is given (plain TCP in tests, TLS in use) and
 //! never follows redirects or sends credentials; `get_https` opens that stream,
-//! directly or through an HTTP proxy (`net::proxy`).
+//! directly or through an HTTP proxy (`net::proxy`). One exchange (the request
+//! written, the whole answer read) has one deadline: a server that dribbles a
+//! byte at a time is cut off at the timeout, not kept alive by each byte.
 
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
@@ -50,6 +52,7 @@ pub async fn get<S: AsyncRead + AsyncWrite + Unpin>(
     path: &str,
     timeout: Duration,
 ) -> Result<Response, HttpError> {
+    let deadline = tokio::time::Instant::now() + timeout;
     let io = |source| HttpError::Io {
         host: host.to_string(),
         source,
@@ -58,7 +61,7 @@ pub async fn get<S: AsyncRead + AsyncWrite + Unpin>(
         "GET {path} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: mailbox-doctor/{}\r\nAccept: */*\r\nConnection: close\r\n\r\n",
         env!("CARGO_PKG_VERSION")
     );
-    tokio::time::timeout(timeout, stream.write_all(request.as_bytes()))
+    tokio::time::timeout_at(deadline, stream.write_all(request.as_bytes()))
         .await
         .map_err(|_| HttpError::Timeout {
             host: host.into(),
@@ -70,7 +73,7 @@ pub async fn get<S: AsyncRead + AsyncWrite + Unpin>(
     let mut chunk = [0u8; 8192];
     let limit = MAX_HEAD + MAX_BODY;
     loop {
-        let n = tokio::time::timeout(timeout, stream.read(&mut chunk))
+        let n = tokio::time::timeout_at(deadline, stream.read(&mut chunk))
             .await
             .map_err(|_| HttpError::Timeout {
                 host: host.into(),
@@ -351,6 +354,35 @@ mod tests {
         assert!(
             req.starts_with("GET /x?y=1 HTTP/1.1\r\nHost: login.example\r\n"),
             "{req}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_dribbling_server_is_cut_off_at_the_timeout() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        tokio::spawn(async move {
+            let (mut s, _) = listener.accept().await.expect("accept");
+            for b in b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n"
+                .iter()
+                .cycle()
+            {
+                if s.write_all(&[*b]).await.is_err() {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        });
+        let mut c = tokio::net::TcpStream::connect(addr).await.expect("connect");
+        let start = std::time::Instant::now();
+        let r = get(&mut c, "h", "/", Duration::from_millis(500)).await;
+        assert!(matches!(r, Err(HttpError::Timeout { .. })), "{r:?}");
+        assert!(
+            start.elapsed() < Duration::from_millis(1500),
+            "{:?}",
+            start.elapsed()
         );
     }
 }

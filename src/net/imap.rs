@@ -1,117 +1,43 @@
-//! IMAP over a `Conn`: responses read until the tagged status, literals bounded
-//! through `imap_proto::check_literal`. A small client of its own rather
+//! IMAP over a `Conn`: responses read until the tagged status, assembled and
+//! bounded (literals included) by `imap_reader::ResponseReader`. A small client of its own rather
 //! than async-imap: async-imap hides the tagged response text and capability list
 //! that are the evidence here, and cannot be limited to one login attempt with a
 //! redacted transcript.
 
 use crate::net::conn::{Conn, NetError};
-use crate::net::imap_proto::check_literal;
+pub use crate::net::imap_reader::Tagged;
+use crate::net::imap_reader::{Done, Need, ResponseReader};
 
-/// Most untagged lines accepted before the tagged status.
-pub const MAX_UNTAGGED: usize = 1024;
-/// Largest literal accepted inside a response.
-pub const MAX_LITERAL: usize = 64 * 1024;
-/// Most bytes one response (untagged lines and tagged status) may have.
-pub const MAX_RESPONSE_BYTES: usize = 1024 * 1024;
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Tagged {
-    pub status: String,
-    /// The whole tagged line as sent.
-    pub line: String,
-    pub untagged: Vec<String>,
-}
-
-impl Tagged {
-    pub fn ok(&self) -> bool {
-        self.status == "OK"
-    }
-}
-
-/// Reads until the line tagged `tag` (one step), keeping the untagged lines.
-/// A `+` continuation is returned as a tagged status "+" so callers can answer it.
+/// Reads until the line tagged `tag` (one step: one deadline for the whole
+/// response), keeping the untagged lines with their literals inlined. A `+`
+/// continuation is returned as a tagged status "+" so callers can answer it.
 pub async fn read_tagged(conn: &mut Conn, tag: &str, phase: &str) -> Result<Tagged, NetError> {
     let deadline = tokio::time::Instant::now() + conn.timeout;
-    let mut untagged = Vec::new();
-    let mut total = 0usize;
+    let mut reader = ResponseReader::new(tag);
+    let protocol = |e: crate::net::ProtoError| NetError::Protocol {
+        phase: phase.into(),
+        what: e.to_string(),
+    };
     loop {
-        let mut line = conn.read_line_until(phase, deadline).await?;
-        // Literals: swallow their bytes as further lines (bounded).
-        let mut budget = MAX_LITERAL;
-        while let Some((n, _)) = check_literal(&line).map_err(|e| NetError::Protocol {
-            phase: phase.into(),
-            what: e.to_string(),
-        })? {
-            if n > budget {
-                return Err(NetError::Protocol {
+        let done = match reader.need() {
+            Need::Line => {
+                let line = conn.read_line_until(phase, deadline).await?;
+                reader.push_line(&line).map_err(protocol)?
+            }
+            Need::Literal(n) => {
+                let text = conn.read_exact_until(n, phase, deadline).await?;
+                reader.push_literal(n, &text).map_err(protocol)?;
+                None
+            }
+        };
+        match done {
+            None => {}
+            Some(Done::Tagged(t)) => return Ok(t),
+            Some(Done::Bye(_)) => {
+                return Err(NetError::Closed {
                     phase: phase.into(),
-                    what: format!("a literal of {n} bytes"),
-                });
+                })
             }
-            budget -= n;
-            let mut got = 0;
-            while got < n {
-                let more = conn.read_line_until(phase, deadline).await?;
-                got += more.len() + 2;
-                line.push(' ');
-                line.push_str(&more);
-            }
-        }
-        if line.starts_with('+') {
-            return Ok(Tagged {
-                status: "+".into(),
-                line,
-                untagged,
-            });
-        }
-        if let Some(rest) = line.strip_prefix(tag).and_then(|r| r.strip_prefix(' ')) {
-            let status = rest
-                .split_whitespace()
-                .next()
-                .unwrap_or_default()
-                .to_ascii_uppercase();
-            if !matches!(status.as_str(), "OK" | "NO" | "BAD") {
-                return Err(NetError::Protocol {
-                    phase: phase.into(),
-                    what: format!("tagged status `{status}`"),
-                });
-            }
-            return Ok(Tagged {
-                status,
-                line,
-                untagged,
-            });
-        }
-        if !line.starts_with('*') {
-            return Err(NetError::Protocol {
-                phase: phase.into(),
-                what: format!(
-                    "`{}` is neither untagged nor tagged {tag}",
-                    crate::net::excerpt(&line)
-                ),
-            });
-        }
-        total += line.len();
-        if total > MAX_RESPONSE_BYTES {
-            return Err(NetError::Protocol {
-                phase: phase.into(),
-                what: format!("a response of more than {MAX_RESPONSE_BYTES} bytes"),
-            });
-        }
-        let bye = line
-            .get(..5)
-            .is_some_and(|p| p.eq_ignore_ascii_case("* BYE"));
-        untagged.push(line);
-        if bye {
-            return Err(NetError::Closed {
-                phase: phase.into(),
-            });
-        }
-        if untagged.len() > MAX_UNTAGGED {
-            return Err(NetError::Protocol {
-                phase: phase.into(),
-                what: format!("more than {MAX_UNTAGGED} untagged lines"),
-            });
         }
     }
 }

@@ -1,6 +1,8 @@
-//! DNS look-ups with a per-query timeout and a single attempt, through the server
-//! given by `--dns-server` (then every look-up goes there, and the hosts file is not
-//! read) or the system configuration. Built on hickory-resolver, the maintained
+//! DNS look-ups with a single attempt and one deadline for each whole look-up (a
+//! silent server costs one `--timeout`, not one for UDP and another for TCP),
+//! through the server given by `--dns-server` (then every look-up goes there, and
+//! the hosts file is not read) or the system configuration. Text from an answer
+//! (names, TXT strings) comes back with control characters shown escaped. Built on hickory-resolver, the maintained
 //! successor of trust-dns-resolver: it tells NXDOMAIN, NODATA and SERVFAIL apart,
 //! which the system resolver (getaddrinfo) blurs into "not found".
 
@@ -15,6 +17,11 @@ use hickory_resolver::proto::rr::{RData, RecordType};
 use hickory_resolver::TokioResolver;
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
+
+/// Text from a DNS answer, with control characters shown escaped.
+fn printable(s: &str) -> String {
+    crate::net::scrub::escape_controls(s).into_owned()
+}
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DnsError {
@@ -173,6 +180,22 @@ impl Resolver {
         }
     }
 
+    /// Runs one look-up within the step timeout, whatever the resolver does inside.
+    async fn bounded<T, E>(
+        &self,
+        name: &str,
+        rtype: RecordType,
+        lookup: impl std::future::Future<Output = Result<T, E>>,
+    ) -> Result<Result<T, E>, DnsError> {
+        tokio::time::timeout(self.timeout, lookup)
+            .await
+            .map_err(|_| DnsError::Timeout {
+                name: name.to_string(),
+                rtype: rtype.to_string(),
+                after: self.timeout,
+            })
+    }
+
     fn fqdn(name: &str) -> String {
         if name.ends_with('.') {
             name.to_string()
@@ -192,24 +215,30 @@ impl Resolver {
         }
         let name = Self::fqdn(host);
         let (v4, v6) = tokio::join!(
-            self.inner.ipv4_lookup(name.as_str()),
-            self.inner.ipv6_lookup(name.as_str())
+            self.bounded(host, RecordType::A, self.inner.ipv4_lookup(name.as_str())),
+            self.bounded(
+                host,
+                RecordType::AAAA,
+                self.inner.ipv6_lookup(name.as_str())
+            )
         );
         let mut out: Vec<IpAddr> = Vec::new();
         let mut errs = Vec::new();
         match v4 {
-            Ok(l) => out.extend(rdata(&l).filter_map(|d| match d {
+            Ok(Ok(l)) => out.extend(rdata(&l).filter_map(|d| match d {
                 RData::A(a) => Some(IpAddr::V4(a.0)),
                 _ => None,
             })),
-            Err(e) => errs.push(self.classify(host, RecordType::A, e)),
+            Ok(Err(e)) => errs.push(self.classify(host, RecordType::A, e)),
+            Err(e) => errs.push(e),
         }
         match v6 {
-            Ok(l) => out.extend(rdata(&l).filter_map(|d| match d {
+            Ok(Ok(l)) => out.extend(rdata(&l).filter_map(|d| match d {
                 RData::AAAA(a) => Some(IpAddr::V6(a.0)),
                 _ => None,
             })),
-            Err(e) => errs.push(self.classify(host, RecordType::AAAA, e)),
+            Ok(Err(e)) => errs.push(self.classify(host, RecordType::AAAA, e)),
+            Err(e) => errs.push(e),
         }
         if !out.is_empty() {
             // IPv4 first: it is what most mail clients on most networks reach.
@@ -242,15 +271,18 @@ impl Resolver {
     /// MX records, best preference first.
     pub async fn mx(&self, domain: &str) -> Result<Vec<(u16, String)>, DnsError> {
         let r = self
-            .inner
-            .mx_lookup(Self::fqdn(domain))
-            .await
+            .bounded(
+                domain,
+                RecordType::MX,
+                self.inner.mx_lookup(Self::fqdn(domain)),
+            )
+            .await?
             .map_err(|e| self.classify(domain, RecordType::MX, e))?;
         let mut v: Vec<(u16, String)> = rdata(&r)
             .filter_map(|d| match d {
                 RData::MX(m) => Some((
                     m.preference,
-                    m.exchange.to_utf8().trim_end_matches('.').to_string(),
+                    printable(m.exchange.to_utf8().trim_end_matches('.')),
                 )),
                 _ => None,
             })
@@ -261,9 +293,12 @@ impl Resolver {
 
     pub async fn txt(&self, name: &str) -> Result<Vec<String>, DnsError> {
         let r = self
-            .inner
-            .txt_lookup(Self::fqdn(name))
-            .await
+            .bounded(
+                name,
+                RecordType::TXT,
+                self.inner.txt_lookup(Self::fqdn(name)),
+            )
+            .await?
             .map_err(|e| self.classify(name, RecordType::TXT, e))?;
         Ok(rdata(&r)
             .filter_map(|d| match d {
@@ -271,22 +306,27 @@ impl Resolver {
                 _ => None,
             })
             .map(|t| {
-                t.txt_data
+                let text = t
+                    .txt_data
                     .iter()
                     .map(|d| String::from_utf8_lossy(d).into_owned())
-                    .collect::<String>()
+                    .collect::<String>();
+                printable(&text)
             })
             .collect())
     }
 
     pub async fn cname(&self, name: &str) -> Result<Option<String>, DnsError> {
         let r = self
-            .inner
-            .lookup(Self::fqdn(name), RecordType::CNAME)
-            .await
+            .bounded(
+                name,
+                RecordType::CNAME,
+                self.inner.lookup(Self::fqdn(name), RecordType::CNAME),
+            )
+            .await?
             .map_err(|e| self.classify(name, RecordType::CNAME, e))?;
         let cname = rdata(&r).find_map(|d| match d {
-            RData::CNAME(c) => Some(c.0.to_utf8().trim_end_matches('.').to_string()),
+            RData::CNAME(c) => Some(printable(c.0.to_utf8().trim_end_matches('.'))),
             _ => None,
         });
         Ok(cname)

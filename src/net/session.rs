@@ -79,6 +79,8 @@ pub struct OpenOptions<'a> {
     pub extra_roots: &'a [Vec<u8>],
     pub allow_plaintext: bool,
     pub transcript: Transcript,
+    /// The run's scrubber: every server line passes it before it is kept.
+    pub scrub: std::sync::Arc<crate::net::scrub::Scrubber>,
 }
 
 fn proto_name(p: Protocol) -> &'static str {
@@ -102,6 +104,7 @@ pub async fn open(
         proto_name(ep.protocol),
         o.timeout,
         o.transcript.clone(),
+        o.scrub.clone(),
     );
     conn.note(&format!("connected to {}", conn.peer));
     let mut tls = None;
@@ -298,7 +301,8 @@ async fn probe_tls(conn: Conn, host: &str, o: &OpenOptions<'_>) -> OpenError {
             TlsFailure::Expired
             | TlsFailure::NotYetValid
             | TlsFailure::HostnameMismatch
-            | TlsFailure::Untrusted,
+            | TlsFailure::Untrusted
+            | TlsFailure::CaAsServerCert,
             _,
             _,
         )) => OpenError::ImplicitTlsPort,

@@ -46,6 +46,9 @@ pub enum TlsFailure {
     NotYetValid,
     HostnameMismatch,
     Untrusted,
+    /// The server presented a CA certificate (CA:TRUE, typically self-signed) as
+    /// its own: no client accepts that, whoever trusts the CA.
+    CaAsServerCert,
     ProtocolTooOld,
     /// The peer answered the TLS hello with plaintext.
     NotTls,
@@ -60,7 +63,7 @@ impl TlsFailure {
             TlsFailure::Expired => "TLS_CERT_EXPIRED",
             TlsFailure::NotYetValid => "TLS_CERT_NOT_YET_VALID",
             TlsFailure::HostnameMismatch => "TLS_HOSTNAME_MISMATCH",
-            TlsFailure::Untrusted => "TLS_UNTRUSTED",
+            TlsFailure::Untrusted | TlsFailure::CaAsServerCert => "TLS_UNTRUSTED",
             TlsFailure::ProtocolTooOld => "TLS_PROTOCOL_TOO_OLD",
             TlsFailure::NotTls => "WRONG_TLS_MODE",
             TlsFailure::Timeout => "TCP_TIMEOUT",
@@ -175,19 +178,8 @@ fn classify(e: &std::io::Error) -> (TlsFailure, String) {
     let inner = e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>());
     match inner {
         Some(rustls::Error::InvalidCertificate(c)) => {
-            let f = match c {
-                CertificateError::Expired | CertificateError::ExpiredContext { .. } => {
-                    TlsFailure::Expired
-                }
-                CertificateError::NotValidYet | CertificateError::NotValidYetContext { .. } => {
-                    TlsFailure::NotYetValid
-                }
-                CertificateError::NotValidForName
-                | CertificateError::NotValidForNameContext { .. } => TlsFailure::HostnameMismatch,
-                CertificateError::UnknownIssuer => TlsFailure::Untrusted,
-                other => TlsFailure::Other(format!("{other:?}")),
-            };
-            (f, format!("certificate rejected: {c:?}"))
+            let (f, words) = certificate_error(c);
+            (f, format!("certificate rejected: {words}"))
         }
         Some(rustls::Error::AlertReceived(rustls::AlertDescription::ProtocolVersion))
         | Some(rustls::Error::PeerIncompatible(
@@ -213,6 +205,61 @@ fn classify(e: &std::io::Error) -> (TlsFailure, String) {
     }
 }
 
+/// What a rejected certificate means, in words (never rustls's `Debug` form).
+fn certificate_error(c: &CertificateError) -> (TlsFailure, String) {
+    let other = |w: &str| (TlsFailure::Other(w.to_string()), w.to_string());
+    match c {
+        CertificateError::Expired | CertificateError::ExpiredContext { .. } => {
+            (TlsFailure::Expired, "the certificate has expired".into())
+        }
+        CertificateError::NotValidYet | CertificateError::NotValidYetContext { .. } => (
+            TlsFailure::NotYetValid,
+            "the certificate is not valid yet".into(),
+        ),
+        CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. } => (
+            TlsFailure::HostnameMismatch,
+            "the certificate is for another name".into(),
+        ),
+        CertificateError::UnknownIssuer => (
+            TlsFailure::Untrusted,
+            "the certificate's issuer is not trusted".into(),
+        ),
+        CertificateError::BadEncoding => other("the certificate is malformed"),
+        CertificateError::Revoked => other("the certificate has been revoked"),
+        CertificateError::UnhandledCriticalExtension => {
+            other("the certificate has a critical extension that cannot be checked")
+        }
+        CertificateError::BadSignature
+        | CertificateError::UnsupportedSignatureAlgorithmContext { .. }
+        | CertificateError::UnsupportedSignatureAlgorithmForPublicKeyContext { .. } => other(
+            "the certificate's signature is invalid or uses an algorithm that is not accepted",
+        ),
+        CertificateError::InvalidPurpose | CertificateError::InvalidPurposeContext { .. } => {
+            other("the certificate is not meant for a TLS server")
+        }
+        CertificateError::Other(e) => match e.0.downcast_ref::<webpki::Error>() {
+            Some(webpki::Error::CaUsedAsEndEntity) => (
+                TlsFailure::CaAsServerCert,
+                "the server presented a CA certificate (CA:TRUE) as its own".into(),
+            ),
+            Some(webpki::Error::EndEntityUsedAsCa) => {
+                other("a server certificate was used to sign another certificate")
+            }
+            Some(webpki::Error::UnknownIssuer) => (
+                TlsFailure::Untrusted,
+                "the certificate's issuer is not trusted".into(),
+            ),
+            _ => other("the certificate could not be verified"),
+        },
+        _ => other("the certificate could not be verified"),
+    }
+}
+
+/// Certificate text (names, issuer) as it is kept: control characters escaped.
+fn printable(s: &str) -> String {
+    crate::net::scrub::escape_controls(s).into_owned()
+}
+
 /// Reads subject, issuer, names and validity from a DER certificate.
 pub fn cert_info(der: &CertificateDer<'_>) -> Option<CertInfo> {
     let (_, cert) = x509_parser::parse_x509_certificate(der.as_ref()).ok()?;
@@ -220,7 +267,7 @@ pub fn cert_info(der: &CertificateDer<'_>) -> Option<CertInfo> {
     if let Ok(Some(ext)) = cert.subject_alternative_name() {
         for n in &ext.value.general_names {
             match n {
-                x509_parser::extensions::GeneralName::DNSName(d) => sans.push(d.to_string()),
+                x509_parser::extensions::GeneralName::DNSName(d) => sans.push(printable(d)),
                 x509_parser::extensions::GeneralName::IPAddress(b) => {
                     let ip = match b.len() {
                         4 => <[u8; 4]>::try_from(*b)
@@ -246,8 +293,8 @@ pub fn cert_info(der: &CertificateDer<'_>) -> Option<CertInfo> {
             .unwrap_or_default()
     };
     Some(CertInfo {
-        subject: cert.subject().to_string(),
-        issuer: cert.issuer().to_string(),
+        subject: printable(&cert.subject().to_string()),
+        issuer: printable(&cert.issuer().to_string()),
         sans,
         not_before: fmt(&validity.not_before),
         not_after: fmt(&validity.not_after),

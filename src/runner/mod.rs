@@ -11,6 +11,7 @@ pub mod batch;
 use crate::checks::ctx::Common;
 use crate::checks::{CheckResult, Ctx, CHECKS};
 use crate::diagnose;
+use crate::net::scrub::{Credential, Scrubber};
 use crate::report::model::{CheckReport, Report, Tool, SCHEMA_VERSION};
 use crate::vocab::{CheckId, Finding, Status};
 use std::collections::BTreeSet;
@@ -44,8 +45,49 @@ pub struct Ran {
     pub duration: Duration,
 }
 
-/// Runs the selected checks; results come back in display order.
+/// Network steps one mailbox's longest branch may take (DNS, connect, greeting,
+/// capabilities, STARTTLS, TLS, capabilities again, a three-reply login, the
+/// proof of access), with room to spare: the whole run ends within `--timeout`
+/// times this, whatever a server does.
+pub const RUN_STEPS: u32 = 16;
+
+/// The deadline of one mailbox's run.
+pub fn run_budget(timeout: Duration) -> Duration {
+    timeout.saturating_mul(RUN_STEPS)
+}
+
+/// What a check that was still running at the run's deadline reports.
+fn past_deadline(id: CheckId, budget: Duration) -> CheckResult {
+    let why = format!(
+        "the run's deadline ({} s) passed before the {id} check finished",
+        budget.as_secs_f64()
+    );
+    CheckResult::new(Status::Fail, why.clone()).with_findings(vec![Finding::new(
+        "TCP_TIMEOUT",
+        crate::vocab::Severity::Critical,
+        why,
+    )])
+}
+
+/// A check's result as it is kept: every text scrubbed of the run's secrets
+/// and of control characters, whatever part of it came from a server.
+pub fn scrubbed(scrub: &Scrubber, mut r: CheckResult) -> CheckResult {
+    r.summary = scrub.scrub_keeping_lines(&r.summary);
+    for f in &mut r.findings {
+        f.message = scrub.scrub_keeping_lines(&f.message);
+        if let Some(e) = &mut f.evidence {
+            *e = scrub.scrub_keeping_lines(e);
+        }
+    }
+    scrub.scrub_json(&mut r.details);
+    r
+}
+
+/// Runs the selected checks; results come back in display order. Each check
+/// ends by the run's deadline (`run_budget`) at the latest.
 pub async fn run(ctx: &Ctx, selected: &BTreeSet<CheckId>, observer: Option<&Observer>) -> Vec<Ran> {
+    let budget = run_budget(ctx.net.timeout);
+    let deadline = tokio::time::Instant::now() + budget;
     let futures = CHECKS.iter().map(|check| async move {
         let id = check.id();
         let start = Instant::now();
@@ -56,7 +98,10 @@ pub async fn run(ctx: &Ctx, selected: &BTreeSet<CheckId>, observer: Option<&Obse
                 "needs the {missing} check, which was not run"
             )))
         } else {
-            Some(check.run(ctx).await)
+            let r = tokio::time::timeout_at(deadline, check.run(ctx))
+                .await
+                .unwrap_or_else(|_| past_deadline(id, budget));
+            Some(scrubbed(&ctx.scrub, r))
         };
         if let (Some(r), Some(o)) = (&result, observer) {
             o(id, r);
@@ -95,6 +140,22 @@ pub type Observer = std::sync::Arc<dyn Fn(CheckId, &CheckResult) + Send + Sync>;
 
 /// Runs the selected checks for one mailbox and assembles its report.
 pub async fn check_mailbox(kb: &'static crate::knowledge::Knowledge, spec: Spec) -> Report {
+    // The run's scrubber; one of this mailbox's own when the caller built none.
+    let mut scrub = spec.common.scrubber();
+    if scrub.is_empty() && (spec.secret.is_some() || spec.token.is_some()) {
+        let user = spec.target.user.as_str();
+        let creds: Vec<Credential> = [(&spec.secret, false), (&spec.token, true)]
+            .into_iter()
+            .filter_map(|(s, token)| {
+                s.as_ref().map(|secret| Credential {
+                    user,
+                    secret,
+                    token,
+                })
+            })
+            .collect();
+        scrub = std::sync::Arc::new(Scrubber::new(&creds));
+    }
     let start = Instant::now();
     let mut target = spec.target;
     if let Some(domain) = target.needs_discovery(kb).map(str::to_string) {
@@ -102,6 +163,7 @@ pub async fn check_mailbox(kb: &'static crate::knowledge::Knowledge, spec: Spec)
         target.apply_discovery(kb, found);
     }
     let ctx = Ctx {
+        scrub,
         target,
         secret: spec.secret,
         token: spec.token,

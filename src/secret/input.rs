@@ -1,6 +1,9 @@
 //! Where secrets come from: a prompt without echo, one line of standard input, an
 //! environment variable, or a file only its owner can read. Never from argv.
-//! Every read is bounded, and an error names the source, never the value.
+//! Every read is bounded, an empty secret is refused (nothing would be tested,
+//! and a server would count the empty login as a failure), and an error names
+//! the source, never the value. `read_regular_file` is the one way local files
+//! are read (secret files, `--ca-file`, batch files): regular files only, capped.
 
 use super::Secret;
 use std::io::IsTerminal as _;
@@ -46,6 +49,21 @@ pub enum InputError {
         file: String,
         why: std::io::Error,
     },
+    #[error("{label}: {0}", label = .1)]
+    NotAFile(FileError, &'static str),
+    #[error("{what} from {from} is empty; nothing was sent (use --no-password to test without logging in)")]
+    Empty { what: &'static str, from: String },
+}
+
+/// An empty secret is refused.
+fn not_empty(s: Secret, what: &'static str, from: &str) -> Result<Secret, InputError> {
+    if s.is_empty() {
+        return Err(InputError::Empty {
+            what,
+            from: from.to_string(),
+        });
+    }
+    Ok(s)
 }
 
 /// The longest password or token line read from standard input (access tokens run
@@ -92,7 +110,8 @@ pub fn read_secret_line(reader: &mut dyn std::io::BufRead) -> std::io::Result<Se
 /// One line of standard input (see `read_secret_line`); `what` names it in errors.
 pub fn from_stdin(what: &'static str) -> Result<Secret, InputError> {
     let mut stdin = std::io::stdin().lock();
-    read_secret_line(&mut stdin).map_err(|why| InputError::Stdin { what, why })
+    let s = read_secret_line(&mut stdin).map_err(|why| InputError::Stdin { what, why })?;
+    not_empty(s, what, "standard input")
 }
 
 /// A secret from an environment variable, if it is set.
@@ -100,17 +119,19 @@ pub fn from_env(var: &str) -> Result<Option<Secret>, InputError> {
     match std::env::var_os(var) {
         Some(v) => v
             .into_string()
-            .map(|s| Some(Secret::new(s)))
-            .map_err(|_| InputError::EnvNotUtf8 { var: var.into() }),
+            .map_err(|_| InputError::EnvNotUtf8 { var: var.into() })
+            .and_then(|s| not_empty(Secret::new(s), "the secret", var))
+            .map(Some),
         None => Ok(None),
     }
 }
 
 /// A secret from an environment variable that must be set.
 pub fn from_required_env(var: &str) -> Result<Secret, InputError> {
-    std::env::var(var)
+    let s = std::env::var(var)
         .map(Secret::new)
-        .map_err(|_| InputError::EnvMissing { var: var.into() })
+        .map_err(|_| InputError::EnvMissing { var: var.into() })?;
+    not_empty(s, "the secret", &format!("environment variable `{var}`"))
 }
 
 /// Asks on the terminal without echo; None when standard input is not a terminal.
@@ -119,11 +140,11 @@ pub fn prompt(label: &str) -> Result<Option<Secret>, InputError> {
         return Ok(None);
     }
     let p = Zeroizing::new(rpassword::prompt_password(label).map_err(InputError::Prompt)?);
-    Ok(Some(Secret::new(p.to_string())))
+    not_empty(Secret::new(p.to_string()), "the password", "the prompt").map(Some)
 }
 
 /// The first line of a file that only its owner may read; `label` names it in
-/// errors (e.g. `password_file`).
+/// errors (e.g. `password_file`). A FIFO or a device is refused without waiting.
 pub fn from_file(label: &'static str, file: &Path) -> Result<Secret, InputError> {
     let name = file.display().to_string();
     let meta = std::fs::metadata(file).map_err(|why| InputError::File {
@@ -135,7 +156,7 @@ pub fn from_file(label: &'static str, file: &Path) -> Result<Secret, InputError>
     {
         use std::os::unix::fs::PermissionsExt as _;
         let mode = meta.permissions().mode() & 0o777;
-        if mode & 0o077 != 0 {
+        if meta.is_file() && mode & 0o077 != 0 {
             return Err(InputError::FileMode {
                 label,
                 file: name,
@@ -144,22 +165,130 @@ pub fn from_file(label: &'static str, file: &Path) -> Result<Secret, InputError>
         }
     }
     let _ = meta;
-    let f = std::fs::File::open(file).map_err(|why| InputError::File {
+    let bytes = read_regular_file(file, MAX_SECRET_LINE as u64 + 2)
+        .map_err(|e| InputError::NotAFile(e, label))?;
+    let mut rd = std::io::Cursor::new(&bytes[..]);
+    let s = read_secret_line(&mut rd).map_err(|why| InputError::FileContent {
         label,
         file: name.clone(),
         why,
     })?;
-    let mut rd = std::io::BufReader::new(f);
-    read_secret_line(&mut rd).map_err(|why| InputError::FileContent {
-        label,
-        file: name,
-        why,
-    })
+    not_empty(s, "the secret", &format!("{label} {name}"))
+}
+
+/// Why a local file was not read.
+#[derive(Debug, thiserror::Error)]
+pub enum FileError {
+    #[error("cannot read {path}: {source}")]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path} is not a regular file ({kind}); give a file")]
+    NotRegular { path: String, kind: &'static str },
+    #[error("{path} is larger than {limit} bytes, too large for what it should hold")]
+    TooLarge { path: String, limit: u64 },
+}
+
+fn file_kind(t: std::fs::FileType) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt as _;
+        if t.is_fifo() {
+            return "a named pipe";
+        }
+        if t.is_char_device() {
+            return "a character device";
+        }
+        if t.is_block_device() {
+            return "a block device";
+        }
+        if t.is_socket() {
+            return "a socket";
+        }
+    }
+    if t.is_dir() {
+        "a folder"
+    } else {
+        "not a plain file"
+    }
+}
+
+/// Reads a whole local file (a `--ca-file`, a batch file, a `password_file`) of at
+/// most `limit` bytes. A FIFO, a device such as `/dev/zero`, a folder or a socket is
+/// refused without waiting on it, and a longer file is refused after `limit + 1`
+/// bytes: nothing blocks and memory stays bounded. The bytes come back zeroized on
+/// drop, as they may hold a secret.
+pub fn read_regular_file(path: &Path, limit: u64) -> Result<Zeroizing<Vec<u8>>, FileError> {
+    let shown = path.display().to_string();
+    let io = |source| FileError::Io {
+        path: shown.clone(),
+        source,
+    };
+    let not_regular = |t: std::fs::FileType| FileError::NotRegular {
+        path: shown.clone(),
+        kind: file_kind(t),
+    };
+    let meta = std::fs::metadata(path).map_err(io)?;
+    if !meta.is_file() {
+        return Err(not_regular(meta.file_type()));
+    }
+    let mut open = std::fs::OpenOptions::new();
+    open.read(true);
+    #[cfg(unix)]
+    {
+        // Should the path become a FIFO after the look above, opening it must not wait.
+        use std::os::unix::fs::OpenOptionsExt as _;
+        open.custom_flags(libc::O_NONBLOCK);
+    }
+    let file = open.open(path).map_err(io)?;
+    let meta = file.metadata().map_err(io)?;
+    if !meta.is_file() {
+        return Err(not_regular(meta.file_type()));
+    }
+    let mut buf = Zeroizing::new(Vec::new());
+    std::io::Read::read_to_end(&mut std::io::Read::take(file, limit + 1), &mut buf).map_err(io)?;
+    if buf.len() as u64 > limit {
+        return Err(FileError::TooLarge {
+            path: shown.clone(),
+            limit,
+        });
+    }
+    Ok(buf)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_regular_files_of_bounded_size_are_read() {
+        assert!(matches!(
+            read_regular_file(Path::new("/dev/zero"), 1024),
+            Err(FileError::NotRegular {
+                kind: "a character device",
+                ..
+            })
+        ));
+        assert!(matches!(
+            read_regular_file(&std::env::temp_dir(), 1024),
+            Err(FileError::NotRegular {
+                kind: "a folder",
+                ..
+            })
+        ));
+        let f = tempfile::NamedTempFile::new().expect("temp");
+        std::fs::write(f.path(), vec![b'a'; 2000]).expect("write");
+        assert!(matches!(
+            read_regular_file(f.path(), 1999),
+            Err(FileError::TooLarge { .. })
+        ));
+        assert_eq!(
+            read_regular_file(f.path(), 2000).expect("reads").len(),
+            2000
+        );
+    }
 
     #[test]
     fn only_the_final_line_ending_is_removed() {

@@ -117,7 +117,7 @@ impl DnsServer {
                     continue;
                 };
                 q.fetch_add(1, Ordering::SeqCst);
-                let Some(resp) = answer(&z, &buf[..n], &seen) else {
+                let Some(resp) = answer(&z, &buf[..n], &seen, true) else {
                     continue;
                 };
                 if delay.is_zero() {
@@ -146,7 +146,7 @@ impl DnsServer {
                             return;
                         }
                         q.fetch_add(1, Ordering::SeqCst);
-                        match answer(&z, &buf, &seen) {
+                        match answer(&z, &buf, &seen, false) {
                             Some(resp) => {
                                 if !delay.is_zero() {
                                     tokio::time::sleep(delay).await;
@@ -197,9 +197,19 @@ impl DnsServer {
     }
 }
 
-/// The wire answer to one query, or None to stay silent.
-fn answer(zone: &Zone, packet: &[u8], asked: &Asked) -> Option<Vec<u8>> {
+/// The wire answer to one query, or None to stay silent. Over UDP an answer larger
+/// than the client accepts goes out truncated (TC, no records), so the client asks
+/// again over TCP, as with a real server.
+fn answer(zone: &Zone, packet: &[u8], asked: &Asked, udp: bool) -> Option<Vec<u8>> {
     let req = Message::from_vec(packet).ok()?;
+    let bytes = full_answer(zone, &req, asked)?;
+    if !udp || bytes.len() <= usize::from(req.max_payload()) {
+        return Some(bytes);
+    }
+    Message::from_vec(&bytes).ok()?.truncate().to_bytes().ok()
+}
+
+fn full_answer(zone: &Zone, req: &Message, asked: &Asked) -> Option<Vec<u8>> {
     let q = req.queries.first()?.clone();
     if let Ok(mut m) = asked.lock() {
         *m.entry((key(&q.name().to_utf8()), q.query_type().to_string()))

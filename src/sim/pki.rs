@@ -73,6 +73,29 @@ impl Ca {
     }
 }
 
+/// A self-signed certificate for `names` marked CA:TRUE and used as the server's
+/// own, as hand-made certificates often are: its PEM and the chain for rustls.
+pub fn ca_as_server(names: &[&str]) -> Result<(String, ServerCert), rcgen::Error> {
+    let mut params =
+        CertificateParams::new(names.iter().map(|n| n.to_string()).collect::<Vec<_>>())?;
+    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    params.distinguished_name.push(
+        DnType::CommonName,
+        names.first().copied().unwrap_or("localhost"),
+    );
+    params.not_before = rcgen::date_time_ymd(2020, 1, 1);
+    params.not_after = rcgen::date_time_ymd(2099, 1, 1);
+    let key = KeyPair::generate()?;
+    let cert = params.self_signed(&key)?;
+    Ok((
+        cert.pem(),
+        ServerCert {
+            chain: vec![cert.der().clone()],
+            key: PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())),
+        },
+    ))
+}
+
 impl ServerCert {
     /// A rustls server configuration presenting this chain.
     pub fn server_config(&self) -> Result<std::sync::Arc<rustls::ServerConfig>, rustls::Error> {

@@ -92,10 +92,13 @@ pub fn codes(v: &serde_json::Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// Every form in which `secret` could leak: itself, base64 of it, of SASL PLAIN
-/// (`\0user\0secret`), of AUTH LOGIN, percent-encoded.
+/// Every form in which `secret` could leak: itself (trimmed too), base64 of it at
+/// each alignment inside a longer payload (standard and URL-safe), of SASL PLAIN
+/// (`\0user\0secret`, with and without an authzid), of AUTH LOGIN and of XOAUTH2;
+/// percent-encoded, hex, and escaped as in JSON or an IMAP quoted string.
 pub fn leak_forms(user: &str, secret: &str) -> Vec<String> {
-    let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s.as_bytes());
+    use base64::engine::general_purpose::{STANDARD, URL_SAFE};
+    let b64 = |s: &str| STANDARD.encode(s.as_bytes());
     let mut forms = vec![
         secret.to_string(),
         b64(secret),
@@ -114,17 +117,79 @@ pub fn leak_forms(user: &str, secret: &str) -> Vec<String> {
         })
         .collect();
     forms.push(pct);
+    let hex: String = secret.bytes().map(|b| format!("{b:02x}")).collect();
+    forms.push(hex.to_uppercase());
+    forms.push(hex);
+    let json = serde_json::to_string(secret).unwrap_or_default();
+    forms.push(json.trim_matches('"').to_string());
+    forms.push(secret.replace('\\', "\\\\").replace('"', "\\\""));
     // A base64 string embedded at an offset differs in its first characters; the
     // middle of it is stable, so look for a long inner slice too.
     let xoauth2 = b64(&format!("user={user}\x01auth=Bearer {secret}\x01\x01"));
     forms.push(xoauth2.clone());
-    for inner in [b64(&format!("\0{user}\0{secret}")), xoauth2] {
-        if inner.len() > 12 {
-            forms.push(inner[4..inner.len() - 4].to_string());
+    let mut inner = vec![b64(&format!("\0{user}\0{secret}")), xoauth2];
+    for pre in ["", "x", "xy"] {
+        inner.push(STANDARD.encode(format!("{pre}{secret}")));
+        inner.push(URL_SAFE.encode(format!("{pre}{secret}")));
+    }
+    for i in inner {
+        if i.len() > 12 {
+            forms.push(i[4..i.len() - 4].to_string());
         }
     }
     forms.retain(|f| f.len() >= 6);
+    forms.sort();
+    forms.dedup();
     forms
+}
+
+/// Stretches of a password that a server quoting it cut short or in pieces
+/// would show: every 12 characters of it, and every 16 characters of its base64
+/// at each alignment (none for a long secret such as a token).
+pub fn leak_fragments(secret: &str) -> Vec<String> {
+    use base64::engine::general_purpose::{STANDARD, URL_SAFE};
+    if secret.len() > 64 {
+        return Vec::new();
+    }
+    let windows = |s: &str, w: usize| -> Vec<String> {
+        let c: Vec<char> = s.chars().collect();
+        c.windows(w).map(|x| x.iter().collect()).collect()
+    };
+    let mut out = windows(secret, 12);
+    // As an IMAP quoted string or JSON escapes it.
+    out.extend(windows(
+        &secret.replace('\\', "\\\\").replace('"', "\\\""),
+        12,
+    ));
+    for pre in ["", "x", "xy"] {
+        for e in [
+            STANDARD.encode(format!("{pre}{secret}")),
+            URL_SAFE.encode(format!("{pre}{secret}")),
+        ] {
+            if e.len() > 8 {
+                out.extend(windows(&e[4..e.len() - 4], 16));
+            }
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// The raw control characters in `out` (a line feed is the output's own), after
+/// removing the colour sequences the tool writes itself when `colored`.
+pub fn raw_controls(out: &[u8], colored: bool) -> Vec<char> {
+    let mut text = String::from_utf8_lossy(out).to_string();
+    if colored {
+        let sgr = regex::Regex::new("\x1b\\[[0-9;]*m").expect("regex");
+        text = sgr.replace_all(&text, "").into_owned();
+    }
+    text.chars()
+        .filter(|c| {
+            (c.is_control() && *c != '\n')
+                || matches!(*c, '\u{200B}'..='\u{200F}' | '\u{2028}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+        })
+        .collect()
 }
 
 pub fn assert_no_leak(user: &str, secret: &str, outputs: &[&[u8]]) {

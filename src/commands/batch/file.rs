@@ -27,6 +27,8 @@ pub struct Row {
 
 #[derive(Debug, thiserror::Error)]
 pub enum BatchError {
+    #[error(transparent)]
+    File(#[from] crate::secret::input::FileError),
     #[error("cannot read {path}: {source}")]
     Read {
         path: String,

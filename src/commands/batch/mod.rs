@@ -5,9 +5,15 @@
 //! a file that holds a secret itself, or a secret file readable by others, is
 //! refused before anything is sent.
 //!
+//! An account listed more than once (in any letter case) is tested once per
+//! protocol; the duplicate rows are reported, not run (`dedupe`). One scrubber
+//! knows every row's secret, since a server may quote one mailbox's password to
+//! another.
+//!
 //! Each mailbox's report is rendered into its own buffer before it is written, so
 //! JSON lines never interleave.
 
+pub mod dedupe;
 pub mod file;
 
 use super::Outcome;
@@ -21,6 +27,9 @@ use file::{row_err, BatchError, Row};
 use std::io::{IsTerminal, Write};
 use std::path::Path;
 use std::sync::Arc;
+
+/// The largest batch file read (a thousand rows take about 100 KB).
+pub const MAX_FILE: u64 = 16 * 1024 * 1024;
 
 /// Reads a row's secret from where the row says it is.
 pub fn load_secret(path: &Path, line: usize, row: &Row) -> Result<Option<Secret>, BatchError> {
@@ -39,19 +48,19 @@ pub fn load_secret(path: &Path, line: usize, row: &Row) -> Result<Option<Secret>
 
 pub fn run(kb: &'static Knowledge, args: BatchArgs) -> anyhow::Result<Outcome> {
     let path = args.file.clone();
-    let text = std::fs::read_to_string(&path).map_err(|source| BatchError::Read {
+    let bytes = input::read_regular_file(&path, MAX_FILE).map_err(BatchError::from)?;
+    let text = std::str::from_utf8(&bytes).map_err(|_| BatchError::Read {
         path: path.display().to_string(),
-        source,
+        source: std::io::Error::new(std::io::ErrorKind::InvalidData, "not UTF-8 text"),
     })?;
-    let rows = file::parse(&path, &text)?;
+    let rows = file::parse(&path, text)?;
     let net = super::net_options(&args.net)?;
     let selected = runner::select(&args.net.only, &args.net.skip);
     let today = args.now.unwrap_or_else(|| chrono::Utc::now().date_naive());
     // Everything is validated before the first connection is made.
-    let mut specs = Vec::with_capacity(rows.len());
-    // DNS answers, each domain's discovered servers and tenant look-ups are
-    // shared by all the mailboxes.
-    let common: Arc<crate::checks::ctx::Common> = Default::default();
+    let mut planned = Vec::with_capacity(rows.len());
+    let mut claimed = dedupe::Claimed::new();
+    let mut duplicates = Vec::new();
     for (line, row) in &rows {
         let overrides = target::Overrides {
             smtp: row.smtp.clone(),
@@ -62,18 +71,53 @@ pub fn run(kb: &'static Knowledge, args: BatchArgs) -> anyhow::Result<Outcome> {
         let target = target::Target::build(kb, &row.email, provider, &overrides)
             .map_err(|e| row_err(&path, *line, e.to_string()))?;
         let secret = load_secret(&path, *line, row)?;
-        specs.push(runner::Spec {
-            target,
-            secret,
-            token: None,
-            net: net.clone(),
-            today,
-            selected: selected.clone(),
-            transcript: args.net.transcript,
-            observer: None,
-            common: common.clone(),
-        });
+        let mut row_selected = selected.clone();
+        if let Some(d) = dedupe::dedupe(&target, *line, &mut row_selected, &mut claimed) {
+            duplicates.push(d.text);
+            if d.skipped {
+                // Not run; its secret is still known to the scrubber.
+                planned.push((target.user.clone(), None, secret));
+                continue;
+            }
+        }
+        planned.push((target.user.clone(), Some((target, row_selected)), secret));
     }
+    for d in &duplicates {
+        let _ = writeln!(std::io::stderr(), "mailbox-doctor: {}: {d}", path.display());
+    }
+    // One scrubber for the whole run; DNS answers, each domain's discovered servers
+    // and tenant look-ups are shared by all the mailboxes too.
+    let creds: Vec<crate::net::scrub::Credential> = planned
+        .iter()
+        .filter_map(|(user, _, s)| {
+            s.as_ref().map(|secret| crate::net::scrub::Credential {
+                user,
+                secret,
+                token: false,
+            })
+        })
+        .collect();
+    let common = Arc::new(crate::checks::ctx::Common::new(
+        crate::net::scrub::Scrubber::new(&creds),
+    ));
+    drop(creds);
+    let specs: Vec<runner::Spec> = planned
+        .into_iter()
+        .filter_map(|(_, t, secret)| {
+            let (target, selected) = t?;
+            Some(runner::Spec {
+                target,
+                secret,
+                token: None,
+                net: net.clone(),
+                today,
+                selected,
+                transcript: args.net.transcript,
+                observer: None,
+                common: common.clone(),
+            })
+        })
+        .collect();
     let format = args.output.format();
     let style = super::style(&args.output);
     let progress = std::io::stderr().is_terminal().then(|| {
@@ -114,6 +158,12 @@ pub fn run(kb: &'static Knowledge, args: BatchArgs) -> anyhow::Result<Outcome> {
         Format::Nagios => report::batch::render_nagios(&reports, status, &mut buf)?,
         Format::Prometheus => report::prometheus::render_many(&reports, &mut buf)?,
         Format::Text => report::batch::render_table(&reports, status, &mut buf, &style)?,
+    }
+    if matches!(format, Format::Text | Format::Nagios) && !duplicates.is_empty() {
+        writeln!(buf, "\nDuplicate rows ({}):", duplicates.len())?;
+        for d in &duplicates {
+            writeln!(buf, "  {d}")?;
+        }
     }
     Ok(Outcome {
         output: buf,
