@@ -11,7 +11,7 @@ use crate::net::conn::NetError;
 use crate::net::sasl;
 use crate::net::session::{Session, EHLO_NAME};
 use crate::net::smtp::{choose_auth, read_reply, Capabilities, Mechanism, Reply};
-use crate::net::smtp_proto::{auth_command, auth_command_redacted};
+use crate::net::smtp_proto::{auth_command, auth_command_redacted, login_step, LoginStep};
 use crate::secret::REDACTED;
 use crate::vocab::{CheckId, Finding, Protocol, Severity, Status};
 
@@ -211,31 +211,53 @@ async fn xoauth2(
         .with_findings(vec![f])
 }
 
-/// AUTH LOGIN: username and password each after a 334 prompt.
+/// AUTH LOGIN with the username as the initial response (`AUTH LOGIN <base64
+/// user>`, answered by the password prompt): one round trip fewer than waiting
+/// for the `Username:` prompt. A 500, 501 or 504 to that form means the server
+/// refused its syntax before any credential was checked: the plain form is tried
+/// once. A server that asks for the username again gets it; the password is sent
+/// at most once.
 async fn auth_login(s: &mut Session, user: &str, password: &str) -> Result<Reply, NetError> {
-    s.conn
-        .send(&auth_command(Mechanism::Login, None), "sending AUTH LOGIN")
-        .await?;
-    let r = read_reply(&mut s.conn, "waiting for the username prompt").await?;
-    if r.code != 334 {
-        return Ok(r);
+    let opening = format!("AUTH LOGIN {}", sasl::login_user(user));
+    s.conn.send(&opening, "sending AUTH LOGIN").await?;
+    let (mut initial, mut user_sent) = (true, true);
+    let mut r = read_reply(&mut s.conn, "waiting for the password prompt").await?;
+    // At most: the plain opening, one username prompt, then the password.
+    for _ in 0..3 {
+        let challenge = (r.code == 334)
+            .then(|| sasl::decode_challenge(&r.text()))
+            .flatten();
+        match login_step(r.code, challenge.as_deref(), initial, user_sent) {
+            LoginStep::Done => return Ok(r),
+            LoginStep::WithoutInitialResponse => {
+                (initial, user_sent) = (false, false);
+                s.conn
+                    .send(&auth_command(Mechanism::Login, None), "sending AUTH LOGIN")
+                    .await?;
+                r = read_reply(&mut s.conn, "waiting for the username prompt").await?;
+            }
+            LoginStep::User => {
+                user_sent = true;
+                s.conn
+                    .send(&sasl::login_user(user), "sending the username")
+                    .await?;
+                r = read_reply(&mut s.conn, "waiting for the password prompt").await?;
+            }
+            LoginStep::Password => {
+                s.conn
+                    .send_secret(
+                        &sasl::login_password(password),
+                        REDACTED,
+                        "sending the password",
+                    )
+                    .await?;
+                let r = read_reply(&mut s.conn, "waiting for the AUTH reply").await?;
+                return cancel_if_asked_again(s, r).await;
+            }
+        }
     }
-    s.conn
-        .send(&sasl::login_user(user), "sending the username")
-        .await?;
-    let r = read_reply(&mut s.conn, "waiting for the password prompt").await?;
-    if r.code != 334 {
-        return Ok(r);
-    }
-    s.conn
-        .send_secret(
-            &sasl::login_password(password),
-            REDACTED,
-            "sending the password",
-        )
-        .await?;
-    let r = read_reply(&mut s.conn, "waiting for the AUTH reply").await?;
-    cancel_if_asked_again(s, r).await
+    // A server that keeps prompting for the username: never the password.
+    Err(super::asked_again(&r.raw()))
 }
 
 /// A server that answers the credentials with another 334 challenge would take

@@ -341,6 +341,43 @@ pub fn auth_command(mechanism: Mechanism, initial: Option<&str>) -> Zeroizing<St
     out
 }
 
+/// What the client does next in an `AUTH LOGIN` exchange, given the server's
+/// reply (its code and, for 334, the decoded challenge). The exchange opens with
+/// the username as the initial response (RFC 4954); a server that refuses that
+/// form as a syntax error has seen no credentials, so the plain form is tried once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoginStep {
+    /// Send the username (a server that ignored the initial response asks again).
+    User,
+    /// Send the password.
+    Password,
+    /// Open the exchange again without an initial response.
+    WithoutInitialResponse,
+    /// The reply ends the exchange: report it.
+    Done,
+}
+
+/// The next step after `code` (with `challenge` decoded when it is 334);
+/// `initial` says whether the exchange was opened with the initial response and
+/// `user_sent` whether the username has gone (as the initial response or after a
+/// prompt). A prompt never gets the password before the username has gone.
+pub fn login_step(code: u16, challenge: Option<&str>, initial: bool, user_sent: bool) -> LoginStep {
+    match code {
+        334 => {
+            let asks_user = challenge
+                .map(|c| c.trim().to_ascii_lowercase().starts_with("user"))
+                .unwrap_or(false);
+            if !user_sent || asks_user {
+                LoginStep::User
+            } else {
+                LoginStep::Password
+            }
+        }
+        500 | 501 | 504 if initial && user_sent => LoginStep::WithoutInitialResponse,
+        _ => LoginStep::Done,
+    }
+}
+
 /// What the transcript shows for `auth_command`.
 pub fn auth_command_redacted(mechanism: Mechanism, with_initial: bool) -> String {
     if with_initial {

@@ -225,3 +225,42 @@ fn ehlo_refuses_line_breaks() {
     assert_eq!(ehlo("client.example").as_deref(), Ok("EHLO client.example"));
     assert!(ehlo("a\r\nMAIL FROM:<x>").is_err());
 }
+
+#[test]
+fn auth_login_opens_with_the_username_and_falls_back_once_on_a_syntax_error() {
+    // The password prompt after the initial response: send the password.
+    assert_eq!(
+        login_step(334, Some("Password:"), true, true),
+        LoginStep::Password
+    );
+    // A syntax error to `AUTH LOGIN <user>` is no login attempt: the plain form once.
+    for code in [500, 501, 504] {
+        assert_eq!(
+            login_step(code, None, true, true),
+            LoginStep::WithoutInitialResponse
+        );
+        // The plain form refused too: that reply is the answer, nothing more is tried.
+        assert_eq!(login_step(code, None, false, false), LoginStep::Done);
+    }
+    // The plain form: the username prompt, then the password prompt.
+    assert_eq!(
+        login_step(334, Some("Username:"), false, false),
+        LoginStep::User
+    );
+    assert_eq!(
+        login_step(334, Some("Password:"), false, true),
+        LoginStep::Password
+    );
+    // A server that ignored the initial response and asks for the username gets
+    // the username, never the password.
+    assert_eq!(
+        login_step(334, Some("Username:"), true, true),
+        LoginStep::User
+    );
+    // A prompt that cannot be read, before the username has gone: the username.
+    assert_eq!(login_step(334, None, false, false), LoginStep::User);
+    // Any other reply ends the exchange (535, 454, 421...): no retry of AUTH.
+    for code in [235, 421, 454, 535, 530] {
+        assert_eq!(login_step(code, None, true, true), LoginStep::Done);
+    }
+}

@@ -347,6 +347,9 @@ async fn play(
     };
     let mut last_tag = String::from("*");
     let mut auth_here = 0;
+    // The client's last line opened an authentication exchange: a syntax error in
+    // answer (500, 501, 504) means no credential was checked, so it is no attempt.
+    let mut auth_opened = false;
     let timeout = Duration::from_secs(30);
     // After the client's last expected line it may close without reading the
     // farewell (QUIT/LOGOUT replies): failing to write that is no mismatch.
@@ -360,6 +363,15 @@ async fn play(
                     tokio::time::sleep(delay).await;
                 }
                 let line = line.replace("{tag}", &last_tag);
+                if first_line && std::mem::take(&mut auth_opened) {
+                    let refused = ["500", "501", "504"].iter().any(|c| line.starts_with(c));
+                    if refused {
+                        if let Ok(mut s) = stats.lock() {
+                            s.auth_attempts -= 1;
+                        }
+                        auth_here -= 1;
+                    }
+                }
                 if Some(i) == last_awaited && !*done {
                     *done = true;
                     if let Ok(mut s) = stats.lock() {
@@ -392,7 +404,8 @@ async fn play(
                     .trim_end_matches(['\r', '\n'])
                     .to_string();
                 if let Ok(mut s) = stats.lock() {
-                    if is_auth_command(&got) {
+                    auth_opened = is_auth_command(&got);
+                    if auth_opened {
                         s.auth_attempts += 1;
                         auth_here += 1;
                         s.max_auth_per_connection = s.max_auth_per_connection.max(auth_here);
@@ -462,7 +475,7 @@ mod tests {
             Scenario::named("exo-smtp-ok")
                 .expect("fixture")
                 .round_trips(),
-            7
+            6
         );
         assert_eq!(
             Scenario::named("exo-imap-ok")

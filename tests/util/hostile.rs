@@ -384,8 +384,11 @@ fn smtp_echo(p: &mut Peer, caps: &str, refuse: fn(&mut Peer, &str, &str)) {
         if upper.starts_with("EHLO") {
             p.send(format!("250-echo.test\r\n250 {caps}\r\n").as_bytes());
         } else if upper.starts_with("AUTH LOGIN") {
-            p.send(b"334 VXNlcm5hbWU6\r\n");
-            let _ = p.line();
+            if upper.trim_end() == "AUTH LOGIN" {
+                // No initial response: the username after its own prompt.
+                p.send(b"334 VXNlcm5hbWU6\r\n");
+                let _ = p.line();
+            }
             p.send(b"334 UGFzc3dvcmQ6\r\n");
             let pw = p.line().unwrap_or_default();
             refuse(p, "LOGIN", &pw);
@@ -975,6 +978,10 @@ impl Hostile {
             (None, None) => (closed_port(), Arc::default()),
         };
         let mut args = Vec::new();
+        if self.flag == "--identity-url" {
+            // The tenant check judges only where Microsoft is in play.
+            args.extend(["--provider".to_string(), "microsoft365".to_string()]);
+        }
         if self.tls {
             args.push("--ca-file".to_string());
             args.push(pki().ca_file.path().display().to_string());
