@@ -1,5 +1,6 @@
-//! DNS look-ups with a single attempt and one deadline for each whole look-up (a
-//! silent server costs one `--timeout`, not one for UDP and another for TCP),
+//! DNS look-ups with one deadline for each whole look-up (a silent server costs one
+//! `--timeout`, not one for UDP and another for TCP); within it a query with no
+//! answer is sent again after a second, and a truncated answer is asked over TCP,
 //! through the server given by `--dns-server` (then every look-up goes there, and
 //! the hosts file is not read) or the system configuration. Text from an answer
 //! (names, TXT strings) comes back with control characters shown escaped. Built on hickory-resolver, the maintained
@@ -61,6 +62,17 @@ impl DnsError {
     }
 }
 
+/// How long a DNS query waits for its answer before it is sent again.
+pub const RETRANSMIT: Duration = Duration::from_secs(1);
+
+/// The resends that fit in one look-up's `timeout` after the first query.
+pub fn retransmits(timeout: Duration) -> usize {
+    let tries = timeout.as_millis().div_ceil(RETRANSMIT.as_millis().max(1));
+    usize::try_from(tries.saturating_sub(1))
+        .unwrap_or(usize::MAX)
+        .min(30)
+}
+
 #[derive(Clone)]
 pub struct Resolver {
     inner: TokioResolver,
@@ -102,8 +114,11 @@ impl Resolver {
                 (c, o, server)
             }
         };
-        opts.timeout = timeout;
-        opts.attempts = 1;
+        // A person waits on this: a lost datagram is sent again after about a
+        // second (RETRANSMIT), as often as fits in the look-up's one deadline
+        // (`bounded`), instead of after the whole timeout.
+        opts.timeout = timeout.min(RETRANSMIT);
+        opts.attempts = retransmits(timeout);
         // One resolver serves a whole run (a batch): the same name is asked once
         // within its TTL.
         opts.cache_size = 1024;
@@ -207,65 +222,50 @@ impl Resolver {
     /// A and AAAA, concurrently. Ok when either has addresses; otherwise the more
     /// telling of the two errors (NXDOMAIN, SERVFAIL, timeout before NODATA).
     pub async fn addresses(&self, host: &str) -> Result<Vec<IpAddr>, DnsError> {
-        if let Ok(ip) = host
-            .trim_matches(|c| c == '[' || c == ']')
-            .parse::<IpAddr>()
-        {
+        if let Some(ip) = literal(host) {
             return Ok(vec![ip]);
         }
+        let (v4, v6) = tokio::join!(self.family(host, false), self.family(host, true));
+        combine(host, v4, v6)
+    }
+
+    /// The A (or, with `v6`, the AAAA) records of `host`, within the step timeout.
+    pub async fn family(&self, host: &str, v6: bool) -> Result<Vec<IpAddr>, DnsError> {
+        if let Some(ip) = literal(host) {
+            return Ok(if ip.is_ipv6() == v6 {
+                vec![ip]
+            } else {
+                Vec::new()
+            });
+        }
         let name = Self::fqdn(host);
-        let (v4, v6) = tokio::join!(
-            self.bounded(host, RecordType::A, self.inner.ipv4_lookup(name.as_str())),
-            self.bounded(
-                host,
-                RecordType::AAAA,
-                self.inner.ipv6_lookup(name.as_str())
-            )
-        );
-        let mut out: Vec<IpAddr> = Vec::new();
-        let mut errs = Vec::new();
-        match v4 {
-            Ok(Ok(l)) => out.extend(rdata(&l).filter_map(|d| match d {
-                RData::A(a) => Some(IpAddr::V4(a.0)),
-                _ => None,
-            })),
-            Ok(Err(e)) => errs.push(self.classify(host, RecordType::A, e)),
-            Err(e) => errs.push(e),
+        if v6 {
+            let l = self
+                .bounded(
+                    host,
+                    RecordType::AAAA,
+                    self.inner.ipv6_lookup(name.as_str()),
+                )
+                .await?
+                .map_err(|e| self.classify(host, RecordType::AAAA, e))?;
+            Ok(rdata(&l)
+                .filter_map(|d| match d {
+                    RData::AAAA(a) => Some(IpAddr::V6(a.0)),
+                    _ => None,
+                })
+                .collect())
+        } else {
+            let l = self
+                .bounded(host, RecordType::A, self.inner.ipv4_lookup(name.as_str()))
+                .await?
+                .map_err(|e| self.classify(host, RecordType::A, e))?;
+            Ok(rdata(&l)
+                .filter_map(|d| match d {
+                    RData::A(a) => Some(IpAddr::V4(a.0)),
+                    _ => None,
+                })
+                .collect())
         }
-        match v6 {
-            Ok(Ok(l)) => out.extend(rdata(&l).filter_map(|d| match d {
-                RData::AAAA(a) => Some(IpAddr::V6(a.0)),
-                _ => None,
-            })),
-            Ok(Err(e)) => errs.push(self.classify(host, RecordType::AAAA, e)),
-            Err(e) => errs.push(e),
-        }
-        if !out.is_empty() {
-            // IPv4 first: it is what most mail clients on most networks reach.
-            out.sort_by_key(|a| a.is_ipv6());
-            return Ok(out);
-        }
-        let rank = |e: &DnsError| match e {
-            DnsError::NxDomain { .. } => 0,
-            DnsError::ServFail { .. } | DnsError::Refused { .. } => 1,
-            DnsError::Timeout { .. } => 2,
-            DnsError::Other { .. } => 3,
-            DnsError::NoData { .. } => 4,
-        };
-        errs.sort_by_key(rank);
-        Err(errs.into_iter().next().map_or_else(
-            || DnsError::NoData {
-                name: host.to_string(),
-                rtype: "A/AAAA".into(),
-            },
-            |e| match e {
-                DnsError::NoData { name, .. } => DnsError::NoData {
-                    name,
-                    rtype: "A or AAAA".into(),
-                },
-                other => other,
-            },
-        ))
     }
 
     /// MX records, best preference first.
@@ -333,6 +333,50 @@ impl Resolver {
     }
 }
 
+/// An address literal given as a host (`192.0.2.1`, `[2001:db8::1]`).
+pub fn literal(host: &str) -> Option<IpAddr> {
+    host.trim_matches(|c| c == '[' || c == ']')
+        .parse::<IpAddr>()
+        .ok()
+}
+
+/// The addresses of `host` from its A and AAAA answers (IPv4 first: it is what
+/// most mail clients on most networks reach). With none, the more telling of the
+/// two errors: NXDOMAIN, SERVFAIL, a timeout, then NODATA.
+pub fn combine(
+    host: &str,
+    v4: Result<Vec<IpAddr>, DnsError>,
+    v6: Result<Vec<IpAddr>, DnsError>,
+) -> Result<Vec<IpAddr>, DnsError> {
+    let mut out: Vec<IpAddr> = Vec::new();
+    let mut errs = Vec::new();
+    for r in [v4, v6] {
+        match r {
+            Ok(a) => out.extend(a),
+            Err(e) => errs.push(e),
+        }
+    }
+    if !out.is_empty() {
+        out.sort_by_key(|a| a.is_ipv6());
+        return Ok(out);
+    }
+    let rank = |e: &DnsError| match e {
+        DnsError::NxDomain { .. } => 0,
+        DnsError::ServFail { .. } | DnsError::Refused { .. } => 1,
+        DnsError::Timeout { .. } => 2,
+        DnsError::Other { .. } => 3,
+        DnsError::NoData { .. } => 4,
+    };
+    errs.sort_by_key(rank);
+    Err(match errs.into_iter().next() {
+        None | Some(DnsError::NoData { .. }) => DnsError::NoData {
+            name: host.to_string(),
+            rtype: "A or AAAA".into(),
+        },
+        Some(other) => other,
+    })
+}
+
 /// The record data of a look-up's answers (the CNAME chain included; callers keep
 /// the type they asked for).
 fn rdata(l: &Lookup) -> impl Iterator<Item = &RData> {
@@ -360,9 +404,12 @@ impl Resolver {
     /// SRV records of `name`, lowest priority first, then highest weight.
     pub async fn srv(&self, name: &str) -> Result<Vec<SrvRecord>, DnsError> {
         let r = self
-            .inner
-            .lookup(Self::fqdn(name), RecordType::SRV)
-            .await
+            .bounded(
+                name,
+                RecordType::SRV,
+                self.inner.lookup(Self::fqdn(name), RecordType::SRV),
+            )
+            .await?
             .map_err(|e| self.classify(name, RecordType::SRV, e))?;
         let mut v: Vec<SrvRecord> = rdata(&r)
             .filter_map(|d| match d {
@@ -374,7 +421,7 @@ impl Resolver {
                 let target = if t == "." || t.is_empty() {
                     ".".to_string()
                 } else {
-                    t.trim_end_matches('.').to_string()
+                    printable(t.trim_end_matches('.'))
                 };
                 SrvRecord {
                     priority: s.priority,
@@ -386,5 +433,19 @@ impl Resolver {
             .collect();
         v.sort_by(|a, b| a.priority.cmp(&b.priority).then(b.weight.cmp(&a.weight)));
         Ok(v)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_query_is_resent_each_second_within_the_timeout() {
+        assert_eq!(retransmits(Duration::from_secs(10)), 9);
+        assert_eq!(retransmits(Duration::from_millis(2500)), 2);
+        assert_eq!(retransmits(Duration::from_secs(1)), 0);
+        assert_eq!(retransmits(Duration::from_millis(300)), 0);
+        assert_eq!(retransmits(Duration::from_secs(3600)), 30);
     }
 }

@@ -34,6 +34,9 @@ pub enum Behaviour {
     ServFail,
     /// Never answer (to test time-outs).
     Drop,
+    /// Lose the first query of each type (a datagram lost on the way), then
+    /// answer with these records.
+    LoseFirst(Vec<Rec>),
 }
 
 /// Names (without the trailing dot, any case) and how to answer for them. Names not
@@ -211,10 +214,16 @@ fn answer(zone: &Zone, packet: &[u8], asked: &Asked, udp: bool) -> Option<Vec<u8
 
 fn full_answer(zone: &Zone, req: &Message, asked: &Asked) -> Option<Vec<u8>> {
     let q = req.queries.first()?.clone();
-    if let Ok(mut m) = asked.lock() {
-        *m.entry((key(&q.name().to_utf8()), q.query_type().to_string()))
-            .or_default() += 1;
-    }
+    let seen = asked
+        .lock()
+        .map(|mut m| {
+            let n = m
+                .entry((key(&q.name().to_utf8()), q.query_type().to_string()))
+                .or_default();
+            *n += 1;
+            *n
+        })
+        .unwrap_or(1);
     let mut resp = Message::new(req.id, MessageType::Response, OpCode::Query);
     resp.metadata.recursion_desired = req.recursion_desired;
     resp.metadata.recursion_available = true;
@@ -229,9 +238,33 @@ fn full_answer(zone: &Zone, req: &Message, asked: &Asked) -> Option<Vec<u8>> {
             resp.metadata.response_code = ResponseCode::ServFail;
         }
         Some(Behaviour::Drop) => return None,
-        Some(Behaviour::Records(recs)) => {
+        Some(Behaviour::LoseFirst(_)) if seen == 1 => return None,
+        Some(Behaviour::Records(recs)) | Some(Behaviour::LoseFirst(recs)) => {
             resp.metadata.response_code = ResponseCode::NoError;
-            for r in recs {
+            // Another type asked of an alias: the chain, then the target's records
+            // of that type, as a recursive server answers (RFC 1034 3.6.2).
+            let mut owner = q.name().clone();
+            let mut recs = recs.clone();
+            for _ in 0..8 {
+                let next = recs.iter().find_map(|r| match r {
+                    Rec::Cname(c) if q.query_type() != RecordType::CNAME => Some(c.clone()),
+                    _ => None,
+                });
+                let Some(target) = next else { break };
+                let target_name = Name::from_str(&format!("{target}.")).ok()?;
+                resp.add_answer(Record::from_rdata(
+                    owner.clone(),
+                    300,
+                    RData::CNAME(CNAME(target_name.clone())),
+                ));
+                owner = target_name;
+                recs = match zone.names.get(&key(&target)) {
+                    Some(Behaviour::Records(r)) => r.clone(),
+                    _ => Vec::new(),
+                };
+            }
+            let answers_before = resp.answers.len();
+            for r in &recs {
                 let rdata = match (r, q.query_type()) {
                     (Rec::Ip(IpAddr::V4(ip)), RecordType::A) => RData::A(A(*ip)),
                     (Rec::Ip(IpAddr::V6(ip)), RecordType::AAAA) => RData::AAAA(AAAA(*ip)),
@@ -252,7 +285,20 @@ fn full_answer(zone: &Zone, req: &Message, asked: &Asked) -> Option<Vec<u8>> {
                     }
                     _ => continue,
                 };
-                resp.add_answer(Record::from_rdata(q.name().clone(), 300, rdata));
+                resp.add_answer(Record::from_rdata(owner.clone(), 300, rdata));
+            }
+            if resp.answers.len() == answers_before {
+                // NODATA: the SOA in the authority section says so (RFC 2308).
+                let soa = hickory_proto::rr::rdata::SOA::new(
+                    Name::from_str("ns.test.").ok()?,
+                    Name::from_str("hostmaster.test.").ok()?,
+                    1,
+                    3600,
+                    600,
+                    86400,
+                    300,
+                );
+                resp.add_authority(Record::from_rdata(owner.clone(), 300, RData::SOA(soa)));
             }
         }
     }
