@@ -91,14 +91,63 @@ impl<T: Clone> Slot<T> {
 /// The greeting fingerprint (or none known) of each server reached, by protocol.
 pub type Greetings = Vec<(Protocol, Option<String>)>;
 
-/// Host name -> resolved addresses, or why there are none.
-pub type AddressMap = HashMap<String, Result<Vec<std::net::IpAddr>, String>>;
+/// A host's addresses, or why there are none.
+pub type HostAddresses = Result<Vec<std::net::IpAddr>, String>;
+
+/// Each host's addresses, handed on by the dns check the moment that host can be
+/// connected to (RFC 8305: its AAAA answer, or its A answer and a short wait for
+/// the AAAA), so that each connection starts when its own host resolves, not
+/// when every look-up of the run has ended.
+#[derive(Default)]
+pub struct Addresses {
+    hosts: Mutex<HashMap<String, std::sync::Arc<Slot<HostAddresses>>>>,
+    done: Slot<()>,
+}
+
+impl Addresses {
+    fn slot(&self, host: &str) -> std::sync::Arc<Slot<HostAddresses>> {
+        match self.hosts.lock() {
+            Ok(mut m) => m.entry(host.to_string()).or_default().clone(),
+            Err(_) => Default::default(),
+        }
+    }
+    /// Hands on `host`'s addresses; the first word stands.
+    pub fn publish(&self, host: &str, addrs: HostAddresses) {
+        let slot = self.slot(host);
+        if slot.peek().is_none() {
+            slot.set(addrs);
+        }
+    }
+    /// No more hosts will be published (the dns check ended, or never ran).
+    pub fn finish(&self) {
+        self.done.set(());
+    }
+    /// Waits for `host`'s addresses; None when the dns check ended without them.
+    pub async fn get(&self, host: &str) -> Option<HostAddresses> {
+        let slot = self.slot(host);
+        tokio::select! {
+            biased;
+            v = slot.get() => Some(v),
+            _ = self.done.get() => slot.peek(),
+        }
+    }
+}
+
+/// Calls `finish` when dropped: whatever way the dns check ends (a deadline
+/// included), no connecting check waits for it for ever.
+pub struct FinishOnDrop<'a>(pub &'a Addresses);
+
+impl Drop for FinishOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.finish();
+    }
+}
 
 /// What checks learn and hand on to each other, for one mailbox.
 #[derive(Default)]
 pub struct Shared {
-    /// Resolved addresses per host name, set by the dns check.
-    pub addresses: Slot<std::sync::Arc<AddressMap>>,
+    /// Resolved addresses per host name, handed on by the dns check.
+    pub addresses: Addresses,
     /// The mailbox domain's MX, SPF and autodiscover records, set by the dns check.
     pub domain: Slot<std::sync::Arc<crate::checks::dns::DomainRecords>>,
     /// The sessions the tls check opened, one slot per protocol (smtp, imap, pop).

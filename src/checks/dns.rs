@@ -1,13 +1,15 @@
 //! The `dns` check: resolves every endpoint host (A and AAAA) and the mailbox
 //! domain's MX, SPF and autodiscover records, all concurrently, on the run's
-//! resolver (discovery asked the MX on it before, so its cache answers). The
-//! endpoint addresses are handed to the connecting checks the moment they are
-//! known; the domain records only inform (provider detection, details), except
+//! resolver (discovery asked the MX on it before, so its cache answers). Each
+//! endpoint host's addresses are handed to the connecting checks the moment that
+//! host can be connected to (RFC 8305: its AAAA answer, or its A answer and at
+//! most 50 ms more for the AAAA), so one slow look-up holds up no other server; the domain records only inform (provider detection, details), except
 //! when nothing names a server to test: then a domain that does not exist is
 //! DNS_NXDOMAIN, and one that names no server is SERVERS_NOT_FOUND.
 
 use super::{BoxFuture, Check, CheckResult, Ctx};
-use crate::checks::ctx::AddressMap;
+use crate::checks::ctx::{FinishOnDrop, HostAddresses};
+use crate::net::resolver::{combine, DnsError, Resolver};
 use crate::vocab::{CheckId, Finding, Severity};
 use std::sync::Arc;
 use std::time::Instant;
@@ -38,10 +40,10 @@ pub struct DomainRecords {
 }
 
 async fn run(ctx: &Ctx) -> CheckResult {
+    let _finish = FinishOnDrop(&ctx.shared.addresses);
     let resolver = match ctx.common.resolver(&ctx.net) {
         Ok(r) => r,
         Err(e) => {
-            ctx.shared.addresses.set(Arc::new(AddressMap::new()));
             ctx.shared.domain.set(Arc::new(DomainRecords::default()));
             return CheckResult::new(crate::vocab::Status::Error, e);
         }
@@ -66,17 +68,15 @@ async fn run(ctx: &Ctx) -> CheckResult {
             let resolver = &resolver;
             async move {
                 let t = Instant::now();
-                let r = resolver.addresses(h).await;
+                let r = eyeballs(resolver, h, |addrs| ctx.shared.addresses.publish(h, addrs)).await;
+                ctx.shared
+                    .addresses
+                    .publish(h, r.clone().map_err(|e| e.to_string()));
                 (h.clone(), r, t.elapsed().as_millis() as u64)
             }
         });
         let results = futures::future::join_all(lookups).await;
-        let map: AddressMap = results
-            .iter()
-            .map(|(h, r, _)| (h.clone(), r.clone().map_err(|e| e.to_string())))
-            .collect();
-        // Hand the addresses on at once: the connecting checks are waiting.
-        ctx.shared.addresses.set(Arc::new(map));
+        ctx.shared.addresses.finish();
         (results, started.elapsed().as_millis() as u64)
     };
     let domain = async {
@@ -273,4 +273,68 @@ fn mx_mismatch(ctx: &Ctx, found: Option<&str>, records: &DomainRecords) -> Optio
         )
         .with_evidence(format!("MX {mx}")),
     )
+}
+
+/// How long an A answer waits for the AAAA answer before its addresses are
+/// handed on alone (RFC 8305 section 3, "Resolution Delay": 50 ms).
+pub const RESOLUTION_DELAY: std::time::Duration = std::time::Duration::from_millis(50);
+
+/// Resolves `host` (A and AAAA at once) and calls `ready` as soon as a connection
+/// can start (RFC 8305): at once on an AAAA answer with addresses, 50 ms after an
+/// A answer when the AAAA is still out, or when both have answered. Returns all
+/// it found, for the report.
+async fn eyeballs(
+    resolver: &Resolver,
+    host: &str,
+    ready: impl Fn(HostAddresses),
+) -> Result<Vec<std::net::IpAddr>, DnsError> {
+    let v4 = resolver.family(host, false);
+    let v6 = resolver.family(host, true);
+    tokio::pin!(v4, v6);
+    let (mut r4, mut r6) = (None, None);
+    let mut wait: Option<tokio::time::Instant> = None;
+    let mut handed = false;
+    while r4.is_none() || r6.is_none() {
+        let delay = async {
+            match wait {
+                Some(at) if !handed => tokio::time::sleep_until(at).await,
+                _ => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            r = &mut v4, if r4.is_none() => r4 = Some(r),
+            r = &mut v6, if r6.is_none() => r6 = Some(r),
+            _ = delay => {
+                if let Some(Ok(a)) = &r4 {
+                    ready(Ok(a.clone()));
+                    handed = true;
+                }
+            }
+        }
+        if handed {
+            continue;
+        }
+        match (&r4, &r6) {
+            (_, Some(Ok(a6))) if !a6.is_empty() => {
+                let mut all = a6.clone();
+                if let Some(Ok(a4)) = &r4 {
+                    all.extend(a4.iter().copied());
+                }
+                ready(Ok(all));
+                handed = true;
+            }
+            (Some(Ok(a4)), None) if !a4.is_empty() && wait.is_none() => {
+                wait = Some(tokio::time::Instant::now() + RESOLUTION_DELAY);
+            }
+            _ => {}
+        }
+    }
+    let none = || {
+        Err(DnsError::Other {
+            name: host.to_string(),
+            rtype: "A or AAAA".into(),
+            why: "no answer".into(),
+        })
+    };
+    combine(host, r4.unwrap_or_else(none), r6.unwrap_or_else(none))
 }

@@ -81,7 +81,6 @@ async fn connect_all(ctx: &Ctx) -> CheckResult {
     if wanted.is_empty() {
         return CheckResult::skip("no endpoint to connect to");
     }
-    let addresses = ctx.shared.addresses.get().await;
     let opts = OpenOptions {
         timeout: ctx.net.timeout,
         extra_roots: &ctx.net.extra_roots,
@@ -90,11 +89,11 @@ async fn connect_all(ctx: &Ctx) -> CheckResult {
         scrub: ctx.scrub.clone(),
     };
     let runs = wanted.iter().map(|ep| {
-        let addresses = addresses.clone();
         let opts = &opts;
         async move {
-            let addrs = match addresses.get(&ep.host) {
-                Some(Ok(a)) => a.clone(),
+            // Each connection starts as soon as its own host has resolved.
+            let addrs = match ctx.shared.addresses.get(&ep.host).await {
+                Some(Ok(a)) => a,
                 Some(Err(e)) => {
                     let why = format!("{} could not be resolved: {e}", ep.host);
                     ctx.shared.give_session(ep.protocol, Err(why.clone()));
