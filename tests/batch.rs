@@ -102,6 +102,48 @@ fn two_hundred_mailboxes_give_two_hundred_reports_within_the_concurrency_limit()
 }
 
 #[test]
+fn a_concurrency_beyond_the_open_file_limit_is_lowered_and_said() {
+    // Under a hard limit of 256 open files, 500 mailboxes at once (16 sockets
+    // each) cannot fit: the run says so, checks fewer at once, and still gives
+    // every report with one login each.
+    let env = env();
+    let file = csv(&env, 40, 40);
+    let exe = env!("CARGO_BIN_EXE_mailbox-doctor");
+    let out = std::process::Command::new("sh")
+        .arg("-c")
+        .arg("ulimit -Sn 256 && ulimit -Hn 256 && exec \"$@\"")
+        .arg("sh")
+        .arg(exe)
+        .arg("batch")
+        .arg(file.path())
+        .args(["--only", "smtp", "--json", "--timeout", "5", "--ca-file"])
+        .arg(env.ca.path())
+        .arg("--dns-server")
+        .arg(env.dns.addr().to_string())
+        .args(["--concurrency", "500", "--per-domain", "500"])
+        .env("MD_BATCH_PW", CANARY)
+        .output()
+        .expect("runs");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("--concurrency 500 needs about 8064 open files")
+            && err.contains("may open 256 (ulimit -n)")
+            && err.contains("checking 12 mailboxes at once instead"),
+        "{err}"
+    );
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert_eq!(text.lines().count(), 40);
+    for l in text.lines() {
+        let v = validated(l.as_bytes(), "report.v1.json");
+        assert_eq!(v["status"], "warning", "{v}");
+    }
+    let stats = env.server.stats();
+    assert_eq!(stats.auth_attempts, 40, "one attempt per mailbox");
+    assert!(stats.max_active <= 12, "{} at once", stats.max_active);
+    assert_no_leak("user1@d1.test", CANARY, &[&out.stdout, &out.stderr]);
+}
+
+#[test]
 fn one_domain_is_not_hammered() {
     let env = env();
     let file = csv(&env, 30, 1);

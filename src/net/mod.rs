@@ -11,6 +11,7 @@ pub mod http;
 pub mod imap;
 pub mod imap_proto;
 pub mod imap_reader;
+pub mod limits;
 pub mod pop;
 pub mod pop_proto;
 pub mod proxy;

@@ -31,18 +31,26 @@ pub fn dedupe(
         .or_insert_with(|| (line, HashMap::new()));
     let mut repeated: Vec<String> = Vec::new();
     let mut fresh = 0;
-    for ep in &target.endpoints {
-        let id = ep.protocol.check_id();
+    // A row that names no server has its servers discovered later: it may test
+    // every protocol, so it claims them all.
+    use crate::vocab::Protocol;
+    let mut wanted: Vec<Protocol> = target.endpoints.iter().map(|e| e.protocol).collect();
+    if wanted.is_empty() {
+        wanted = vec![Protocol::Smtp, Protocol::Imap, Protocol::Pop];
+    }
+    wanted.dedup();
+    for protocol in wanted {
+        let id = protocol.check_id();
         if !selected.contains(&id) {
             continue;
         }
-        match protocols.get(&ep.protocol) {
+        match protocols.get(&protocol) {
             Some(l) => {
-                repeated.push(format!("{} (line {l})", ep.protocol.as_str()));
+                repeated.push(format!("{} (line {l})", protocol.as_str()));
                 selected.remove(&id);
             }
             None => {
-                protocols.insert(ep.protocol, line);
+                protocols.insert(protocol, line);
                 fresh += 1;
             }
         }
@@ -79,9 +87,14 @@ mod tests {
     use super::*;
 
     fn target(user: &str, smtp: Option<&str>) -> target::Target {
+        with_servers(user, smtp, None)
+    }
+
+    fn with_servers(user: &str, smtp: Option<&str>, imap: Option<&str>) -> target::Target {
         let kb = crate::knowledge::get().expect("kb");
         let o = target::Overrides {
             smtp: smtp.map(str::to_string),
+            imap: imap.map(str::to_string),
             ..Default::default()
         };
         target::Target::build(kb, user, "auto", &o).expect("target")
@@ -129,7 +142,7 @@ mod tests {
         .is_none());
         let mut all = crate::runner::select(&[], &[]);
         let d = dedupe(
-            &target("A@x.test", Some("smtp.x.test")),
+            &with_servers("A@x.test", Some("smtp.x.test"), Some("imap.x.test")),
             3,
             &mut all,
             &mut claimed,
@@ -137,5 +150,23 @@ mod tests {
         .expect("partly a duplicate");
         assert!(!d.skipped && d.text.contains("smtp (line 2)"), "{}", d.text);
         assert!(!all.contains(&CheckId::Smtp) && all.contains(&CheckId::Imap));
+    }
+
+    #[test]
+    fn a_row_to_be_discovered_claims_every_protocol() {
+        // The first row names no server (discovery may find all three); a later
+        // row of the same account that names its SMTP server adds nothing.
+        let mut claimed = Claimed::new();
+        let mut sel = crate::runner::select(&[], &[]);
+        assert!(dedupe(&target("a@x.test", None), 2, &mut sel, &mut claimed).is_none());
+        let mut sel = crate::runner::select(&[], &[]);
+        let d = dedupe(
+            &target("a@x.test", Some("smtp.x.test")),
+            3,
+            &mut sel,
+            &mut claimed,
+        )
+        .expect("a duplicate");
+        assert!(d.skipped && d.text.contains("smtp (line 2)"), "{}", d.text);
     }
 }

@@ -131,9 +131,20 @@ pub fn run(kb: &'static Knowledge, args: BatchArgs) -> anyhow::Result<Outcome> {
     let rt = super::runtime()?;
     let mut reports: Vec<Report> = Vec::with_capacity(specs.len());
     let mut out = std::io::stdout().lock();
+    let (concurrency, soft) = crate::net::limits::fit_concurrency(args.concurrency as usize);
+    if concurrency < args.concurrency as usize {
+        let _ = writeln!(
+            std::io::stderr(),
+            "mailbox-doctor: --concurrency {} needs about {} open files, and this process may open {} (ulimit -n); checking {concurrency} mailboxes at once instead",
+            args.concurrency,
+            u64::from(args.concurrency) * crate::net::limits::FDS_PER_MAILBOX
+                + crate::net::limits::RESERVE,
+            soft
+        );
+    }
     let limits = runner::batch::Limits {
-        concurrency: args.concurrency as usize,
-        per_domain: args.per_domain as usize,
+        concurrency,
+        per_domain: (args.per_domain as usize).min(concurrency),
     };
     rt.block_on(runner::batch::check_all(kb, specs, limits, |report| {
         if format == Format::Json {
