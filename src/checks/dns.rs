@@ -163,12 +163,18 @@ async fn run(ctx: &Ctx) -> CheckResult {
         findings.push(nothing_to_test(ctx, domain_notes.get("mx_error")));
     }
 
-    let mut summary = format!(
-        "{resolved} of {} hosts resolved in {endpoints_ms} ms",
-        hosts.len()
-    );
+    let mut summary = if hosts.is_empty() {
+        "no server to resolve".to_string()
+    } else {
+        format!(
+            "{resolved} of {} hosts resolved in {endpoints_ms} ms",
+            hosts.len()
+        )
+    };
     if let Some((_, best)) = records.mx.first() {
         summary.push_str(&format!("; MX {best}"));
+    } else if let Some(e) = domain_notes.get("mx_error").and_then(|e| e.as_str()) {
+        summary.push_str(&format!("; MX: {e}"));
     } else if ctx.target.domain.is_some() {
         summary.push_str("; no MX");
     }
