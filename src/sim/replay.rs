@@ -328,8 +328,7 @@ impl Scenario {
                 let sasl = lines
                     .iter()
                     .map(|l| words(l))
-                    .filter(|w| w.first().map(String::as_str) == Some("SASL"))
-                    .next_back()
+                    .rfind(|w| w.first().map(String::as_str) == Some("SASL"))
                     .unwrap_or_default();
                 let has = |m: &str| sasl.iter().skip(1).any(|w| w == m);
                 f.replies += if self.token {
