@@ -174,22 +174,31 @@ mailboxes() {
     done
   } >"$2"
 }
-# batch_run CSV CONCURRENCY NAME: one timed batch; sets run_wall (ms) and run_rss (KiB).
+# The kernel's count of UDP datagrams dropped on receipt (InErrors, RcvbufErrors;
+# the whole machine's): a DNS answer or question lost in a burst shows here.
+udp_drops() { awk '/^Udp:/ { if (seen) print $4 + $6; seen = 1 }' /proc/net/snmp; }
+# batch_run CSV CONCURRENCY NAME: one timed batch; sets run_wall (ms), run_rss
+# (KiB) and run_udp_drops.
 batch_run() {
+  local drops_before
+  drops_before=$(udp_drops)
   /usr/bin/time -f '%e %M' -o "$OUT/$3.time" "$BIN" batch "$1" --concurrency "$2" --per-domain "$2" \
     --dns-server "$MD_LAB_DNS" --ca-file "$MD_LAB_CA" --identity-url "$MD_LAB_IDENTITY" --json \
     >"$OUT/$3.jsonl" 2>"$OUT/$3.err" || true
   read -r w run_rss < <(tail -n 1 "$OUT/$3.time")
   run_wall=$(python3 -c "import sys; print(f'{float(sys.argv[1])*1000:.0f}')" "$w")
+  run_udp_drops=$(($(udp_drops) - drops_before))
 }
 csv="$OUT/batch.csv"
 mailboxes "$MAILBOXES" "$csv"
 walls=()
 runs=()
 rss=0
+drops=()
 for k in 1 2 3; do
   batch_run "$csv" "$CONCURRENCY" "batch-$k"
   walls+=("$run_wall")
+  drops+=("$run_udp_drops")
   runs+=("$OUT/batch-$k.jsonl:$run_wall")
   [ "$run_rss" -gt "$rss" ] && rss=$run_rss
 done
@@ -204,6 +213,7 @@ echo "   ${reports} reports over 3 runs; wall time (runs: ${walls[*]} ms): media
 echo "   ideal from the floor: ${MAILBOXES}/${CONCURRENCY} x ${floor} ms = ${ideal} ms; ratio: median $(ratio "$bwall" "$ideal"), slowest $(ratio "$slowest" "$ideal")"
 echo "   against one check's wall time: ${MAILBOXES}/${CONCURRENCY} x ${wall} ms = ${ideal_single} ms; ratio: median $(ratio "$bwall" "$ideal_single"), slowest $(ratio "$slowest" "$ideal_single")"
 figures batch "$D" "$MD_LAB_FLOOR" "$CONCURRENCY" "$wall" "${runs[@]}"
+echo "   UDP datagrams dropped on receipt during runs 1, 2, 3 (kernel, whole machine): ${drops[*]}"
 echo "   peak RSS: $((rss / 1024)) MiB ($rss KiB)"
 
 if [ "$MAILBOXES_SCALE" -gt 0 ]; then
@@ -219,6 +229,7 @@ if [ "$MAILBOXES_SCALE" -gt 0 ]; then
     "ideal from the floor ${MAILBOXES_SCALE}/${CONCURRENCY_SCALE} x ${floor} ms = ${ideal} ms (ratio $(ratio "$run_wall" "$ideal"));" \
     "against one check's wall time ${ideal_single} ms (ratio $(ratio "$run_wall" "$ideal_single"))"
   figures batch "$D" "$MD_LAB_FLOOR" "$CONCURRENCY_SCALE" "$wall" "$OUT/scale.jsonl:$run_wall"
+  echo "   UDP datagrams dropped on receipt (kernel, whole machine): ${run_udp_drops}"
   echo "   peak RSS: $((run_rss / 1024)) MiB ($run_rss KiB)"
   nofile=$(cat "$OUT/scale.err" "$OUT/scale.jsonl" | grep -ci 'too many open files' || true)
   if [ "$nofile" -gt 0 ]; then
