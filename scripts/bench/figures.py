@@ -4,6 +4,7 @@
     figures.py branches D STATS REPORT.json...   observed round trips per branch
     figures.py batch D FLOOR CONCURRENCY SINGLE_MS RUN.jsonl:WALL_MS...
                                                  per-mailbox tail, per run
+    figures.py dns STATS RUNS                    address questions per host, per run
 
 Floors come from the lab's model (MD_LAB_*_FLOOR, in the environment), never from
 what the tool did.
@@ -122,11 +123,23 @@ def batch(d, floor, concurrency, single_ms, runs):
         )
 
 
+def dns(stats, runs):
+    stats, runs = json.loads(stats), int(runs)
+    asked = stats.get("dns_asked", {})
+    print(
+        "   address questions per run: "
+        + ", ".join(f"{k} {v / runs:g}" for k, v in sorted(asked.items()))
+        + f" ({stats.get('dns_queries', 0) / runs:g} queries in all)"
+    )
+
+
 if __name__ == "__main__":
     cmd, args = sys.argv[1], sys.argv[2:]
     if cmd == "branches":
         branches(args[0], args[1], args[2:])
     elif cmd == "batch":
         batch(args[0], args[1], args[2], args[3], args[4:])
+    elif cmd == "dns":
+        dns(args[0], args[1])
     else:
         sys.exit(f"unknown command {cmd}")

@@ -66,6 +66,7 @@ mkfifo "$fifo"
   ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
   exec target/release/examples/lab --delay "$D"
 ) <"$fifo" >"$OUT/lab.out" &
+lab_pid=$!
 exec 3>"$fifo"
 trap 'exec 3>&-; rm -f "$fifo"' EXIT
 for _ in $(seq 1 100); do grep -q 'MD_LAB_FLOOR=' "$OUT/lab.out" 2>/dev/null && break; sleep 0.05; done
@@ -75,16 +76,20 @@ export MD_BENCH_PW=abcdefghijklmnop
 lines_seen=$(wc -l <"$OUT/lab.out")
 problems=0
 
-# What the lab's servers saw since the last call: one JSON line.
+# What the lab's servers saw since the last call: one JSON line (it may take a
+# while to come after a large batch, while the lab closes its connections).
 lab_stats() {
   echo stats >&3
-  for _ in $(seq 1 100); do
+  for _ in $(seq 1 1500); do
     [ "$(wc -l <"$OUT/lab.out")" -gt "$lines_seen" ] && break
     sleep 0.02
   done
+  [ "$(wc -l <"$OUT/lab.out")" -gt "$lines_seen" ] || { echo "the lab did not answer stats" >&2; exit 1; }
   lines_seen=$(wc -l <"$OUT/lab.out")
   tail -n 1 "$OUT/lab.out"
 }
+# The lab's CPU time so far (user + system), in ms.
+lab_cpu() { awk -v hz="$(getconf CLK_TCK)" '{ print int(($14 + $15) * 1000 / hz) }' "/proc/$lab_pid/stat"; }
 # Says what the servers saw; fails when the logins or connections differ from
 # what was expected (one login per protocol and mailbox), or a client deviated
 # from the dialogue (but for ALLOWED, a known deviation's start).
@@ -178,16 +183,19 @@ mailboxes() {
 # the whole machine's): a DNS answer or question lost in a burst shows here.
 udp_drops() { awk '/^Udp:/ { if (seen) print $4 + $6; seen = 1 }' /proc/net/snmp; }
 # batch_run CSV CONCURRENCY NAME: one timed batch; sets run_wall (ms), run_rss
-# (KiB) and run_udp_drops.
+# (KiB), run_cpu and run_lab_cpu (user + system, ms) and run_udp_drops.
 batch_run() {
-  local drops_before
+  local drops_before lab_before u s
   drops_before=$(udp_drops)
-  /usr/bin/time -f '%e %M' -o "$OUT/$3.time" "$BIN" batch "$1" --concurrency "$2" --per-domain "$2" \
+  lab_before=$(lab_cpu)
+  /usr/bin/time -f '%e %M %U %S' -o "$OUT/$3.time" "$BIN" batch "$1" --concurrency "$2" --per-domain "$2" \
     --dns-server "$MD_LAB_DNS" --ca-file "$MD_LAB_CA" --identity-url "$MD_LAB_IDENTITY" --json \
     >"$OUT/$3.jsonl" 2>"$OUT/$3.err" || true
-  read -r w run_rss < <(tail -n 1 "$OUT/$3.time")
+  read -r w run_rss u s < <(tail -n 1 "$OUT/$3.time")
   run_wall=$(python3 -c "import sys; print(f'{float(sys.argv[1])*1000:.0f}')" "$w")
+  run_cpu=$(python3 -c "import sys; print(f'{(float(sys.argv[1])+float(sys.argv[2]))*1000:.0f}')" "$u" "$s")
   run_udp_drops=$(($(udp_drops) - drops_before))
+  run_lab_cpu=$(($(lab_cpu) - lab_before))
 }
 csv="$OUT/batch.csv"
 mailboxes "$MAILBOXES" "$csv"
@@ -195,15 +203,19 @@ walls=()
 runs=()
 rss=0
 drops=()
+cpus=()
 for k in 1 2 3; do
   batch_run "$csv" "$CONCURRENCY" "batch-$k"
   walls+=("$run_wall")
   drops+=("$run_udp_drops")
+  cpus+=("${run_cpu}/${run_lab_cpu}")
   runs+=("$OUT/batch-$k.jsonl:$run_wall")
   [ "$run_rss" -gt "$rss" ] && rss=$run_rss
 done
 m=$((3 * MAILBOXES))
-verify "$(lab_stats)" "smtp:$m:$m imap:$m:$m pop:$m:$m" "" || problems=1
+st="$(lab_stats)"
+verify "$st" "smtp:$m:$m imap:$m:$m pop:$m:$m" "" || problems=1
+figures dns "$st" 3
 reports=$(cat "$OUT"/batch-[123].jsonl | wc -l)
 bwall=$(printf '%s\n' "${walls[@]}" | sort -n | sed -n 2p)
 slowest=$(printf '%s\n' "${walls[@]}" | sort -n | tail -n 1)
@@ -213,6 +225,7 @@ echo "   ${reports} reports over 3 runs; wall time (runs: ${walls[*]} ms): media
 echo "   ideal from the floor: ${MAILBOXES}/${CONCURRENCY} x ${floor} ms = ${ideal} ms; ratio: median $(ratio "$bwall" "$ideal"), slowest $(ratio "$slowest" "$ideal")"
 echo "   against one check's wall time: ${MAILBOXES}/${CONCURRENCY} x ${wall} ms = ${ideal_single} ms; ratio: median $(ratio "$bwall" "$ideal_single"), slowest $(ratio "$slowest" "$ideal_single")"
 figures batch "$D" "$MD_LAB_FLOOR" "$CONCURRENCY" "$wall" "${runs[@]}"
+echo "   CPU time (user + system) of the tool / of the lab, runs 1, 2, 3: ${cpus[*]} ms, on $(nproc) cores"
 echo "   UDP datagrams dropped on receipt during runs 1, 2, 3 (kernel, whole machine): ${drops[*]}"
 echo "   peak RSS: $((rss / 1024)) MiB ($rss KiB)"
 
@@ -222,13 +235,16 @@ if [ "$MAILBOXES_SCALE" -gt 0 ]; then
   echo "   open files (ulimit -n) for the tool: soft $(ulimit -Sn), hard $(ulimit -Hn)"
   mailboxes "$MAILBOXES_SCALE" "$OUT/scale.csv"
   batch_run "$OUT/scale.csv" "$CONCURRENCY_SCALE" scale
-  verify "$(lab_stats)" "smtp:$MAILBOXES_SCALE:$MAILBOXES_SCALE imap:$MAILBOXES_SCALE:$MAILBOXES_SCALE pop:$MAILBOXES_SCALE:$MAILBOXES_SCALE" "" || problems=1
+  st="$(lab_stats)"
+  verify "$st" "smtp:$MAILBOXES_SCALE:$MAILBOXES_SCALE imap:$MAILBOXES_SCALE:$MAILBOXES_SCALE pop:$MAILBOXES_SCALE:$MAILBOXES_SCALE" "" || problems=1
+  figures dns "$st" 1
   ideal=$(python3 -c "print(f'{$MAILBOXES_SCALE / $CONCURRENCY_SCALE * $floor:.0f}')")
   ideal_single=$(python3 -c "print(f'{$MAILBOXES_SCALE / $CONCURRENCY_SCALE * $wall:.0f}')")
   echo "   $(wc -l <"$OUT/scale.jsonl") reports; wall time ${run_wall} ms;" \
     "ideal from the floor ${MAILBOXES_SCALE}/${CONCURRENCY_SCALE} x ${floor} ms = ${ideal} ms (ratio $(ratio "$run_wall" "$ideal"));" \
     "against one check's wall time ${ideal_single} ms (ratio $(ratio "$run_wall" "$ideal_single"))"
   figures batch "$D" "$MD_LAB_FLOOR" "$CONCURRENCY_SCALE" "$wall" "$OUT/scale.jsonl:$run_wall"
+  echo "   CPU time (user + system): the tool ${run_cpu} ms, the lab ${run_lab_cpu} ms, on $(nproc) cores"
   echo "   UDP datagrams dropped on receipt (kernel, whole machine): ${run_udp_drops}"
   echo "   peak RSS: $((run_rss / 1024)) MiB ($run_rss KiB)"
   nofile=$(cat "$OUT/scale.err" "$OUT/scale.jsonl" | grep -ci 'too many open files' || true)
@@ -236,7 +252,7 @@ if [ "$MAILBOXES_SCALE" -gt 0 ]; then
     echo "   OPEN-FILE LIMIT: ${nofile} lines of the output say 'too many open files'"
     problems=1
   fi
-  [ -s "$OUT/scale.err" ] && echo "   standard error: $(head -c 300 "$OUT/scale.err")"
+  if [ -s "$OUT/scale.err" ]; then echo "   standard error: $(head -c 300 "$OUT/scale.err")"; fi
 fi
 
 echo
