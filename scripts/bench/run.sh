@@ -73,20 +73,22 @@ for _ in $(seq 1 100); do grep -q 'MD_LAB_FLOOR=' "$OUT/lab.out" 2>/dev/null && 
 # shellcheck disable=SC1090
 source <(grep '^export ' "$OUT/lab.out")
 export MD_BENCH_PW=abcdefghijklmnop
-lines_seen=$(wc -l <"$OUT/lab.out")
 problems=0
 
-# What the lab's servers saw since the last call: one JSON line (it may take a
-# while to come after a large batch, while the lab closes its connections).
+# What the lab's servers saw since the last call: one JSON line, the one written
+# after this call's question (each call waits for its answer, so the count of
+# lines before the question is that of the answers so far; it is taken here, as
+# callers run this in a subshell).
 lab_stats() {
+  local before
+  before=$(wc -l <"$OUT/lab.out")
   echo stats >&3
   for _ in $(seq 1 1500); do
-    [ "$(wc -l <"$OUT/lab.out")" -gt "$lines_seen" ] && break
+    [ "$(wc -l <"$OUT/lab.out")" -gt "$before" ] && break
     sleep 0.02
   done
-  [ "$(wc -l <"$OUT/lab.out")" -gt "$lines_seen" ] || { echo "the lab did not answer stats" >&2; exit 1; }
-  lines_seen=$(wc -l <"$OUT/lab.out")
-  tail -n 1 "$OUT/lab.out"
+  [ "$(wc -l <"$OUT/lab.out")" -gt "$before" ] || { echo "the lab did not answer stats" >&2; exit 1; }
+  sed -n "$((before + 1))p" "$OUT/lab.out"
 }
 # The lab's CPU time so far (user + system), in ms.
 lab_cpu() { awk -v hz="$(getconf CLK_TCK)" '{ print int(($14 + $15) * 1000 / hz) }' "/proc/$lab_pid/stat"; }
