@@ -6,15 +6,21 @@
 //!
 //! It prints shell exports for scripts/bench/run.sh, then reads commands on standard
 //! input until it closes: `stats` prints, as one JSON line, what each server saw
-//! since the last `stats` (connections, authentication attempts, deviations from
-//! the script) and starts counting again.
+//! since the last `stats` (connections, authentication attempts, the delayed
+//! flights each connection waited for, DNS questions per host, deviations from the
+//! script) and starts counting again.
+//!
+//! The floor it exports is that of an optimal client that follows the standards,
+//! from what each server offers (`Scenario::floor`), never from what the tool does:
+//! per branch (`MD_LAB_SMTP_FLOOR`, ..., `MD_LAB_TENANT_FLOOR`, in round trips) and
+//! for the run (`MD_LAB_FLOOR`: the branches run at the same time, so the longest).
 //!
 //!     cargo run --release --example lab -- --delay 50 [--smtp FIXTURE] [--imap FIXTURE] [--pop FIXTURE]
 
 #![allow(clippy::disallowed_macros)] // a command-line helper: its output is its job
 
 use mailbox_doctor::sim::pki::Pki;
-use mailbox_doctor::sim::replay::{ReplayServer, Scenario};
+use mailbox_doctor::sim::replay::{Floor, ReplayServer, Scenario, TlsVersion};
 use std::io::{BufRead, Write};
 use std::time::Duration;
 
@@ -39,9 +45,9 @@ async fn main() -> Result<(), String> {
     let pki = Pki::new()?;
     let mut exports = Vec::new();
     let mut servers = Vec::new();
-    // The longest branch: one DNS answer before the first connection, then the
-    // protocol's own replies and its TLS handshake.
-    let mut branch_max = 0;
+    // The lab's servers speak TLS 1.3 (rustls, both ends).
+    let tls = TlsVersion::Tls13;
+    let mut floors = Vec::new();
     for (var, fixture, host) in [
         (
             "SMTP",
@@ -60,10 +66,7 @@ async fn main() -> Result<(), String> {
         ),
     ] {
         let sc = Scenario::named(&fixture)?;
-        let (replies, handshakes) = (sc.round_trips(), sc.tls_handshakes());
-        branch_max = branch_max.max(1 + replies + handshakes);
-        exports.push(format!("export MD_LAB_{var}_REPLIES={replies}"));
-        exports.push(format!("export MD_LAB_{var}_HANDSHAKES={handshakes}"));
+        floors.push((var, sc.floor(tls)));
         let cfg = pki.server_config(sc.cert, &[host])?;
         let s = ReplayServer::start(sc, cfg, delay)
             .await
@@ -83,7 +86,18 @@ async fn main() -> Result<(), String> {
         identity.addr().port()
     ));
     exports.push(format!("export MD_LAB_DELAY_MS={delay_ms}"));
-    exports.push(format!("export MD_LAB_FLOOR_ROUND_TRIPS={branch_max}"));
+    // The tenant look-up: the user realm alone says whether the domain is
+    // Microsoft's and how it signs in; requests sent together count once.
+    floors.push(("TENANT", Floor::https(tls, 1)));
+    for (var, f) in &floors {
+        exports.push(format!("export MD_LAB_{var}_FLOOR={}", f.total()));
+        exports.push(format!(
+            "export MD_LAB_{var}_FLOOR_PARTS='{} DNS + {} TLS + {} replies'",
+            f.dns, f.tls, f.replies
+        ));
+    }
+    let floor = floors.iter().map(|(_, f)| f.total()).max().unwrap_or(0);
+    exports.push(format!("export MD_LAB_FLOOR={floor}"));
     println!("{}", exports.join("\n"));
     let _ = std::io::stdout().flush();
 
@@ -96,6 +110,13 @@ async fn main() -> Result<(), String> {
         }
     });
     let (mut dns_seen, mut identity_seen) = (0, 0);
+    // The address questions per host, to show a branch asking twice.
+    let asked_names = [
+        "smtp.office365.com",
+        "outlook.office365.com",
+        "login.microsoftonline.com",
+    ];
+    let mut asked_seen = std::collections::HashMap::new();
     while let Some(command) = rx.recv().await {
         if command.trim() != "stats" {
             continue;
@@ -109,10 +130,27 @@ async fn main() -> Result<(), String> {
                     "connections": st.connections,
                     "max_active": st.max_active,
                     "auth_attempts": st.auth_attempts,
+                    "flights": st.flights,
+                    "flights_per_connection": if st.connections == 0 {
+                        serde_json::Value::Null
+                    } else {
+                        serde_json::json!(st.flights as f64 / st.connections as f64)
+                    },
+                    "min_flights_per_connection": st.min_flights_per_connection,
+                    "max_flights_per_connection": st.max_flights_per_connection,
                     "mismatches": st.mismatches,
                 }),
             );
         }
+        let mut asked = serde_json::Map::new();
+        for name in asked_names {
+            for rtype in ["A", "AAAA"] {
+                let now = dns.asked(name, rtype);
+                let before = asked_seen.insert((name, rtype), now).unwrap_or(0);
+                asked.insert(format!("{name} {rtype}"), (now - before).into());
+            }
+        }
+        per_server.insert("dns_asked".into(), asked.into());
         per_server.insert("dns_queries".into(), (dns.queries() - dns_seen).into());
         per_server.insert(
             "identity_requests".into(),

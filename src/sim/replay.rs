@@ -1,7 +1,9 @@
 //! The replay server: plays a recorded scenario from `fixtures/` over real TCP on
 //! 127.0.0.1, with TLS (implicit or after STARTTLS) from the in-memory PKI. It
-//! checks what the client sent, counts connections and authentication attempts,
-//! and can delay every reply and TLS handshake (for the round-trip benchmarks).
+//! checks what the client sent, counts connections, authentication attempts and
+//! the delayed flights each connection waited for, and can delay every reply and
+//! TLS handshake (for the round-trip benchmarks, whose floor `Scenario::floor`
+//! computes from what the server offers).
 //! Used by the tests and by `demo`; the checks cannot tell it from a real server.
 //!
 //! Scenario format (plain text, see fixtures/README.md): `# key: value` headers,
@@ -151,33 +153,199 @@ impl Scenario {
             .ok_or_else(|| format!("no fixture named {name}"))?;
         Scenario::parse(name, text)
     }
+}
 
-    /// The TLS handshakes the client waits for (implicit TLS, or after STARTTLS):
-    /// one round trip each with TLS 1.3.
-    pub fn tls_handshakes(&self) -> usize {
-        let after_starttls = self.steps.iter().filter(|s| **s == Step::Tls).count();
-        after_starttls + usize::from(self.tls == TlsMode::Implicit)
+/// The TLS version a handshake is counted for: the server's flight (and the
+/// client's answer) before the client may send application data. TLS 1.3 needs one
+/// round trip, TLS 1.2 two.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TlsVersion {
+    Tls12,
+    Tls13,
+}
+
+impl TlsVersion {
+    pub fn flights(self) -> usize {
+        match self {
+            TlsVersion::Tls12 => 2,
+            TlsVersion::Tls13 => 1,
+        }
+    }
+}
+
+/// The round trips an optimal client that follows the standards waits for on one
+/// branch of a run, from the DNS question to the server's verdict on the login:
+/// the floor no implementation can go under on a network with that round trip.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Floor {
+    /// DNS rounds before the first connection (A and AAAA asked together: 1).
+    pub dns: usize,
+    /// TLS handshake flights.
+    pub tls: usize,
+    /// Server replies (protocol lines or HTTP responses) waited for.
+    pub replies: usize,
+}
+
+impl Floor {
+    pub fn total(&self) -> usize {
+        self.dns + self.tls + self.replies
     }
 
-    /// The number of server replies the client waits for: runs of `S:` lines
-    /// before its last line (the farewell reply is not awaited). Each costs one
-    /// round trip, and one `delay` on the replay server.
-    pub fn round_trips(&self) -> usize {
-        let last = self
-            .steps
-            .iter()
-            .rposition(|s| matches!(s, Step::Expect(_)))
-            .unwrap_or(self.steps.len());
-        let mut n = 0;
-        let mut in_reply = false;
-        for s in &self.steps[..last] {
-            let send = matches!(s, Step::Send(_));
-            if send && !in_reply {
-                n += 1;
-            }
-            in_reply = send;
+    /// An HTTPS look-up: one DNS round, one handshake, then `requests` responses
+    /// that each need the one before (requests sent at the same time count once).
+    pub fn https(tls: TlsVersion, requests: usize) -> Floor {
+        Floor {
+            dns: 1,
+            tls: tls.flights(),
+            replies: requests,
         }
-        n
+    }
+}
+
+/// Words of a capability line, upper-cased.
+fn words(line: &str) -> Vec<String> {
+    line.split(|c: char| c.is_whitespace() || c == '[' || c == ']')
+        .filter(|w| !w.is_empty())
+        .map(|w| w.to_ascii_uppercase())
+        .collect()
+}
+
+impl Scenario {
+    /// The lines the server sends, in order.
+    fn server_lines(&self) -> impl Iterator<Item = &str> {
+        self.steps.iter().filter_map(|s| match s {
+            Step::Send(l) => Some(l.as_str()),
+            _ => None,
+        })
+    }
+
+    /// The floor for this server: what an optimal client needs, given only what the
+    /// server offers (its greeting, its EHLO, CAPABILITY or CAPA lines and its TLS
+    /// mode), never what a particular client sent. One DNS round; the handshake;
+    /// the greeting and the capability requests; then the cheapest login offered:
+    /// SMTP `AUTH PLAIN` with an initial response (1 reply), else `AUTH LOGIN` with
+    /// an initial response (2: the password prompt, the verdict); IMAP
+    /// `AUTHENTICATE PLAIN` with SASL-IR or `LOGIN` (1); POP3 `AUTH PLAIN` with an
+    /// initial response (RFC 5034, 1), else USER and PASS (2). A token login is
+    /// XOAUTH2 with an initial response (1). Nothing after the verdict is waited
+    /// for (QUIT, LOGOUT). A server that offers no usable login ends the branch
+    /// at its capabilities.
+    pub fn floor(&self, tls: TlsVersion) -> Floor {
+        let mut f = Floor {
+            dns: 1,
+            ..Floor::default()
+        };
+        let handshake = tls.flights();
+        let lines: Vec<&str> = self.server_lines().collect();
+        let greeting = lines.first().copied().unwrap_or_default();
+        match self.protocol {
+            Protocol::Smtp => {
+                // Greeting and EHLO; with STARTTLS its reply, the handshake and
+                // EHLO again.
+                f.replies = 2;
+                match self.tls {
+                    TlsMode::Implicit => f.tls = handshake,
+                    TlsMode::Starttls => {
+                        f.replies += 2;
+                        f.tls = handshake;
+                    }
+                    TlsMode::None => {}
+                }
+                // The mechanisms of the last EHLO (after the handshake).
+                let mechs = lines
+                    .iter()
+                    .filter_map(|l| {
+                        let rest = l.strip_prefix("250-").or_else(|| l.strip_prefix("250 "))?;
+                        let w = words(&rest.replace('=', " "));
+                        (w.first().map(String::as_str) == Some("AUTH")).then_some(w)
+                    })
+                    .next_back()
+                    .unwrap_or_default();
+                let has = |m: &str| mechs.iter().any(|w| w == m);
+                f.replies += if self.token {
+                    usize::from(has("XOAUTH2"))
+                } else if has("PLAIN") {
+                    1
+                } else if has("LOGIN") {
+                    2
+                } else {
+                    0
+                };
+            }
+            Protocol::Imap => {
+                f.replies = 1; // the greeting
+                let caps_in_greeting = greeting.to_ascii_uppercase().contains("[CAPABILITY ");
+                let untagged: Vec<Vec<String>> = lines
+                    .iter()
+                    .filter(|l| l.to_ascii_uppercase().starts_with("* CAPABILITY "))
+                    .map(|l| words(l))
+                    .collect();
+                let mut caps = if caps_in_greeting {
+                    words(greeting)
+                } else {
+                    f.replies += 1;
+                    untagged.first().cloned().unwrap_or_default()
+                };
+                match self.tls {
+                    TlsMode::Implicit => f.tls = handshake,
+                    TlsMode::Starttls => {
+                        // STARTTLS, the handshake, CAPABILITY again (RFC 3501 6.2.1).
+                        f.replies += 2;
+                        f.tls = handshake;
+                        let after = usize::from(!caps_in_greeting);
+                        caps = untagged.get(after).cloned().unwrap_or(caps);
+                    }
+                    TlsMode::None => {}
+                }
+                let has = |c: &str| caps.iter().any(|w| w == c);
+                let sasl_ir = has("SASL-IR");
+                f.replies += if self.token {
+                    match (has("AUTH=XOAUTH2"), sasl_ir) {
+                        (true, true) => 1,
+                        (true, false) => 2,
+                        _ => 0,
+                    }
+                } else if (sasl_ir && has("AUTH=PLAIN")) || !has("LOGINDISABLED") {
+                    1
+                } else if has("AUTH=PLAIN") {
+                    2
+                } else {
+                    0
+                };
+            }
+            Protocol::Pop => {
+                // The greeting and CAPA; with STLS its reply, the handshake and
+                // CAPA again (RFC 2595 4).
+                f.replies = 2;
+                match self.tls {
+                    TlsMode::Implicit => f.tls = handshake,
+                    TlsMode::Starttls => {
+                        f.replies += 2;
+                        f.tls = handshake;
+                    }
+                    TlsMode::None => {}
+                }
+                let sasl = lines
+                    .iter()
+                    .map(|l| words(l))
+                    .rfind(|w| w.first().map(String::as_str) == Some("SASL"))
+                    .unwrap_or_default();
+                let has = |m: &str| sasl.iter().skip(1).any(|w| w == m);
+                f.replies += if self.token {
+                    usize::from(has("XOAUTH2"))
+                } else if has("PLAIN") {
+                    1
+                } else {
+                    2
+                };
+            }
+        }
+        f
+    }
+
+    /// The floor's round trips for this server with TLS 1.3 (what the lab serves).
+    pub fn floor_flights(&self) -> usize {
+        self.floor(TlsVersion::Tls13).total()
     }
 }
 
@@ -191,6 +359,13 @@ pub struct Stats {
     pub auth_attempts: usize,
     /// The most authentication commands seen on one connection.
     pub max_auth_per_connection: usize,
+    /// Delayed flights served that the client waited for: replies before its last
+    /// line, and TLS handshakes. Each is one round trip on a real network.
+    pub flights: usize,
+    /// The fewest and the most such flights on one connection (of those that
+    /// ended).
+    pub min_flights_per_connection: Option<usize>,
+    pub max_flights_per_connection: usize,
     pub mismatches: Vec<String>,
     /// Client lines as received (they may hold the secret: tests only).
     pub client_lines: Vec<String>,
@@ -278,11 +453,17 @@ impl ReplayServer {
                 let (sc, st, tls) = (scenario.clone(), st.clone(), tls.clone());
                 tokio::spawn(async move {
                     let mut done = false;
-                    let r = play(&sc, tcp, tls, delay, &st, &mut done).await;
+                    let mut flights = 0;
+                    let r = play(&sc, tcp, tls, delay, &st, &mut done, &mut flights).await;
                     if let Ok(mut s) = st.lock() {
                         if !done {
                             s.active -= 1;
                         }
+                        s.min_flights_per_connection = Some(
+                            s.min_flights_per_connection
+                                .map_or(flights, |m| m.min(flights)),
+                        );
+                        s.max_flights_per_connection = s.max_flights_per_connection.max(flights);
                         if let Err(why) = r {
                             s.mismatches.push(why);
                         }
@@ -323,6 +504,7 @@ async fn play(
     delay: Duration,
     stats: &Arc<Mutex<Stats>>,
     done: &mut bool,
+    flights: &mut usize,
 ) -> Result<(), String> {
     let acceptor = tokio_rustls::TlsAcceptor::from(tls);
     // The session counts as active until the last reply the client waits for (the
@@ -332,11 +514,19 @@ async fn play(
     let last_awaited = sc.steps[..last_expect_at.unwrap_or(sc.steps.len())]
         .iter()
         .rposition(|s| matches!(s, Step::Send(_)));
+    // One flight the client waits for: counted on the connection and in all.
+    let flown = |flights: &mut usize| {
+        *flights += 1;
+        if let Ok(mut s) = stats.lock() {
+            s.flights += 1;
+        }
+    };
     let mut stream: BufReader<Box<dyn Io>> = if sc.tls == TlsMode::Implicit {
         // The handshake's server flight is a reply too: one delay.
         if !delay.is_zero() {
             tokio::time::sleep(delay).await;
         }
+        flown(flights);
         let s = acceptor
             .accept(tcp)
             .await
@@ -361,6 +551,9 @@ async fn play(
                 let first_line = i == 0 || !matches!(sc.steps[i - 1], Step::Send(_));
                 if first_line && !delay.is_zero() {
                     tokio::time::sleep(delay).await;
+                }
+                if first_line && last_expect_at.is_some_and(|l| i < l) {
+                    flown(flights);
                 }
                 let line = line.replace("{tag}", &last_tag);
                 if first_line && std::mem::take(&mut auth_opened) {
@@ -431,6 +624,7 @@ async fn play(
                 if !delay.is_zero() {
                     tokio::time::sleep(delay).await;
                 }
+                flown(flights);
                 let s = acceptor
                     .accept(inner)
                     .await
@@ -469,26 +663,99 @@ mod tests {
         }
     }
 
+    fn floor(name: &str) -> Floor {
+        Scenario::named(name)
+            .expect("fixture")
+            .floor(TlsVersion::Tls13)
+    }
+
     #[test]
-    fn round_trips_count_the_replies_the_client_waits_for() {
+    fn the_floor_follows_what_the_server_offers() {
+        // Greeting, EHLO, STARTTLS, the handshake, EHLO, then AUTH LOGIN with an
+        // initial response: the password prompt and the verdict.
+        let smtp = floor("exo-smtp-ok");
+        assert_eq!(
+            smtp,
+            Floor {
+                dns: 1,
+                tls: 1,
+                replies: 6
+            }
+        );
+        assert_eq!(smtp.total(), 8);
+        // Handshake, greeting, CAPABILITY, AUTHENTICATE PLAIN with SASL-IR.
+        assert_eq!(floor("exo-imap-ok").total(), 5);
+        // Handshake, greeting, CAPA, AUTH PLAIN with an initial response.
+        assert_eq!(floor("exo-pop-ok").total(), 5);
+        // Implicit TLS and PLAIN offered: greeting, EHLO, one AUTH reply.
+        assert_eq!(floor("gmail-smtp-implicit-ok").total(), 5);
+        // Capabilities in the greeting, STARTTLS, CAPABILITY again, no login.
+        assert_eq!(floor("imap-logindisabled").total(), 5);
         assert_eq!(
             Scenario::named("exo-smtp-ok")
                 .expect("fixture")
-                .round_trips(),
-            6
+                .floor_flights(),
+            8
         );
-        assert_eq!(
-            Scenario::named("exo-imap-ok")
-                .expect("fixture")
-                .round_trips(),
-            4
-        );
-        assert_eq!(
-            Scenario::named("exo-pop-ok")
-                .expect("fixture")
-                .round_trips(),
-            5
-        );
+        let tls12 = Scenario::named("exo-smtp-ok")
+            .expect("fixture")
+            .floor(TlsVersion::Tls12);
+        assert_eq!(tls12.total(), 9);
+        assert_eq!(Floor::https(TlsVersion::Tls13, 1).total(), 3);
+    }
+
+    #[test]
+    fn the_floor_ignores_what_the_client_sent() {
+        // The same server lines, the client's AUTH LOGIN with and without an
+        // initial response.
+        let server = "S: 220 ready\nC: EHLO *\nS: 250-mx\nS: 250 AUTH LOGIN\n";
+        let without = "C: AUTH LOGIN\nS: 334 VXNlcm5hbWU6\nC: *\nS: 334 UGFzc3dvcmQ6\nC: <auth>\nS: 235 ok\nC: QUIT\n";
+        let with = "C: AUTH LOGIN *\nS: 334 UGFzc3dvcmQ6\nC: <auth>\nS: 235 ok\nC: QUIT\n";
+        let head = "# protocol: smtp\n# tls: none\n";
+        for dialogue in [without, with] {
+            let sc = Scenario::parse("t", &format!("{head}{server}{dialogue}")).expect("parse");
+            assert_eq!(sc.floor(TlsVersion::Tls13).total(), 5, "{dialogue}");
+        }
+    }
+
+    #[tokio::test]
+    async fn the_server_counts_the_flights_the_client_waited_for() {
+        let text = "# protocol: smtp\n# tls: none\nS: 220 ready\nC: EHLO *\nS: 250-mx\nS: 250 AUTH PLAIN\nC: AUTH PLAIN <auth>\nS: 235 ok\nC: QUIT\nS: 221 bye\n!close\n";
+        let sc = Scenario::parse("t", text).expect("parse");
+        let cfg = crate::sim::pki::Pki::new()
+            .expect("pki")
+            .server_config(CertKind::Valid, &["mx"])
+            .expect("config");
+        let server = ReplayServer::start(sc, cfg, Duration::ZERO)
+            .await
+            .expect("start");
+        let tcp = tokio::net::TcpStream::connect(server.addr())
+            .await
+            .expect("connect");
+        let mut c = BufReader::new(tcp);
+        let mut line = String::new();
+        for (send, replies) in [("", 1), ("EHLO me\r\n", 2), ("AUTH PLAIN AGEAYg==\r\n", 1)] {
+            c.get_mut().write_all(send.as_bytes()).await.expect("write");
+            for _ in 0..replies {
+                line.clear();
+                c.read_line(&mut line).await.expect("read");
+            }
+        }
+        c.get_mut().write_all(b"QUIT\r\n").await.expect("write");
+        drop(c);
+        let mut st = server.stats();
+        for _ in 0..200 {
+            if st.min_flights_per_connection.is_some() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            st = server.stats();
+        }
+        // Greeting, EHLO and the AUTH verdict; not the farewell.
+        assert_eq!(st.flights, 3);
+        assert_eq!(st.min_flights_per_connection, Some(3));
+        assert_eq!(st.max_flights_per_connection, 3);
+        assert!(st.mismatches.is_empty(), "{:?}", st.mismatches);
     }
 
     #[test]
