@@ -52,16 +52,15 @@ pub async fn check_all(
 }
 
 /// The worst status of all mailboxes (critical beats unknown beats warning).
-pub fn aggregate(reports: &[Report]) -> OverallStatus {
+pub fn aggregate(statuses: impl IntoIterator<Item = OverallStatus>) -> OverallStatus {
     let rank = |s: OverallStatus| match s {
         OverallStatus::Ok => 0,
         OverallStatus::Warning => 1,
         OverallStatus::Unknown => 2,
         OverallStatus::Critical => 3,
     };
-    reports
-        .iter()
-        .map(|r| r.status)
+    statuses
+        .into_iter()
         .max_by_key(|s| rank(*s))
         .unwrap_or(OverallStatus::Unknown)
 }

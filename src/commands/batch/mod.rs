@@ -129,7 +129,8 @@ pub fn run(kb: &'static Knowledge, args: BatchArgs) -> anyhow::Result<Outcome> {
         pb
     });
     let rt = super::runtime()?;
-    let mut reports: Vec<Report> = Vec::with_capacity(specs.len());
+    let mut reports: Vec<Report> = Vec::new();
+    let mut statuses = Vec::with_capacity(specs.len());
     let mut out = std::io::stdout().lock();
     let (concurrency, soft) = crate::net::limits::fit_concurrency(args.concurrency as usize);
     if concurrency < args.concurrency as usize {
@@ -157,12 +158,17 @@ pub fn run(kb: &'static Knowledge, args: BatchArgs) -> anyhow::Result<Outcome> {
         if let Some(pb) = &progress {
             pb.inc(1);
         }
-        reports.push(report);
+        statuses.push(report.status);
+        // JSON lines are out already: only the other formats need the reports
+        // at the end, so a long JSON batch holds none of them.
+        if format != Format::Json {
+            reports.push(report);
+        }
     }));
     if let Some(pb) = progress {
         pb.finish_and_clear();
     }
-    let status = runner::batch::aggregate(&reports);
+    let status = runner::batch::aggregate(statuses);
     let mut buf = Vec::new();
     match format {
         Format::Json => {}
