@@ -75,6 +75,29 @@ async fn main() -> Result<(), String> {
         exports.push(format!("export MD_LAB_{var}={host}:{}", s.addr().port()));
         servers.push((var.to_ascii_lowercase(), s));
     }
+    // The same SMTP dialogue for clients that send `AUTH LOGIN` bare (swaks,
+    // openssl): the server's username prompt, as recorded, before the password's.
+    {
+        let text = mailbox_doctor::sim::replay::FIXTURES
+            .iter()
+            .find(|(n, _)| *n == "exo-smtp-ok")
+            .map(|(_, t)| *t)
+            .ok_or("no exo-smtp-ok fixture")?;
+        let bare = text.replace(
+            "C: AUTH LOGIN *\nS: 334 UGFzc3dvcmQ6\n",
+            "C: AUTH LOGIN\nS: 334 VXNlcm5hbWU6\nC: *\nS: 334 UGFzc3dvcmQ6\n",
+        );
+        if bare == text {
+            return Err("exo-smtp-ok has no AUTH LOGIN with an initial response".into());
+        }
+        let sc = Scenario::parse("exo-smtp-ok-bare-login", &bare)?;
+        let cfg = pki.server_config(sc.cert, &["smtp.office365.com"])?;
+        let s = ReplayServer::start(sc, cfg, delay)
+            .await
+            .map_err(|e| e.to_string())?;
+        exports.push(format!("export MD_LAB_SMTP_BARE_PORT={}", s.addr().port()));
+        servers.push(("smtp_bare".to_string(), s));
+    }
     let (dns, identity) = mailbox_doctor::commands::demo::contoso_services(&pki, delay).await?;
     let ca = std::env::temp_dir().join(format!("mailbox-doctor-lab-{}.pem", std::process::id()));
     std::fs::write(&ca, pki.ca.pem()).map_err(|e| e.to_string())?;

@@ -8,9 +8,9 @@ set -u
 dig @127.0.0.1 -p "$MD_LAB_DNS_PORT" +short contoso.com MX
 dig @127.0.0.1 -p "$MD_LAB_DNS_PORT" +short smtp.office365.com A
 dig @127.0.0.1 -p "$MD_LAB_DNS_PORT" +short outlook.office365.com A
-openssl s_client -starttls smtp -connect "127.0.0.1:$MD_LAB_SMTP_PORT" \
+openssl s_client -starttls smtp -connect "127.0.0.1:$MD_LAB_SMTP_BARE_PORT" \
   -servername smtp.office365.com -CAfile "$MD_LAB_CA" -verify_return_error -brief </dev/null
-swaks --server "127.0.0.1:$MD_LAB_SMTP_PORT" --tls --tls-verify --tls-ca-path "$MD_LAB_CA" \
+swaks --server "127.0.0.1:$MD_LAB_SMTP_BARE_PORT" --tls --tls-verify --tls-ca-path "$MD_LAB_CA" \
   --tls-sni smtp.office365.com --auth LOGIN --auth-user alice@contoso.com \
   --auth-password "$MD_BENCH_PW" --quit-after AUTH
 curl -sS --cacert "$MD_LAB_CA" --resolve "outlook.office365.com:$MD_LAB_IMAP_PORT:127.0.0.1" \

@@ -201,28 +201,32 @@ impl Common {
 
     /// The tenant answers for `key` (identity URL and domain), asked by `ask` on
     /// first use; concurrent callers wait for that one look-up.
-    pub async fn tenant<F>(&self, key: String, ask: F) -> crate::checks::tenant::Answers
+    /// `ask` makes the look-up only when this caller is the one to run it, on the
+    /// heap: the many mailboxes that wait for it hold no look-up of their own.
+    pub async fn tenant<F, Fut>(&self, key: String, ask: F) -> crate::checks::tenant::Answers
     where
-        F: std::future::Future<Output = crate::checks::tenant::Answers>,
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = crate::checks::tenant::Answers>,
     {
         let cell = match self.tenant.lock() {
             Ok(mut m) => m.entry(key).or_default().clone(),
             Err(_) => Default::default(),
         };
-        cell.get_or_init(|| ask).await.clone()
+        cell.get_or_init(|| Box::pin(ask())).await.clone()
     }
 
     /// What discovery found for `domain`, found by `ask` on first use; concurrent
     /// callers wait for that one discovery.
-    pub async fn discovery<F>(&self, domain: &str, ask: F) -> Discovery
+    pub async fn discovery<F, Fut>(&self, domain: &str, ask: F) -> Discovery
     where
-        F: std::future::Future<Output = Discovery>,
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = Discovery>,
     {
         let cell = match self.discovery.lock() {
             Ok(mut m) => m.entry(domain.to_ascii_lowercase()).or_default().clone(),
             Err(_) => Default::default(),
         };
-        cell.get_or_init(|| ask).await.clone()
+        cell.get_or_init(|| Box::pin(ask())).await.clone()
     }
 }
 

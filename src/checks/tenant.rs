@@ -146,7 +146,7 @@ async fn run(ctx: &Ctx) -> CheckResult {
         }
     };
     let via = proxy.as_ref().map(|p| p.to_string());
-    let ask = async {
+    let ask = || async {
         // One look-up (of the identity host, or of the proxy) serves both requests.
         let route = match &proxy {
             Some(p) => match resolve(ctx, &p.host).await {

@@ -152,7 +152,7 @@ impl Conn {
         phase: &str,
         deadline: tokio::time::Instant,
     ) -> Result<usize, NetError> {
-        let mut chunk = [0u8; 4096];
+        let mut chunk = vec![0u8; 4096];
         let n = match tokio::time::timeout_at(deadline, self.stream.read(&mut chunk)).await {
             Err(_) => return Err(self.timeout_error(phase)),
             Ok(Err(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => 0,

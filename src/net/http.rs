@@ -70,7 +70,8 @@ pub async fn get<S: AsyncRead + AsyncWrite + Unpin>(
         })?
         .map_err(io)?;
     let mut buf = Vec::with_capacity(4096);
-    let mut chunk = [0u8; 8192];
+    // On the heap, not in the future: many exchanges may be waiting at once.
+    let mut chunk = vec![0u8; 8192];
     let limit = MAX_HEAD + MAX_BODY;
     loop {
         let n = tokio::time::timeout_at(deadline, stream.read(&mut chunk))

@@ -81,12 +81,13 @@ fn provider() -> Arc<rustls::crypto::CryptoProvider> {
 /// store and `extra` (`--ca-file`), accepting what any of them accepts.
 pub fn client_config(extra: &[Vec<u8>]) -> Result<Arc<rustls::ClientConfig>, String> {
     let verifier = Verifier::new(Trust::new(extra)?);
-    let cfg = rustls::ClientConfig::builder_with_provider(provider())
+    let mut cfg = rustls::ClientConfig::builder_with_provider(provider())
         .with_safe_default_protocol_versions()
         .map_err(|e| e.to_string())?
         .dangerous()
         .with_custom_certificate_verifier(verifier)
         .with_no_client_auth();
+    cfg.resumption = rustls::client::Resumption::disabled();
     Ok(Arc::new(cfg))
 }
 
@@ -120,7 +121,7 @@ pub async fn handshake_with(
 ) -> Handshake {
     let fail = |f: TlsFailure, why: String| Err((f, why, Vec::new()));
     let capturing = Verifier::new(trust);
-    let cfg = match rustls::ClientConfig::builder_with_provider(provider())
+    let mut cfg = match rustls::ClientConfig::builder_with_provider(provider())
         .with_safe_default_protocol_versions()
     {
         Ok(b) => b
@@ -129,6 +130,9 @@ pub async fn handshake_with(
             .with_no_client_auth(),
         Err(e) => return fail(TlsFailure::Other(e.to_string()), e.to_string()),
     };
+    // Each handshake is a fresh look at the server: no session to resume, and
+    // no session cache (256 entries) kept for every connection.
+    cfg.resumption = rustls::client::Resumption::disabled();
     let name = match ServerName::try_from(host.trim_matches(|c| c == '[' || c == ']').to_string()) {
         Ok(n) => n,
         Err(_) => {

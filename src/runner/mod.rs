@@ -159,7 +159,8 @@ pub async fn check_mailbox(kb: &'static crate::knowledge::Knowledge, spec: Spec)
     let start = Instant::now();
     let mut target = spec.target;
     if let Some(domain) = target.needs_discovery(kb).map(str::to_string) {
-        let found = discover(kb, &spec.common, &spec.net, &target.user, &domain).await;
+        // On the heap: a mailbox's future stays small while it waits its turn.
+        let found = Box::pin(discover(kb, &spec.common, &spec.net, &target.user, &domain)).await;
         target.apply_discovery(kb, found);
     }
     let ctx = Ctx {
@@ -208,10 +209,9 @@ async fn discover(
         port: net.autoconfig_port,
     };
     common
-        .discovery(
-            domain,
-            crate::discover::domain(kb, &resolver, &opts, user, domain),
-        )
+        .discovery(domain, || {
+            crate::discover::domain(kb, &resolver, &opts, user, domain)
+        })
         .await
 }
 
