@@ -207,3 +207,17 @@ impl Finding {
         self
     }
 }
+
+/// The quotes a pasted secret may come wrapped in (opening, closing): the
+/// credentials check reports them, the scrubber knows the secret without them.
+pub const QUOTE_PAIRS: &[(char, char)] = &[
+    ('"', '"'),
+    ('\'', '\''),
+    ('`', '`'),
+    ('\u{201C}', '\u{201D}'),
+    ('\u{201D}', '\u{201D}'),
+    ('\u{2018}', '\u{2019}'),
+    ('\u{2019}', '\u{2019}'),
+    ('\u{00AB}', '\u{00BB}'),
+    ('\u{201E}', '\u{201C}'),
+];

@@ -339,17 +339,7 @@ fn variants(raw: &str) -> Vec<Zeroizing<String>> {
     push(raw);
     let trimmed = raw.trim();
     push(trimmed);
-    const QUOTES: &[(char, char)] = &[
-        ('"', '"'),
-        ('\'', '\''),
-        ('`', '`'),
-        ('\u{201C}', '\u{201D}'),
-        ('\u{201D}', '\u{201D}'),
-        ('\u{2018}', '\u{2019}'),
-        ('\u{00AB}', '\u{00BB}'),
-        ('\u{201E}', '\u{201C}'),
-    ];
-    let unquoted = QUOTES
+    let unquoted = crate::vocab::QUOTE_PAIRS
         .iter()
         .find_map(|(a, b)| trimmed.strip_prefix(*a).and_then(|r| r.strip_suffix(*b)))
         .unwrap_or(trimmed)

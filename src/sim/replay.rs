@@ -236,6 +236,17 @@ impl Scenario {
             ..Floor::default()
         };
         let handshake = tls.flights();
+        // Implicit TLS: the handshake; STARTTLS (STLS): its reply, the handshake
+        // and the capabilities asked again.
+        let mode = self.tls;
+        let with_tls = |f: &mut Floor| match mode {
+            TlsMode::Implicit => f.tls = handshake,
+            TlsMode::Starttls => {
+                f.replies += 2;
+                f.tls = handshake;
+            }
+            TlsMode::None => {}
+        };
         let lines: Vec<&str> = self.server_lines().collect();
         let greeting = lines.first().copied().unwrap_or_default();
         match self.protocol {
@@ -243,14 +254,7 @@ impl Scenario {
                 // Greeting and EHLO; with STARTTLS its reply, the handshake and
                 // EHLO again.
                 f.replies = 2;
-                match self.tls {
-                    TlsMode::Implicit => f.tls = handshake,
-                    TlsMode::Starttls => {
-                        f.replies += 2;
-                        f.tls = handshake;
-                    }
-                    TlsMode::None => {}
-                }
+                with_tls(&mut f);
                 // The mechanisms of the last EHLO (after the handshake).
                 let mechs = lines
                     .iter()
@@ -317,14 +321,7 @@ impl Scenario {
                 // The greeting and CAPA; with STLS its reply, the handshake and
                 // CAPA again (RFC 2595 4).
                 f.replies = 2;
-                match self.tls {
-                    TlsMode::Implicit => f.tls = handshake,
-                    TlsMode::Starttls => {
-                        f.replies += 2;
-                        f.tls = handshake;
-                    }
-                    TlsMode::None => {}
-                }
+                with_tls(&mut f);
                 let sasl = lines
                     .iter()
                     .map(|l| words(l))

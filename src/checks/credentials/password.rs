@@ -5,18 +5,6 @@ use super::chars::{is_invisible, is_space, list, name_or_cp};
 use crate::knowledge::{Knowledge, ProviderDef};
 use crate::vocab::{Finding, Severity};
 
-const QUOTE_PAIRS: &[(char, char)] = &[
-    ('"', '"'),
-    ('\'', '\''),
-    ('`', '`'),
-    ('\u{201C}', '\u{201D}'),
-    ('\u{201D}', '\u{201D}'),
-    ('\u{2018}', '\u{2019}'),
-    ('\u{2019}', '\u{2019}'),
-    ('\u{00AB}', '\u{00BB}'),
-    ('\u{201E}', '\u{201C}'),
-];
-
 /// Findings about a pasted password and a one-line summary. Never includes the
 /// password's letters: only positions, counts and the names of whitespace,
 /// invisible and quote characters.
@@ -44,7 +32,7 @@ pub fn analyze_password(
 
     // Quotes around the whole value.
     let quoted = n >= 3
-        && QUOTE_PAIRS
+        && crate::vocab::QUOTE_PAIRS
             .iter()
             .any(|(a, b)| chars[0] == *a && chars[n - 1] == *b);
     if quoted {
@@ -371,7 +359,7 @@ pub fn near_miss(
     let chars: Vec<char> = pw.chars().collect();
     let n = chars.len();
     let quoted = n >= 3
-        && QUOTE_PAIRS
+        && crate::vocab::QUOTE_PAIRS
             .iter()
             .any(|(a, b)| chars[0] == *a && chars[n - 1] == *b);
     let inner: String = if quoted {
