@@ -274,3 +274,44 @@ fn bad_files_empty_secrets_and_addresses_with_line_breaks_are_refused_before_any
     }
     assert_eq!(env.server.stats().connections, 0, "nothing is sent");
 }
+
+#[test]
+fn a_connect_refused_by_this_machines_file_limit_is_named_and_unknown() {
+    // Under a very low open-file limit the runtime starts, and the connect is
+    // what fails first: that is this machine's limit, not a firewall, and the
+    // run cannot judge the server (UNKNOWN, exit 3). Which limit that is depends
+    // on how many files the runtime opens, so a few are tried.
+    let env = env();
+    let exe = env!("CARGO_BIN_EXE_mailbox-doctor");
+    let mut local = 0;
+    for n in 7..=12 {
+        let out = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(format!("ulimit -Sn {n} && exec \"$@\""))
+            .arg("sh")
+            .arg(exe)
+            .args(["check", "alice@contoso.com", "--only", "smtp", "--json"])
+            .args(["--timeout", "5", "--ca-file"])
+            .arg(env.ca.path())
+            .arg("--dns-server")
+            .arg(env.dns.addr().to_string())
+            .arg("--smtp")
+            .arg(format!("smtp://127.0.0.1:{}", env.server.addr().port()))
+            .env("MAILBOX_DOCTOR_PASSWORD", CANARY)
+            .output()
+            .expect("runs");
+        let text = String::from_utf8_lossy(&out.stdout).to_string();
+        assert!(!text.contains("TCP_TIMEOUT"), "limit {n}: {text}");
+        if text.contains("LOCAL_TOO_MANY_OPEN_FILES") {
+            let v = validated(&out.stdout, "report.v1.json");
+            assert_eq!(v["status"], "unknown", "limit {n}: {v}");
+            assert_eq!(out.status.code(), Some(3), "limit {n}");
+            local += 1;
+        }
+        assert_no_leak("alice@contoso.com", CANARY, &[&out.stdout, &out.stderr]);
+    }
+    assert!(
+        local > 0,
+        "no limit between 7 and 12 let the runtime start and stopped the connect"
+    );
+}

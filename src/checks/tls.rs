@@ -250,6 +250,12 @@ async fn connect_all(ctx: &Ctx) -> CheckResult {
         } else {
             Status::Skip
         }
+    } else if findings.iter().any(|f| f.code == LOCAL)
+        && findings.iter().all(|f| f.severity != Severity::Critical)
+    {
+        // Only this machine failed: nothing was learned about the servers, so
+        // the run cannot say they are down (UNKNOWN, not CRITICAL).
+        Status::Error
     } else {
         CheckResult::status_from(&findings)
     };
@@ -377,6 +383,9 @@ fn implicit_hint(p: Protocol) -> &'static str {
     }
 }
 
+/// A connect that failed on this machine's open-file limit.
+const LOCAL: &str = "LOCAL_TOO_MANY_OPEN_FILES";
+
 fn finding(ctx: &Ctx, ep: &Endpoint, e: &OpenError, why: &str) -> Finding {
     let code = e.code();
     if guess_missed(ep, e) {
@@ -397,7 +406,13 @@ fn finding(ctx: &Ctx, ep: &Endpoint, e: &OpenError, why: &str) -> Finding {
     if let OpenError::StartTlsMissing { caps } = e {
         evidence = Some(format!("advertised: {}", caps.join(" ")));
     }
-    let f = Finding::new(code, Severity::Critical, why.to_string());
+    // This machine's own limit says nothing about the server.
+    let severity = if code == LOCAL {
+        Severity::Warning
+    } else {
+        Severity::Critical
+    };
+    let f = Finding::new(code, severity, why.to_string());
     match evidence {
         Some(ev) => f.with_evidence(ev),
         None => f,

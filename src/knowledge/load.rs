@@ -139,6 +139,7 @@ pub const REQUIRED_CODES: &[&str] = &[
     "NOT_RECOGNISED",
     "XOAUTH2_NOT_OFFERED",
     "TENANT_LOOKUP_FAILED",
+    "LOCAL_TOO_MANY_OPEN_FILES",
 ];
 
 fn parse<T: for<'de> Deserialize<'de>>(file: &str, text: &str) -> Result<T, KnowledgeError> {

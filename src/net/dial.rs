@@ -28,6 +28,10 @@ pub enum DialError {
     Timeout(String),
     #[error("{0}")]
     Unreachable(String),
+    /// This machine could not open another socket (EMFILE, ENFILE): the network
+    /// was never tried.
+    #[error("{0}")]
+    Local(String),
 }
 
 impl DialError {
@@ -36,6 +40,7 @@ impl DialError {
             DialError::Refused(_) => "TCP_REFUSED",
             // No route counts as "cannot get through": the same advice applies.
             DialError::Timeout(_) | DialError::Unreachable(_) => "TCP_TIMEOUT",
+            DialError::Local(_) => "LOCAL_TOO_MANY_OPEN_FILES",
         }
     }
     /// Which failure to report when several addresses failed differently: a
@@ -46,6 +51,8 @@ impl DialError {
             DialError::Refused(_) => 0,
             DialError::Timeout(_) => 1,
             DialError::Unreachable(_) => 2,
+            // Says nothing about the server: any answer from the network first.
+            DialError::Local(_) => 3,
         }
     }
 }
@@ -83,6 +90,10 @@ async fn attempt(
         Ok(Err(e)) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
             Err(DialError::Refused(format!("{addr} refused the connection")))
         }
+        // EMFILE (24) and ENFILE (23): no socket for this process or system.
+        Ok(Err(e)) if matches!(e.raw_os_error(), Some(23 | 24)) => Err(DialError::Local(format!(
+            "no connection to {addr} was tried: this computer may open no more files ({e}; see ulimit -n)"
+        ))),
         Ok(Err(e)) => Err(DialError::Unreachable(format!("{addr}: {e}"))),
         Err(_) => Err(DialError::Timeout(format!(
             "{addr} did not answer within {} s (a firewall or the ISP may block port {})",
