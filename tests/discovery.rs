@@ -692,3 +692,53 @@ fn one_run_asks_the_mx_once_and_a_batch_discovers_each_domain_once() {
     assert_eq!(dns.asked("example.test", "MX"), 1);
     assert_eq!(dns.asked("_submissions._tcp.example.test", "SRV"), 1);
 }
+
+#[test]
+fn with_servers_named_a_slow_autoconfig_answer_does_not_hold_up_the_connection() {
+    // The user names the SMTP server; the domain's autoconfig host answers only
+    // after 2 s (within the 3 s timeout). The connection is made at once, and the
+    // answer, when it comes, still corroborates the named server.
+    let mut lab = Lab::new();
+    let smtp = lab.replay("exo-smtp-ok", HOST);
+    let doc = autoconfig_doc(&server(
+        "outgoingServer",
+        "smtp",
+        smtp,
+        "STARTTLS",
+        &["password-cleartext"],
+    ));
+    let site = Site::new().route(
+        "autoconfig.example.test",
+        "/mail/config-v1.1.xml",
+        Reply::xml(&doc).delayed(Duration::from_secs(2)),
+    );
+    let web = lab.web(site);
+    let dns = lab.dns(base_zone().add("autoconfig.example.test", local()));
+    let (v, _, _) = lab.check(
+        &dns,
+        Some(&web),
+        USER,
+        Some(GOOD),
+        &[
+            "--smtp",
+            &format!("smtp://{HOST}:{smtp}"),
+            "--skip",
+            "tenant",
+            "--transcript",
+        ],
+    );
+    assert_eq!(step(&v, "autoconfig")["outcome"], "found", "{v}");
+    assert_eq!(status(&v, "smtp"), "warn", "{v}");
+    // The transcript counts from the start of the run, discovery included.
+    let first = v["transcript"]
+        .as_array()
+        .and_then(|t| t.iter().find(|l| l["protocol"] == "smtp"))
+        .and_then(|l| l["t_ms"].as_u64())
+        .expect("an SMTP line");
+    assert!(
+        first < 2000,
+        "the SMTP connection waited for the autoconfig answer ({first} ms)"
+    );
+    assert!(v["duration_ms"].as_u64().unwrap_or_default() >= 2000, "{v}");
+    assert!(!codes(&v).contains(&"SERVER_SETTINGS_DIFFER".to_string()));
+}

@@ -59,17 +59,7 @@ pub async fn domain(
             autoconfig::lookup(resolver, opts, address, domain)
         )
     };
-    let mx = async {
-        tokio::time::timeout(t, resolver.mx(domain))
-            .await
-            .unwrap_or_else(|_| {
-                Err(crate::net::resolver::DnsError::Timeout {
-                    name: domain.to_string(),
-                    rtype: "MX".into(),
-                    after: t,
-                })
-            })
-    };
+    let mx = ask_mx(resolver, t, domain);
     tokio::pin!(published, mx);
     // The MX decides first: a known provider's MX makes the SRV and autoconfig
     // answers moot, and they are dropped unanswered.
@@ -80,11 +70,63 @@ pub async fn domain(
             r = &mut published, if early.is_none() => early = Some(r),
         }
     };
+    let mut d = from_mx(kb, domain, &mx);
+    if let Some(id) = d.mx_provider.clone() {
+        let name = kb.provider(&id).map(|p| p.name.as_str()).unwrap_or(&id);
+        for source in ["srv", "autoconfig"] {
+            d.steps.push(Step {
+                source,
+                outcome: "skipped",
+                detail: format!("the MX names {name}, whose settings are known"),
+            });
+        }
+        return d;
+    }
+    let (srv, ac) = match early {
+        Some(r) => r,
+        None => published.await,
+    };
+    d.steps.extend(srv.step);
+    d.steps.extend(ac.step);
+    d.not_offered = srv.not_offered;
+    d.found = srv.found;
+    d.found.extend(ac.found);
+    if d.found.is_empty() {
+        if let Some(m) = d.mx.first().filter(|m| valid_host(&m.host)) {
+            d.found = guesses(&m.host);
+        }
+    }
+    d
+}
+
+/// The domain's MX, within the step timeout.
+async fn ask_mx(
+    resolver: &Resolver,
+    t: Duration,
+    domain: &str,
+) -> Result<Vec<(u16, String)>, crate::net::resolver::DnsError> {
+    tokio::time::timeout(t, resolver.mx(domain))
+        .await
+        .unwrap_or_else(|_| {
+            Err(crate::net::resolver::DnsError::Timeout {
+                name: domain.to_string(),
+                rtype: "MX".into(),
+                after: t,
+            })
+        })
+}
+
+/// What the MX alone says: its hosts, the provider it names, its step.
+fn from_mx(
+    kb: &Knowledge,
+    domain: &str,
+    mx: &Result<Vec<(u16, String)>, crate::net::resolver::DnsError>,
+) -> Discovery {
     let mut d = Discovery {
         domain: domain.to_string(),
         ..Default::default()
     };
-    match &mx {
+    match mx {
         Ok(hosts) => {
             d.mx = hosts
                 .iter()
@@ -116,32 +158,14 @@ pub async fn domain(
             detail: e.to_string(),
         }),
     }
-    if let Some(id) = d.mx_provider.clone() {
-        let name = kb.provider(&id).map(|p| p.name.as_str()).unwrap_or(&id);
-        for source in ["srv", "autoconfig"] {
-            d.steps.push(Step {
-                source,
-                outcome: "skipped",
-                detail: format!("the MX names {name}, whose settings are known"),
-            });
-        }
-        return d;
-    }
-    let (srv, ac) = match early {
-        Some(r) => r,
-        None => published.await,
-    };
-    d.steps.extend(srv.step);
-    d.steps.extend(ac.step);
-    d.not_offered = srv.not_offered;
-    d.found = srv.found;
-    d.found.extend(ac.found);
-    if d.found.is_empty() {
-        if let Some(m) = d.mx.first().filter(|m| valid_host(&m.host)) {
-            d.found = guesses(&m.host);
-        }
-    }
     d
+}
+
+/// The MX step alone (the provider it may name), for a run whose servers are
+/// named: what the domain publishes besides only corroborates them, and is asked
+/// alongside the checks.
+pub async fn mx_only(kb: &Knowledge, resolver: &Resolver, t: Duration, domain: &str) -> Discovery {
+    from_mx(kb, domain, &ask_mx(resolver, t, domain).await)
 }
 
 /// The MX host on the standard ports: submission with STARTTLS, IMAP and POP3

@@ -44,8 +44,13 @@ impl Default for Transcript {
 
 impl Transcript {
     pub fn new() -> Self {
+        Self::since(Instant::now())
+    }
+
+    /// A transcript whose times count from `start` (the run's, discovery included).
+    pub fn since(start: Instant) -> Self {
         Transcript {
-            start: Instant::now(),
+            start,
             lines: Arc::new(Mutex::new(Vec::new())),
         }
     }

@@ -1,6 +1,7 @@
 //! Runs the checks for one mailbox: first discovery, when no profile names the
-//! servers (on the run's resolver, once per domain for a whole batch), then every
-//! selected check at once, each waiting for what it needs through `Shared` slots,
+//! servers (on the run's resolver, once per domain for a whole batch; when the
+//! user named the servers, only the MX first, and the rest alongside the checks),
+//! then every selected check at once, each waiting for what it needs through `Shared` slots,
 //! so independent branches (smtp, imap, pop, tenant) overlap; the report keeps the
 //! fixed display order. A check whose prerequisite was not selected is reported
 //! `skip` with the reason. What only several results together make sure of is
@@ -158,12 +159,26 @@ pub async fn check_mailbox(kb: &'static crate::knowledge::Knowledge, spec: Spec)
     }
     let start = Instant::now();
     let mut target = spec.target;
-    if let Some(domain) = target.needs_discovery(kb).map(str::to_string) {
-        // On the heap: a mailbox's future stays small while it waits its turn.
-        let found = Box::pin(discover(kb, &spec.common, &spec.net, &target.user, &domain)).await;
-        target.apply_discovery(kb, found);
-    }
-    let ctx = Ctx {
+    let to_discover = target.needs_discovery(kb).map(str::to_string);
+    // With servers named, only the MX can still change who the provider is: it is
+    // asked first, and what the domain publishes besides (SRV, autoconfig), which
+    // only corroborates the named servers, is asked while the checks run.
+    let alongside = match &to_discover {
+        Some(domain) if target.named_servers() => {
+            let mx = Box::pin(discover_mx(kb, &spec.common, &spec.net, domain)).await;
+            target.apply_discovery(kb, mx);
+            Some(domain.clone())
+        }
+        Some(domain) => {
+            // On the heap: a mailbox's future stays small while it waits its turn.
+            let found = Box::pin(discover(kb, &spec.common, &spec.net, &target.user, domain)).await;
+            target.apply_discovery(kb, found);
+            None
+        }
+        None => None,
+    };
+    let user = target.user.clone();
+    let mut ctx = Ctx {
         scrub,
         target,
         secret: spec.secret,
@@ -171,13 +186,49 @@ pub async fn check_mailbox(kb: &'static crate::knowledge::Knowledge, spec: Spec)
         kb,
         net: spec.net,
         today: spec.today,
-        transcript: crate::net::transcript::Transcript::new(),
+        transcript: crate::net::transcript::Transcript::since(start),
         shared: Default::default(),
         common: spec.common,
         selected: spec.selected.clone(),
     };
-    let ran = run(&ctx, &spec.selected, spec.observer.as_ref()).await;
+    let (ran, found) = {
+        let checks = run(&ctx, &spec.selected, spec.observer.as_ref());
+        let published = async {
+            match &alongside {
+                Some(domain) => {
+                    Some(Box::pin(discover(kb, &ctx.common, &ctx.net, &user, domain)).await)
+                }
+                None => None,
+            }
+        };
+        tokio::join!(checks, published)
+    };
+    if let Some(found) = found {
+        ctx.target.apply_discovery(kb, found);
+    }
     build_report(&ctx, ran, start.elapsed(), spec.transcript)
+}
+
+/// The domain's MX alone, on the run's resolver (whose cache the full discovery
+/// and the dns check then share).
+async fn discover_mx(
+    kb: &'static crate::knowledge::Knowledge,
+    common: &Common,
+    net: &crate::checks::NetOptions,
+    domain: &str,
+) -> crate::target::discovery::Discovery {
+    match common.resolver(net) {
+        Ok(resolver) => crate::discover::mx_only(kb, &resolver, net.timeout, domain).await,
+        Err(e) => crate::target::discovery::Discovery {
+            domain: domain.to_string(),
+            steps: vec![crate::target::discovery::Step {
+                source: "mx",
+                outcome: "failed",
+                detail: e,
+            }],
+            ..Default::default()
+        },
+    }
 }
 
 /// The domain's servers, asked once per run for each domain, on the run's
