@@ -88,6 +88,14 @@ def pct(sorted_values, p):
     return sorted_values[int(k)]
 
 
+def batch_ideal(d, floor, mailboxes, concurrency):
+    """The ideal wall time of a batch: one DNS round for the whole run (its one
+    resolver answers the rest from its cache), then ceil(mailboxes / concurrency)
+    waves of the floor without its DNS round."""
+    waves = -(-int(mailboxes) // int(concurrency))
+    return (1 + waves * (int(floor) - 1)) * float(d)
+
+
 def batch(d, floor, concurrency, single_ms, runs):
     d, floor, concurrency, single_ms = float(d), int(floor), int(concurrency), float(single_ms)
     per_mailbox = floor * d
@@ -103,7 +111,7 @@ def batch(d, floor, concurrency, single_ms, runs):
             continue
         slowest = max(reports, key=lambda r: r["duration_ms"])
         slow_checks = sorted(slowest["checks"], key=lambda c: -c["duration_ms"])[:3]
-        ideal = len(reports) / concurrency * per_mailbox
+        ideal = batch_ideal(d, floor, len(reports), concurrency)
         print(
             f"   run {i}: wall {wall:.0f} ms (ideal {ideal:.0f}: ratio {wall / ideal:.2f});"
             f" per mailbox p50 {pct(durations, 50)} / p95 {pct(durations, 95)} / max {durations[-1]} ms;"
@@ -141,5 +149,7 @@ if __name__ == "__main__":
         batch(args[0], args[1], args[2], args[3], args[4:])
     elif cmd == "dns":
         dns(args[0], args[1])
+    elif cmd == "ideal":
+        print(f"{batch_ideal(*args):.0f}")
     else:
         sys.exit(f"unknown command {cmd}")
