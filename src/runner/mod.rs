@@ -219,15 +219,20 @@ async fn discover_mx(
 ) -> crate::target::discovery::Discovery {
     match common.resolver(net) {
         Ok(resolver) => crate::discover::mx_only(kb, &resolver, net.timeout, domain).await,
-        Err(e) => crate::target::discovery::Discovery {
-            domain: domain.to_string(),
-            steps: vec![crate::target::discovery::Step {
-                source: "mx",
-                outcome: "failed",
-                detail: e,
-            }],
-            ..Default::default()
-        },
+        Err(e) => no_resolver(domain, e),
+    }
+}
+
+/// What discovery says when the run has no resolver.
+fn no_resolver(domain: &str, why: String) -> crate::target::discovery::Discovery {
+    crate::target::discovery::Discovery {
+        domain: domain.to_string(),
+        steps: vec![crate::target::discovery::Step {
+            source: "mx",
+            outcome: "failed",
+            detail: why,
+        }],
+        ..Default::default()
     }
 }
 
@@ -242,17 +247,7 @@ async fn discover(
 ) -> crate::target::discovery::Discovery {
     let resolver = match common.resolver(net) {
         Ok(r) => r,
-        Err(e) => {
-            return crate::target::discovery::Discovery {
-                domain: domain.to_string(),
-                steps: vec![crate::target::discovery::Step {
-                    source: "mx",
-                    outcome: "failed",
-                    detail: e,
-                }],
-                ..Default::default()
-            }
-        }
+        Err(e) => return no_resolver(domain, e),
     };
     let opts = crate::discover::Options {
         timeout: net.timeout,
