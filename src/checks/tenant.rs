@@ -67,19 +67,6 @@ pub fn parse_identity_url(url: &str) -> Option<IdentityUrl> {
     })
 }
 
-/// Percent-encodes a query value (RFC 3986 unreserved characters stay).
-fn encode(v: &str) -> String {
-    v.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-._~@".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
-}
-
 fn is_microsoft(provider: &str) -> bool {
     provider.starts_with("microsoft365")
 }
@@ -127,12 +114,12 @@ async fn run(ctx: &Ctx) -> CheckResult {
     let realm_path = format!(
         "{}/getuserrealm.srf?login={}&xml=1",
         id.base,
-        encode(&ctx.target.user)
+        crate::net::http::query_value(&ctx.target.user)
     );
     let openid_path = format!(
         "{}/{}/.well-known/openid-configuration",
         id.base,
-        encode(&domain)
+        crate::net::http::query_value(&domain)
     );
     // HTTPS_PROXY and NO_PROXY decide, the same for every mailbox of the run.
     let proxy = match crate::net::proxy::from_env(&id.host, id.port) {

@@ -30,7 +30,10 @@ pub fn places(address: &str, domain: &str) -> [(String, String); 2] {
     [
         (
             format!("autoconfig.{domain}"),
-            format!("/mail/config-v1.1.xml?emailaddress={}", encode(address)),
+            format!(
+                "/mail/config-v1.1.xml?emailaddress={}",
+                crate::net::http::query_value(address)
+            ),
         ),
         (
             domain.to_string(),
@@ -245,19 +248,6 @@ fn known_auth(t: &str) -> String {
         .iter()
         .find(|k| k.eq_ignore_ascii_case(t))
         .map_or_else(|| "other".to_string(), |k| k.to_string())
-}
-
-/// Percent-encodes a query value (RFC 3986 unreserved characters and `@` stay).
-fn encode(v: &str) -> String {
-    v.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-._~@".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
 }
 
 #[cfg(test)]

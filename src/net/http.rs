@@ -104,6 +104,20 @@ pub async fn get<S: AsyncRead + AsyncWrite + Unpin>(
     try_parse(&buf, host, true)?.ok_or(HttpError::Closed { host: host.into() })
 }
 
+/// Percent-encodes a query value: RFC 3986 unreserved characters and `@` stay
+/// (an e-mail address reads as itself), every other byte is `%XX`.
+pub fn query_value(v: &str) -> String {
+    v.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~@".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
 /// Parses a complete answer from `buf`; Ok(None) when more bytes are needed.
 /// `eof` means the peer closed: a body without a length ends there.
 pub fn try_parse(buf: &[u8], host: &str, eof: bool) -> Result<Option<Response>, HttpError> {
