@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 
 /// How a domain signs in, as the identity platform would say.
 #[derive(Debug, Clone)]
@@ -81,19 +81,10 @@ impl IdentityServer {
                     let Ok(mut tls) = acceptor.accept(tcp).await else {
                         return;
                     };
-                    let mut buf = vec![0u8; 8192];
-                    let mut n = 0;
-                    while n < buf.len() {
-                        match tls.read(&mut buf[n..]).await {
-                            Ok(0) | Err(_) => return,
-                            Ok(k) => n += k,
-                        }
-                        if buf[..n].windows(4).any(|w| w == b"\r\n\r\n") {
-                            break;
-                        }
-                    }
+                    let Some(req) = super::read_head(&mut tls).await else {
+                        return;
+                    };
                     counter.fetch_add(1, Ordering::SeqCst);
-                    let req = String::from_utf8_lossy(&buf[..n]).to_string();
                     let path = req.split_whitespace().nth(1).unwrap_or("/").to_string();
                     let (status, ctype, body) = answer(&tenants, &path);
                     let resp = format!(

@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 
 /// One answer.
 #[derive(Debug, Clone)]
@@ -113,18 +113,9 @@ impl WebServer {
                     let Ok(mut tls) = acceptor.accept(tcp).await else {
                         return;
                     };
-                    let mut buf = vec![0u8; 8192];
-                    let mut n = 0;
-                    while n < buf.len() {
-                        match tls.read(&mut buf[n..]).await {
-                            Ok(0) | Err(_) => return,
-                            Ok(k) => n += k,
-                        }
-                        if buf[..n].windows(4).any(|w| w == b"\r\n\r\n") {
-                            break;
-                        }
-                    }
-                    let head = String::from_utf8_lossy(&buf[..n]).to_string();
+                    let Some(head) = super::read_head(&mut tls).await else {
+                        return;
+                    };
                     if let Ok(mut v) = seen.lock() {
                         v.push(head.clone());
                     }
