@@ -5,7 +5,7 @@ mod util;
 
 use mailbox_doctor::sim::dns::{Behaviour, DnsServer, Rec, Zone};
 use std::time::{Duration, Instant};
-use util::{bin, validated};
+use util::{bin, first_code, validated};
 
 fn zone() -> Zone {
     Zone::new()
@@ -80,13 +80,6 @@ fn run(env: &Env, smtp: &str, timeout: &str) -> (serde_json::Value, Option<i32>,
         out.status.code(),
         start.elapsed(),
     )
-}
-
-fn first_code(v: &serde_json::Value) -> String {
-    v["diagnosis"][0]["code"]
-        .as_str()
-        .unwrap_or("none")
-        .to_string()
 }
 
 #[test]

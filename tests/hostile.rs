@@ -8,7 +8,7 @@ mod util;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 use util::hostile::{named, Hostile, Peer};
-use util::{bin, validated};
+use util::{bin, first_code, validated};
 
 const USER: &str = "alice@contoso.com";
 const CANARY: &str = "Hostile-Canary-5521";
@@ -79,13 +79,6 @@ fn every_hostile_server_ends_within_its_budget_with_a_diagnosis() {
             assert_ne!(first_code(&v), "none", "{}: {v}", h.name);
         }
     }
-}
-
-fn first_code(v: &serde_json::Value) -> String {
-    v["diagnosis"][0]["code"]
-        .as_str()
-        .unwrap_or("none")
-        .to_string()
 }
 
 #[test]

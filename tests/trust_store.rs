@@ -55,14 +55,7 @@ struct Outcome {
 
 impl Outcome {
     fn codes(&self) -> Vec<String> {
-        self.json["diagnosis"]
-            .as_array()
-            .map(|a| {
-                a.iter()
-                    .filter_map(|d| d["code"].as_str().map(str::to_string))
-                    .collect()
-            })
-            .unwrap_or_default()
+        util::codes(&self.json)
     }
     fn tls(&self) -> serde_json::Value {
         self.json["checks"]

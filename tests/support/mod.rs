@@ -28,14 +28,7 @@ pub struct Run {
 impl Run {
     /// The diagnosis codes, root cause first.
     pub fn codes(&self) -> Vec<String> {
-        self.json["diagnosis"]
-            .as_array()
-            .map(|a| {
-                a.iter()
-                    .filter_map(|d| d["code"].as_str().map(str::to_string))
-                    .collect()
-            })
-            .unwrap_or_default()
+        crate::util::codes(&self.json)
     }
     /// A check's report by id.
     pub fn check(&self, id: &str) -> serde_json::Value {

@@ -92,6 +92,14 @@ pub fn codes(v: &serde_json::Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// The root cause's code, or "none".
+pub fn first_code(v: &serde_json::Value) -> String {
+    v["diagnosis"][0]["code"]
+        .as_str()
+        .unwrap_or("none")
+        .to_string()
+}
+
 /// Every form in which `secret` could leak: itself (trimmed too), base64 of it at
 /// each alignment inside a longer payload (standard and URL-safe), of SASL PLAIN
 /// (`\0user\0secret`, with and without an authzid), of AUTH LOGIN and of XOAUTH2;
