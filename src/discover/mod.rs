@@ -52,14 +52,8 @@ pub async fn domain(
     address: &str,
     domain: &str,
 ) -> Discovery {
-    let t = opts.timeout;
-    let published = async {
-        tokio::join!(
-            srv::lookup(resolver, domain, t),
-            autoconfig::lookup(resolver, opts, address, domain)
-        )
-    };
-    let mx = ask_mx(resolver, t, domain);
+    let published = published(resolver, opts, address, domain);
+    let mx = ask_mx(resolver, opts.timeout, domain);
     tokio::pin!(published, mx);
     // The MX decides first: a known provider's MX makes the SRV and autoconfig
     // answers moot, and they are dropped unanswered.
@@ -70,7 +64,49 @@ pub async fn domain(
             r = &mut published, if early.is_none() => early = Some(r),
         }
     };
-    let mut d = from_mx(kb, domain, &mx);
+    let d = from_mx(kb, domain, &mx);
+    complete(kb, d, async {
+        match early {
+            Some(r) => r,
+            None => published.await,
+        }
+    })
+    .await
+}
+
+/// Discovery after `mx_only`: the SRV and autoconfig sources, unless that MX
+/// names a known provider. The MX is not asked again.
+pub async fn after_mx(
+    kb: &Knowledge,
+    resolver: &Resolver,
+    opts: &Options,
+    address: &str,
+    mx: Discovery,
+) -> Discovery {
+    let domain = mx.domain.clone();
+    complete(kb, mx, published(resolver, opts, address, &domain)).await
+}
+
+/// The SRV and autoconfig sources, asked at once.
+async fn published(
+    resolver: &Resolver,
+    opts: &Options,
+    address: &str,
+    domain: &str,
+) -> (srv::SrvAnswer, autoconfig::AutoconfigAnswer) {
+    tokio::join!(
+        srv::lookup(resolver, domain, opts.timeout),
+        autoconfig::lookup(resolver, opts, address, domain)
+    )
+}
+
+/// Adds to what the MX said (`d`) what the domain publishes, unless the MX names
+/// a known provider; last, the MX host on the standard ports as a guess.
+async fn complete(
+    kb: &Knowledge,
+    mut d: Discovery,
+    published: impl std::future::Future<Output = (srv::SrvAnswer, autoconfig::AutoconfigAnswer)>,
+) -> Discovery {
     if let Some(id) = d.mx_provider.clone() {
         let name = kb.provider(&id).map(|p| p.name.as_str()).unwrap_or(&id);
         for source in ["srv", "autoconfig"] {
@@ -82,10 +118,7 @@ pub async fn domain(
         }
         return d;
     }
-    let (srv, ac) = match early {
-        Some(r) => r,
-        None => published.await,
-    };
+    let (srv, ac) = published.await;
     d.steps.extend(srv.step);
     d.steps.extend(ac.step);
     d.not_offered = srv.not_offered;

@@ -166,12 +166,20 @@ pub async fn check_mailbox(kb: &'static crate::knowledge::Knowledge, spec: Spec)
     let alongside = match &to_discover {
         Some(domain) if target.named_servers() => {
             let mx = Box::pin(discover_mx(kb, &spec.common, &spec.net, domain)).await;
-            target.apply_discovery(kb, mx);
-            Some(domain.clone())
+            target.apply_discovery(kb, mx.clone());
+            Some((domain.clone(), mx))
         }
         Some(domain) => {
             // On the heap: a mailbox's future stays small while it waits its turn.
-            let found = Box::pin(discover(kb, &spec.common, &spec.net, &target.user, domain)).await;
+            let found = Box::pin(discover(
+                kb,
+                &spec.common,
+                &spec.net,
+                &target.user,
+                domain,
+                None,
+            ))
+            .await;
             target.apply_discovery(kb, found);
             None
         }
@@ -194,10 +202,18 @@ pub async fn check_mailbox(kb: &'static crate::knowledge::Knowledge, spec: Spec)
     let (ran, found) = {
         let checks = run(&ctx, &spec.selected, spec.observer.as_ref());
         let published = async {
-            match &alongside {
-                Some(domain) => {
-                    Some(Box::pin(discover(kb, &ctx.common, &ctx.net, &user, domain)).await)
-                }
+            match alongside {
+                Some((domain, mx)) => Some(
+                    Box::pin(discover(
+                        kb,
+                        &ctx.common,
+                        &ctx.net,
+                        &user,
+                        &domain,
+                        Some(mx),
+                    ))
+                    .await,
+                ),
                 None => None,
             }
         };
@@ -237,13 +253,14 @@ fn no_resolver(domain: &str, why: String) -> crate::target::discovery::Discovery
 }
 
 /// The domain's servers, asked once per run for each domain, on the run's
-/// resolver (the dns check's too).
+/// resolver (the dns check's too); after `mx`, when the MX was asked already.
 async fn discover(
     kb: &'static crate::knowledge::Knowledge,
     common: &Common,
     net: &crate::checks::NetOptions,
     user: &str,
     domain: &str,
+    mx: Option<crate::target::discovery::Discovery>,
 ) -> crate::target::discovery::Discovery {
     let resolver = match common.resolver(net) {
         Ok(r) => r,
@@ -255,8 +272,11 @@ async fn discover(
         port: net.autoconfig_port,
     };
     common
-        .discovery(domain, || {
-            crate::discover::domain(kb, &resolver, &opts, user, domain)
+        .discovery(domain, || async {
+            match mx {
+                Some(mx) => crate::discover::after_mx(kb, &resolver, &opts, user, mx).await,
+                None => crate::discover::domain(kb, &resolver, &opts, user, domain).await,
+            }
         })
         .await
 }
