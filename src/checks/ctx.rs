@@ -95,8 +95,8 @@ pub type Greetings = Vec<(Protocol, Option<String>)>;
 pub type HostAddresses = Result<Vec<std::net::IpAddr>, String>;
 
 /// Each host's addresses, handed on by the dns check the moment that host can be
-/// connected to (RFC 8305: its AAAA answer, or its A answer and a short wait for
-/// the AAAA), so that each connection starts when its own host resolves, not
+/// connected to (both its answers, or the first with addresses and at most 50 ms
+/// for the other: RFC 8305's resolution delay), so that each connection starts when its own host resolves, not
 /// when every look-up of the run has ended.
 #[derive(Default)]
 pub struct Addresses {

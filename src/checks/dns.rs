@@ -2,8 +2,9 @@
 //! domain's MX, SPF and autodiscover records, all concurrently, on the run's
 //! resolver (discovery asked the MX on it before, so its cache answers). Each
 //! endpoint host's addresses are handed to the connecting checks the moment that
-//! host can be connected to (RFC 8305: its AAAA answer, or its A answer and at
-//! most 50 ms more for the AAAA), so one slow look-up holds up no other server; the domain records only inform (provider detection, details), except
+//! host can be connected to (both its A and AAAA answers, or the first with
+//! addresses and at most 50 ms more: RFC 8305's resolution delay), so one slow
+//! look-up holds up no other server; the domain records only inform (provider detection, details), except
 //! when nothing names a server to test: then a domain that does not exist is
 //! DNS_NXDOMAIN, and one that names no server is SERVERS_NOT_FOUND.
 
@@ -281,14 +282,17 @@ fn mx_mismatch(ctx: &Ctx, found: Option<&str>, records: &DomainRecords) -> Optio
     )
 }
 
-/// How long an A answer waits for the AAAA answer before its addresses are
-/// handed on alone (RFC 8305 section 3, "Resolution Delay": 50 ms).
+/// How long the first answer with addresses (A or AAAA) waits for the other
+/// before its addresses are handed on alone (RFC 8305 section 3, "Resolution
+/// Delay": 50 ms).
 pub const RESOLUTION_DELAY: std::time::Duration = std::time::Duration::from_millis(50);
 
 /// Resolves `host` (A and AAAA at once) and calls `ready` as soon as a connection
-/// can start (RFC 8305): at once on an AAAA answer with addresses, 50 ms after an
-/// A answer when the AAAA is still out, or when both have answered. Returns all
-/// it found, for the report.
+/// can start: 50 ms after the first answer with addresses when the other is
+/// still out (RFC 8305's resolution delay, for either family, so that one
+/// family's answer alone is handed on only when the other is late). When both
+/// answer in time, the caller hands on the whole. Returns all it found, for the
+/// report.
 async fn eyeballs(
     resolver: &Resolver,
     host: &str,
@@ -300,6 +304,12 @@ async fn eyeballs(
     let (mut r4, mut r6) = (None, None);
     let mut wait: Option<tokio::time::Instant> = None;
     let mut handed = false;
+    let usable = |r: &Option<Result<Vec<std::net::IpAddr>, DnsError>>| {
+        r.as_ref()
+            .and_then(|r| r.as_ref().ok())
+            .cloned()
+            .unwrap_or_default()
+    };
     while r4.is_none() || r6.is_none() {
         let delay = async {
             match wait {
@@ -311,28 +321,15 @@ async fn eyeballs(
             r = &mut v4, if r4.is_none() => r4 = Some(r),
             r = &mut v6, if r6.is_none() => r6 = Some(r),
             _ = delay => {
-                if let Some(Ok(a)) = &r4 {
-                    ready(Ok(a.clone()));
-                    handed = true;
-                }
-            }
-        }
-        if handed {
-            continue;
-        }
-        match (&r4, &r6) {
-            (_, Some(Ok(a6))) if !a6.is_empty() => {
-                let mut all = a6.clone();
-                if let Some(Ok(a4)) = &r4 {
-                    all.extend(a4.iter().copied());
-                }
-                ready(Ok(all));
+                // IPv4 first, as when both have answered (`combine`).
+                let mut known = usable(&r4);
+                known.extend(usable(&r6));
+                ready(Ok(known));
                 handed = true;
             }
-            (Some(Ok(a4)), None) if !a4.is_empty() && wait.is_none() => {
-                wait = Some(tokio::time::Instant::now() + RESOLUTION_DELAY);
-            }
-            _ => {}
+        }
+        if wait.is_none() && !(usable(&r4).is_empty() && usable(&r6).is_empty()) {
+            wait = Some(tokio::time::Instant::now() + RESOLUTION_DELAY);
         }
     }
     let none = || {
@@ -343,4 +340,61 @@ async fn eyeballs(
         })
     };
     combine(host, r4.unwrap_or_else(none), r6.unwrap_or_else(none))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sim::dns::{Behaviour, DnsServer, Rec, Zone};
+    use std::net::IpAddr;
+
+    /// Runs `eyeballs` for `host`; whether `ready` was called before the look-up
+    /// ended (here that means before the silent family's timeout), with what,
+    /// and what the look-up found in the end.
+    async fn resolve(zone: Zone, host: &str) -> (Option<HostAddresses>, Vec<IpAddr>) {
+        let server = DnsServer::start(zone).await.expect("dns");
+        let resolver = Resolver::new(Some(server.addr()), std::time::Duration::from_secs(2))
+            .expect("resolver");
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let lookup = eyeballs(&resolver, host, move |a| {
+            let _ = tx.send(a);
+        });
+        tokio::pin!(lookup);
+        tokio::select! {
+            biased;
+            r = rx.recv() => (r, lookup.await.unwrap_or_default()),
+            all = &mut lookup => (None, all.unwrap_or_default()),
+        }
+    }
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().expect("ip")
+    }
+
+    #[tokio::test]
+    async fn one_family_is_handed_on_alone_when_the_other_is_silent() {
+        let v4 = Rec::Ip(ip("127.0.0.1"));
+        let v6 = Rec::Ip(ip("::1"));
+        for (silent, kept) in [("AAAA", "127.0.0.1"), ("A", "::1")] {
+            let zone = Zone::new().set(
+                "mail.test",
+                Behaviour::SilentFor(silent, vec![v4.clone(), v6.clone()]),
+            );
+            let (early, all) = resolve(zone, "mail.test").await;
+            assert_eq!(early, Some(Ok(vec![ip(kept)])), "{silent} silent");
+            assert_eq!(all, vec![ip(kept)], "{silent} silent");
+        }
+    }
+
+    #[tokio::test]
+    async fn both_families_that_answer_go_on_together() {
+        let zone = Zone::new()
+            .add("mail.test", Rec::Ip(ip("::1")))
+            .add("mail.test", Rec::Ip(ip("127.0.0.1")));
+        let (early, all) = resolve(zone, "mail.test").await;
+        // Both answered within the resolution delay: nothing was handed on
+        // alone; the caller hands on the whole, IPv4 first.
+        assert_eq!(early, None);
+        assert_eq!(all, vec![ip("127.0.0.1"), ip("::1")]);
+    }
 }

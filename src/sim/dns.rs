@@ -37,6 +37,8 @@ pub enum Behaviour {
     /// Lose the first query of each type (a datagram lost on the way), then
     /// answer with these records.
     LoseFirst(Vec<Rec>),
+    /// Never answer queries of this type ("A", "AAAA"...); answer the others.
+    SilentFor(&'static str, Vec<Rec>),
 }
 
 /// Names (without the trailing dot, any case) and how to answer for them. Names not
@@ -239,7 +241,12 @@ fn full_answer(zone: &Zone, req: &Message, asked: &Asked) -> Option<Vec<u8>> {
         }
         Some(Behaviour::Drop) => return None,
         Some(Behaviour::LoseFirst(_)) if seen == 1 => return None,
-        Some(Behaviour::Records(recs)) | Some(Behaviour::LoseFirst(recs)) => {
+        Some(Behaviour::SilentFor(rtype, _)) if q.query_type().to_string() == *rtype => {
+            return None
+        }
+        Some(Behaviour::Records(recs))
+        | Some(Behaviour::LoseFirst(recs))
+        | Some(Behaviour::SilentFor(_, recs)) => {
             resp.metadata.response_code = ResponseCode::NoError;
             // Another type asked of an alias: the chain, then the target's records
             // of that type, as a recursive server answers (RFC 1034 3.6.2).
