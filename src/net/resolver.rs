@@ -238,34 +238,18 @@ impl Resolver {
                 Vec::new()
             });
         }
-        let name = Self::fqdn(host);
-        if v6 {
-            let l = self
-                .bounded(
-                    host,
-                    RecordType::AAAA,
-                    self.inner.ipv6_lookup(name.as_str()),
-                )
-                .await?
-                .map_err(|e| self.classify(host, RecordType::AAAA, e))?;
-            Ok(rdata(&l)
-                .filter_map(|d| match d {
-                    RData::AAAA(a) => Some(IpAddr::V6(a.0)),
-                    _ => None,
-                })
-                .collect())
-        } else {
-            let l = self
-                .bounded(host, RecordType::A, self.inner.ipv4_lookup(name.as_str()))
-                .await?
-                .map_err(|e| self.classify(host, RecordType::A, e))?;
-            Ok(rdata(&l)
-                .filter_map(|d| match d {
-                    RData::A(a) => Some(IpAddr::V4(a.0)),
-                    _ => None,
-                })
-                .collect())
-        }
+        let rtype = if v6 { RecordType::AAAA } else { RecordType::A };
+        let l = self
+            .bounded(host, rtype, self.inner.lookup(Self::fqdn(host), rtype))
+            .await?
+            .map_err(|e| self.classify(host, rtype, e))?;
+        Ok(rdata(&l)
+            .filter_map(|d| match d {
+                RData::A(a) if !v6 => Some(IpAddr::V4(a.0)),
+                RData::AAAA(a) if v6 => Some(IpAddr::V6(a.0)),
+                _ => None,
+            })
+            .collect())
     }
 
     /// MX records, best preference first.
