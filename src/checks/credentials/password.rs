@@ -230,13 +230,7 @@ pub fn analyze_password(
     // The provider's app-password shape, on the cleaned value.
     let mut summary = None;
     if let Some(sh) = shape {
-        let cleaned: String = if sh.separators_are_part {
-            core.replace(' ', "-")
-        } else {
-            core.chars()
-                .filter(|c| !matches!(c, ' ' | '-' | '\u{00A0}' | '\t'))
-                .collect()
-        };
+        let cleaned = shape_form(&core, sh);
         let fits = shape_re.as_ref().is_some_and(|re| re.is_match(&cleaned));
         let off_by_one = shape_re
             .as_ref()
@@ -346,6 +340,18 @@ pub fn one_off(v: &str, re: &regex_lite::Regex, length: usize) -> bool {
     false
 }
 
+/// The pasted value as the provider's app-password shape reads it: spaces become
+/// the hyphens that are part of it (Apple), or display separators are dropped.
+fn shape_form(core: &str, sh: &crate::knowledge::AppPasswordShape) -> String {
+    if sh.separators_are_part {
+        core.replace(' ', "-")
+    } else {
+        core.chars()
+            .filter(|c| !matches!(c, ' ' | '-' | '\u{00A0}' | '\t'))
+            .collect()
+    }
+}
+
 /// A pasted value one character off the provider's app-password shape, once
 /// quotes, surrounding whitespace and display-group separators are set aside:
 /// (its length, the shape's length).
@@ -370,13 +376,7 @@ pub fn near_miss(
     let core = inner
         .trim_matches(|c: char| is_space(kb, c) || is_invisible(kb, c))
         .to_string();
-    let cleaned: String = if sh.separators_are_part {
-        core.replace(' ', "-")
-    } else {
-        core.chars()
-            .filter(|c| !matches!(c, ' ' | '-' | '\u{00A0}' | '\t'))
-            .collect()
-    };
+    let cleaned = shape_form(&core, sh);
     (!re.is_match(&cleaned) && one_off(&cleaned, &re, sh.length))
         .then(|| (cleaned.chars().count(), sh.length))
 }
