@@ -13,7 +13,7 @@ use mailbox_doctor::sim::pki::{Pki, Validity};
 use mailbox_doctor::sim::replay::{ReplayServer, Scenario};
 use mailbox_doctor::sim::web::{Reply, Site, WebServer};
 use std::time::{Duration, Instant};
-use util::{bin, codes, validated};
+use util::{bin, codes, status, validated};
 
 const USER: &str = "dana@example.test";
 const HOST: &str = "mail.example.test";
@@ -138,15 +138,6 @@ fn endpoints(v: &serde_json::Value) -> Vec<(String, String, u16, String, String)
                 .collect()
         })
         .unwrap_or_default()
-}
-
-fn status(v: &serde_json::Value, id: &str) -> String {
-    v["checks"]
-        .as_array()
-        .and_then(|a| a.iter().find(|c| c["id"] == id))
-        .and_then(|c| c["status"].as_str())
-        .unwrap_or("missing")
-        .to_string()
 }
 
 fn step(v: &serde_json::Value, source: &str) -> serde_json::Value {

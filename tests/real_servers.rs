@@ -12,7 +12,7 @@
 mod util;
 
 use mailbox_doctor::sim::dns::{DnsServer, Rec, Zone};
-use util::{assert_no_leak, bin, codes, validated};
+use util::{assert_no_leak, bin, codes, status, validated};
 
 const HOST: &str = "mail.example.test";
 
@@ -132,15 +132,6 @@ fn run_with(
         .expect("runs");
     let v = validated(&out.stdout, "report.v1.json");
     (v, out.status.code(), out.stdout, out.stderr)
-}
-
-fn status(v: &serde_json::Value, id: &str) -> String {
-    v["checks"]
-        .as_array()
-        .and_then(|a| a.iter().find(|c| c["id"] == id))
-        .and_then(|c| c["status"].as_str())
-        .unwrap_or("missing")
-        .to_string()
 }
 
 #[test]

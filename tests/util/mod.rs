@@ -92,6 +92,16 @@ pub fn codes(v: &serde_json::Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// A check's status by id, or "missing".
+pub fn status(v: &serde_json::Value, id: &str) -> String {
+    v["checks"]
+        .as_array()
+        .and_then(|a| a.iter().find(|c| c["id"] == id))
+        .and_then(|c| c["status"].as_str())
+        .unwrap_or("missing")
+        .to_string()
+}
+
 /// The root cause's code, or "none".
 pub fn first_code(v: &serde_json::Value) -> String {
     v["diagnosis"][0]["code"]
