@@ -174,6 +174,10 @@ pub struct NetArgs {
     /// The HTTPS port of the autoconfig servers discovery asks, for private setups and tests
     #[arg(long, hide = true, value_name = "PORT", default_value_t = 443, value_parser = clap::value_parser!(u16).range(1..))]
     pub autoconfig_port: u16,
+    /// Trust HOST with the credentials although only discovery (DNS) names it,
+    /// outside the address's domain or at a local address (repeatable)
+    #[arg(long, value_name = "HOST", value_parser = crate::target::trusted_host)]
+    pub trust_discovered: Vec<String>,
 }
 
 #[derive(Debug, Clone, Args)]

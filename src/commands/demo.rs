@@ -245,6 +245,7 @@ pub async fn run(
             warning_days: 30,
             critical_days: 7,
             autoconfig_port: 443,
+            trust_discovered: Vec::new(),
         },
         today,
         selected,

@@ -434,7 +434,24 @@ impl ReplayServer {
         tls: Arc<rustls::ServerConfig>,
         delay: Duration,
     ) -> std::io::Result<ReplayServer> {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        Self::start_on(
+            "127.0.0.1:0".parse().expect("an address"),
+            scenario,
+            tls,
+            delay,
+        )
+        .await
+    }
+
+    /// As `start`, on `addr` (a test of the standard ports uses a loopback
+    /// address of its own, such as 127.0.0.66:993).
+    pub async fn start_on(
+        addr: SocketAddr,
+        scenario: Scenario,
+        tls: Arc<rustls::ServerConfig>,
+        delay: Duration,
+    ) -> std::io::Result<ReplayServer> {
+        let listener = tokio::net::TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
         let stats = Arc::new(Mutex::new(Stats::default()));
         let st = stats.clone();
