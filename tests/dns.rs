@@ -197,9 +197,92 @@ fn a_cname_chain_ending_in_nodata_resolves_with_the_chain_asked_once() {
         assert_eq!(server.asked("edge.contoso.test", rtype), 0, "edge {rtype}");
     }
     assert_eq!(server.asked("v4only.contoso.test", "A"), 0);
-    // hickory-resolver 0.26.3 still asks the chain's last name again for the type
-    // the chain answered with NODATA (its caching client follows a CNAME whatever
-    // the SOA says). That second round no longer holds up a connection: the dns
-    // check hands on the A answer after at most 50 ms (RFC 8305).
-    assert!(server.asked("v4only.contoso.test", "AAAA") <= 1);
+    // NODATA with the SOA at the chain's end is final (RFC 2308): the chain's
+    // last name is not asked again.
+    assert_eq!(server.asked("v4only.contoso.test", "AAAA"), 0);
+    assert_eq!(server.queries(), 2);
+}
+
+#[test]
+fn a_chain_the_answer_stops_short_of_is_followed_once() {
+    // The server answers the alias with the CNAME alone (no records, no SOA):
+    // the target is asked, once per type, and nothing else.
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let zone = Zone::new()
+        .set(
+            "alias.contoso.test",
+            Behaviour::AliasOnly("target.contoso.test".into()),
+        )
+        .add(
+            "target.contoso.test",
+            Rec::Ip("127.0.0.9".parse().expect("ip")),
+        );
+    let server = rt.block_on(DnsServer::start(zone)).expect("dns server");
+    let got = rt
+        .block_on(resolver(&server, Duration::from_secs(4)).addresses("alias.contoso.test"))
+        .expect("resolves through the chain");
+    assert_eq!(
+        got,
+        vec!["127.0.0.9".parse::<std::net::IpAddr>().expect("ip")]
+    );
+    for rtype in ["A", "AAAA"] {
+        assert_eq!(server.asked("alias.contoso.test", rtype), 1, "{rtype}");
+        assert_eq!(server.asked("target.contoso.test", rtype), 1, "{rtype}");
+    }
+    assert_eq!(server.queries(), 4);
+}
+
+#[test]
+fn a_truncated_answer_is_asked_again_over_tcp() {
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    // Forty 60-byte strings: more than the 1232 bytes a query accepts over UDP.
+    let mut zone = Zone::new();
+    for i in 0..40 {
+        zone = zone.add(
+            "big.contoso.test",
+            Rec::Txt(format!("{i:02}{}", "x".repeat(58))),
+        );
+    }
+    let server = rt.block_on(DnsServer::start(zone)).expect("dns server");
+    let got = rt
+        .block_on(resolver(&server, Duration::from_secs(4)).txt("big.contoso.test"))
+        .expect("answered over TCP");
+    assert_eq!(got.len(), 40);
+    // One datagram, truncated; then one TCP query.
+    assert_eq!(server.asked("big.contoso.test", "TXT"), 2);
+}
+
+#[test]
+fn answers_and_negative_answers_are_kept_for_their_ttl() {
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let zone = Zone::new()
+        .add(
+            "mail.contoso.test",
+            Rec::Cname("v4only.contoso.test".into()),
+        )
+        .add(
+            "v4only.contoso.test",
+            Rec::Ip("127.0.0.7".parse().expect("ip")),
+        );
+    let server = rt.block_on(DnsServer::start(zone)).expect("dns server");
+    let r = resolver(&server, Duration::from_secs(4));
+    for _ in 0..3 {
+        rt.block_on(r.addresses("mail.contoso.test"))
+            .expect("resolves");
+        let nx = rt.block_on(r.addresses("nosuch.contoso.test"));
+        assert!(
+            matches!(
+                nx,
+                Err(mailbox_doctor::net::resolver::DnsError::NxDomain { .. })
+            ),
+            "{nx:?}"
+        );
+    }
+    // The positive answer (TTL 300), the NODATA for AAAA and the NXDOMAIN (SOA
+    // TTL 300): each asked once.
+    assert_eq!(server.asked("mail.contoso.test", "A"), 1);
+    assert_eq!(server.asked("mail.contoso.test", "AAAA"), 1);
+    assert_eq!(server.asked("nosuch.contoso.test", "A"), 1);
+    assert_eq!(server.asked("nosuch.contoso.test", "AAAA"), 1);
+    assert_eq!(r.queries_sent(), 4);
 }
