@@ -286,3 +286,71 @@ fn answers_and_negative_answers_are_kept_for_their_ttl() {
     assert_eq!(server.asked("nosuch.contoso.test", "AAAA"), 1);
     assert_eq!(r.queries_sent(), 4);
 }
+
+#[test]
+fn a_full_check_asks_each_chained_host_once_per_family() {
+    // The lab's Exchange Online, whose host names resolve through their real
+    // CNAME chains ending in an A record and NODATA (with the SOA) for AAAA: a
+    // full check asks each host once for A and once for AAAA, and never a name
+    // of the chain.
+    use mailbox_doctor::commands::demo::{contoso_services_in, EXO_CHAINS};
+    use mailbox_doctor::sim::pki::Pki;
+    use mailbox_doctor::sim::replay::{ReplayServer, Scenario};
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let pki = Pki::new().expect("pki");
+    let mut servers = Vec::new();
+    for (fixture, host) in [
+        ("exo-smtp-ok", "smtp.office365.com"),
+        ("exo-imap-ok", "outlook.office365.com"),
+        ("exo-pop-ok", "outlook.office365.com"),
+    ] {
+        let sc = Scenario::named(fixture).expect("fixture");
+        let cfg = pki.server_config(sc.cert, &[host]).expect("cert");
+        let s = rt
+            .block_on(ReplayServer::start(sc, cfg, Duration::ZERO))
+            .expect("server");
+        servers.push((host, s));
+    }
+    let (dns, identity) = rt
+        .block_on(contoso_services_in(&pki, Duration::ZERO, true))
+        .expect("services");
+    let ca = tempfile::NamedTempFile::new().expect("temp");
+    std::fs::write(ca.path(), pki.ca.pem()).expect("ca");
+    let url = |scheme: &str, i: usize| {
+        format!("{scheme}://{}:{}", servers[i].0, servers[i].1.addr().port())
+    };
+    let out = bin()
+        .args(["check", "alice@contoso.com", "--provider", "microsoft365"])
+        .args(["--smtp", &url("smtp", 0), "--imap", &url("imaps", 1)])
+        .args(["--pop", &url("pop3s", 2), "--json", "--timeout", "10"])
+        .arg("--dns-server")
+        .arg(dns.addr().to_string())
+        .arg("--ca-file")
+        .arg(ca.path())
+        .arg("--identity-url")
+        .arg(format!(
+            "https://login.microsoftonline.com:{}",
+            identity.addr().port()
+        ))
+        .env("MAILBOX_DOCTOR_PASSWORD", "abcdefghijklmnop")
+        .output()
+        .expect("runs");
+    let v = validated(&out.stdout, "report.v1.json");
+    for id in ["dns", "tls", "smtp", "imap", "pop"] {
+        let c = v["checks"]
+            .as_array()
+            .and_then(|a| a.iter().find(|c| c["id"] == id))
+            .unwrap_or_else(|| panic!("no {id} check: {v}"));
+        // Logged in (smtp warns of the SMTP AUTH sunset): every branch connected.
+        assert!(c["status"] == "pass" || c["status"] == "warn", "{id}: {c}");
+    }
+    for (host, links) in EXO_CHAINS {
+        assert_eq!(dns.asked(host, "A"), 1, "{host} A");
+        assert_eq!(dns.asked(host, "AAAA"), 1, "{host} AAAA");
+        for link in links {
+            for rtype in ["A", "AAAA", "CNAME"] {
+                assert_eq!(dns.asked(link, rtype), 0, "{link} {rtype}");
+            }
+        }
+    }
+}
