@@ -134,11 +134,42 @@ pub async fn contoso_services(
     pki: &Pki,
     delay: Duration,
 ) -> Result<(DnsServer, IdentityServer), String> {
+    contoso_services_in(pki, delay, false).await
+}
+
+/// Exchange Online's host names as they resolve: each behind its CNAME chain
+/// (`smtp.office365.com` -> `smtp.ms-acdc.office.com` -> `DUB-efz.ms-acdc.office.com`),
+/// whose end has an A record and no AAAA (NODATA with the zone's SOA).
+pub const EXO_CHAINS: [(&str, [&str; 2]); 2] = [
+    (
+        "smtp.office365.com",
+        ["smtp.ms-acdc.office.com", "DUB-efz.ms-acdc.office.com"],
+    ),
+    (
+        "outlook.office365.com",
+        ["outlook.ms-acdc.office.com", "AMS-efz.ms-acdc.office.com"],
+    ),
+];
+
+/// `contoso_services`, with Exchange Online's host names behind their CNAME
+/// chains (`EXO_CHAINS`) when `chains` is set.
+pub async fn contoso_services_in(
+    pki: &Pki,
+    delay: Duration,
+    chains: bool,
+) -> Result<(DnsServer, IdentityServer), String> {
     let local = Rec::Ip("127.0.0.1".parse().map_err(|_| "address")?);
-    let zone = Zone::new()
-        .add("smtp.office365.com", local.clone())
-        .add("outlook.office365.com", local.clone())
-        .add("login.microsoftonline.com", local)
+    let mut zone = Zone::new().add("login.microsoftonline.com", local.clone());
+    for (host, [middle, end]) in EXO_CHAINS {
+        zone = if chains {
+            zone.add(host, Rec::Cname(middle.into()))
+                .add(middle, Rec::Cname(end.into()))
+                .add(end, local.clone())
+        } else {
+            zone.add(host, local.clone())
+        };
+    }
+    let zone = zone
         .add(
             "contoso.com",
             Rec::Mx(0, "contoso-com.mail.protection.outlook.com".into()),
