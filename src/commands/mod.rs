@@ -10,6 +10,7 @@ pub mod demo;
 pub mod explain;
 pub mod list;
 pub mod serve;
+pub mod signin;
 pub mod signins;
 
 use crate::checks::NetOptions;
