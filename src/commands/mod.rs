@@ -111,6 +111,7 @@ pub fn net_options(args: &cli::NetArgs) -> anyhow::Result<NetOptions> {
         critical_days: i64::from(args.critical_days),
         autoconfig_port: args.autoconfig_port,
         trust_discovered: args.trust_discovered.clone(),
+        confirmed: Vec::new(),
     })
 }
 
