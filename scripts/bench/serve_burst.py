@@ -18,7 +18,7 @@ async def scrape(port, i):
     ms = (time.perf_counter() - t) * 1000
     w.close()
     status = data.split(b" ", 2)[1].decode() if data.startswith(b"HTTP/") else "none"
-    cached = b"mailbox_doctor_probe_cached 1" in data
+    cached = b"\nmailbox_doctor_probe_cached 1\n" in data
     return ms, status, cached
 
 
