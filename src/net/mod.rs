@@ -25,6 +25,7 @@ pub mod stub;
 pub mod tls;
 pub mod transcript;
 pub mod trust;
+pub mod verdicts;
 
 /// Longest excerpt of a server line kept in an error.
 pub const EXCERPT_CHARS: usize = 80;
