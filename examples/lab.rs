@@ -105,7 +105,7 @@ async fn main() -> Result<(), String> {
     }
     let chains = args.iter().any(|a| a == "--cname");
     let (dns, identity) =
-        mailbox_doctor::commands::demo::contoso_services_in(&pki, delay, chains).await?;
+        mailbox_doctor::commands::demo::contoso_services_in(&pki, delay, chains, None).await?;
     let ca = std::env::temp_dir().join(format!("mailbox-doctor-lab-{}.pem", std::process::id()));
     std::fs::write(&ca, pki.ca.pem()).map_err(|e| e.to_string())?;
     exports.push(format!("export MD_LAB_DNS={}", dns.addr()));

@@ -312,7 +312,7 @@ fn a_full_check_asks_each_chained_host_once_per_family() {
         servers.push((host, s));
     }
     let (dns, identity) = rt
-        .block_on(contoso_services_in(&pki, Duration::ZERO, true))
+        .block_on(contoso_services_in(&pki, Duration::ZERO, true, None))
         .expect("services");
     let ca = tempfile::NamedTempFile::new().expect("temp");
     std::fs::write(ca.path(), pki.ca.pem()).expect("ca");

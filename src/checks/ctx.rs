@@ -31,6 +31,9 @@ pub struct NetOptions {
     pub critical_days: i64,
     /// The HTTPS port of autoconfig look-ups (443; `--autoconfig-port`).
     pub autoconfig_port: u16,
+    /// Hosts found by discovery that the user trusts with credentials all the
+    /// same (`--trust-discovered`; `checks::gate` reads it).
+    pub trust_discovered: Vec<String>,
 }
 
 /// Everything a check may read. Built once per mailbox.

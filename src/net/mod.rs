@@ -22,6 +22,7 @@ pub mod session;
 pub mod smtp;
 pub mod smtp_proto;
 pub mod stub;
+pub mod sysproxy;
 pub mod tls;
 pub mod transcript;
 pub mod trust;
