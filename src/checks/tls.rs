@@ -412,7 +412,14 @@ fn finding(ctx: &Ctx, ep: &Endpoint, e: &OpenError, why: &str) -> Finding {
     } else {
         Severity::Critical
     };
-    let f = Finding::new(code, severity, why.to_string());
+    let mut message = why.to_string();
+    if code == "TLS_UNTRUSTED" {
+        // A company CA in a store file that was never read explains it.
+        if let Some(note) = crate::net::trust::system_store().skipped_note() {
+            message.push_str(&format!("; this computer's {note}"));
+        }
+    }
+    let f = Finding::new(code, severity, message);
     match evidence {
         Some(ev) => f.with_evidence(ev),
         None => f,
