@@ -335,6 +335,11 @@ pub fn trust_finding(
             "{}: the certificate is trusted by this computer's store but not publicly: it leads to \"{root}\", a private CA or a device on this network that intercepts TLS; devices without that root (phones, printers, scanners) will refuse the server",
             at(ep)
         );
+        // Files of the store that were not read are named all the same.
+        let evidence = match store_problem {
+            Some(p) => format!("{evidence}; {p}"),
+            None => evidence,
+        };
         return Some(
             Finding::new("TLS_PRIVATE_ROOT", Severity::Warning, message).with_evidence(evidence),
         );

@@ -114,6 +114,12 @@ pub fn read<R: BufRead>(rd: R, line_offset: u64, rows: &mut dyn Rows) -> Result<
                     s.line = line;
                     rows.sign_in(s);
                 }
+                // A row over several lines that makes no sign-in: most likely a
+                // stray quote that a later one closed; it costs its first line only.
+                Err(why) if csv.last_spanned_lines() => {
+                    csv.reread_last();
+                    rows.malformed(line, &format!("{why} (a quoted field ran over the line's end); reading resumed at the next line"));
+                }
                 Err(why) => rows.malformed(line, why),
             },
             Item::Malformed { line, why } => rows.malformed(line, why),

@@ -99,6 +99,9 @@ pub struct Reader<R> {
     replay_at: usize,
     /// The line of the next byte.
     line: u64,
+    /// The last record returned, when it spanned lines: its line and its bytes
+    /// after its first line break (for `reread_last`).
+    last: Option<(u64, Vec<u8>)>,
 }
 
 impl<R: BufRead> Reader<R> {
@@ -109,6 +112,26 @@ impl<R: BufRead> Reader<R> {
             replay: Vec::new(),
             replay_at: 0,
             line: first_line,
+            last: None,
+        }
+    }
+
+    /// Whether the last record returned spanned lines (a quoted field held a
+    /// line break).
+    pub fn last_spanned_lines(&self) -> bool {
+        self.last.is_some()
+    }
+
+    /// Reads again from the line after the one the last record started on, when
+    /// that record spanned lines: for a record the caller could not use, whose
+    /// quote was most likely a stray one that a later quote closed.
+    pub fn reread_last(&mut self) {
+        if let Some((start, tail)) = self.last.take() {
+            self.line = start + 1;
+            let mut replay = tail;
+            replay.extend_from_slice(&self.replay[self.replay_at.min(self.replay.len())..]);
+            self.replay = replay;
+            self.replay_at = 0;
         }
     }
 
@@ -139,9 +162,15 @@ impl<R: BufRead> Reader<R> {
             // The bytes of this row after its first line break (only a quoted
             // field holds one), to read again if the row turns out malformed.
             let mut tail: Vec<u8> = Vec::new();
+            self.last = None;
             let (ended, spans_lines) = self.row(rec, &mut tail)?;
             match ended {
-                Ended::Row => return Ok(Item::Row { line: start }),
+                Ended::Row => {
+                    if spans_lines {
+                        self.last = Some((start, tail));
+                    }
+                    return Ok(Item::Row { line: start });
+                }
                 Ended::Blank => continue,
                 Ended::Eof => return Ok(Item::End),
                 Ended::Overflow | Ended::Unclosed => {
@@ -161,13 +190,12 @@ impl<R: BufRead> Reader<R> {
     /// Goes back to the line after `start`: to the kept bytes when the row
     /// spanned lines, else (a long row on one line) to the input's next line break.
     fn resume(&mut self, start: u64, tail: Option<Vec<u8>>) -> io::Result<()> {
-        self.line = start + 1;
-        if let Some(mut replay) = tail {
-            replay.extend_from_slice(&self.replay[self.replay_at.min(self.replay.len())..]);
-            self.replay = replay;
-            self.replay_at = 0;
+        if let Some(tail) = tail {
+            self.last = Some((start, tail));
+            self.reread_last();
             return Ok(());
         }
+        self.line = start + 1;
         loop {
             let chunk = self.chunk()?;
             if chunk.is_empty() {
@@ -248,6 +276,8 @@ impl<R: BufRead> Reader<R> {
                         i += 1;
                     }
                     (_, b'\n' | b'\r') => {
+                        // Kept with the rest, for a record read again.
+                        note(&chunk[i..=i], false, &mut lines);
                         let blank = state == State::FieldStart && rec.ends.is_empty();
                         if !blank {
                             rec.end_field();
@@ -353,6 +383,33 @@ mod tests {
         // At the end of a short file: the quote is never closed.
         let got = rows(&all(b"h\n\"a\nb\nc\n", 3));
         assert_eq!(got, ["1:h", "2:malformed", "3:b", "4:c"]);
+    }
+
+    #[test]
+    fn a_record_that_spanned_lines_can_be_read_again_from_its_second_line() {
+        let input = b"h\n\"a,1\nb,2\n\"c,3\nd,4\n";
+        let rd = std::io::BufReader::with_capacity(4, &input[..]);
+        let mut r = Reader::new(rd, 1);
+        let mut rec = Record::default();
+        assert_eq!(r.next(&mut rec).expect("reads"), Item::Row { line: 1 });
+        assert!(!r.last_spanned_lines());
+        assert_eq!(r.next(&mut rec).expect("reads"), Item::Row { line: 2 });
+        assert!(r.last_spanned_lines());
+        r.reread_last();
+        let mut got = Vec::new();
+        loop {
+            let item = r.next(&mut rec).expect("reads");
+            if item == Item::End {
+                break;
+            }
+            got.push((
+                item,
+                rec.iter()
+                    .map(|f| String::from_utf8_lossy(f).into_owned())
+                    .collect(),
+            ));
+        }
+        assert_eq!(rows(&got), ["3:b|2", "4:malformed", "5:d|4"]);
     }
 
     #[test]
