@@ -11,6 +11,7 @@ pub mod explain;
 pub mod list;
 pub mod serve;
 pub mod signins;
+pub mod signins_graph;
 
 use crate::checks::NetOptions;
 use crate::cli::{self, ColorChoice, Format, OutputArgs};

@@ -11,6 +11,7 @@
 
 pub mod aggregate;
 pub mod csv_input;
+pub mod graph;
 pub mod input;
 pub mod json_input;
 pub mod model;
