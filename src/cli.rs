@@ -135,6 +135,32 @@ pub struct CheckArgs {
     /// Pretend the current date is DATE (YYYY-MM-DD), for the dated facts
     #[arg(long, hide = true, value_name = "DATE")]
     pub now: Option<chrono::NaiveDate>,
+
+    #[command(flatten)]
+    pub signin_log: SigninLogArgs,
+}
+
+/// `check --signin-log`: the sign-in log's record of a refused login.
+#[derive(Debug, Clone, Args)]
+pub struct SigninLogArgs {
+    /// After a refused login, look its record up in the Entra sign-in logs
+    /// (Microsoft Graph) and add its error code, failure reason and Conditional
+    /// Access result; needs a Graph token with AuditLog.Read.All
+    /// (--graph-token-file, or MAILBOX_DOCTOR_GRAPH_TOKEN)
+    #[arg(long = "signin-log")]
+    pub enabled: bool,
+    /// A file holding the Graph access token (only its owner may read it)
+    #[arg(long, value_name = "FILE", requires = "enabled")]
+    pub graph_token_file: Option<PathBuf>,
+    /// How long to wait for the record to appear (sign-in logs lag), in seconds
+    #[arg(long, default_value_t = 300.0, value_name = "SECS", value_parser = parse_timeout)]
+    pub signin_log_wait: f64,
+    /// Seconds between two look-ups while waiting
+    #[arg(long, hide = true, default_value_t = 15.0, value_name = "SECS", value_parser = parse_timeout)]
+    pub signin_log_poll: f64,
+    /// Base URL of Microsoft Graph (national clouds, tests); https only
+    #[arg(long = "signin-log-graph-url", value_name = "URL", default_value = crate::vocab::DEFAULT_GRAPH_URL)]
+    pub graph_url: String,
 }
 
 /// Network and check-selection flags shared by `check` and `batch`.

@@ -6,6 +6,7 @@
 
 pub mod batch;
 pub mod check;
+pub mod check_signin_log;
 pub mod demo;
 pub mod explain;
 pub mod list;

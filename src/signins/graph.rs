@@ -603,33 +603,7 @@ pub async fn read(
     scrub: &Scrubber,
     rows: &mut dyn Rows,
 ) -> Result<Summary, GraphError> {
-    let resolver = crate::net::resolver::Resolver::new(opts.dns_server, opts.timeout)
-        .map_err(GraphError::Other)?;
-    let left = opts
-        .deadline
-        .saturating_duration_since(tokio::time::Instant::now());
-    let route = tokio::time::timeout(
-        opts.timeout.min(left),
-        http::route_for(&resolver, &opts.url.host, opts.url.port),
-    )
-    .await
-    .map_err(|_| GraphError::Timeout(format!("resolving {} timed out", opts.url.host)))?
-    .map_err(|e| GraphError::Other(format!("{}: {e}", opts.url.host)))?;
-    let mut client = Client {
-        opts,
-        token,
-        scrub,
-        route,
-        summary: Summary {
-            endpoint: format!(
-                "https://{}{}/{}/auditLogs/signIns",
-                opts.url.authority(),
-                opts.url.base,
-                opts.version.as_str()
-            ),
-            ..Default::default()
-        },
-    };
+    let mut client = Client::new(opts, token, scrub).await?;
     let groups: Vec<Vec<String>> = if opts.client_apps.is_empty() {
         vec![Vec::new()]
     } else {
@@ -648,6 +622,103 @@ pub async fn read(
         }
     }
     Ok(client.summary)
+}
+
+/// The records (raw Graph objects) of the first query the options ask for, at
+/// most `max` of them: for looking up one sign-in, whose query is narrow.
+pub async fn records(
+    opts: &Options,
+    token: &Secret,
+    scrub: &Scrubber,
+    max: usize,
+) -> Result<(Vec<serde_json::Value>, Summary), GraphError> {
+    let mut client = Client::new(opts, token, scrub).await?;
+    let kind = opts.kinds.first().copied().unwrap_or(Kind::Interactive);
+    let f = filter(
+        kind,
+        &opts.client_apps,
+        opts.user.as_deref(),
+        opts.since,
+        opts.until,
+    );
+    let mut path = format!(
+        "{}/{}/auditLogs/signIns?$top={}&$filter={}",
+        opts.url.base,
+        opts.version.as_str(),
+        opts.page_size,
+        http::query_value(&f)
+    );
+    let mut out = Vec::new();
+    loop {
+        let body = match client.fetch(&path).await? {
+            Fetched::Page(b) => b,
+            Fetched::TimedOut(why) => return Err(GraphError::Timeout(why)),
+            Fetched::Expired => {
+                return Err(GraphError::Other(
+                    "Microsoft Graph's skiptoken expired".into(),
+                ))
+            }
+        };
+        #[derive(serde::Deserialize)]
+        struct Page {
+            #[serde(rename = "@odata.nextLink")]
+            next: Option<String>,
+            #[serde(default)]
+            value: Vec<serde_json::Value>,
+        }
+        let page: Page = serde_json::from_str(&body).map_err(|_| {
+            GraphError::Other(
+                "Microsoft Graph answered with something that is not a page of sign-ins".into(),
+            )
+        })?;
+        out.extend(page.value.into_iter().take(max.saturating_sub(out.len())));
+        match page.next {
+            Some(link) if out.len() < max => path = client.next_path(&link)?,
+            _ => break,
+        }
+    }
+    Ok((out, client.summary))
+}
+
+impl<'a> Client<'a> {
+    /// A client on the route HTTPS_PROXY and NO_PROXY choose to the Graph host.
+    async fn new(
+        opts: &'a Options,
+        token: &'a Secret,
+        scrub: &'a Scrubber,
+    ) -> Result<Client<'a>, GraphError> {
+        let resolver = crate::net::resolver::Resolver::new(opts.dns_server, opts.timeout)
+            .map_err(GraphError::Other)?;
+        let left = opts
+            .deadline
+            .saturating_duration_since(tokio::time::Instant::now());
+        let route = tokio::time::timeout(
+            opts.timeout.min(left),
+            http::route_for(&resolver, &opts.url.host, opts.url.port),
+        )
+        .await
+        .map_err(|_| GraphError::Timeout(format!("resolving {} timed out", opts.url.host)))?
+        .map_err(|e| GraphError::Other(format!("{}: {e}", opts.url.host)))?;
+        Ok(Client {
+            opts,
+            token,
+            scrub,
+            route,
+            summary: Summary {
+                endpoint: endpoint(opts),
+                ..Default::default()
+            },
+        })
+    }
+}
+
+fn endpoint(opts: &Options) -> String {
+    format!(
+        "https://{}{}/{}/auditLogs/signIns",
+        opts.url.authority(),
+        opts.url.base,
+        opts.version.as_str()
+    )
 }
 
 #[cfg(test)]

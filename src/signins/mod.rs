@@ -10,6 +10,7 @@
 //! and never prints: the report (`model`) goes to the pure renderers (`render`).
 
 pub mod aggregate;
+pub mod attempt;
 pub mod csv_input;
 pub mod graph;
 pub mod input;
