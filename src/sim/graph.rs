@@ -526,6 +526,7 @@ impl State {
         };
         let mut page = Vec::new();
         let mut more = false;
+        let mut next_offset = 0;
         let mut matched = 0usize;
         let mut take = |r: &serde_json::Value| -> bool {
             if !keep(r) {
@@ -551,11 +552,21 @@ impl State {
                 }
             }
         } else if let Some((count, make)) = &t.generated {
-            for i in 0..*count {
-                if !take(&make(i)) {
-                    break;
+            // Served in the generator's order; the skiptoken is the index of the
+            // next record to make, so no page makes the ones before it again.
+            let mut i = offset;
+            while i < *count {
+                let r = make(i);
+                if keep(&r) {
+                    if page.len() == top {
+                        more = true;
+                        break;
+                    }
+                    page.push(shape(&r));
                 }
+                i += 1;
             }
+            next_offset = i;
         } else {
             let up = self.started.elapsed();
             let mut visible: Vec<&serde_json::Value> = t.interactive.iter().collect();
@@ -578,7 +589,12 @@ impl State {
                 .filter(|kv| !kv.is_empty() && !decode(kv).starts_with("$skiptoken="))
                 .map(str::to_string)
                 .collect();
-            q.push(format!("$skiptoken=o{}", offset + page.len()));
+            let next = if t.generated.is_some() {
+                next_offset
+            } else {
+                offset + page.len()
+            };
+            q.push(format!("$skiptoken=o{next}"));
             body["@odata.nextLink"] = serde_json::Value::String(format!(
                 "https://{}{path}?{}",
                 head_host(head),
