@@ -66,20 +66,24 @@ pub fn run(kb: &'static Knowledge, args: SigninsArgs) -> anyhow::Result<Outcome>
     if let Some(b) = bar {
         b.clear();
     }
-    let report = verdict::build(
-        kb,
-        agg,
-        inputs,
-        verdict::Options {
-            now,
-            since,
-            warning_days: i64::from(args.warning_days),
-            critical_days: i64::from(args.critical_days),
-            expected: args.expected_country.clone(),
-            redacted: args.redact,
-        },
-    );
+    let report = verdict::build(kb, agg, inputs, verdict_options(&args, now, since));
     render_report(&report, &args, "")
+}
+
+/// What the report needs besides the aggregates, from the flags.
+pub(super) fn verdict_options(
+    args: &SigninsArgs,
+    now: chrono::DateTime<chrono::Utc>,
+    since: chrono::DateTime<chrono::Utc>,
+) -> verdict::Options {
+    verdict::Options {
+        now,
+        since,
+        warning_days: i64::from(args.warning_days),
+        critical_days: i64::from(args.critical_days),
+        expected: args.expected_country.clone(),
+        redacted: args.redact,
+    }
 }
 
 /// The `--redact` pseudonym maker (its key told once on standard error).

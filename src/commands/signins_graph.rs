@@ -136,14 +136,7 @@ pub fn run(kb: &'static Knowledge, args: SigninsArgs) -> anyhow::Result<Outcome>
         kb,
         agg,
         inputs,
-        verdict::Options {
-            now,
-            since,
-            warning_days: i64::from(args.warning_days),
-            critical_days: i64::from(args.critical_days),
-            expected: args.expected_country.clone(),
-            redacted: args.redact,
-        },
+        super::signins::verdict_options(&args, now, since),
     );
     report.notes.extend(summary.notes(version));
     if !opts.client_apps.is_empty() {

@@ -19,6 +19,7 @@
 //! served without holding them (the benchmark): then filters other than time are
 //! applied to each generated record as it is made.
 
+use super::identity::decode;
 use crate::sim::pki::ServerCert;
 use chrono::{DateTime, Utc};
 use std::collections::HashMap;
@@ -299,25 +300,6 @@ fn parse_filter(f: &str) -> Option<Filter> {
         }
     }
     Some(out)
-}
-
-fn decode(v: &str) -> String {
-    let b = v.as_bytes();
-    let hex = |c: u8| (c as char).to_digit(16).map(|d| d as u8);
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%' && i + 2 < b.len() {
-            if let (Some(h), Some(l)) = (hex(b[i + 1]), hex(b[i + 2])) {
-                out.push(h * 16 + l);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(if b[i] == b'+' { b' ' } else { b[i] });
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// Fields only beta returns [MS signIn resource, beta vs v1.0].
