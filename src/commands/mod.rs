@@ -6,12 +6,14 @@
 
 pub mod batch;
 pub mod check;
+pub mod check_signin_log;
 pub mod demo;
 pub mod explain;
 pub mod list;
 pub mod serve;
 pub mod signin;
 pub mod signins;
+pub mod signins_graph;
 
 use crate::checks::NetOptions;
 use crate::cli::{self, ColorChoice, Format, OutputArgs};
