@@ -9,6 +9,7 @@ pub mod check;
 pub mod demo;
 pub mod explain;
 pub mod list;
+pub mod paths;
 pub mod serve;
 pub mod signins;
 
