@@ -451,3 +451,46 @@ fn bad_input_is_exit_3() {
         assert_eq!(out.status.code(), Some(3), "{args:?}");
     }
 }
+
+#[test]
+fn demo_scenarios_show_their_code() {
+    for (name, path, code, exit) in [
+        (
+            "direct-send-rejected",
+            "direct_send",
+            "DIRECT_SEND_REJECTED",
+            1,
+        ),
+        (
+            "connector-not-matched",
+            "connector_relay",
+            "CONNECTOR_NOT_MATCHED",
+            0,
+        ),
+        ("port-25-blocked", "direct_send", "PORT_25_BLOCKED", 1),
+        ("hve-works", "hve", "", 0),
+    ] {
+        let out = bin()
+            .args(["demo", name, "--format", "json"])
+            .timeout(Duration::from_secs(60))
+            .output()
+            .expect("runs");
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+        let p = v["paths"]
+            .as_array()
+            .and_then(|a| a.iter().find(|p| p["path"] == path).cloned())
+            .unwrap_or_default();
+        assert_eq!(p["code"].as_str().unwrap_or_default(), code, "{name}");
+        assert_eq!(out.status.code(), Some(exit), "{name}");
+    }
+    let list = bin().args(["demo", "--list"]).output().expect("runs");
+    let list = String::from_utf8_lossy(&list.stdout).to_string();
+    for name in [
+        "direct-send-rejected",
+        "connector-not-matched",
+        "port-25-blocked",
+        "hve-works",
+    ] {
+        assert!(list.contains(name), "{list}");
+    }
+}

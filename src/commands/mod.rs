@@ -7,6 +7,7 @@
 pub mod batch;
 pub mod check;
 pub mod demo;
+pub mod demo_paths;
 pub mod explain;
 pub mod list;
 pub mod paths;

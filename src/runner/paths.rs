@@ -322,7 +322,7 @@ fn device_below_12(spec: &PathsSpec) -> bool {
     spec.device_tls.is_some_and(|v| v < 12)
 }
 
-const AFTER_DATA: &str = "Accepted at RCPT TO; refusals that only show after DATA (content and spam filtering, transport rules, a sender the organisation does not accept in the message's From) are not tested without --send-test-message";
+const AFTER_DATA: &str = "Accepted at RCPT TO; refusals that come only after DATA (content filtering, transport rules, the message's From) are not tested without --send-test-message";
 
 /// Direct send and connector relay, on the tenant's MX.
 async fn probe_mx(
@@ -387,7 +387,7 @@ async fn probe_mx(
                 if path == PathKind::ConnectorRelay
                     && r.code.as_deref() == Some("CONNECTOR_NOT_MATCHED")
                 {
-                    r.summary.push_str(". A connector matches by the sending IP address (this network's public IP, which only a service outside it can tell: https://sender.office.com shows nothing; ask the ISP or open an IP echo site such as https://ifconfig.me) or by the subject name of the certificate the device presents");
+                    r.summary.push_str(". A connector matches either the sending public IP (only a service outside this network can tell it: the ISP, or an IP echo web site) or the subject name of the certificate the device presents");
                 }
                 r
             }
