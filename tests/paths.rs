@@ -494,3 +494,80 @@ fn demo_scenarios_show_their_code() {
         assert!(list.contains(name), "{list}");
     }
 }
+
+#[test]
+fn google_workspace_relay_reads_its_own_refusal() {
+    use mailbox_doctor::sim::dns::{DnsServer, Rec, Zone};
+    use mailbox_doctor::sim::pki::Pki;
+    use mailbox_doctor::sim::replay::{ReplayServer, Scenario};
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let pki = Pki::new().expect("pki");
+    let sc = Scenario::named("google-relay-denied").expect("fixture");
+    let cfg = pki
+        .server_config(sc.cert, &["smtp-relay.gmail.com"])
+        .expect("cert");
+    let relay = rt
+        .block_on(ReplayServer::start(sc, cfg, Duration::ZERO))
+        .expect("server");
+    let local = Rec::Ip("127.0.0.1".parse().expect("ip"));
+    let zone = Zone::new()
+        .add("fabrikam.example", Rec::Mx(1, "aspmx.l.google.com".into()))
+        .add("smtp-relay.gmail.com", local.clone())
+        .add("smtp.gmail.com", local);
+    let dns = rt.block_on(DnsServer::start(zone)).expect("dns");
+    let ca = tempfile::NamedTempFile::new().expect("temp");
+    std::fs::write(ca.path(), pki.ca.pem()).expect("ca");
+    let out = bin()
+        .args([
+            "paths",
+            "printer@fabrikam.example",
+            "--json",
+            "--timeout",
+            "2",
+        ])
+        .args(["--external-recipient", "someone@contoso.example"])
+        .arg("--ca-file")
+        .arg(ca.path())
+        .args(["--dns-server", &dns.addr().to_string()])
+        .args(["--submission-port", &relay.addr().port().to_string()])
+        .timeout(Duration::from_secs(60))
+        .output()
+        .expect("runs");
+    std::thread::sleep(Duration::from_millis(300));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let p = v["paths"]
+        .as_array()
+        .and_then(|a| a.iter().find(|p| p["path"] == "google_relay").cloned())
+        .unwrap_or_default();
+    assert_eq!(p["verdict"], "blocked", "{p}");
+    assert_eq!(p["code"], "RELAY_DENIED", "{p}");
+    let st = relay.stats();
+    assert!(st.mismatches.is_empty(), "{:?}", st.mismatches);
+    assert_eq!(st.count("DATA"), 0);
+    assert_eq!(st.auth_attempts, 0);
+    for k in ["hve", "direct_send", "connector_relay"] {
+        let p = v["paths"]
+            .as_array()
+            .and_then(|a| a.iter().find(|p| p["path"] == k).cloned())
+            .unwrap_or_default();
+        assert_eq!(p["verdict"], "not_applicable", "{k}");
+    }
+    // smtp.gmail.com:465 does not answer in this lab: SMTP AUTH stays unknown.
+    assert_eq!(out.status.code(), Some(1));
+}
+
+#[test]
+fn a_domain_with_no_path_says_so() {
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let dns = util::local_dns(&rt);
+    let out = bin()
+        .args(["paths", "printer@nowhere.example", "--timeout", "2"])
+        .args(["--dns-server", &dns.addr().to_string()])
+        .timeout(Duration::from_secs(60))
+        .output()
+        .expect("runs");
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(text.contains("no MX record found"), "{text}");
+    assert!(text.contains("publishes no submission service"), "{text}");
+    assert_eq!(out.status.code(), Some(2), "{text}");
+}

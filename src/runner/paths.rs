@@ -114,6 +114,7 @@ async fn open(
     probe: &Probe,
     host: &str,
     port: u16,
+    tls: TlsMode,
 ) -> Result<(Session, Capabilities), Failure> {
     let addrs = match crate::net::resolver::literal(host) {
         Some(ip) => vec![ip],
@@ -128,7 +129,7 @@ async fn open(
         protocol: Protocol::Smtp,
         host: host.to_string(),
         port,
-        tls: TlsMode::Starttls,
+        tls,
         source: "paths",
     };
     let o = OpenOptions {
@@ -333,10 +334,11 @@ async fn probe_mx(
     test_message: &mut Option<String>,
 ) -> (Vec<PathResult>, Option<(Failure, Vec<Line>)>) {
     let probe = Probe::new(mx, spec.ports.mx);
-    let (mut s, _caps) = match open(spec, resolver, &probe, mx, spec.ports.mx).await {
-        Ok(v) => v,
-        Err(f) => return (Vec::new(), Some((f, probe.transcript.lines()))),
-    };
+    let (mut s, _caps) =
+        match open(spec, resolver, &probe, mx, spec.ports.mx, TlsMode::Starttls).await {
+            Ok(v) => v,
+            Err(f) => return (Vec::new(), Some((f, probe.transcript.lines()))),
+        };
     let outcomes = mx_exchange(spec, &mut s, test_message).await;
     s.conn.farewell("QUIT").await;
     let outcomes = match outcomes {
@@ -426,12 +428,12 @@ async fn probe_hve(kb: &Knowledge, spec: &PathsSpec, resolver: &Resolver) -> (Pa
     let port = spec.ports.hve;
     let mut host = HVE_HOST;
     let mut probe = Probe::new(host, port);
-    let mut opened = open(spec, resolver, &probe, host, port).await;
+    let mut opened = open(spec, resolver, &probe, host, port, TlsMode::Starttls).await;
     if matches!(&opened, Err(f) if !f.reached) {
         // The older name, while it lasts.
         host = HVE_OLD_HOST;
         probe = Probe::new(host, port);
-        opened = open(spec, resolver, &probe, host, port).await;
+        opened = open(spec, resolver, &probe, host, port, TlsMode::Starttls).await;
     }
     let mut limits = vec![
         "password (basic) authentication for HVE until September 2028".to_string(),
@@ -623,7 +625,12 @@ async fn probe_smtp_auth(
             false,
         );
     };
-    let port = spec.ports.submission;
+    // The submission port moves with `Ports` (tests); an implicit-TLS port stays.
+    let port = if ep.port == 587 {
+        spec.ports.submission
+    } else {
+        ep.port
+    };
     let probe = Probe::new(&ep.host, port);
     let microsoft = provider.starts_with("microsoft365");
     let mut limits = Vec::new();
@@ -647,7 +654,7 @@ async fn probe_smtp_auth(
         r.limits = limits.clone();
         probe.into_result(r)
     };
-    let (s, caps) = match open(spec, resolver, &probe, &ep.host, port).await {
+    let (s, caps) = match open(spec, resolver, &probe, &ep.host, port, ep.tls).await {
         Ok(v) => v,
         Err(f) => {
             let reached = f.reached;
@@ -714,7 +721,7 @@ async fn probe_relay(
     port: u16,
 ) -> PathResult {
     let probe = Probe::new(host, port);
-    let (mut s, _caps) = match open(spec, resolver, &probe, host, port).await {
+    let (mut s, _caps) = match open(spec, resolver, &probe, host, port, TlsMode::Starttls).await {
         Ok(v) => v,
         Err(f) => {
             let verdict = if f.reached {
