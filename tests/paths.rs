@@ -571,3 +571,22 @@ fn a_domain_with_no_path_says_so() {
     assert!(text.contains("publishes no submission service"), "{text}");
     assert_eq!(out.status.code(), Some(2), "{text}");
 }
+
+#[test]
+fn a_server_echoing_the_hve_password_never_gets_it_into_any_output() {
+    for format in ["json", "text", "nagios"] {
+        let r = run_lab(
+            Mx::Plays("eop-direct-send-rejected"),
+            Some("hve-hostile-echo"),
+            Some("exo-submission-reachable"),
+            &["HVE"],
+            format,
+        );
+        assert!(r.mismatches().is_empty(), "{:?}", r.mismatches());
+        assert_eq!(r.stats[1].auth_attempts, 1);
+        assert_no_leak("hve-scanner@contoso.com", HVE_PW, &[&r.stdout, &r.stderr]);
+        if format == "json" {
+            assert_eq!(r.verdict("hve"), (s("blocked"), s("HVE_AUTH_POLICY")));
+        }
+    }
+}
