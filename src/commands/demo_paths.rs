@@ -108,6 +108,7 @@ pub async fn run(
             warning_days: 30,
             critical_days: 7,
             autoconfig_port: 443,
+            trust_discovered: Vec::new(),
         },
         ports: Ports {
             mx: lab.mx_port,

@@ -101,6 +101,7 @@ pub fn run(kb: &'static Knowledge, args: PathsArgs) -> anyhow::Result<Outcome> {
         critical_days: 7,
         identity_url: crate::vocab::DEFAULT_IDENTITY_URL.to_string(),
         autoconfig_port: 443,
+        trust_discovered: Vec::new(),
     })?;
     let scrub = {
         let creds: Vec<crate::net::scrub::Credential> = hve

@@ -508,6 +508,19 @@ async fn probe_hve(kb: &Knowledge, spec: &PathsSpec, resolver: &Resolver) -> (Pa
         );
         return (finish(probe, r), true);
     }
+    // The credential gate for HVE: the host is Microsoft's published HVE name
+    // (a constant, never a name DNS alone gave), so the one rule left is TLS.
+    if !s.conn.is_tls() && !spec.net.allow_plaintext {
+        s.conn.farewell("QUIT").await;
+        let r = PathResult::new(
+            PathKind::Hve,
+            Verdict::Unknown,
+            Some("CLEARTEXT_LOGIN_WITHHELD"),
+            format!("{host} is not encrypted: the HVE password was not sent (--allow-plaintext allows it)"),
+        );
+        return (finish(probe, r), true);
+    }
+    s.conn.permit_credentials(spec.net.allow_plaintext);
     // One AUTH LOGIN, never retried.
     let auth = crate::checks::smtp::auth_login(&mut s, account, password.expose()).await;
     let r = match auth {
