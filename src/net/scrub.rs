@@ -197,6 +197,9 @@ pub struct Scrubber {
     /// Base64 forms and their `ENCODED_WINDOW` stretches, matched exactly and
     /// widened to the whole base64 run.
     encoded: Automaton,
+    /// Secrets learned after the run began (an OAuth sign-in's codes and tokens,
+    /// each the moment it exists), every one known in the same forms.
+    learned: std::sync::RwLock<Vec<Scrubber>>,
 }
 
 impl Default for Scrubber {
@@ -204,6 +207,7 @@ impl Default for Scrubber {
         Scrubber {
             folded: Automaton::None,
             encoded: Automaton::None,
+            learned: Default::default(),
         }
     }
 }
@@ -271,11 +275,34 @@ impl Scrubber {
         Scrubber {
             folded: Automaton::build(&[&plain, &whole], true),
             encoded: Automaton::build(&[&encoded], false),
+            learned: Default::default(),
+        }
+    }
+
+    /// Learns more secrets while the run goes on: from now on every holder of
+    /// this scrubber (the run's connections and reports) redacts them too.
+    pub fn learn(&self, credentials: &[Credential<'_>]) {
+        let more = Scrubber::new(credentials);
+        if more.is_empty() {
+            return;
+        }
+        match self.learned.write() {
+            Ok(mut l) => l.push(more),
+            Err(poisoned) => poisoned.into_inner().push(more),
         }
     }
 
     /// Whether it knows no secret (it then only escapes control characters).
     pub fn is_empty(&self) -> bool {
+        self.own_is_empty()
+            && self
+                .learned
+                .read()
+                .map(|l| l.iter().all(Scrubber::is_empty))
+                .unwrap_or(false)
+    }
+
+    fn own_is_empty(&self) -> bool {
         matches!(self.folded, Automaton::None) && matches!(self.encoded, Automaton::None)
     }
 
@@ -300,7 +327,21 @@ impl Scrubber {
     /// pairs, `\n`...) mixed in any way, up to `UNESCAPE_LEVELS` deep. Linear in
     /// the text: each view is one pass of each automaton.
     pub fn redact<'t>(&self, text: &'t str) -> Cow<'t, str> {
-        if self.is_empty() {
+        let mut out = self.redact_own(text);
+        let learned = match self.learned.read() {
+            Ok(l) => l,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        for more in learned.iter() {
+            if let Cow::Owned(o) = more.redact(&out) {
+                out = Cow::Owned(o);
+            }
+        }
+        out
+    }
+
+    fn redact_own<'t>(&self, text: &'t str) -> Cow<'t, str> {
+        if self.own_is_empty() {
             return Cow::Borrowed(text);
         }
         let bytes = text.as_bytes();
