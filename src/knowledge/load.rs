@@ -140,6 +140,16 @@ pub const REQUIRED_CODES: &[&str] = &[
     "XOAUTH2_NOT_OFFERED",
     "TENANT_LOOKUP_FAILED",
     "LOCAL_TOO_MANY_OPEN_FILES",
+    // `paths`
+    "PORT_25_BLOCKED",
+    "DIRECT_SEND_REJECTED",
+    "CONNECTOR_NOT_MATCHED",
+    "SENDING_IP_BLOCKED",
+    "HVE_AUTH_POLICY",
+    "HVE_EXTERNAL_NOT_SUPPORTED",
+    "PATH_UNTESTED",
+    "PATH_NOT_APPLICABLE",
+    "PATH_REFUSED",
 ];
 
 fn parse<T: for<'de> Deserialize<'de>>(file: &str, text: &str) -> Result<T, KnowledgeError> {

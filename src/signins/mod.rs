@@ -10,8 +10,10 @@
 //! and never prints: the report (`model`) goes to the pure renderers (`render`).
 
 pub mod aggregate;
+pub mod attempt;
 pub mod csv_input;
 pub mod csv_reader;
+pub mod graph;
 pub mod input;
 pub mod json_input;
 pub mod model;
