@@ -36,10 +36,11 @@ fn sparse(path: &Path, head: &[u8], len: u64) {
     f.set_len(len).expect("grow");
 }
 
-#[test]
-fn oversized_files_in_ssl_cert_dir_are_skipped_and_named_in_the_finding() {
+/// Plays an SMTP login on implicit TLS with a certificate from `pki`'s CA and
+/// runs the binary with `SSL_CERT_DIR=dir` as its only store; returns the run
+/// and the logins the server saw.
+fn login_with_store_dir(pki: &Pki, dir: &Path) -> (peak::Measured, usize) {
     let rt = tokio::runtime::Runtime::new().expect("runtime");
-    let pki = Pki::new().expect("pki");
     let cfg = pki
         .server_config(CertKind::Valid, &["127.0.0.1", "localhost"])
         .expect("cert");
@@ -48,6 +49,22 @@ fn oversized_files_in_ssl_cert_dir_are_skipped_and_named_in_the_finding() {
         .block_on(ReplayServer::start(sc, cfg, Duration::ZERO))
         .expect("server");
     let dns = util::local_dns(&rt);
+    let mut cmd = peak::command();
+    cmd.env_remove("SSL_CERT_FILE")
+        .env("SSL_CERT_DIR", dir)
+        .args(["check", USER, "--timeout", "5", "--json", "--only", "smtp"])
+        .args(["--provider", "generic", "--smtp"])
+        .arg(format!("smtps://127.0.0.1:{}", server.addr().port()))
+        .arg("--dns-server")
+        .arg(dns.addr().to_string())
+        .arg("--password-stdin");
+    let m = peak::run(cmd, format!("{PW}\n").as_bytes(), Duration::from_secs(60));
+    (m, server.stats().auth_attempts)
+}
+
+#[test]
+fn oversized_files_in_ssl_cert_dir_are_skipped_and_named_in_the_finding() {
+    let pki = Pki::new().expect("pki");
     let dir = tempfile::tempdir().expect("dir");
     let certs = dir.path().join("certs");
     std::fs::create_dir(&certs).expect("mkdir");
@@ -61,27 +78,14 @@ fn oversized_files_in_ssl_cert_dir_are_skipped_and_named_in_the_finding() {
     let big = dir.path().join("big.bin");
     sparse(&big, b"x", 500 << 20);
     std::os::unix::fs::symlink(&big, certs.join("0123abcd.0")).expect("link");
-    let mut cmd = peak::command();
-    cmd.env_remove("SSL_CERT_FILE")
-        .env("SSL_CERT_DIR", &certs)
-        .args(["check", USER, "--timeout", "5", "--json", "--only", "smtp"])
-        .args(["--provider", "generic", "--smtp"])
-        .arg(format!("smtps://127.0.0.1:{}", server.addr().port()))
-        .arg("--dns-server")
-        .arg(dns.addr().to_string())
-        .arg("--password-stdin");
-    let m = peak::run(cmd, format!("{PW}\n").as_bytes(), Duration::from_secs(60));
+    let (m, logins) = login_with_store_dir(&pki, &certs);
     let v = util::validated(&m.stdout, "report.v1.json");
     assert_eq!(
         util::codes(&v).first().map(String::as_str),
         Some("TLS_UNTRUSTED"),
         "{v}"
     );
-    assert_eq!(
-        server.stats().auth_attempts,
-        0,
-        "no login over an untrusted connection"
-    );
+    assert_eq!(logins, 0, "no login over an untrusted connection");
     let text = v.to_string();
     assert!(
         text.contains("company-ca.pem (larger than 16 MiB)"),
@@ -97,16 +101,7 @@ fn oversized_files_in_ssl_cert_dir_are_skipped_and_named_in_the_finding() {
 
 #[test]
 fn ssl_cert_dir_is_bounded_in_total_too() {
-    let rt = tokio::runtime::Runtime::new().expect("runtime");
     let pki = Pki::new().expect("pki");
-    let cfg = pki
-        .server_config(CertKind::Valid, &["127.0.0.1", "localhost"])
-        .expect("cert");
-    let sc = Scenario::parse("login-ok", LOGIN_OK).expect("scenario");
-    let server = rt
-        .block_on(ReplayServer::start(sc, cfg, Duration::ZERO))
-        .expect("server");
-    let dns = util::local_dns(&rt);
     let dir = tempfile::tempdir().expect("dir");
     // Five files of 15 MiB each (each under the bound per file) come before the
     // company CA in name order: 75 MiB in all passes the 64 MiB bound.
@@ -114,16 +109,7 @@ fn ssl_cert_dir_is_bounded_in_total_too() {
         sparse(&dir.path().join(format!("a{i}.pem")), b"filler", 15 << 20);
     }
     std::fs::write(dir.path().join("z-company-ca.pem"), pki.ca.pem()).expect("ca");
-    let mut cmd = peak::command();
-    cmd.env_remove("SSL_CERT_FILE")
-        .env("SSL_CERT_DIR", dir.path())
-        .args(["check", USER, "--timeout", "5", "--json", "--only", "smtp"])
-        .args(["--provider", "generic", "--smtp"])
-        .arg(format!("smtps://127.0.0.1:{}", server.addr().port()))
-        .arg("--dns-server")
-        .arg(dns.addr().to_string())
-        .arg("--password-stdin");
-    let m = peak::run(cmd, format!("{PW}\n").as_bytes(), Duration::from_secs(60));
+    let (m, logins) = login_with_store_dir(&pki, dir.path());
     let v = util::validated(&m.stdout, "report.v1.json");
     let text = v.to_string();
     // 60 MiB read, the fifth filler skipped; the small CA still fits and is trusted.
@@ -132,6 +118,6 @@ fn ssl_cert_dir_is_bounded_in_total_too() {
         "{text}"
     );
     assert_eq!(util::codes(&v), ["TLS_PRIVATE_ROOT"], "{v}");
-    assert_eq!(server.stats().auth_attempts, 1);
+    assert_eq!(logins, 1);
     assert!(m.peak_mib < 160, "peak {} MiB", m.peak_mib);
 }
