@@ -10,6 +10,7 @@ pub mod demo;
 pub mod explain;
 pub mod list;
 pub mod serve;
+pub mod signin;
 pub mod signins;
 
 use crate::checks::NetOptions;
@@ -109,6 +110,8 @@ pub fn net_options(args: &cli::NetArgs) -> anyhow::Result<NetOptions> {
         warning_days: i64::from(args.warning_days),
         critical_days: i64::from(args.critical_days),
         autoconfig_port: args.autoconfig_port,
+        trust_discovered: args.trust_discovered.clone(),
+        confirmed: Vec::new(),
     })
 }
 

@@ -139,6 +139,8 @@ pub struct Trust {
     public: Arc<WebPkiServerVerifier>,
     system: Option<Arc<WebPkiServerVerifier>>,
     ca_file: Option<Arc<WebPkiServerVerifier>>,
+    /// A digest of what the three sets hold, for the verdict cache.
+    id: crate::net::verdicts::Key,
 }
 
 impl Trust {
@@ -152,6 +154,9 @@ impl Trust {
             public: public_verifier()?,
             system: system_store().verifier.clone(),
             ca_file: store_of(&extra)?,
+            // Mozilla's set and this machine's store are read once per process:
+            // within it, `--ca-file` alone tells one Trust from another.
+            id: crate::net::verdicts::digest_of("process roots and --ca-file", &[&extra]),
         })
     }
 
@@ -166,6 +171,7 @@ impl Trust {
             public: store_of(public)?.ok_or("no public root")?,
             system: store_of(system)?,
             ca_file: store_of(ca_file)?,
+            id: crate::net::verdicts::digest_of("given roots", &[public, system, ca_file]),
         })
     }
 }
@@ -221,6 +227,22 @@ impl ServerCertVerifier for Verifier {
             c.push(end_entity.clone().into_owned());
             c.extend(intermediates.iter().map(|i| i.clone().into_owned()));
         }
+        let key = crate::net::verdicts::key(
+            &self.trust.id,
+            end_entity,
+            intermediates,
+            &server_name.to_str(),
+            ocsp,
+        );
+        if let Some(c) = crate::net::verdicts::get(&key, now) {
+            if let Ok(mut v) = self.verdicts.lock() {
+                *v = c.verdicts;
+            }
+            return match c.refusal {
+                None => Ok(ServerCertVerified::assertion()),
+                Some(e) => Err(e),
+            };
+        }
         let verify = |v: &Option<Arc<WebPkiServerVerifier>>| {
             v.as_ref()
                 .map(|v| v.verify_server_cert(end_entity, intermediates, server_name, ocsp, now))
@@ -238,6 +260,7 @@ impl ServerCertVerifier for Verifier {
             *v = verdicts;
         }
         if verdicts.public || verdicts.system || verdicts.ca_file {
+            crate::net::verdicts::put(key, end_entity, intermediates, now, verdicts, None);
             return Ok(ServerCertVerified::assertion());
         }
         // The most telling refusal: one that got past the issuer (expired, wrong
@@ -248,12 +271,21 @@ impl ServerCertVerifier for Verifier {
             .filter_map(Result::err)
             .collect();
         let pick = errors.iter().position(|e| !unknown_issuer(e)).unwrap_or(0);
-        Err(errors
+        let refusal = errors
             .into_iter()
             .nth(pick)
             .unwrap_or(rustls::Error::InvalidCertificate(
                 CertificateError::UnknownIssuer,
-            )))
+            ));
+        crate::net::verdicts::put(
+            key,
+            end_entity,
+            intermediates,
+            now,
+            verdicts,
+            Some(refusal.clone()),
+        );
+        Err(refusal)
     }
     fn verify_tls12_signature(
         &self,

@@ -157,10 +157,9 @@ pub fn prompt(label: &str) -> Result<Option<Secret>, InputError> {
     not_empty(Secret::new(p.to_string()), "the password", "the prompt").map(Some)
 }
 
-/// The first line of a file that only its owner may read (on Windows: that only
-/// its owner, SYSTEM and Administrators may read, by its access list; see `acl`);
-/// `label` names it in errors (e.g. `password_file`). A FIFO or a device is refused without waiting.
-pub fn from_file(label: &'static str, file: &Path) -> Result<Secret, InputError> {
+/// Refuses a file that group or others may read (on Windows: that anyone but its
+/// owner, SYSTEM and Administrators may read, by its access list; see `acl`).
+fn owner_only(label: &'static str, file: &Path) -> Result<(), InputError> {
     let name = file.display().to_string();
     let meta = std::fs::metadata(file).map_err(|why| InputError::File {
         label,
@@ -200,6 +199,25 @@ pub fn from_file(label: &'static str, file: &Path) -> Result<Secret, InputError>
         }
     }
     let _ = meta;
+    Ok(())
+}
+
+/// The whole of a file that only its owner may read (a PEM key and certificate),
+/// at most `limit` bytes; wiped when dropped.
+pub fn private_file(
+    label: &'static str,
+    file: &Path,
+    limit: u64,
+) -> Result<Zeroizing<Vec<u8>>, InputError> {
+    owner_only(label, file)?;
+    read_regular_file(file, limit).map_err(|e| InputError::NotAFile(e, label))
+}
+
+/// The first line of a file that only its owner may read; `label` names it in
+/// errors (e.g. `password_file`). A FIFO or a device is refused without waiting.
+pub fn from_file(label: &'static str, file: &Path) -> Result<Secret, InputError> {
+    let name = file.display().to_string();
+    owner_only(label, file)?;
     let bytes = read_regular_file(file, MAX_SECRET_LINE as u64 + 2)
         .map_err(|e| InputError::NotAFile(e, label))?;
     let mut rd = std::io::Cursor::new(&bytes[..]);

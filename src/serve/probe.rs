@@ -115,7 +115,9 @@ pub async fn run(r: Run<'_>) -> Outcome<Probed> {
             selected: probe.selected.clone(),
             transcript: false,
             observer: Some(observer),
+            confirm: None,
             common,
+            signin: None,
         };
         runner::check_mailbox(kb, spec).await
     };
