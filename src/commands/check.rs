@@ -140,26 +140,30 @@ pub fn run(kb: &'static Knowledge, args: CheckArgs) -> anyhow::Result<Outcome> {
     } else {
         read_token(&args)?
     };
+    let graph_token = super::check_signin_log::read_token(&args)?;
     let secret = if token.is_some() || signin.is_some() {
         None
     } else {
         read_password(&args)?
     };
     // The run's scrubber knows the credential in every form a server could echo.
-    let creds: Vec<net::scrub::Credential> = [(&secret, false), (&token, true)]
-        .into_iter()
-        .filter_map(|(s, token)| {
-            s.as_ref().map(|secret| net::scrub::Credential {
-                user: &target.user,
-                secret,
-                token,
+    let creds: Vec<net::scrub::Credential> =
+        [(&secret, false), (&token, true), (&graph_token, true)]
+            .into_iter()
+            .filter_map(|(s, token)| {
+                s.as_ref().map(|secret| net::scrub::Credential {
+                    user: &target.user,
+                    secret,
+                    token,
+                })
             })
-        })
-        .collect();
+            .collect();
     let common = std::sync::Arc::new(crate::checks::ctx::Common::new(net::scrub::Scrubber::new(
         &creds,
     )));
     drop(creds);
+    let scrub = common.scrubber();
+    let (timeout, extra_roots, dns_server) = (net.timeout, net.extra_roots.clone(), net.dns_server);
     let spec = runner::Spec {
         target,
         secret,
@@ -192,7 +196,23 @@ pub fn run(kb: &'static Knowledge, args: CheckArgs) -> anyhow::Result<Outcome> {
         spec.observer = Some(std::sync::Arc::new(move |id, r| p.done(id, r)));
     }
     spec.confirm = confirm_hook(&args, progress.clone());
-    let report = super::runtime()?.block_on(runner::check_mailbox(kb, spec));
+    let runtime = super::runtime()?;
+    let started = chrono::Utc::now();
+    let mut report = runtime.block_on(runner::check_mailbox(kb, spec));
+    if let Some(token) = &graph_token {
+        let run = super::check_signin_log::Run {
+            kb,
+            args: &args,
+            token,
+            scrub: &scrub,
+            timeout,
+            extra_roots,
+            dns_server,
+            started,
+            ended: chrono::Utc::now(),
+        };
+        report = runtime.block_on(super::check_signin_log::add(&run, report));
+    }
     if let Some(p) = progress.and_then(|p| std::sync::Arc::try_unwrap(p).ok()) {
         p.clear();
     }

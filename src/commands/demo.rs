@@ -431,12 +431,18 @@ pub fn command(kb: &'static Knowledge, args: crate::cli::DemoArgs) -> anyhow::Re
             let mark = if s.name == DEFAULT { " (default)" } else { "" };
             writeln!(buf, "{:<22} {}{mark}", s.name, s.title)?;
         }
+        for s in super::demo_paths::SCENARIOS {
+            writeln!(buf, "{:<22} {}", s.name, s.title)?;
+        }
         return Ok(Outcome {
             output: buf,
             status: OverallStatus::Ok,
         });
     }
     let name = args.scenario.as_deref().unwrap_or(DEFAULT);
+    if let Some(sc) = super::demo_paths::find(name) {
+        return super::demo_paths::command(kb, sc, &args);
+    }
     let sc = find(name).ok_or_else(|| {
         anyhow::anyhow!("no demo scenario `{name}`; `mailbox-doctor demo --list` names them")
     })?;

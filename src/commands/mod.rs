@@ -6,12 +6,16 @@
 
 pub mod batch;
 pub mod check;
+pub mod check_signin_log;
 pub mod demo;
+pub mod demo_paths;
 pub mod explain;
 pub mod list;
+pub mod paths;
 pub mod serve;
 pub mod signin;
 pub mod signins;
+pub mod signins_graph;
 
 use crate::checks::NetOptions;
 use crate::cli::{self, ColorChoice, Format, OutputArgs};

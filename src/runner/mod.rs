@@ -8,6 +8,7 @@
 //! added after they are all in (`checks::corroborate`).
 
 pub mod batch;
+pub mod paths;
 
 use crate::checks::ctx::Common;
 use crate::checks::{CheckResult, Ctx, CHECKS};
