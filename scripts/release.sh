@@ -23,9 +23,14 @@ command -v zip >/dev/null || { [ "$(id -u)" = 0 ] && apt-get install -y -qq zip 
 rm -rf "$stage" "$dist"
 mkdir -p "$dist" "$stage"
 
-echo "== Linux (x86_64-unknown-linux-gnu) release build"
-nice -n "${RELEASE_NICE:-10}" cargo build --quiet --release --locked
-linux_bin=$root/target/release/mailbox-doctor
+# LINUX_BIN and WINDOWS_EXE name binaries already built (to check the packaging
+# alone); by default both are built here.
+linux_bin=${LINUX_BIN:-}
+if [ -z "$linux_bin" ]; then
+  echo "== Linux (x86_64-unknown-linux-gnu) release build"
+  nice -n "${RELEASE_NICE:-10}" cargo build --quiet --release --locked
+  linux_bin=$root/target/release/mailbox-doctor
+fi
 
 # The man page and completions come from the Linux binary: the same clap
 # definition is compiled into both.
@@ -39,27 +44,30 @@ mkdir -p "$extras/completions"
 "$linux_bin" completions powershell >"$extras/completions/_mailbox-doctor.ps1"
 
 # One folder per archive, the same documents in each.
-lay_out() { # triple binary
+lay_out() { # triple binary name-in-archive
   local dir=$stage/mailbox-doctor-$version-$1
   mkdir -p "$dir"
-  cp "$2" "$dir/"
+  cp "$2" "$dir/$3"
   cp README.md CHANGELOG.md LICENSE-MIT LICENSE-APACHE "$dir/"
   cp -r "$extras/mailbox-doctor.1" "$extras/completions" "$dir/"
   echo "$dir"
 }
 
-dir=$(lay_out x86_64-unknown-linux-gnu "$linux_bin")
+dir=$(lay_out x86_64-unknown-linux-gnu "$linux_bin" mailbox-doctor)
 # Reproducible archives: fixed owner, order and times.
 tar -C "$stage" --sort=name --owner=0 --group=0 --numeric-owner \
   --mtime="@$SOURCE_DATE_EPOCH" -czf \
   "$dist/mailbox-doctor-$version-x86_64-unknown-linux-gnu.tar.gz" "$(basename "$dir")"
 
 if [ "${SKIP_WINDOWS:-0}" != 1 ]; then
-  echo "== Windows (x86_64-pc-windows-gnu) release build"
-  bash scripts/windows.sh release
-  win_exe=$root/target/windows/x86_64-pc-windows-gnu/release/mailbox-doctor.exe
+  win_exe=${WINDOWS_EXE:-}
+  if [ -z "$win_exe" ]; then
+    echo "== Windows (x86_64-pc-windows-gnu) release build"
+    bash scripts/windows.sh release
+    win_exe=$root/target/windows/x86_64-pc-windows-gnu/release/mailbox-doctor.exe
+  fi
   [ -f "$win_exe" ] || { echo "release.sh: no Windows exe at $win_exe" >&2; exit 1; }
-  dir=$(lay_out x86_64-pc-windows-gnu "$win_exe")
+  dir=$(lay_out x86_64-pc-windows-gnu "$win_exe" mailbox-doctor.exe)
   # Windows readers get CRLF line ends in the text files.
   for f in README.md CHANGELOG.md LICENSE-MIT LICENSE-APACHE; do
     sed -i 's/\r\{0,1\}$/\r/' "$dir/$f"

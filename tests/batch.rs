@@ -101,6 +101,7 @@ fn two_hundred_mailboxes_give_two_hundred_reports_within_the_concurrency_limit()
     assert_no_leak("user1@d1.test", CANARY, &[&out.stdout, &out.stderr]);
 }
 
+#[cfg(unix)] // rlimits (ulimit -n) are Unix
 #[test]
 fn a_concurrency_beyond_the_open_file_limit_is_lowered_and_said() {
     // Under a hard limit of 256 open files, 500 mailboxes at once (16 sockets
@@ -277,6 +278,7 @@ fn bad_files_empty_secrets_and_addresses_with_line_breaks_are_refused_before_any
     assert_eq!(env.server.stats().connections, 0, "nothing is sent");
 }
 
+#[cfg(unix)] // rlimits (ulimit -n) are Unix
 #[test]
 fn a_connect_refused_by_this_machines_file_limit_is_named_and_unknown() {
     // Under a very low open-file limit the runtime starts, and the connect is

@@ -206,6 +206,7 @@ impl Server {
 }
 
 /// What the operating system asks of the server.
+#[cfg_attr(windows, allow(dead_code))] // no signal reloads on Windows
 enum Event {
     Stop,
     Reload,
