@@ -26,6 +26,11 @@ const KNOWLEDGE: &[&str] = &[
     "fingerprints",
     "entra",
     "signins",
+    "standards",
+    "vocab-tls",
+    "vocab-network",
+    "vocab-mail",
+    "vocab-oauth",
 ];
 
 fn knowledge_to_json() {
@@ -39,7 +44,7 @@ fn knowledge_to_json() {
             .unwrap_or_else(|e| panic!("cannot read {}: {e}", src.display()));
         let value: toml::Value = toml::from_str(&text)
             .unwrap_or_else(|e| panic!("checks/{name}.toml is not valid TOML: {e}"));
-        if ["smtp", "imap", "pop", "client"].contains(name) {
+        if ["smtp", "imap", "pop", "client"].contains(name) || name.starts_with("vocab-") {
             compile_patterns(name, "signature", &value);
         }
         if *name == "context" {

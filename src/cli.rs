@@ -142,6 +142,32 @@ pub struct CheckArgs {
     /// Pretend the current date is DATE (YYYY-MM-DD), for the dated facts
     #[arg(long, hide = true, value_name = "DATE")]
     pub now: Option<chrono::NaiveDate>,
+
+    #[command(flatten)]
+    pub signin_log: SigninLogArgs,
+}
+
+/// `check --signin-log`: the sign-in log's record of a refused login.
+#[derive(Debug, Clone, Args)]
+pub struct SigninLogArgs {
+    /// After a refused login, look its record up in the Entra sign-in logs
+    /// (Microsoft Graph) and add its error code, failure reason and Conditional
+    /// Access result; needs a Graph token with AuditLog.Read.All
+    /// (--graph-token-file, or MAILBOX_DOCTOR_GRAPH_TOKEN)
+    #[arg(long = "signin-log")]
+    pub enabled: bool,
+    /// A file holding the Graph access token (only its owner may read it)
+    #[arg(long, value_name = "FILE", requires = "enabled")]
+    pub graph_token_file: Option<PathBuf>,
+    /// How long to wait for the record to appear (sign-in logs lag), in seconds
+    #[arg(long, default_value_t = 300.0, value_name = "SECS", value_parser = parse_timeout)]
+    pub signin_log_wait: f64,
+    /// Seconds between two look-ups while waiting
+    #[arg(long, hide = true, default_value_t = 15.0, value_name = "SECS", value_parser = parse_timeout)]
+    pub signin_log_poll: f64,
+    /// Base URL of Microsoft Graph (national clouds, tests); https only
+    #[arg(long = "signin-log-graph-url", value_name = "URL", default_value = crate::vocab::DEFAULT_GRAPH_URL)]
+    pub graph_url: String,
 }
 
 /// How `--sign-in` gets a token.
@@ -340,6 +366,10 @@ pub enum SigninsFormat {
     Json,
     /// One row per finding, for a spreadsheet
     Csv,
+    /// Prometheus text: per-tenant password sign-ins by client app (textfile collector, Pushgateway)
+    Prometheus,
+    /// One Nagios plugin line with performance data
+    Nagios,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -347,7 +377,7 @@ pub struct SigninsArgs {
     /// Sign-in log exports: the Entra portal's CSV or JSON download (interactive or
     /// non-interactive), or Microsoft Graph auditLogs/signIns pages; `-` reads
     /// standard input. The format is told by the content.
-    #[arg(required = true, value_name = "FILE")]
+    #[arg(required_unless_present = "enabled", value_name = "FILE")]
     pub files: Vec<PathBuf>,
     /// Only sign-ins of this window: N days (30d), hours (12h), weeks (2w), or since
     /// a date (2026-11-01); older rows are counted and left out
@@ -379,6 +409,60 @@ pub struct SigninsArgs {
     /// Pretend the current time is this (YYYY-MM-DD or RFC 3339)
     #[arg(long, hide = true, value_name = "TIME", value_parser = parse_now)]
     pub now: Option<chrono::DateTime<chrono::Utc>>,
+    #[command(flatten)]
+    pub graph: GraphArgs,
+}
+
+/// Reading sign-ins live from Microsoft Graph (`signins --graph`).
+#[derive(Debug, Clone, Args)]
+pub struct GraphArgs {
+    /// Read the sign-in logs live from Microsoft Graph (auditLogs/signIns) instead of
+    /// export files; needs a Graph token with AuditLog.Read.All (--token-stdin)
+    #[arg(long = "graph", conflicts_with = "files", requires = "token_stdin")]
+    pub enabled: bool,
+    /// Read the Microsoft Graph access token from one line of standard input
+    #[arg(long, requires = "enabled")]
+    pub token_stdin: bool,
+    /// The tenant (its ID or a domain): labels the monitoring output, and a token
+    /// issued for another tenant ID is refused
+    #[arg(long, value_name = "TENANT")]
+    pub tenant: Option<String>,
+    /// Base URL of Microsoft Graph (national clouds, tests); https only
+    #[arg(long, value_name = "URL", default_value = crate::vocab::DEFAULT_GRAPH_URL)]
+    pub graph_url: String,
+    /// Graph version read: beta has the non-interactive sign-ins and the user agent;
+    /// v1.0 only the interactive sign-ins
+    #[arg(long, value_enum, default_value_t = GraphVersion::Beta)]
+    pub graph_version: GraphVersion,
+    /// Read only the legacy client apps' sign-ins (the default of the prometheus and
+    /// nagios formats)
+    #[arg(long)]
+    pub legacy_only: bool,
+    /// Timeout for each HTTP exchange with Graph, in seconds
+    #[arg(long = "graph-timeout", default_value_t = 30.0, value_name = "SECS", value_parser = parse_timeout)]
+    pub timeout: f64,
+    /// Deadline for the whole read, in seconds
+    #[arg(long, default_value_t = 900.0, value_name = "SECS", value_parser = parse_timeout)]
+    pub graph_deadline: f64,
+    /// The longest 429 Retry-After waited, in seconds
+    #[arg(long, hide = true, default_value_t = 60.0, value_name = "SECS", value_parser = parse_timeout)]
+    pub max_retry_after: f64,
+    /// Records per page asked ($top; Graph's maximum is 1000)
+    #[arg(long, hide = true, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub page_size: u32,
+    /// Extra trust anchors (PEM) for the Graph URL, for private CAs
+    #[arg(long, value_name = "PEM")]
+    pub ca_file: Option<PathBuf>,
+    /// Send every DNS lookup to this server (IP:PORT)
+    #[arg(long, value_name = "IP:PORT")]
+    pub dns_server: Option<std::net::SocketAddr>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum GraphVersion {
+    Beta,
+    #[value(name = "v1.0")]
+    V1,
 }
 
 impl SigninsArgs {

@@ -247,7 +247,25 @@ fn no_credentials_cross_a_connection_without_tls() {
 #[ignore = "needs the real servers from scripts/real-servers.sh"]
 fn the_address_alone_finds_the_published_servers_and_logs_in_to_both() {
     let r = real();
-    let (v, code, ..) = run_with(&r, &r.password, &[], true);
+    // The published host resolves to 127.0.0.1, an address on this computer:
+    // on DNS's word alone it gets no login, only the connection and TLS.
+    let dl = log_len(&r.dovecot_log);
+    let (v, ..) = run_with(&r, &r.password, &[], true);
+    for id in ["smtp", "imap", "pop"] {
+        assert_eq!(status(&v, id), "warn", "{id}: {v}");
+    }
+    assert!(
+        v["diagnosis"][0]["code"] == "DISCOVERED_HOST_NOT_TRUSTED",
+        "{v}"
+    );
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert_eq!(
+        attempts_since(&r.dovecot_log, dl, &["Password mismatch", "Login: user="]),
+        0,
+        "no login reached Dovecot"
+    );
+    // Trusted by name, as a user who knows the host would.
+    let (v, code, ..) = run_with(&r, &r.password, &["--trust-discovered", HOST], true);
     let eps: Vec<(String, u64, String)> = v["target"]["endpoints"]
         .as_array()
         .map(|a| {

@@ -409,11 +409,13 @@ pub async fn run(
             critical_days: 7,
             autoconfig_port: 443,
             trust_discovered: Vec::new(),
+            confirmed: Vec::new(),
         },
         today,
         selected,
         transcript,
         observer: None,
+        confirm: None,
         common: Default::default(),
         signin,
     };

@@ -99,6 +99,7 @@ pub async fn run(
             critical_days: 7,
             autoconfig_port: 443,
             trust_discovered: Vec::new(),
+            confirmed: Vec::new(),
         },
         ports: Ports {
             mx: lab.mx_port,

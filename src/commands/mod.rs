@@ -6,6 +6,7 @@
 
 pub mod batch;
 pub mod check;
+pub mod check_signin_log;
 pub mod demo;
 pub mod demo_paths;
 pub mod explain;
@@ -14,6 +15,7 @@ pub mod paths;
 pub mod serve;
 pub mod signin;
 pub mod signins;
+pub mod signins_graph;
 
 use crate::checks::NetOptions;
 use crate::cli::{self, ColorChoice, Format, OutputArgs};
@@ -113,6 +115,7 @@ pub fn net_options(args: &cli::NetArgs) -> anyhow::Result<NetOptions> {
         critical_days: i64::from(args.critical_days),
         autoconfig_port: args.autoconfig_port,
         trust_discovered: args.trust_discovered.clone(),
+        confirmed: Vec::new(),
     })
 }
 

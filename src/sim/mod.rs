@@ -2,6 +2,7 @@
 //! scripted answers. Nothing here is used by `check` against real servers.
 
 pub mod dns;
+pub mod graph;
 pub mod identity;
 pub mod oauth;
 pub mod paths;
