@@ -79,17 +79,7 @@ pub async fn run(
             Secret::new("demo-hve-password".into()),
         )
     });
-    let scrub = {
-        let creds: Vec<crate::net::scrub::Credential> = hve
-            .iter()
-            .map(|(user, secret)| crate::net::scrub::Credential {
-                user,
-                secret,
-                token: false,
-            })
-            .collect();
-        std::sync::Arc::new(crate::net::scrub::Scrubber::new(&creds))
-    };
+    let scrub = paths::scrubber(&hve);
     let spec = PathsSpec {
         address: "scanner@contoso.com".into(),
         domain: crate::sim::paths::DOMAIN.into(),

@@ -103,17 +103,7 @@ pub fn run(kb: &'static Knowledge, args: PathsArgs) -> anyhow::Result<Outcome> {
         autoconfig_port: 443,
         trust_discovered: Vec::new(),
     })?;
-    let scrub = {
-        let creds: Vec<crate::net::scrub::Credential> = hve
-            .iter()
-            .map(|(user, secret)| crate::net::scrub::Credential {
-                user,
-                secret,
-                token: false,
-            })
-            .collect();
-        std::sync::Arc::new(crate::net::scrub::Scrubber::new(&creds))
-    };
+    let scrub = paths::scrubber(&hve);
     let spec = PathsSpec {
         address: addr,
         domain,

@@ -85,6 +85,37 @@ struct Failure {
     silent: bool,
 }
 
+impl Failure {
+    /// The path's verdict when its endpoint could not be reached over TLS: a
+    /// server that answered and failed blocks it; no answer leaves it unknown.
+    fn result(&self, path: PathKind, host: &str, port: u16) -> PathResult {
+        let verdict = if self.reached {
+            Verdict::Blocked
+        } else {
+            Verdict::Unknown
+        };
+        PathResult::new(
+            path,
+            verdict,
+            Some(&self.code),
+            format!("{host}:{port}: {}", self.why),
+        )
+    }
+}
+
+/// The run's scrubber, knowing the HVE account's password when there is one.
+pub fn scrubber(hve: &Option<(String, Secret)>) -> Arc<Scrubber> {
+    let creds: Vec<crate::net::scrub::Credential> = hve
+        .iter()
+        .map(|(user, secret)| crate::net::scrub::Credential {
+            user,
+            secret,
+            token: false,
+        })
+        .collect();
+    Arc::new(Scrubber::new(&creds))
+}
+
 /// One probe's connection and what it recorded.
 struct Probe {
     transcript: Transcript,
@@ -460,16 +491,7 @@ async fn probe_hve(kb: &Knowledge, spec: &PathsSpec, resolver: &Resolver) -> (Pa
         Ok(v) => v,
         Err(f) => {
             let reached = f.reached;
-            let r = PathResult::new(
-                PathKind::Hve,
-                if f.reached {
-                    Verdict::Blocked
-                } else {
-                    Verdict::Unknown
-                },
-                Some(&f.code),
-                format!("{host}:{port}: {}", f.why),
-            );
+            let r = f.result(PathKind::Hve, host, port);
             return (finish(probe, r), reached);
         }
     };
@@ -671,16 +693,7 @@ async fn probe_smtp_auth(
         Ok(v) => v,
         Err(f) => {
             let reached = f.reached;
-            let r = PathResult::new(
-                PathKind::SmtpAuth,
-                if f.reached {
-                    Verdict::Blocked
-                } else {
-                    Verdict::Unknown
-                },
-                Some(&f.code),
-                format!("{}:{port}: {}", ep.host, f.why),
-            );
+            let r = f.result(PathKind::SmtpAuth, &ep.host, port);
             return (finish(probe, r), reached);
         }
     };
@@ -737,18 +750,7 @@ async fn probe_relay(
     let (mut s, _caps) = match open(spec, resolver, &probe, host, port, TlsMode::Starttls).await {
         Ok(v) => v,
         Err(f) => {
-            let verdict = if f.reached {
-                Verdict::Blocked
-            } else {
-                Verdict::Unknown
-            };
-            let r = PathResult::new(
-                path,
-                verdict,
-                Some(&f.code),
-                format!("{host}:{port}: {}", f.why),
-            );
-            return probe.into_result(r);
+            return probe.into_result(f.result(path, host, port));
         }
     };
     let rcpt = spec
