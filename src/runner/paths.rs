@@ -244,7 +244,12 @@ fn refusal(kb: &Knowledge, path: PathKind, step: &str, reply: &Reply) -> PathRes
     } else {
         "PATH_REFUSED"
     };
-    let code = reading(kb, reply, fallback);
+    let mut code = reading(kb, reply, fallback);
+    // At the tenant's MX a throttle is about this network's sending IP, not
+    // about an account.
+    if code == "RATE_LIMITED" && matches!(path, PathKind::DirectSend | PathKind::ConnectorRelay) {
+        code = "SENDING_IP_THROTTLED".to_string();
+    }
     let title = kb
         .diagnosis(&code)
         .map(|d| d.title.clone())
