@@ -44,6 +44,7 @@ pub enum CheckId {
     Imap,
     Pop,
     Tenant,
+    Signin,
 }
 
 impl CheckId {
@@ -56,6 +57,7 @@ impl CheckId {
             CheckId::Imap => "imap",
             CheckId::Pop => "pop",
             CheckId::Tenant => "tenant",
+            CheckId::Signin => "signin",
         }
     }
 }

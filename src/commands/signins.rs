@@ -90,7 +90,7 @@ pub fn run(kb: &'static Knowledge, args: SigninsArgs) -> anyhow::Result<Outcome>
     match args.format() {
         SigninsFormat::Text => {
             let color = crate::commands::use_color(args.color);
-            colored::control::set_override(color);
+            crate::commands::set_color(color);
             render::text::render(&report, &mut buf, &render::text::Style { color })?
         }
         SigninsFormat::Json => render::json(&report, &mut buf)?,

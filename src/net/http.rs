@@ -11,6 +11,7 @@
 
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use zeroize::Zeroizing;
 
 /// Largest header block and body accepted.
 pub const MAX_HEAD: usize = 16 * 1024;
@@ -52,15 +53,43 @@ pub async fn get<S: AsyncRead + AsyncWrite + Unpin>(
     path: &str,
     timeout: Duration,
 ) -> Result<Response, HttpError> {
+    let request = Zeroizing::new(format!(
+        "GET {path} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: mailbox-doctor/{}\r\nAccept: */*\r\nConnection: close\r\n\r\n",
+        env!("CARGO_PKG_VERSION")
+    ));
+    exchange(stream, host, &request, timeout).await
+}
+
+/// Sends `POST path` with a form body (`application/x-www-form-urlencoded`) and
+/// reads the whole answer. The body may carry secrets (an OAuth token request):
+/// it is written once and wiped; no error repeats it.
+pub async fn post_form<S: AsyncRead + AsyncWrite + Unpin>(
+    stream: &mut S,
+    host: &str,
+    path: &str,
+    body: &str,
+    timeout: Duration,
+) -> Result<Response, HttpError> {
+    let request = Zeroizing::new(format!(
+        "POST {path} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: mailbox-doctor/{}\r\nAccept: application/json\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        env!("CARGO_PKG_VERSION"),
+        body.len()
+    ));
+    exchange(stream, host, &request, timeout).await
+}
+
+/// Writes `request` and reads the whole answer, within one deadline.
+async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(
+    stream: &mut S,
+    host: &str,
+    request: &str,
+    timeout: Duration,
+) -> Result<Response, HttpError> {
     let deadline = tokio::time::Instant::now() + timeout;
     let io = |source| HttpError::Io {
         host: host.to_string(),
         source,
     };
-    let request = format!(
-        "GET {path} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: mailbox-doctor/{}\r\nAccept: */*\r\nConnection: close\r\n\r\n",
-        env!("CARGO_PKG_VERSION")
-    );
     tokio::time::timeout_at(deadline, stream.write_all(request.as_bytes()))
         .await
         .map_err(|_| HttpError::Timeout {
@@ -270,6 +299,37 @@ pub async fn get_https(
     extra_roots: &[Vec<u8>],
     timeout: Duration,
 ) -> Result<Response, String> {
+    let mut tls = open_tls(route, host, port, extra_roots, timeout).await?;
+    get(&mut tls, host, path, timeout)
+        .await
+        .map_err(|e| e.to_string())
+}
+
+/// One HTTPS POST of a form to `host`:`port`, as `get_https` opens it.
+pub async fn post_form_https(
+    route: &Route,
+    host: &str,
+    port: u16,
+    path: &str,
+    body: &str,
+    extra_roots: &[Vec<u8>],
+    timeout: Duration,
+) -> Result<Response, String> {
+    let mut tls = open_tls(route, host, port, extra_roots, timeout).await?;
+    post_form(&mut tls, host, path, body, timeout)
+        .await
+        .map_err(|e| e.to_string())
+}
+
+/// Connect (directly or through the proxy) and verified TLS, each step within
+/// `timeout`.
+async fn open_tls(
+    route: &Route,
+    host: &str,
+    port: u16,
+    extra_roots: &[Vec<u8>],
+    timeout: Duration,
+) -> Result<tokio_rustls::client::TlsStream<tokio::net::TcpStream>, String> {
     let tcp = match route {
         Route::Direct(addrs) => crate::net::dial::dial(addrs, port, timeout)
             .await
@@ -288,13 +348,10 @@ pub async fn get_https(
     let connector = tokio_rustls::TlsConnector::from(cfg);
     let name = rustls::pki_types::ServerName::try_from(host.to_string())
         .map_err(|_| format!("{host} is not a valid host name"))?;
-    let mut tls = tokio::time::timeout(timeout, connector.connect(name, tcp))
+    tokio::time::timeout(timeout, connector.connect(name, tcp))
         .await
         .map_err(|_| format!("TLS handshake with {host} timed out"))?
-        .map_err(|e| format!("TLS with {host}: {e}"))?;
-    get(&mut tls, host, path, timeout)
-        .await
-        .map_err(|e| e.to_string())
+        .map_err(|e| format!("TLS with {host}: {e}"))
 }
 
 #[cfg(test)]

@@ -1,10 +1,11 @@
-//! The HTTP front (hyper, HTTP/1.1): routes `/probe`, `/metrics`, `/-/healthy` and
-//! a small landing page. Requests are bounded: each request head (the first, and
-//! each after a keep-alive pause) must arrive within `HEADER_TIMEOUT` and fit in
-//! `MAX_HEAD` bytes, a request with a body is refused, open connections are
-//! capped, the oldest idle one giving way to a new one (`conns`), and only the
-//! parameters `target` and `module` are accepted (an unknown parameter is
-//! refused without echoing its name or value: it could hold a credential).
+//! The HTTP front (hyper, HTTP/1.1): routes `/probe`, `/metrics`, `/-/healthy`,
+//! `POST /-/reload` (from a loopback address only) and a small landing page.
+//! Requests are bounded: each request head (the first, and each after a
+//! keep-alive pause) must arrive within `HEADER_TIMEOUT` and fit in `MAX_HEAD`
+//! bytes, a request with a body is refused, open connections are capped, the
+//! oldest idle one giving way to a new one (`conns`), and only the parameters
+//! `target` and `module` are accepted (an unknown parameter is refused without
+//! echoing its name or value: it could hold a credential).
 //!
 //! Graceful shutdown stops accepting, lets the requests in progress finish, and
 //! closes idle connections. The front never decides about probes; `scrape` does.
@@ -78,7 +79,7 @@ impl Front {
     /// Accepts one connection and serves it in a task of its own; when
     /// `max_connections` are open, the oldest idle one is shed to make room.
     pub async fn accept_one(&self, listener: &tokio::net::TcpListener) {
-        let Ok((tcp, _)) = listener.accept().await else {
+        let Ok((tcp, peer)) = listener.accept().await else {
             // Out of file descriptors and the like: do not spin.
             tokio::time::sleep(Duration::from_millis(50)).await;
             return;
@@ -92,11 +93,12 @@ impl Front {
         let _ = tcp.set_nodelay(true);
         let server = self.server.clone();
         let busy = ticket.busy.clone();
+        let local = peer.ip().to_canonical().is_loopback();
         let service = hyper::service::service_fn(move |req| {
             let server = server.clone();
             let busy = Busy::new(&busy);
             async move {
-                let reply = respond(&server, req).await;
+                let reply = respond(&server, req, local).await;
                 drop(busy);
                 Ok::<_, std::convert::Infallible>(reply)
             }
@@ -121,8 +123,12 @@ impl Front {
     }
 }
 
-async fn respond(server: &Arc<Server>, req: Request<Incoming>) -> Response<Full<Bytes>> {
-    let reply = route(server, &req).await;
+async fn respond(
+    server: &Arc<Server>,
+    req: Request<Incoming>,
+    local: bool,
+) -> Response<Full<Bytes>> {
+    let reply = route(server, &req, local).await;
     let mut b = Response::builder()
         .status(StatusCode::from_u16(reply.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR))
         .header("content-type", reply.content_type)
@@ -134,7 +140,8 @@ async fn respond(server: &Arc<Server>, req: Request<Incoming>) -> Response<Full<
         .unwrap_or_else(|_| Response::new(Full::new(Bytes::from_static(b"internal error\n"))))
 }
 
-async fn route(server: &Arc<Server>, req: &Request<Incoming>) -> Reply {
+/// `local`: the client connected from a loopback address.
+async fn route(server: &Arc<Server>, req: &Request<Incoming>, local: bool) -> Reply {
     let has_body = req
         .headers()
         .get("content-length")
@@ -146,6 +153,9 @@ async fn route(server: &Arc<Server>, req: &Request<Incoming>) -> Reply {
             .header("connection", "close".into());
     }
     let path = req.uri().path();
+    if path == "/-/reload" {
+        return reload(server, req.method(), local).await;
+    }
     let head_ok = matches!(path, "/" | "/-/healthy" | "/-/ready") && req.method() == Method::HEAD;
     if req.method() != Method::GET && !head_ok {
         server.metrics.error("bad_request");
@@ -171,6 +181,32 @@ async fn route(server: &Arc<Server>, req: &Request<Incoming>) -> Reply {
         _ => Reply::text(
             404,
             "Not found. This server answers /probe, /metrics and /-/healthy.\n",
+        ),
+    }
+}
+
+/// `POST /-/reload`: loads the config file again, as SIGHUP does (the one way on
+/// Windows). Only from the machine itself: a remote client could otherwise make
+/// the server re-read its secrets at will. A refused config leaves the old one in
+/// force; the reason is in the log, not in the answer.
+async fn reload(server: &Arc<Server>, method: &Method, local: bool) -> Reply {
+    if method != Method::POST {
+        server.metrics.error("bad_request");
+        return Reply::text(405, "Reload with POST.\n").header("allow", "POST".into());
+    }
+    if !local {
+        server.metrics.error("bad_request");
+        return Reply::text(
+            403,
+            "A reload is accepted only from this machine (a loopback address).\n",
+        );
+    }
+    let s = server.clone();
+    match tokio::task::spawn_blocking(move || s.reload()).await {
+        Ok(Ok(n)) => Reply::text(200, &format!("Reloaded: {n} targets.\n")),
+        Ok(Err(_)) | Err(_) => Reply::text(
+            500,
+            "The new config was refused; the previous one stays in force (the log says why).\n",
         ),
     }
 }

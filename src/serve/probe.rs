@@ -117,6 +117,7 @@ pub async fn run(r: Run<'_>) -> Outcome<Probed> {
             observer: Some(observer),
             confirm: None,
             common,
+            signin: None,
         };
         runner::check_mailbox(kb, spec).await
     };

@@ -3,6 +3,7 @@
 
 pub mod dns;
 pub mod identity;
+pub mod oauth;
 pub mod pki;
 pub mod replay;
 pub mod web;

@@ -116,6 +116,7 @@ pub fn run(kb: &'static Knowledge, args: BatchArgs) -> anyhow::Result<Outcome> {
                 observer: None,
                 confirm: None,
                 common: common.clone(),
+                signin: None,
             })
         })
         .collect();
