@@ -92,8 +92,9 @@ impl Front {
         };
         let _ = tcp.set_nodelay(true);
         let server = self.server.clone();
-        let local = peer.ip().to_canonical().is_loopback();
+
         let busy = ticket.busy.clone();
+        let local = peer.ip().to_canonical().is_loopback();
         let service = hyper::service::service_fn(move |req| {
             let server = server.clone();
             let busy = Busy::new(&busy);
