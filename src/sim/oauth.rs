@@ -97,8 +97,10 @@ struct State {
     revoked: Vec<String>,
     /// `grant_type` of each token request, in order (tests read it).
     grants: Vec<String>,
-    /// When each poll of a device code came (milliseconds since the first).
+    /// When each poll of a device code came.
     polls_at: Vec<std::time::Instant>,
+    /// Authorization codes already exchanged, and PKCE verifiers received.
+    spent: Vec<String>,
 }
 
 /// The platform's script and memory.
@@ -177,6 +179,22 @@ impl Platform {
             .chain(s.refresh.keys().cloned())
             .collect();
         s.revoked.extend(all);
+    }
+
+    /// Every secret it handed out or was sent (device codes, authorization
+    /// codes, access and refresh tokens, the client secret): what no output of
+    /// the tool may show (the tests' leak sweeps).
+    pub fn secrets(&self) -> Vec<String> {
+        let s = self.state();
+        s.devices
+            .keys()
+            .chain(s.codes.keys())
+            .chain(s.access.iter())
+            .chain(s.refresh.keys())
+            .cloned()
+            .chain(s.spent.iter().cloned())
+            .chain(std::iter::once(self.script.client_secret.clone()))
+            .collect()
     }
 
     /// How many access tokens it issued.
@@ -374,7 +392,14 @@ impl Platform {
 
     fn code_token(&self, get: &dyn Fn(&str) -> Option<String>) -> (&'static str, String) {
         let code = get("code").unwrap_or_default();
-        let Some(c) = self.state().codes.remove(&code) else {
+        let removed = self.state().codes.remove(&code);
+        if removed.is_some() {
+            self.state().spent.push(code.clone());
+        }
+        if let Some(v) = get("code_verifier") {
+            self.state().spent.push(v);
+        }
+        let Some(c) = removed else {
             return error(
                 "400 Bad Request",
                 "invalid_grant",
@@ -403,6 +428,9 @@ impl Platform {
     }
 
     fn app_token(&self, get: &dyn Fn(&str) -> Option<String>) -> (&'static str, String) {
+        if let Some(a) = get("client_assertion") {
+            self.state().spent.push(a);
+        }
         let secret_ok = get("client_secret").is_some_and(|s| s == self.script.client_secret);
         let assertion_ok = get("client_assertion").is_some_and(|a| {
             assertion_shape_ok(&a, get("client_id").as_deref().unwrap_or_default())
