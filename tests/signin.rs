@@ -7,171 +7,12 @@
 
 mod util;
 
-use mailbox_doctor::sim::identity::{IdentityServer, TenantKind};
 use mailbox_doctor::sim::oauth::{Script, UserAction};
-use mailbox_doctor::sim::pki::{CertKind, Pki, Validity};
-use mailbox_doctor::sim::replay::{ReplayServer, Scenario, TokenCheck};
-use std::collections::HashMap;
-use std::io::{BufRead as _, BufReader};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
-use util::{codes, leak_forms, validated};
-
-const USER: &str = "alice@contoso.com";
-const CLIENT: &str = "11111111-2222-3333-4444-555555555555";
-
-struct Lab {
-    rt: tokio::runtime::Runtime,
-    identity: IdentityServer,
-    servers: Vec<(String, ReplayServer)>,
-    ca: tempfile::NamedTempFile,
-    dns: mailbox_doctor::sim::dns::DnsServer,
-    pki: Pki,
-    dir: tempfile::TempDir,
-}
-
-impl Lab {
-    fn new(script: Script, fixtures: &[&str]) -> Lab {
-        let rt = tokio::runtime::Runtime::new().expect("runtime");
-        let pki = Pki::new().expect("pki");
-        let cert = pki.ca.issue(&["127.0.0.1"], Validity::Valid).expect("cert");
-        let mut tenants = HashMap::new();
-        tenants.insert(
-            "contoso.com".to_string(),
-            TenantKind::Managed {
-                brand: "Contoso".into(),
-                tenant_id: "00000000-c0de-4d0c-b0e5-000000000001".into(),
-            },
-        );
-        let identity = rt
-            .block_on(IdentityServer::start_scripted(&cert, tenants, script))
-            .expect("identity");
-        let platform = identity.platform.clone();
-        let check: TokenCheck = Arc::new(move |t: &str| platform.accepts(t));
-        let mut servers = Vec::new();
-        for name in fixtures {
-            let sc = Scenario::named(name).expect("fixture");
-            let (flag, scheme) = match sc.protocol {
-                mailbox_doctor::vocab::Protocol::Smtp => ("--smtp", "smtp"),
-                mailbox_doctor::vocab::Protocol::Imap => ("--imap", "imaps"),
-                mailbox_doctor::vocab::Protocol::Pop => ("--pop", "pop3s"),
-            };
-            let cfg = pki
-                .server_config(CertKind::Valid, &["127.0.0.1"])
-                .expect("cert");
-            let s = rt
-                .block_on(ReplayServer::start_checked(
-                    sc,
-                    cfg,
-                    Duration::ZERO,
-                    Some(check.clone()),
-                ))
-                .expect("replay");
-            servers.push((
-                format!("{flag}={scheme}://127.0.0.1:{}", s.addr().port()),
-                s,
-            ));
-        }
-        let ca = tempfile::NamedTempFile::new().expect("temp");
-        std::fs::write(ca.path(), pki.ca.pem()).expect("ca");
-        let dns = util::local_dns(&rt);
-        let dir = tempfile::tempdir().expect("dir");
-        Lab {
-            rt,
-            identity,
-            servers,
-            ca,
-            dns,
-            pki,
-            dir,
-        }
-    }
-
-    fn command(&self, args: &[&str]) -> std::process::Command {
-        let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_mailbox-doctor"));
-        c.env_remove("MAILBOX_DOCTOR_PASSWORD")
-            .env_remove("MAILBOX_DOCTOR_TOKEN")
-            .env_remove("DISPLAY")
-            .env_remove("WAYLAND_DISPLAY")
-            .env("NO_COLOR", "1")
-            .current_dir(self.dir.path())
-            .env("HOME", self.dir.path())
-            .env("TMPDIR", self.dir.path());
-        for var in ["HTTPS_PROXY", "https_proxy", "NO_PROXY", "no_proxy"] {
-            c.env_remove(var);
-        }
-        c.args(["check", USER, "--json", "--transcript", "--timeout", "5"])
-            .arg("--identity-url")
-            .arg(format!("https://127.0.0.1:{}", self.identity.addr().port()))
-            .arg("--ca-file")
-            .arg(self.ca.path())
-            .arg("--dns-server")
-            .arg(self.dns.addr().to_string())
-            .args(self.servers.iter().map(|(f, _)| f.as_str()))
-            .args(args);
-        c
-    }
-
-    /// Runs the binary; the report, the exit code and standard error.
-    fn check(&self, args: &[&str]) -> (serde_json::Value, Option<i32>, String) {
-        let out = self
-            .command(args)
-            .stdin(std::process::Stdio::null())
-            .output()
-            .expect("runs");
-        self.no_leak(&out.stdout, &out.stderr);
-        let v = validated(&out.stdout, "report.v1.json");
-        (
-            v,
-            out.status.code(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
-    }
-
-    /// No secret the platform handed out or received shows in any output or
-    /// file the run left, in any form.
-    fn no_leak(&self, stdout: &[u8], stderr: &[u8]) {
-        let mut outputs = vec![
-            String::from_utf8_lossy(stdout).into_owned(),
-            String::from_utf8_lossy(stderr).into_owned(),
-        ];
-        for e in std::fs::read_dir(self.dir.path()).expect("dir").flatten() {
-            let name = e.file_name().to_string_lossy().into_owned();
-            // What the test itself wrote (the secret files, the certificate).
-            if !name.starts_with("secret-") && !name.starts_with("app.") && name != "refresh-token"
-            {
-                outputs.push(std::fs::read_to_string(e.path()).unwrap_or_default());
-            }
-        }
-        for secret in self.identity.platform.secrets() {
-            for form in leak_forms(USER, &secret) {
-                for o in &outputs {
-                    assert!(!o.contains(&form), "a secret of the sign-in leaked: {o}");
-                }
-            }
-        }
-    }
-
-    fn device(&self, extra: &[&str]) -> (serde_json::Value, Option<i32>, String) {
-        let mut args = vec!["--sign-in", "device", "--client-id", CLIENT];
-        args.extend_from_slice(extra);
-        self.check(&args)
-    }
-
-    fn mismatches(&self) -> Vec<String> {
-        self.servers
-            .iter()
-            .flat_map(|(_, s)| s.stats().mismatches)
-            .collect()
-    }
-}
-
-fn check<'a>(v: &'a serde_json::Value, id: &str) -> &'a serde_json::Value {
-    v["checks"]
-        .as_array()
-        .and_then(|a| a.iter().find(|c| c["id"] == id))
-        .unwrap_or(&serde_json::Value::Null)
-}
+use util::signin_lab::{
+    authorize, check, finish, follow, secret_file, start_browser, Lab, CLIENT, USER,
+};
+use util::{codes, validated};
 
 #[test]
 fn device_code_signs_in_then_logs_in_to_smtp_and_imap_with_the_token() {
@@ -337,7 +178,7 @@ fn a_token_the_platform_did_not_issue_is_refused_by_the_servers() {
     let lab = Lab::new(Script::default(), &["exo-smtp-xoauth2-ok"]);
     let token = util::canary_token(USER);
     let out = lab
-        .command(&["--oauth-token-stdin"])
+        .command(&["--oauth-token-stdin", "--json"])
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
@@ -413,105 +254,6 @@ fn save_token_writes_the_refresh_token_alone_with_mode_0600() {
         .flatten()
         .collect();
     assert_eq!(files.len(), 1, "nothing else is written");
-}
-
-/// Starts `check --sign-in browser --no-browser` and returns the process and the
-/// authorize address it printed alone on its own line of standard error.
-fn start_browser(
-    lab: &Lab,
-) -> (
-    std::process::Child,
-    String,
-    BufReader<std::process::ChildStderr>,
-) {
-    let mut child = lab
-        .command(&[
-            "--sign-in",
-            "browser",
-            "--no-browser",
-            "--client-id",
-            CLIENT,
-            "--sign-in-timeout",
-            "20",
-        ])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .stdin(std::process::Stdio::null())
-        .spawn()
-        .expect("spawn");
-    let mut err = BufReader::new(child.stderr.take().expect("stderr"));
-    let mut line = String::new();
-    loop {
-        line.clear();
-        assert!(
-            err.read_line(&mut line).expect("read") > 0,
-            "no address printed"
-        );
-        if line.starts_with("https://") {
-            break;
-        }
-    }
-    (child, line.trim().to_string(), err)
-}
-
-/// Plays the browser: GET the authorize address (verified TLS), and return the
-/// redirect's target.
-fn authorize(lab: &Lab, url: &str) -> String {
-    let rest = url.strip_prefix("https://").expect("https");
-    let (authority, path) = rest.split_at(rest.find('/').expect("path"));
-    let port: u16 = authority
-        .rsplit(':')
-        .next()
-        .and_then(|p| p.parse().ok())
-        .expect("port");
-    let route = mailbox_doctor::net::http::Route::Direct(vec!["127.0.0.1".parse().expect("ip")]);
-    let resp = lab
-        .rt
-        .block_on(mailbox_doctor::net::http::get_https(
-            &route,
-            "127.0.0.1",
-            port,
-            path,
-            &[lab.pki.ca.der()],
-            Duration::from_secs(5),
-        ))
-        .expect("authorize");
-    assert_eq!(resp.status, 302, "{resp:?}");
-    resp.headers
-        .iter()
-        .find(|(k, _)| k == "location")
-        .map(|(_, v)| v.clone())
-        .expect("location")
-}
-
-/// Plays the browser following a redirect to the loopback address.
-fn follow(lab: &Lab, location: &str) -> u16 {
-    let rest = location
-        .strip_prefix("http://127.0.0.1:")
-        .expect("loopback");
-    let (port, path) = rest.split_at(rest.find('/').expect("path"));
-    let port: u16 = port.parse().expect("port");
-    lab.rt.block_on(async {
-        let mut tcp = tokio::net::TcpStream::connect(("127.0.0.1", port))
-            .await
-            .expect("connect");
-        mailbox_doctor::net::http::get(&mut tcp, "127.0.0.1", path, Duration::from_secs(5))
-            .await
-            .expect("redirect answered")
-            .status
-    })
-}
-
-fn finish(
-    lab: &Lab,
-    child: std::process::Child,
-    mut err: BufReader<std::process::ChildStderr>,
-) -> (serde_json::Value, Option<i32>) {
-    let mut rest = String::new();
-    let _ = std::io::Read::read_to_string(&mut err, &mut rest);
-    let out = child.wait_with_output().expect("ends");
-    lab.no_leak(&out.stdout, rest.as_bytes());
-    (validated(&out.stdout, "report.v1.json"), out.status.code())
 }
 
 #[test]
@@ -624,17 +366,6 @@ fn the_token_endpoint_refuses_a_code_without_its_verifier() {
         assert!(v.get("access_token").is_none());
     }
     assert_eq!(lab.identity.platform.issued(), 0);
-}
-
-fn secret_file(lab: &Lab, text: &str, mode: u32) -> std::path::PathBuf {
-    let p = lab.dir.path().join(format!("secret-{mode:o}"));
-    std::fs::write(&p, format!("{text}\n")).expect("write");
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt as _;
-        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(mode)).expect("chmod");
-    }
-    p
 }
 
 #[test]
@@ -794,6 +525,7 @@ fn device_code_for_gmail_is_refused_in_words_not_tried() {
             CLIENT,
             "--provider",
             "gmail",
+            "--json",
         ])
         .output()
         .expect("runs");

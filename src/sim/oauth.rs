@@ -51,6 +51,10 @@ pub struct Script {
     pub roles: Vec<String>,
     /// The client secret an app-only request must carry.
     pub client_secret: String,
+    /// A hostile platform: every error it sends quotes back the secrets of the
+    /// request (device code, code, verifier, client secret, assertion, refresh
+    /// token), raw and URL-encoded.
+    pub echo: bool,
 }
 
 impl Default for Script {
@@ -69,6 +73,7 @@ impl Default for Script {
                 "SMTP.SendAsApp".into(),
             ],
             client_secret: "sim-client-secret".into(),
+            echo: false,
         }
     }
 }
@@ -271,6 +276,41 @@ impl Platform {
     }
 
     fn token(&self, get: &dyn Fn(&str) -> Option<String>) -> (&'static str, String) {
+        let (status, body) = self.token_answer(get);
+        if !self.script.echo || status == "200 OK" {
+            return (status, body);
+        }
+        let mut v: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
+        let quoted: Vec<String> = [
+            "device_code",
+            "code",
+            "code_verifier",
+            "client_secret",
+            "client_assertion",
+            "refresh_token",
+        ]
+        .iter()
+        .filter_map(|k| {
+            get(k).map(|x| format!("{k}={x} ({})", crate::oauth::endpoint::percent(&x).as_str()))
+        })
+        .collect();
+        let d = v["error_description"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        let (first, rest) = d.split_once("\r\n").unwrap_or((&d, ""));
+        v["error_description"] =
+            serde_json::json!(format!("{first} You sent {}.\r\n{rest}", quoted.join(", ")));
+        if let Some(secret) = get("client_secret") {
+            v["error"] = serde_json::json!(format!(
+                "{}_{secret}",
+                v["error"].as_str().unwrap_or_default()
+            ));
+        }
+        (status, v.to_string())
+    }
+
+    fn token_answer(&self, get: &dyn Fn(&str) -> Option<String>) -> (&'static str, String) {
         let grant = get("grant_type").unwrap_or_default();
         self.state().grants.push(grant.clone());
         match grant.as_str() {
