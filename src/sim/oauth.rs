@@ -55,6 +55,9 @@ pub struct Script {
     /// request (device code, code, verifier, client secret, assertion, refresh
     /// token), raw and URL-encoded.
     pub echo: bool,
+    /// Tokens are revoked the moment they are issued (an administrator revoked
+    /// the user's sessions): the mail servers must refuse them.
+    pub revoke_at_once: bool,
 }
 
 impl Default for Script {
@@ -74,6 +77,7 @@ impl Default for Script {
             ],
             client_secret: "sim-client-secret".into(),
             echo: false,
+            revoke_at_once: false,
         }
     }
 }
@@ -545,6 +549,9 @@ impl Platform {
             "access_token": access,
         });
         let mut s = self.state();
+        if self.script.revoke_at_once {
+            s.revoked.push(access.clone());
+        }
         s.access.push(access);
         if scope.split_whitespace().any(|s| s == "offline_access") {
             let refresh = format!("1.AQ{}", random(64));
