@@ -544,3 +544,64 @@ fn device_code_for_gmail_is_refused_in_words_not_tried() {
         "nothing was asked of any identity platform"
     );
 }
+
+#[test]
+fn batch_refreshes_a_saved_token_then_logs_in_and_names_a_revoked_grant() {
+    let lab = Lab::new(Script::default(), &["exo-imap-xoauth2-ok"]);
+    let file = lab.dir.path().join("refresh-token");
+    let (v, code, _) = lab.device(&["--save-token", file.to_str().expect("utf-8")]);
+    assert_eq!(code, Some(0), "{v}");
+    let imap = lab.servers[0].0.trim_start_matches("--imap=").to_string();
+    let csv = lab.dir.path().join("mailboxes.csv");
+    std::fs::write(
+        &csv,
+        format!(
+            "email,imap,refresh_token_file,client_id,tenant\n{USER},{imap},{},{CLIENT},contoso.com\n",
+            file.display()
+        ),
+    )
+    .expect("csv");
+    let batch = |lab: &Lab| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_mailbox-doctor"))
+            .env("NO_COLOR", "1")
+            .env_remove("HTTPS_PROXY")
+            .env_remove("https_proxy")
+            .arg("batch")
+            .arg(&csv)
+            .args(["--format", "json", "--timeout", "5", "--only", "imap"])
+            .arg("--identity-url")
+            .arg(format!("https://127.0.0.1:{}", lab.identity.addr().port()))
+            .arg("--ca-file")
+            .arg(lab.ca.path())
+            .arg("--dns-server")
+            .arg(lab.dns.addr().to_string())
+            .output()
+            .expect("runs");
+        lab.no_leak(&out.stdout, &out.stderr);
+        let line = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .to_string();
+        serde_json::from_str::<serde_json::Value>(&line).expect("a JSON line")
+    };
+    let v = batch(&lab);
+    assert_eq!(check(&v, "signin")["status"], "pass", "{v}");
+    assert_eq!(check(&v, "imap")["status"], "pass", "{v}");
+    assert_eq!(
+        lab.identity.platform.grants().last().map(String::as_str),
+        Some("refresh_token")
+    );
+    lab.identity.platform.revoke_all();
+    let v = batch(&lab);
+    assert_eq!(codes(&v)[0], "OAUTH_GRANT_REVOKED", "{v}");
+    let attempts: usize = lab
+        .servers
+        .iter()
+        .map(|(_, s)| s.stats().auth_attempts)
+        .sum();
+    assert_eq!(
+        attempts, 2,
+        "the device run and the first batch logged in; the revoked one did not"
+    );
+}

@@ -354,6 +354,7 @@ pub async fn run(
             certificate: None,
             save_token: None,
             notify,
+            refresh_token: None,
         })
     });
     let spec = runner::Spec {
