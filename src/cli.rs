@@ -47,6 +47,10 @@ pub enum Command {
     Serve(Box<ServeArgs>),
     /// Read Entra sign-in log exports: legacy sign-ins, failures, lockout risk (offline)
     Signins(Box<SigninsArgs>),
+    /// Test, from this network and without sending a message, the ways out for a
+    /// device that cannot do OAuth (HVE, connector relay, direct send, SMTP AUTH,
+    /// Google's relay, a self-hosted relay)
+    Paths(Box<PathsArgs>),
     /// Print a shell completion script
     Completions {
         #[arg(value_enum)]
@@ -138,6 +142,32 @@ pub struct CheckArgs {
     /// Pretend the current date is DATE (YYYY-MM-DD), for the dated facts
     #[arg(long, hide = true, value_name = "DATE")]
     pub now: Option<chrono::NaiveDate>,
+
+    #[command(flatten)]
+    pub signin_log: SigninLogArgs,
+}
+
+/// `check --signin-log`: the sign-in log's record of a refused login.
+#[derive(Debug, Clone, Args)]
+pub struct SigninLogArgs {
+    /// After a refused login, look its record up in the Entra sign-in logs
+    /// (Microsoft Graph) and add its error code, failure reason and Conditional
+    /// Access result; needs a Graph token with AuditLog.Read.All
+    /// (--graph-token-file, or MAILBOX_DOCTOR_GRAPH_TOKEN)
+    #[arg(long = "signin-log")]
+    pub enabled: bool,
+    /// A file holding the Graph access token (only its owner may read it)
+    #[arg(long, value_name = "FILE", requires = "enabled")]
+    pub graph_token_file: Option<PathBuf>,
+    /// How long to wait for the record to appear (sign-in logs lag), in seconds
+    #[arg(long, default_value_t = 300.0, value_name = "SECS", value_parser = parse_timeout)]
+    pub signin_log_wait: f64,
+    /// Seconds between two look-ups while waiting
+    #[arg(long, hide = true, default_value_t = 15.0, value_name = "SECS", value_parser = parse_timeout)]
+    pub signin_log_poll: f64,
+    /// Base URL of Microsoft Graph (national clouds, tests); https only
+    #[arg(long = "signin-log-graph-url", value_name = "URL", default_value = crate::vocab::DEFAULT_GRAPH_URL)]
+    pub graph_url: String,
 }
 
 /// How `--sign-in` gets a token.
@@ -238,6 +268,10 @@ pub struct NetArgs {
     /// The HTTPS port of the autoconfig servers discovery asks, for private setups and tests
     #[arg(long, hide = true, value_name = "PORT", default_value_t = 443, value_parser = clap::value_parser!(u16).range(1..))]
     pub autoconfig_port: u16,
+    /// Trust HOST with the credentials although only discovery (DNS) names it,
+    /// outside the address's domain or at a local address (repeatable)
+    #[arg(long, value_name = "HOST", value_parser = crate::target::trusted_host)]
+    pub trust_discovered: Vec<String>,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -332,6 +366,10 @@ pub enum SigninsFormat {
     Json,
     /// One row per finding, for a spreadsheet
     Csv,
+    /// Prometheus text: per-tenant password sign-ins by client app (textfile collector, Pushgateway)
+    Prometheus,
+    /// One Nagios plugin line with performance data
+    Nagios,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -339,7 +377,7 @@ pub struct SigninsArgs {
     /// Sign-in log exports: the Entra portal's CSV or JSON download (interactive or
     /// non-interactive), or Microsoft Graph auditLogs/signIns pages; `-` reads
     /// standard input. The format is told by the content.
-    #[arg(required = true, value_name = "FILE")]
+    #[arg(required_unless_present = "enabled", value_name = "FILE")]
     pub files: Vec<PathBuf>,
     /// Only sign-ins of this window: N days (30d), hours (12h), weeks (2w), or since
     /// a date (2026-11-01); older rows are counted and left out
@@ -371,6 +409,60 @@ pub struct SigninsArgs {
     /// Pretend the current time is this (YYYY-MM-DD or RFC 3339)
     #[arg(long, hide = true, value_name = "TIME", value_parser = parse_now)]
     pub now: Option<chrono::DateTime<chrono::Utc>>,
+    #[command(flatten)]
+    pub graph: GraphArgs,
+}
+
+/// Reading sign-ins live from Microsoft Graph (`signins --graph`).
+#[derive(Debug, Clone, Args)]
+pub struct GraphArgs {
+    /// Read the sign-in logs live from Microsoft Graph (auditLogs/signIns) instead of
+    /// export files; needs a Graph token with AuditLog.Read.All (--token-stdin)
+    #[arg(long = "graph", conflicts_with = "files", requires = "token_stdin")]
+    pub enabled: bool,
+    /// Read the Microsoft Graph access token from one line of standard input
+    #[arg(long, requires = "enabled")]
+    pub token_stdin: bool,
+    /// The tenant (its ID or a domain): labels the monitoring output, and a token
+    /// issued for another tenant ID is refused
+    #[arg(long, value_name = "TENANT")]
+    pub tenant: Option<String>,
+    /// Base URL of Microsoft Graph (national clouds, tests); https only
+    #[arg(long, value_name = "URL", default_value = crate::vocab::DEFAULT_GRAPH_URL)]
+    pub graph_url: String,
+    /// Graph version read: beta has the non-interactive sign-ins and the user agent;
+    /// v1.0 only the interactive sign-ins
+    #[arg(long, value_enum, default_value_t = GraphVersion::Beta)]
+    pub graph_version: GraphVersion,
+    /// Read only the legacy client apps' sign-ins (the default of the prometheus and
+    /// nagios formats)
+    #[arg(long)]
+    pub legacy_only: bool,
+    /// Timeout for each HTTP exchange with Graph, in seconds
+    #[arg(long = "graph-timeout", default_value_t = 30.0, value_name = "SECS", value_parser = parse_timeout)]
+    pub timeout: f64,
+    /// Deadline for the whole read, in seconds
+    #[arg(long, default_value_t = 900.0, value_name = "SECS", value_parser = parse_timeout)]
+    pub graph_deadline: f64,
+    /// The longest 429 Retry-After waited, in seconds
+    #[arg(long, hide = true, default_value_t = 60.0, value_name = "SECS", value_parser = parse_timeout)]
+    pub max_retry_after: f64,
+    /// Records per page asked ($top; Graph's maximum is 1000)
+    #[arg(long, hide = true, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub page_size: u32,
+    /// Extra trust anchors (PEM) for the Graph URL, for private CAs
+    #[arg(long, value_name = "PEM")]
+    pub ca_file: Option<PathBuf>,
+    /// Send every DNS lookup to this server (IP:PORT)
+    #[arg(long, value_name = "IP:PORT")]
+    pub dns_server: Option<std::net::SocketAddr>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum GraphVersion {
+    Beta,
+    #[value(name = "v1.0")]
+    V1,
 }
 
 impl SigninsArgs {
@@ -450,4 +542,83 @@ fn parse_timeout(s: &str) -> Result<f64, String> {
         return Err("the timeout must be between 0 and 3600 seconds".into());
     }
     Ok(v)
+}
+
+/// The TLS versions a device speaks (`paths --device-tls`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DeviceTls {
+    #[value(name = "1.0")]
+    V10,
+    #[value(name = "1.1")]
+    V11,
+    #[value(name = "1.2")]
+    V12,
+    #[value(name = "1.3")]
+    V13,
+}
+
+impl DeviceTls {
+    /// 10, 11, 12 or 13.
+    pub fn number(self) -> u8 {
+        match self {
+            DeviceTls::V10 => 10,
+            DeviceTls::V11 => 11,
+            DeviceTls::V12 => 12,
+            DeviceTls::V13 => 13,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct PathsArgs {
+    /// The address the device sends as, e.g. scanner@contoso.com
+    pub email: String,
+    /// An internal recipient to probe with (default: the address itself)
+    #[arg(long, value_name = "ADDRESS")]
+    pub recipient: Option<String>,
+    /// A recipient outside the organisation: tells connector relay from direct send
+    #[arg(long, value_name = "ADDRESS")]
+    pub external_recipient: Option<String>,
+    /// A High Volume Email account to log in with (once)
+    #[arg(long, value_name = "ADDRESS")]
+    pub hve_account: Option<String>,
+    /// The HVE account's password: the first line of a file only its owner can
+    /// read (also: MAILBOX_DOCTOR_HVE_PASSWORD)
+    #[arg(long, value_name = "FILE", requires = "hve_account")]
+    pub hve_password_file: Option<PathBuf>,
+    /// A relay or submission server of your own to test, HOST[:PORT] (default port 587)
+    #[arg(long, value_name = "HOST[:PORT]")]
+    pub relay: Option<String>,
+    /// The newest TLS version the device speaks
+    #[arg(long, value_enum, value_name = "VERSION")]
+    pub device_tls: Option<DeviceTls>,
+    /// Send one short, plainly labelled message to the internal recipient by
+    /// direct send (nothing is ever sent otherwise)
+    #[arg(long)]
+    pub send_test_message: bool,
+    /// Timeout for each network step, in seconds
+    #[arg(long, default_value_t = 10.0, value_name = "SECS", value_parser = parse_timeout)]
+    pub timeout: f64,
+    /// Send every DNS lookup to this server (IP:PORT)
+    #[arg(long, value_name = "IP:PORT")]
+    pub dns_server: Option<std::net::SocketAddr>,
+    /// Extra trust anchors (PEM), for private CAs
+    #[arg(long, value_name = "PEM")]
+    pub ca_file: Option<PathBuf>,
+    /// Allow credentials over an unencrypted connection (never the default)
+    #[arg(long)]
+    pub allow_plaintext: bool,
+    /// The MX port probed (tests)
+    #[arg(long, hide = true, default_value_t = 25, value_parser = clap::value_parser!(u16).range(1..))]
+    pub mx_port: u16,
+    /// The submission port probed (tests)
+    #[arg(long, hide = true, default_value_t = 587, value_parser = clap::value_parser!(u16).range(1..))]
+    pub submission_port: u16,
+    /// The HVE port probed (tests)
+    #[arg(long, hide = true, default_value_t = 587, value_parser = clap::value_parser!(u16).range(1..))]
+    pub hve_port: u16,
+    #[command(flatten)]
+    pub output: OutputArgs,
+    #[arg(long, hide = true, value_name = "DATE")]
+    pub now: Option<chrono::NaiveDate>,
 }

@@ -20,6 +20,8 @@ pub fn version_line() -> &'static str {
 
 /// The public Microsoft identity endpoint, used unless `--identity-url` says otherwise.
 pub const DEFAULT_IDENTITY_URL: &str = "https://login.microsoftonline.com";
+/// Microsoft Graph, for `signins --graph` and `check --signin-log`.
+pub const DEFAULT_GRAPH_URL: &str = "https://graph.microsoft.com";
 
 /// The stable id of a check: shared by the CLI (`--only`, `--skip`), the JSON and `checks/`.
 #[derive(

@@ -8,6 +8,7 @@ pub mod corroborate;
 pub mod credentials;
 pub mod ctx;
 pub mod dns;
+pub mod gate;
 pub mod imap;
 pub mod pop;
 pub mod signin;

@@ -74,6 +74,11 @@ async fn login(
     let caps = Capabilities::from_ehlo(&ehlo);
     details["capabilities"] = serde_json::json!(caps.raw);
     details["auth_mechanisms"] = serde_json::json!(caps.auth_mechanisms);
+    if ctx.secret.is_some() || ctx.token.is_some() {
+        if let Err(withheld) = super::gate::credentials(ctx, s) {
+            return withheld;
+        }
+    }
     if let Some(token) = &ctx.token {
         return xoauth2(ctx, s, fp, details, &caps, &ehlo, token.expose()).await;
     }
@@ -217,7 +222,7 @@ async fn xoauth2(
 /// refused its syntax before any credential was checked: the plain form is tried
 /// once. A server that asks for the username again gets it; the password is sent
 /// at most once.
-async fn auth_login(s: &mut Session, user: &str, password: &str) -> Result<Reply, NetError> {
+pub async fn auth_login(s: &mut Session, user: &str, password: &str) -> Result<Reply, NetError> {
     let opening = format!("AUTH LOGIN {}", sasl::login_user(user));
     s.conn.send(&opening, "sending AUTH LOGIN").await?;
     let (mut initial, mut user_sent) = (true, true);

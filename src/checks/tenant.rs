@@ -42,29 +42,10 @@ impl Check for Tenant {
 }
 
 /// A parsed `https://host[:port][/base]` identity URL.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct IdentityUrl {
-    pub host: String,
-    pub port: u16,
-    pub base: String,
-}
+pub type IdentityUrl = http::HttpsUrl;
 
 pub fn parse_identity_url(url: &str) -> Option<IdentityUrl> {
-    let rest = url.strip_prefix("https://")?;
-    let (authority, base) = match rest.find('/') {
-        Some(i) => (&rest[..i], rest[i..].trim_end_matches('/').to_string()),
-        None => (rest, String::new()),
-    };
-    let (host, port) = match authority.rsplit_once(':') {
-        Some((h, p)) if !h.contains(':') || h.ends_with(']') => (h, p.parse().ok()?),
-        _ => (authority, 443),
-    };
-    let host = host.trim_start_matches('[').trim_end_matches(']');
-    (!host.is_empty()).then(|| IdentityUrl {
-        host: host.to_string(),
-        port,
-        base,
-    })
+    http::parse_https_url(url)
 }
 
 fn is_microsoft(provider: &str) -> bool {

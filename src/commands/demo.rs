@@ -233,11 +233,44 @@ pub async fn contoso_scripted(
     delay: Duration,
     script: Option<Script>,
 ) -> Result<(DnsServer, IdentityServer), String> {
+    contoso_services_in(pki, delay, false, script).await
+}
+
+/// Exchange Online's host names as they resolve: each behind its CNAME chain
+/// (`smtp.office365.com` -> `smtp.ms-acdc.office.com` -> `DUB-efz.ms-acdc.office.com`),
+/// whose end has an A record and no AAAA (NODATA with the zone's SOA).
+pub const EXO_CHAINS: [(&str, [&str; 2]); 2] = [
+    (
+        "smtp.office365.com",
+        ["smtp.ms-acdc.office.com", "DUB-efz.ms-acdc.office.com"],
+    ),
+    (
+        "outlook.office365.com",
+        ["outlook.ms-acdc.office.com", "AMS-efz.ms-acdc.office.com"],
+    ),
+];
+
+/// `contoso_services`, with Exchange Online's host names behind their CNAME
+/// chains (`EXO_CHAINS`) when `chains` is set, and the identity platform's
+/// OAuth endpoints following `script` when one is given.
+pub async fn contoso_services_in(
+    pki: &Pki,
+    delay: Duration,
+    chains: bool,
+    script: Option<Script>,
+) -> Result<(DnsServer, IdentityServer), String> {
     let local = Rec::Ip("127.0.0.1".parse().map_err(|_| "address")?);
-    let zone = Zone::new()
-        .add("smtp.office365.com", local.clone())
-        .add("outlook.office365.com", local.clone())
-        .add("login.microsoftonline.com", local)
+    let mut zone = Zone::new().add("login.microsoftonline.com", local.clone());
+    for (host, [middle, end]) in EXO_CHAINS {
+        zone = if chains {
+            zone.add(host, Rec::Cname(middle.into()))
+                .add(middle, Rec::Cname(end.into()))
+                .add(end, local.clone())
+        } else {
+            zone.add(host, local.clone())
+        };
+    }
+    let zone = zone
         .add(
             "contoso.com",
             Rec::Mx(0, "contoso-com.mail.protection.outlook.com".into()),
@@ -376,11 +409,14 @@ pub async fn run(
             warning_days: 30,
             critical_days: 7,
             autoconfig_port: 443,
+            trust_discovered: Vec::new(),
+            confirmed: Vec::new(),
         },
         today,
         selected,
         transcript,
         observer: None,
+        confirm: None,
         common: Default::default(),
         signin,
     };
@@ -396,12 +432,18 @@ pub fn command(kb: &'static Knowledge, args: crate::cli::DemoArgs) -> anyhow::Re
             let mark = if s.name == DEFAULT { " (default)" } else { "" };
             writeln!(buf, "{:<22} {}{mark}", s.name, s.title)?;
         }
+        for s in super::demo_paths::SCENARIOS {
+            writeln!(buf, "{:<22} {}", s.name, s.title)?;
+        }
         return Ok(Outcome {
             output: buf,
             status: OverallStatus::Ok,
         });
     }
     let name = args.scenario.as_deref().unwrap_or(DEFAULT);
+    if let Some(sc) = super::demo_paths::find(name) {
+        return super::demo_paths::command(kb, sc, &args);
+    }
     let sc = find(name).ok_or_else(|| {
         anyhow::anyhow!("no demo scenario `{name}`; `mailbox-doctor demo --list` names them")
     })?;

@@ -13,23 +13,16 @@ use crate::signins::{render, verdict};
 use std::io::Write as _;
 
 pub fn run(kb: &'static Knowledge, args: SigninsArgs) -> anyhow::Result<Outcome> {
+    if args.graph.enabled {
+        return super::signins_graph::run(kb, args);
+    }
     let now = args.now.unwrap_or_else(chrono::Utc::now);
     let since = args.since.resolve(now);
     let sources: Vec<Source> = args.files.iter().map(|f| Source::from_arg(f)).collect();
     if sources.iter().filter(|s| **s == Source::Stdin).count() > 1 {
         anyhow::bail!("standard input (`-`) can be read only once");
     }
-    let redactor = if args.redact {
-        let r = Redactor::random().map_err(anyhow::Error::msg)?;
-        let _ = writeln!(
-            std::io::stderr(),
-            "mailbox-doctor: --redact key of this run (it maps pseudonyms back; it is not stored): {}",
-            r.key_hex
-        );
-        Some(r)
-    } else {
-        None
-    };
+    let redactor = redactor(&args)?;
     let total = sources
         .iter()
         .map(input::size)
@@ -73,28 +66,57 @@ pub fn run(kb: &'static Knowledge, args: SigninsArgs) -> anyhow::Result<Outcome>
     if let Some(b) = bar {
         b.clear();
     }
-    let report = verdict::build(
-        kb,
-        agg,
-        inputs,
-        verdict::Options {
-            now,
-            since,
-            warning_days: i64::from(args.warning_days),
-            critical_days: i64::from(args.critical_days),
-            expected: args.expected_country.clone(),
-            redacted: args.redact,
-        },
+    let report = verdict::build(kb, agg, inputs, verdict_options(&args, now, since));
+    render_report(&report, &args, "")
+}
+
+/// What the report needs besides the aggregates, from the flags.
+pub(super) fn verdict_options(
+    args: &SigninsArgs,
+    now: chrono::DateTime<chrono::Utc>,
+    since: chrono::DateTime<chrono::Utc>,
+) -> verdict::Options {
+    verdict::Options {
+        now,
+        since,
+        warning_days: i64::from(args.warning_days),
+        critical_days: i64::from(args.critical_days),
+        expected: args.expected_country.clone(),
+        redacted: args.redact,
+    }
+}
+
+/// The `--redact` pseudonym maker (its key told once on standard error).
+pub(super) fn redactor(args: &SigninsArgs) -> anyhow::Result<Option<Redactor>> {
+    if !args.redact {
+        return Ok(None);
+    }
+    let r = Redactor::random().map_err(anyhow::Error::msg)?;
+    let _ = writeln!(
+        std::io::stderr(),
+        "mailbox-doctor: --redact key of this run (it maps pseudonyms back; it is not stored): {}",
+        r.key_hex
     );
+    Ok(Some(r))
+}
+
+/// Renders the report in the chosen format; `tenant` labels the monitoring formats.
+pub(super) fn render_report(
+    report: &crate::signins::model::SigninReport,
+    args: &SigninsArgs,
+    tenant: &str,
+) -> anyhow::Result<Outcome> {
     let mut buf = Vec::new();
     match args.format() {
         SigninsFormat::Text => {
             let color = crate::commands::use_color(args.color);
-            colored::control::set_override(color);
-            render::text::render(&report, &mut buf, &render::text::Style { color })?
+            crate::commands::set_color(color);
+            render::text::render(report, &mut buf, &render::text::Style { color })?
         }
-        SigninsFormat::Json => render::json(&report, &mut buf)?,
-        SigninsFormat::Csv => render::csv::render(&report, &mut buf)?,
+        SigninsFormat::Json => render::json(report, &mut buf)?,
+        SigninsFormat::Csv => render::csv::render(report, &mut buf)?,
+        SigninsFormat::Prometheus => render::metrics::prometheus(report, tenant, &mut buf)?,
+        SigninsFormat::Nagios => render::metrics::nagios(report, tenant, &mut buf)?,
     }
     Ok(Outcome {
         output: buf,

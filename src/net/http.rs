@@ -11,7 +11,6 @@
 
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use zeroize::Zeroizing;
 
 /// Largest header block and body accepted.
 pub const MAX_HEAD: usize = 16 * 1024;
@@ -53,11 +52,34 @@ pub async fn get<S: AsyncRead + AsyncWrite + Unpin>(
     path: &str,
     timeout: Duration,
 ) -> Result<Response, HttpError> {
-    let request = Zeroizing::new(format!(
-        "GET {path} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: mailbox-doctor/{}\r\nAccept: */*\r\nConnection: close\r\n\r\n",
-        env!("CARGO_PKG_VERSION")
-    ));
-    exchange(stream, host, &request, timeout).await
+    let req = Request {
+        path,
+        host_header: host,
+        headers: &[],
+        max_body: MAX_BODY,
+    };
+    exchange(stream, host, &req, timeout).await
+}
+
+/// One GET: its path, the Host header, extra header lines and the largest body
+/// accepted. A header value may be a secret (an `Authorization` bearer token):
+/// the request text is wiped after it is written and no error quotes it.
+pub struct Request<'a> {
+    pub path: &'a str,
+    /// `host` or `host:port`.
+    pub host_header: &'a str,
+    pub headers: &'a [(&'a str, &'a str)],
+    pub max_body: usize,
+}
+
+/// Sends `req` over `stream` and reads the whole answer, all within `timeout`.
+pub async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(
+    stream: &mut S,
+    host: &str,
+    req: &Request<'_>,
+    timeout: Duration,
+) -> Result<Response, HttpError> {
+    send(stream, host, req, None, timeout).await
 }
 
 /// Sends `POST path` with a form body (`application/x-www-form-urlencoded`) and
@@ -70,19 +92,21 @@ pub async fn post_form<S: AsyncRead + AsyncWrite + Unpin>(
     body: &str,
     timeout: Duration,
 ) -> Result<Response, HttpError> {
-    let request = Zeroizing::new(format!(
-        "POST {path} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: mailbox-doctor/{}\r\nAccept: application/json\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        env!("CARGO_PKG_VERSION"),
-        body.len()
-    ));
-    exchange(stream, host, &request, timeout).await
+    let req = Request {
+        path,
+        host_header: host,
+        headers: &[],
+        max_body: MAX_BODY,
+    };
+    send(stream, host, &req, Some(body), timeout).await
 }
 
-/// Writes `request` and reads the whole answer, within one deadline.
-async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(
+/// `req` as a GET, or as a POST of `form` when one is given; then the answer.
+async fn send<S: AsyncRead + AsyncWrite + Unpin>(
     stream: &mut S,
     host: &str,
-    request: &str,
+    req: &Request<'_>,
+    form: Option<&str>,
     timeout: Duration,
 ) -> Result<Response, HttpError> {
     let deadline = tokio::time::Instant::now() + timeout;
@@ -90,6 +114,30 @@ async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(
         host: host.to_string(),
         source,
     };
+    let (method, accept) = match form {
+        Some(_) => ("POST", "application/json"),
+        None => ("GET", "*/*"),
+    };
+    let mut request = zeroize::Zeroizing::new(format!(
+        "{method} {} HTTP/1.1\r\nHost: {}\r\nUser-Agent: mailbox-doctor/{}\r\nAccept: {accept}\r\n",
+        req.path,
+        req.host_header,
+        env!("CARGO_PKG_VERSION")
+    ));
+    for (k, v) in req.headers {
+        request.push_str(k);
+        request.push_str(": ");
+        request.push_str(v);
+        request.push_str("\r\n");
+    }
+    if let Some(body) = form {
+        request.push_str("Content-Type: application/x-www-form-urlencoded\r\n");
+        request.push_str(&format!("Content-Length: {}\r\n", body.len()));
+    }
+    request.push_str("Connection: close\r\n\r\n");
+    if let Some(body) = form {
+        request.push_str(body);
+    }
     tokio::time::timeout_at(deadline, stream.write_all(request.as_bytes()))
         .await
         .map_err(|_| HttpError::Timeout {
@@ -98,10 +146,11 @@ async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(
             after: timeout,
         })?
         .map_err(io)?;
+    drop(request);
     let mut buf = Vec::with_capacity(4096);
     // On the heap, not in the future: many exchanges may be waiting at once.
-    let mut chunk = vec![0u8; 8192];
-    let limit = MAX_HEAD + MAX_BODY;
+    let mut chunk = vec![0u8; if req.max_body > MAX_BODY { 65536 } else { 8192 }];
+    let limit = MAX_HEAD + req.max_body;
     loop {
         let n = tokio::time::timeout_at(deadline, stream.read(&mut chunk))
             .await
@@ -126,11 +175,32 @@ async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(
                 limit,
             });
         }
-        if let Some(resp) = try_parse(&buf, host, false)? {
-            return Ok(resp);
+        // A large body is parsed once it can be complete, not after every read.
+        if worth_parsing(&buf) {
+            if let Some(resp) = parse_limited(&buf, host, false, req.max_body)? {
+                return Ok(resp);
+            }
         }
     }
-    try_parse(&buf, host, true)?.ok_or(HttpError::Closed { host: host.into() })
+    parse_limited(&buf, host, true, req.max_body)?.ok_or(HttpError::Closed { host: host.into() })
+}
+
+/// Whether `buf` may hold a complete answer: its head is not in yet (the parser
+/// then says whether it is too large), its Content-Length is reached, or it ends
+/// as a chunked body does.
+fn worth_parsing(buf: &[u8]) -> bool {
+    let Some(head_end) = find(&buf[..buf.len().min(MAX_HEAD + 4)], b"\r\n\r\n") else {
+        return true;
+    };
+    let head = String::from_utf8_lossy(&buf[..head_end]).to_ascii_lowercase();
+    let length = head.lines().find_map(|l| {
+        let (k, v) = l.split_once(':')?;
+        (k.trim() == "content-length").then(|| v.trim().parse::<usize>().ok())?
+    });
+    match length {
+        Some(len) => buf.len() >= head_end + 4 + len,
+        None => buf.ends_with(b"\r\n"),
+    }
 }
 
 /// Percent-encodes a query value: RFC 3986 unreserved characters and `@` stay
@@ -150,6 +220,16 @@ pub fn query_value(v: &str) -> String {
 /// Parses a complete answer from `buf`; Ok(None) when more bytes are needed.
 /// `eof` means the peer closed: a body without a length ends there.
 pub fn try_parse(buf: &[u8], host: &str, eof: bool) -> Result<Option<Response>, HttpError> {
+    parse_limited(buf, host, eof, MAX_BODY)
+}
+
+/// `try_parse` with a body of at most `max_body` bytes.
+pub fn parse_limited(
+    buf: &[u8],
+    host: &str,
+    eof: bool,
+    max_body: usize,
+) -> Result<Option<Response>, HttpError> {
     let bad = |what: &str| HttpError::Malformed {
         host: host.into(),
         what: what.into(),
@@ -192,17 +272,17 @@ pub fn try_parse(buf: &[u8], host: &str, eof: bool) -> Result<Option<Response>, 
     let body_bytes = &buf[head_end + 4..];
     let body: Vec<u8> =
         if header("transfer-encoding").is_some_and(|v| v.eq_ignore_ascii_case("chunked")) {
-            match dechunk(body_bytes).map_err(&bad)? {
+            match dechunk(body_bytes, max_body).map_err(&bad)? {
                 Some(b) => b,
                 None if eof => return Err(HttpError::Closed { host: host.into() }),
                 None => return Ok(None),
             }
         } else if let Some(len) = header("content-length") {
             let len: usize = len.parse().map_err(|_| bad("bad Content-Length"))?;
-            if len > MAX_BODY {
+            if len > max_body {
                 return Err(HttpError::TooLarge {
                     host: host.into(),
-                    limit: MAX_BODY,
+                    limit: max_body,
                 });
             }
             if body_bytes.len() < len {
@@ -229,7 +309,7 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
 }
 
 /// Decodes a chunked body; Ok(None) when incomplete.
-fn dechunk(mut b: &[u8]) -> Result<Option<Vec<u8>>, &'static str> {
+fn dechunk(mut b: &[u8], max_body: usize) -> Result<Option<Vec<u8>>, &'static str> {
     let mut out = Vec::new();
     loop {
         let Some(eol) = find(b, b"\r\n") else {
@@ -238,7 +318,7 @@ fn dechunk(mut b: &[u8]) -> Result<Option<Vec<u8>>, &'static str> {
         let size_text = std::str::from_utf8(&b[..eol]).map_err(|_| "bad chunk size")?;
         let size_text = size_text.split(';').next().unwrap_or_default().trim();
         let size = usize::from_str_radix(size_text, 16).map_err(|_| "bad chunk size")?;
-        if size > MAX_BODY || out.len() + size > MAX_BODY {
+        if size > max_body || out.len() + size > max_body {
             return Err("chunked body too large");
         }
         b = &b[eol + 2..];
@@ -299,10 +379,49 @@ pub async fn get_https(
     extra_roots: &[Vec<u8>],
     timeout: Duration,
 ) -> Result<Response, String> {
-    let mut tls = open_tls(route, host, port, extra_roots, timeout).await?;
-    get(&mut tls, host, path, timeout)
+    let req = Request {
+        path,
+        host_header: host,
+        headers: &[],
+        max_body: MAX_BODY,
+    };
+    get_https_with(route, host, port, &req, extra_roots, timeout).await
+}
+
+/// `get_https` with the request's own headers and body limit.
+pub async fn get_https_with(
+    route: &Route,
+    host: &str,
+    port: u16,
+    req: &Request<'_>,
+    extra_roots: &[Vec<u8>],
+    timeout: Duration,
+) -> Result<Response, String> {
+    https_exchange(route, host, port, req, extra_roots, timeout)
         .await
         .map_err(|e| e.to_string())
+}
+
+/// Why an HTTPS exchange failed: no answer in time (a step's deadline passed),
+/// or anything else.
+#[derive(Debug, thiserror::Error)]
+pub enum HttpsError {
+    #[error("{0}")]
+    Timeout(String),
+    #[error("{0}")]
+    Other(String),
+}
+
+/// `get_https_with`, telling a timeout from other failures.
+pub async fn https_exchange(
+    route: &Route,
+    host: &str,
+    port: u16,
+    req: &Request<'_>,
+    extra_roots: &[Vec<u8>],
+    timeout: Duration,
+) -> Result<Response, HttpsError> {
+    https_send(route, host, port, req, None, extra_roots, timeout).await
 }
 
 /// One HTTPS POST of a form to `host`:`port`, as `get_https` opens it.
@@ -315,43 +434,100 @@ pub async fn post_form_https(
     extra_roots: &[Vec<u8>],
     timeout: Duration,
 ) -> Result<Response, String> {
-    let mut tls = open_tls(route, host, port, extra_roots, timeout).await?;
-    post_form(&mut tls, host, path, body, timeout)
+    let req = Request {
+        path,
+        host_header: host,
+        headers: &[],
+        max_body: MAX_BODY,
+    };
+    https_send(route, host, port, &req, Some(body), extra_roots, timeout)
         .await
         .map_err(|e| e.to_string())
 }
 
-/// Connect (directly or through the proxy) and verified TLS, each step within
-/// `timeout`.
-async fn open_tls(
+/// Connect (directly or through the proxy), verified TLS, then `send`, each
+/// step within `timeout`.
+async fn https_send(
     route: &Route,
     host: &str,
     port: u16,
+    req: &Request<'_>,
+    form: Option<&str>,
     extra_roots: &[Vec<u8>],
     timeout: Duration,
-) -> Result<tokio_rustls::client::TlsStream<tokio::net::TcpStream>, String> {
+) -> Result<Response, HttpsError> {
+    let other = HttpsError::Other;
     let tcp = match route {
         Route::Direct(addrs) => crate::net::dial::dial(addrs, port, timeout)
             .await
-            .map_err(|e| e.to_string())?,
+            .map_err(|e| other(e.to_string()))?,
         Route::Proxy { proxy, addrs } => {
             let mut tcp = crate::net::dial::dial(addrs, proxy.port, timeout)
                 .await
-                .map_err(|e| format!("could not connect to the proxy {proxy}: {e}"))?;
+                .map_err(|e| other(format!("could not connect to the proxy {proxy}: {e}")))?;
             crate::net::proxy::connect(&mut tcp, proxy, host, port, timeout)
                 .await
-                .map_err(|e| e.to_string())?;
+                .map_err(|e| other(e.to_string()))?;
             tcp
         }
     };
-    let cfg = crate::net::tls::client_config(extra_roots)?;
+    let cfg = crate::net::tls::client_config(extra_roots).map_err(other)?;
     let connector = tokio_rustls::TlsConnector::from(cfg);
     let name = rustls::pki_types::ServerName::try_from(host.to_string())
-        .map_err(|_| format!("{host} is not a valid host name"))?;
-    tokio::time::timeout(timeout, connector.connect(name, tcp))
+        .map_err(|_| other(format!("{host} is not a valid host name")))?;
+    let mut tls = tokio::time::timeout(timeout, connector.connect(name, tcp))
         .await
-        .map_err(|_| format!("TLS handshake with {host} timed out"))?
-        .map_err(|e| format!("TLS with {host}: {e}"))
+        .map_err(|_| HttpsError::Timeout(format!("TLS handshake with {host} timed out")))?
+        .map_err(|e| other(format!("TLS with {host}: {e}")))?;
+    send(&mut tls, host, req, form, timeout)
+        .await
+        .map_err(|e| match e {
+            HttpError::Timeout { .. } => HttpsError::Timeout(e.to_string()),
+            e => other(e.to_string()),
+        })
+}
+
+/// A parsed `https://host[:port][/base]` URL (the identity platform, Graph).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpsUrl {
+    pub host: String,
+    pub port: u16,
+    pub base: String,
+}
+
+impl HttpsUrl {
+    /// `host`, or `host:port` when the port is not 443: the Host header.
+    pub fn authority(&self) -> String {
+        let host = if self.host.contains(':') {
+            format!("[{}]", self.host)
+        } else {
+            self.host.clone()
+        };
+        if self.port == 443 {
+            host
+        } else {
+            format!("{host}:{}", self.port)
+        }
+    }
+}
+
+/// Parses an `https://` URL; None for any other scheme or a bad port.
+pub fn parse_https_url(url: &str) -> Option<HttpsUrl> {
+    let rest = url.strip_prefix("https://")?;
+    let (authority, base) = match rest.find('/') {
+        Some(i) => (&rest[..i], rest[i..].trim_end_matches('/').to_string()),
+        None => (rest, String::new()),
+    };
+    let (host, port) = match authority.rsplit_once(':') {
+        Some((h, p)) if !h.contains(':') || h.ends_with(']') => (h, p.parse().ok()?),
+        _ => (authority, 443),
+    };
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    (!host.is_empty()).then(|| HttpsUrl {
+        host: host.to_string(),
+        port,
+        base,
+    })
 }
 
 #[cfg(test)]

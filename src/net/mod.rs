@@ -21,9 +21,12 @@ pub mod scrub;
 pub mod session;
 pub mod smtp;
 pub mod smtp_proto;
+pub mod stub;
+pub mod sysproxy;
 pub mod tls;
 pub mod transcript;
 pub mod trust;
+pub mod verdicts;
 
 /// Longest excerpt of a server line kept in an error.
 pub const EXCERPT_CHARS: usize = 80;

@@ -162,7 +162,8 @@ fn query_param<'a>(path: &'a str, key: &str) -> Option<&'a str> {
     })
 }
 
-fn decode(v: &str) -> String {
+/// Percent-decodes a query value.
+pub(super) fn decode(v: &str) -> String {
     let b = v.as_bytes();
     let hex = |c: u8| (c as char).to_digit(16).map(|d| d as u8);
     let mut out = Vec::with_capacity(b.len());

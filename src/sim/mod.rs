@@ -2,8 +2,10 @@
 //! scripted answers. Nothing here is used by `check` against real servers.
 
 pub mod dns;
+pub mod graph;
 pub mod identity;
 pub mod oauth;
+pub mod paths;
 pub mod pki;
 pub mod replay;
 pub mod web;

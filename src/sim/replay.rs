@@ -149,6 +149,7 @@ impl Scenario {
     pub fn named(name: &str) -> Result<Scenario, String> {
         let (_, text) = FIXTURES
             .iter()
+            .chain(PATH_FIXTURES)
             .find(|(n, _)| *n == name)
             .ok_or_else(|| format!("no fixture named {name}"))?;
         Scenario::parse(name, text)
@@ -368,6 +369,21 @@ pub struct Stats {
     pub client_lines: Vec<String>,
 }
 
+impl Stats {
+    /// How many client lines were the command `verb` (its first word, any case):
+    /// `count("DATA")` proves no message was sent.
+    pub fn count(&self, verb: &str) -> usize {
+        self.client_lines
+            .iter()
+            .filter(|l| {
+                l.split_whitespace()
+                    .next()
+                    .is_some_and(|w| w.eq_ignore_ascii_case(verb))
+            })
+            .count()
+    }
+}
+
 pub struct ReplayServer {
     addr: SocketAddr,
     stats: Arc<Mutex<Stats>>,
@@ -462,7 +478,25 @@ impl ReplayServer {
         tls: Arc<rustls::ServerConfig>,
         delay: Duration,
     ) -> std::io::Result<ReplayServer> {
-        ReplayServer::start_checked(scenario, tls, delay, None).await
+        Self::start_at(
+            "127.0.0.1:0".parse().expect("an address"),
+            scenario,
+            tls,
+            delay,
+            None,
+        )
+        .await
+    }
+
+    /// As `start`, on `addr` (a test of the standard ports uses a loopback
+    /// address of its own, such as 127.0.0.66:993).
+    pub async fn start_on(
+        addr: SocketAddr,
+        scenario: Scenario,
+        tls: Arc<rustls::ServerConfig>,
+        delay: Duration,
+    ) -> std::io::Result<ReplayServer> {
+        Self::start_at(addr, scenario, tls, delay, None).await
     }
 
     /// Like `start`; a token scenario accepts XOAUTH2 only with a token `check`
@@ -473,7 +507,24 @@ impl ReplayServer {
         delay: Duration,
         check: Option<TokenCheck>,
     ) -> std::io::Result<ReplayServer> {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        Self::start_at(
+            "127.0.0.1:0".parse().expect("an address"),
+            scenario,
+            tls,
+            delay,
+            check,
+        )
+        .await
+    }
+
+    async fn start_at(
+        addr: SocketAddr,
+        scenario: Scenario,
+        tls: Arc<rustls::ServerConfig>,
+        delay: Duration,
+        check: Option<TokenCheck>,
+    ) -> std::io::Result<ReplayServer> {
+        let listener = tokio::net::TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
         let stats = Arc::new(Mutex::new(Stats::default()));
         let st = stats.clone();
@@ -697,8 +748,28 @@ async fn play(
             Step::Delay(d) => tokio::time::sleep(*d).await,
         }
     }
-    // Hold the line open briefly so the client's last read completes.
-    let _ = tokio::time::timeout(Duration::from_millis(200), stream.fill_buf()).await;
+    // Hold the line open briefly so the client's last read completes; whatever
+    // the client still sends is counted too (a DATA after the script, say).
+    let until = tokio::time::Instant::now() + Duration::from_millis(200);
+    loop {
+        let mut buf = Vec::new();
+        let read = tokio::time::timeout_at(
+            until,
+            (&mut stream).take(64 * 1024).read_until(b'\n', &mut buf),
+        )
+        .await;
+        match read {
+            Ok(Ok(n)) if n > 0 => {
+                let got = String::from_utf8_lossy(&buf)
+                    .trim_end_matches(['\r', '\n'])
+                    .to_string();
+                if let Ok(mut s) = stats.lock() {
+                    s.client_lines.push(got);
+                }
+            }
+            _ => break,
+        }
+    }
     Ok(())
 }
 
@@ -718,7 +789,8 @@ mod tests {
     #[test]
     fn every_embedded_fixture_parses() {
         assert!(!FIXTURES.is_empty());
-        for (name, text) in FIXTURES {
+        assert!(!PATH_FIXTURES.is_empty());
+        for (name, text) in FIXTURES.iter().chain(PATH_FIXTURES) {
             let s = Scenario::parse(name, text).unwrap_or_else(|e| panic!("{e}"));
             assert!(!s.steps.is_empty(), "{name}");
             assert!(s.source.is_some(), "{name} has no `# source:`");

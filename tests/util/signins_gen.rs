@@ -384,6 +384,12 @@ pub fn office() -> Vec<Row> {
 /// month looks: mostly modern, with printers on SMTP AUTH, some IMAP and POP,
 /// wrong passwords, and a few devices abroad. Deterministic.
 pub fn large_month(n: usize) -> impl Iterator<Item = Row> {
+    (0..n).map(large_month_row)
+}
+
+/// Row `i` of `large_month`, made on its own (the simulated Graph serves a
+/// million of them without holding them).
+pub fn large_month_row(i: usize) -> Row {
     let apps = [
         "Browser",
         "Mobile Apps and Desktop clients",
@@ -397,7 +403,7 @@ pub fn large_month(n: usize) -> impl Iterator<Item = Row> {
         "Authenticated SMTP",
     ];
     let countries = ["DE", "DE", "DE", "AT", "DE", "AT", "DE", "DE", "AT", "DE"];
-    (0..n).map(move |i| {
+    {
         let user = i * 7919 % 5000;
         let app = apps[i % apps.len()];
         let secs = 30 * 86_400 - (i as i64 * 10_369 % (30 * 86_400));
@@ -413,9 +419,9 @@ pub fn large_month(n: usize) -> impl Iterator<Item = Row> {
         // One user in 97 has a device that keeps sending a wrong password from
         // one address (and is refused as locked now and then); elsewhere
         // failures are rare.
-        let code = if user % 97 == 0 {
+        let code = if user.is_multiple_of(97) {
             ip = format!("203.0.113.{}", user % 250);
-            if i % 12 == 0 {
+            if i.is_multiple_of(12) {
                 50053
             } else {
                 50126
@@ -441,11 +447,15 @@ pub fn large_month(n: usize) -> impl Iterator<Item = Row> {
             country,
             code,
         )
-        .agent(if i % 2 == 0 {
+        .agent(if i.is_multiple_of(2) {
             ""
         } else {
             "Mozilla/5.0 (Windows NT 10.0; Win64; x64)"
         })
-        .ca(if i % 5 == 0 { "success" } else { "notApplied" })
-    })
+        .ca(if i.is_multiple_of(5) {
+            "success"
+        } else {
+            "notApplied"
+        })
+    }
 }

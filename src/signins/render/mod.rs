@@ -3,6 +3,7 @@
 //! only writes what the report holds, to the writer it is given.
 
 pub mod csv;
+pub mod metrics;
 pub mod text;
 
 use super::model::SigninReport;
