@@ -29,6 +29,9 @@ export MD_REAL_USER=$USER_NAME
 export MD_REAL_PASSWORD=$USER_PASS
 export MD_REAL_DOVECOT_LOG=$STATE/dovecot.log
 export MD_REAL_POSTFIX_LOG=$STATE/postfix.log
+# Dovecot's oauth2 passdb asks this token introspection endpoint (RFC 7662 style,
+# POST token=...), which the OAuth tests serve themselves while they run.
+export MD_REAL_INTROSPECTION=127.0.0.1:10880
 EOT
 }
 
@@ -81,18 +84,36 @@ first_valid_uid = 1
 # Test instance: no growing delay after failed logins from loopback.
 auth_failure_delay = 0
 login_trusted_networks = 127.0.0.0/8
-auth_mechanisms = plain login
+auth_mechanisms = plain login xoauth2 oauthbearer
 default_internal_user = dovecot
 default_login_user = dovenull
 mail_location = maildir:$STATE/mail/%u
 passdb {
   driver = passwd-file
+  mechanisms = plain login
   args = scheme=PLAIN username_format=%u $STATE/users
+}
+# Tokens (XOAUTH2, OAUTHBEARER) are checked by the introspection endpoint; a
+# password never goes there.
+passdb {
+  driver = oauth2
+  mechanisms = xoauth2 oauthbearer
+  args = $STATE/dovecot-oauth2.conf.ext
 }
 userdb {
   driver = static
   args = uid=$uid gid=$gid home=$STATE/mail/%u
 }
+EOT
+  cat > "$STATE/dovecot-oauth2.conf.ext" <<EOT
+introspection_mode = post
+introspection_url = http://127.0.0.1:10880/introspect
+username_attribute = username
+active_attribute = active
+active_value = true
+force_introspection = yes
+EOT
+  cat >> "$STATE/dovecot.conf" <<EOT
 service imap-login {
   inet_listener imap {
     address = 127.0.0.1

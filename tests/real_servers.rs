@@ -402,3 +402,143 @@ fn a_relay_by_client_address_accepts_an_allowed_network_and_denies_another() {
     assert!(!since.contains("message-id="), "{since}");
     assert!(!since.contains("qmgr"), "{since}");
 }
+
+/// Dovecot's token introspection, served on `MD_REAL_INTROSPECTION` while a test
+/// runs: a token the simulated identity platform issued and has not revoked is
+/// active, for the user it was issued to.
+fn serve_introspection(
+    rt: &tokio::runtime::Runtime,
+    addr: &str,
+    platform: std::sync::Arc<mailbox_doctor::sim::oauth::Platform>,
+    user: String,
+) -> tokio::task::JoinHandle<()> {
+    use tokio::io::AsyncWriteExt as _;
+    let listener = rt
+        .block_on(tokio::net::TcpListener::bind(addr))
+        .expect("the introspection port is free");
+    rt.spawn(async move {
+        while let Ok((mut tcp, _)) = listener.accept().await {
+            let platform = platform.clone();
+            let user = user.clone();
+            tokio::spawn(async move {
+                let Some((_, body)) = mailbox_doctor::sim::oauth::read_request(&mut tcp).await
+                else {
+                    return;
+                };
+                let form = mailbox_doctor::oauth::endpoint::decode_form(&body);
+                let token = form
+                    .iter()
+                    .find(|(k, _)| k == "token")
+                    .map(|(_, v)| v.to_string())
+                    .unwrap_or_default();
+                let answer = if platform.accepts(&token) {
+                    serde_json::json!({"active": "true", "username": user})
+                } else {
+                    serde_json::json!({"active": "false"})
+                }
+                .to_string();
+                let resp = format!(
+                    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{answer}",
+                    answer.len()
+                );
+                let _ = tcp.write_all(resp.as_bytes()).await;
+                let _ = tcp.shutdown().await;
+            });
+        }
+    })
+}
+
+/// `check --sign-in device` against the simulated identity platform, then
+/// XOAUTH2 to the real Dovecot (IMAP) and Postfix (submission, SASL through
+/// Dovecot), whose oauth2 passdb asks the test's introspection endpoint.
+fn sign_in_and_check(r: &Real, revoke_at_once: bool) -> (serde_json::Value, Option<i32>) {
+    use mailbox_doctor::sim::oauth::Script;
+    use mailbox_doctor::sim::pki::{Ca, Validity};
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let ca = Ca::new("mailbox-doctor identity test CA").expect("ca");
+    let cert = ca.issue(&["127.0.0.1"], Validity::Valid).expect("cert");
+    let script = Script {
+        pending: 1,
+        user: r.user.clone(),
+        revoke_at_once,
+        ..Script::default()
+    };
+    let identity = rt
+        .block_on(
+            mailbox_doctor::sim::identity::IdentityServer::start_scripted(
+                &cert,
+                Default::default(),
+                script,
+            ),
+        )
+        .expect("identity");
+    let introspection = std::env::var("MD_REAL_INTROSPECTION")
+        .unwrap_or_else(|_| panic!("MD_REAL_INTROSPECTION is not set: run scripts/test.sh"));
+    let served = serve_introspection(
+        &rt,
+        &introspection,
+        identity.platform.clone(),
+        r.user.clone(),
+    );
+    // One --ca-file: the real servers' CA and the identity platform's.
+    let cas = tempfile::NamedTempFile::new().expect("temp");
+    let real_ca = std::fs::read_to_string(&r.ca).expect("real CA");
+    std::fs::write(cas.path(), format!("{real_ca}\n{}", ca.pem())).expect("write");
+    let dns = rt
+        .block_on(DnsServer::start(Zone::new()))
+        .expect("dns server");
+    let out = bin()
+        .args(["check", &r.user, "--json", "--transcript", "--timeout", "5"])
+        .args([
+            "--sign-in",
+            "device",
+            "--client-id",
+            "11111111-2222-3333-4444-555555555555",
+        ])
+        .args(["--tenant", "example.test"])
+        .arg("--identity-url")
+        .arg(format!("https://127.0.0.1:{}", identity.addr().port()))
+        .arg("--ca-file")
+        .arg(cas.path())
+        .arg("--dns-server")
+        .arg(dns.addr().to_string())
+        .arg("--imap")
+        .arg(format!("imap://{}", r.imap))
+        .arg("--smtp")
+        .arg(format!("smtp://{}", r.submission))
+        .args(["--only", "imap,smtp"])
+        .timeout(std::time::Duration::from_secs(60))
+        .output()
+        .expect("runs");
+    served.abort();
+    for secret in identity.platform.secrets() {
+        assert_no_leak(&r.user, &secret, &[&out.stdout, &out.stderr]);
+    }
+    assert_eq!(identity.platform.issued(), 1, "one sign-in");
+    (validated(&out.stdout, "report.v1.json"), out.status.code())
+}
+
+#[test]
+#[ignore = "needs the real servers from scripts/real-servers.sh"]
+fn a_device_code_token_logs_in_to_real_dovecot_and_postfix() {
+    let r = real();
+    let (v, code) = sign_in_and_check(&r, false);
+    assert_eq!(status(&v, "signin"), "pass", "{v}");
+    assert_eq!(status(&v, "imap"), "pass", "{v}");
+    assert_eq!(status(&v, "smtp"), "pass", "{v}");
+    assert_eq!(code, Some(0), "{v}");
+    let t = v["transcript"].to_string();
+    assert!(t.contains("XOAUTH2"), "{t}");
+}
+
+#[test]
+#[ignore = "needs the real servers from scripts/real-servers.sh"]
+fn a_revoked_token_is_refused_by_real_dovecot_and_postfix_and_diagnosed() {
+    let r = real();
+    let (v, code) = sign_in_and_check(&r, true);
+    assert_eq!(status(&v, "signin"), "pass", "{v}");
+    assert_eq!(status(&v, "imap"), "fail", "{v}");
+    assert_eq!(status(&v, "smtp"), "fail", "{v}");
+    assert!(codes(&v).iter().any(|c| c == "OAUTH_TOKEN_REJECTED"), "{v}");
+    assert_eq!(code, Some(2));
+}

@@ -555,3 +555,81 @@ fn batch_logs_in_once_per_account_listed_many_times_against_echoing_servers() {
         }
     }
 }
+
+/// The sign-in's secrets (device code, authorization code, PKCE verifier,
+/// client secret, access and refresh tokens) never show in any output format,
+/// with or without the transcript, even from an identity platform that quotes
+/// every secret of each request back in its errors (raw and URL-encoded), and a
+/// mail server that refuses the token.
+#[test]
+fn sign_in_secrets_never_leak_even_from_a_platform_that_quotes_them() {
+    use mailbox_doctor::sim::oauth::Script;
+    use util::signin_lab::{authorize, finish_raw, follow, secret_file, start_browser_with, Lab};
+    let hostile = |blocker: Option<u32>| Script {
+        echo: true,
+        pending: 1,
+        blocker,
+        ..Script::default()
+    };
+    for (format, flags) in FORMATS {
+        for transcript in [false, true] {
+            let mut out_flags: Vec<&str> = vec!["--format", format];
+            out_flags.extend_from_slice(flags);
+            if transcript {
+                out_flags.push("--transcript");
+            }
+            // Device code: quoted back while pending and when blocked; then a
+            // token and a refresh token that a mail server refuses.
+            for (blocker, fixture) in [
+                (Some(53003), "exo-imap-xoauth2-ok"),
+                (None, "exo-imap-xoauth2-rejected"),
+            ] {
+                let lab = Lab::new(hostile(blocker), &[fixture]);
+                let save = lab.dir.path().join("refresh-token");
+                let save = save.to_str().expect("utf-8").to_string();
+                let mut args = vec![
+                    "--sign-in",
+                    "device",
+                    "--client-id",
+                    util::signin_lab::CLIENT,
+                    "--save-token",
+                    &save,
+                ];
+                args.extend_from_slice(&out_flags);
+                let out = lab.command(&args).output().expect("runs");
+                lab.no_leak(&out.stdout, &out.stderr);
+                assert!(
+                    !lab.identity.platform.secrets().is_empty(),
+                    "{format}: the sweep saw no secret"
+                );
+            }
+            // App-only: the client secret quoted back (in `error` too).
+            let lab = Lab::new(hostile(Some(7000215)), &["exo-imap-xoauth2-ok"]);
+            let f = secret_file(&lab, &Script::default().client_secret, 0o600);
+            let mut args = vec![
+                "--sign-in",
+                "app",
+                "--client-id",
+                util::signin_lab::CLIENT,
+                "--tenant",
+                "contoso.com",
+                "--client-secret-file",
+                f.to_str().expect("utf-8"),
+            ];
+            args.extend_from_slice(&out_flags);
+            let out = lab.command(&args).output().expect("runs");
+            lab.no_leak(&out.stdout, &out.stderr);
+            // Browser: the authorization code and the verifier quoted back.
+            let lab = Lab::new(hostile(Some(7000218)), &["exo-imap-xoauth2-ok"]);
+            let (child, url, err) = start_browser_with(&lab, &out_flags);
+            let location = authorize(&lab, &url);
+            follow(&lab, &location);
+            let (_, code) = finish_raw(&lab, child, err);
+            assert_eq!(code, Some(2), "{format}");
+            assert!(
+                lab.identity.platform.secrets().len() >= 3,
+                "code, verifier and client secret known to the sweep"
+            );
+        }
+    }
+}

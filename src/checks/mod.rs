@@ -167,8 +167,10 @@ pub fn token_refusal(
     if !PASSWORD_READINGS.contains(&f.code.as_str()) && f.code != "OAUTH_TOKEN_REJECTED" {
         return f;
     }
-    if let Some(f) = refusal_of_a_fitting_token(ctx, protocol, reply) {
-        return f;
+    if is_exchange_online(ctx, fingerprint) {
+        if let Some(f) = refusal_of_a_fitting_token(ctx, protocol, reply) {
+            return f;
+        }
     }
     if !PASSWORD_READINGS.contains(&f.code.as_str()) {
         return f;

@@ -28,6 +28,8 @@ pub enum Flow {
     Device,
     Browser,
     App,
+    /// A saved refresh token traded for an access token (monitoring).
+    Refresh,
 }
 
 impl Flow {
@@ -36,6 +38,7 @@ impl Flow {
             Flow::Device => "device code",
             Flow::Browser => "browser (authorization code with PKCE)",
             Flow::App => "app-only (client credentials)",
+            Flow::Refresh => "a saved refresh token",
         }
     }
 }
@@ -57,6 +60,8 @@ pub struct Plan {
     pub certificate: Option<std::sync::Arc<app::Certificate>>,
     pub save_token: Option<std::path::PathBuf>,
     pub notify: Notify,
+    /// The saved refresh token `Flow::Refresh` trades.
+    pub refresh_token: Option<Secret>,
 }
 
 /// What the sign-in gives the run: its check result and the access token.
@@ -101,7 +106,7 @@ pub async fn sign_in(ctx: &Ctx, plan: &Plan) -> SignedIn {
         _ if is_google(ctx) => GMAIL_SCOPE.to_string(),
         _ => {
             let mut s: Vec<&str> = protocols.iter().map(|p| exchange_scope(*p)).collect();
-            if plan.save_token.is_some() {
+            if plan.save_token.is_some() || plan.flow == Flow::Refresh {
                 s.push("offline_access");
             }
             s.join(" ")
@@ -255,6 +260,20 @@ async fn run_flow(
                 }
             };
             app::sign_in(client, &plan.client_id, &credential, scopes, steps).await
+        }
+        Flow::Refresh => {
+            let Some(refresh) = &plan.refresh_token else {
+                return Err(Failure::Refused("no refresh token to trade".into()));
+            };
+            app::refresh(
+                client,
+                &plan.client_id,
+                refresh,
+                scopes,
+                plan.client_secret.as_ref(),
+                steps,
+            )
+            .await
         }
     }
 }

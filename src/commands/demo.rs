@@ -387,6 +387,7 @@ pub async fn run(
             certificate: None,
             save_token: None,
             notify,
+            refresh_token: None,
         })
     });
     let spec = runner::Spec {

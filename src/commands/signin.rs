@@ -94,5 +94,6 @@ pub fn plan(args: &SignInArgs, notify: crate::oauth::Notify) -> anyhow::Result<O
         certificate,
         save_token: args.save_token.clone(),
         notify,
+        refresh_token: None,
     }))
 }

@@ -182,7 +182,10 @@ pub async fn sign_in(
         }
     };
     let code = match got {
-        Redirect::Code(c) => c,
+        Redirect::Code(c) => {
+            client.learn(&c, false);
+            c
+        }
         Redirect::Error(e) => {
             steps.push("redirect", format!("the platform refused: {e}"));
             return Err(oauth_error_of_redirect(&e));

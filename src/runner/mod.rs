@@ -174,7 +174,11 @@ async fn ask_about_discovered(
 pub async fn check_mailbox(kb: &'static crate::knowledge::Knowledge, mut spec: Spec) -> Report {
     // The run's scrubber; one of this mailbox's own when the caller built none.
     let mut scrub = spec.common.scrubber();
-    if scrub.is_empty() && (spec.secret.is_some() || spec.token.is_some()) {
+    // A sign-in teaches its secrets to the scrubber as they appear: a mailbox of
+    // a run whose scrubber is empty (a `serve` probe) gets one of its own, so they
+    // stay with this mailbox's run.
+    if scrub.is_empty() && (spec.secret.is_some() || spec.token.is_some() || spec.signin.is_some())
+    {
         let user = spec.target.user.as_str();
         let creds: Vec<Credential> = [(&spec.secret, false), (&spec.token, true)]
             .into_iter()

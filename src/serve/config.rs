@@ -71,6 +71,9 @@ struct RawTarget {
     token_file: Option<PathBuf>,
     password_env: Option<String>,
     token_env: Option<String>,
+    refresh_token_file: Option<PathBuf>,
+    client_id: Option<String>,
+    tenant: Option<String>,
     min_interval: Option<RawDuration>,
 }
 
@@ -385,6 +388,19 @@ fn secret_source(t: &RawTarget) -> Result<SecretSource, String> {
     }
     if let Some(v) = &t.token_env {
         given.push(SecretSource::TokenEnv(v.clone()));
+    }
+    if let Some(p) = &t.refresh_token_file {
+        let (Some(client_id), Some(tenant)) = (&t.client_id, &t.tenant) else {
+            return Err(format!(
+                "target {}: refresh_token_file needs client_id and tenant (the app registration and tenant the token was issued by)",
+                t.address
+            ));
+        };
+        given.push(SecretSource::RefreshFile {
+            file: p.clone(),
+            client_id: client_id.clone(),
+            tenant: tenant.clone(),
+        });
     }
     match given.len() {
         1 => Ok(given.remove(0)),

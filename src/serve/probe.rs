@@ -92,9 +92,31 @@ pub async fn run(r: Run<'_>) -> Outcome<Probed> {
         // The MX and the domain's published servers are asked inside the run,
         // as `check` does.
         let target = probe.target.clone();
-        let (secret, token) = match secret {
-            SecretValue::Password(s) => (Some(s), None),
-            SecretValue::Token(t) => (None, Some(t)),
+        let (secret, token, signin) = match secret {
+            SecretValue::Password(s) => (Some(s), None, None),
+            SecretValue::Token(t) => (None, Some(t), None),
+            // The refresh is part of what is probed: the signin check.
+            SecretValue::Refresh {
+                token,
+                client_id,
+                tenant,
+            } => (
+                None,
+                None,
+                Some(Arc::new(crate::checks::signin::Plan {
+                    flow: crate::checks::signin::Flow::Refresh,
+                    client_id,
+                    borrowed_from: None,
+                    tenant: Some(tenant),
+                    timeout: None,
+                    open_browser: false,
+                    client_secret: None,
+                    certificate: None,
+                    save_token: None,
+                    notify: Arc::new(|_: &str| {}),
+                    refresh_token: Some(token),
+                })),
+            ),
         };
         let observer: runner::Observer = Arc::new(move |id, result: &CheckResult| {
             if let Ok(mut v) = seen.lock() {
@@ -117,7 +139,7 @@ pub async fn run(r: Run<'_>) -> Outcome<Probed> {
             observer: Some(observer),
             confirm: None,
             common,
-            signin: None,
+            signin,
         };
         runner::check_mailbox(kb, spec).await
     };

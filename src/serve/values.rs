@@ -15,12 +15,24 @@ pub enum SecretSource {
     TokenFile(PathBuf),
     PasswordEnv(String),
     TokenEnv(String),
+    /// A saved refresh token, traded for an access token at each probe, with the
+    /// app registration (client id) and the tenant it was issued by.
+    RefreshFile {
+        file: PathBuf,
+        client_id: String,
+        tenant: String,
+    },
 }
 
 /// A secret as read: a password for the password logins, or an OAuth access token.
 pub enum SecretValue {
     Password(Secret),
     Token(Secret),
+    Refresh {
+        token: Secret,
+        client_id: String,
+        tenant: String,
+    },
 }
 
 /// A mailbox address: local@domain, printable, without spaces.
@@ -54,11 +66,13 @@ pub fn check_address(a: &str) -> Result<(), String> {
 /// anything that is not a regular file (a FIFO would block, a device never end).
 pub fn read_secret(source: &SecretSource) -> Result<SecretValue, String> {
     let (secret, key) = match source {
-        SecretSource::PasswordFile(p) | SecretSource::TokenFile(p) => {
-            let key = if matches!(source, SecretSource::PasswordFile(_)) {
-                "password_file"
-            } else {
-                "token_file"
+        SecretSource::PasswordFile(p)
+        | SecretSource::TokenFile(p)
+        | SecretSource::RefreshFile { file: p, .. } => {
+            let key = match source {
+                SecretSource::PasswordFile(_) => "password_file",
+                SecretSource::TokenFile(_) => "token_file",
+                _ => "refresh_token_file",
             };
             let meta = std::fs::metadata(p)
                 .map_err(|e| format!("cannot read {key} {}: {e}", p.display()))?;
@@ -90,6 +104,13 @@ pub fn read_secret(source: &SecretSource) -> Result<SecretValue, String> {
         SecretSource::TokenFile(_) | SecretSource::TokenEnv(_) => {
             SecretValue::Token(Secret::new(trimmed.to_string()))
         }
+        SecretSource::RefreshFile {
+            client_id, tenant, ..
+        } => SecretValue::Refresh {
+            token: Secret::new(trimmed.to_string()),
+            client_id: client_id.clone(),
+            tenant: tenant.clone(),
+        },
     })
 }
 

@@ -51,6 +51,13 @@ pub struct Script {
     pub roles: Vec<String>,
     /// The client secret an app-only request must carry.
     pub client_secret: String,
+    /// A hostile platform: every error it sends quotes back the secrets of the
+    /// request (device code, code, verifier, client secret, assertion, refresh
+    /// token), raw and URL-encoded.
+    pub echo: bool,
+    /// Tokens are revoked the moment they are issued (an administrator revoked
+    /// the user's sessions): the mail servers must refuse them.
+    pub revoke_at_once: bool,
 }
 
 impl Default for Script {
@@ -69,6 +76,8 @@ impl Default for Script {
                 "SMTP.SendAsApp".into(),
             ],
             client_secret: "sim-client-secret".into(),
+            echo: false,
+            revoke_at_once: false,
         }
     }
 }
@@ -97,8 +106,10 @@ struct State {
     revoked: Vec<String>,
     /// `grant_type` of each token request, in order (tests read it).
     grants: Vec<String>,
-    /// When each poll of a device code came (milliseconds since the first).
+    /// When each poll of a device code came.
     polls_at: Vec<std::time::Instant>,
+    /// Authorization codes already exchanged, and PKCE verifiers received.
+    spent: Vec<String>,
 }
 
 /// The platform's script and memory.
@@ -179,6 +190,22 @@ impl Platform {
         s.revoked.extend(all);
     }
 
+    /// Every secret it handed out or was sent (device codes, authorization
+    /// codes, access and refresh tokens, the client secret): what no output of
+    /// the tool may show (the tests' leak sweeps).
+    pub fn secrets(&self) -> Vec<String> {
+        let s = self.state();
+        s.devices
+            .keys()
+            .chain(s.codes.keys())
+            .chain(s.access.iter())
+            .chain(s.refresh.keys())
+            .cloned()
+            .chain(s.spent.iter().cloned())
+            .chain(std::iter::once(self.script.client_secret.clone()))
+            .collect()
+    }
+
     /// How many access tokens it issued.
     pub fn issued(&self) -> usize {
         self.state().access.len()
@@ -253,6 +280,41 @@ impl Platform {
     }
 
     fn token(&self, get: &dyn Fn(&str) -> Option<String>) -> (&'static str, String) {
+        let (status, body) = self.token_answer(get);
+        if !self.script.echo || status == "200 OK" {
+            return (status, body);
+        }
+        let mut v: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
+        let quoted: Vec<String> = [
+            "device_code",
+            "code",
+            "code_verifier",
+            "client_secret",
+            "client_assertion",
+            "refresh_token",
+        ]
+        .iter()
+        .filter_map(|k| {
+            get(k).map(|x| format!("{k}={x} ({})", crate::oauth::endpoint::percent(&x).as_str()))
+        })
+        .collect();
+        let d = v["error_description"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        let (first, rest) = d.split_once("\r\n").unwrap_or((&d, ""));
+        v["error_description"] =
+            serde_json::json!(format!("{first} You sent {}.\r\n{rest}", quoted.join(", ")));
+        if let Some(secret) = get("client_secret") {
+            v["error"] = serde_json::json!(format!(
+                "{}_{secret}",
+                v["error"].as_str().unwrap_or_default()
+            ));
+        }
+        (status, v.to_string())
+    }
+
+    fn token_answer(&self, get: &dyn Fn(&str) -> Option<String>) -> (&'static str, String) {
         let grant = get("grant_type").unwrap_or_default();
         self.state().grants.push(grant.clone());
         match grant.as_str() {
@@ -374,7 +436,14 @@ impl Platform {
 
     fn code_token(&self, get: &dyn Fn(&str) -> Option<String>) -> (&'static str, String) {
         let code = get("code").unwrap_or_default();
-        let Some(c) = self.state().codes.remove(&code) else {
+        let removed = self.state().codes.remove(&code);
+        if removed.is_some() {
+            self.state().spent.push(code.clone());
+        }
+        if let Some(v) = get("code_verifier") {
+            self.state().spent.push(v);
+        }
+        let Some(c) = removed else {
             return error(
                 "400 Bad Request",
                 "invalid_grant",
@@ -403,6 +472,9 @@ impl Platform {
     }
 
     fn app_token(&self, get: &dyn Fn(&str) -> Option<String>) -> (&'static str, String) {
+        if let Some(a) = get("client_assertion") {
+            self.state().spent.push(a);
+        }
         let secret_ok = get("client_secret").is_some_and(|s| s == self.script.client_secret);
         let assertion_ok = get("client_assertion").is_some_and(|a| {
             assertion_shape_ok(&a, get("client_id").as_deref().unwrap_or_default())
@@ -477,6 +549,9 @@ impl Platform {
             "access_token": access,
         });
         let mut s = self.state();
+        if self.script.revoke_at_once {
+            s.revoked.push(access.clone());
+        }
         s.access.push(access);
         if scope.split_whitespace().any(|s| s == "offline_access") {
             let refresh = format!("1.AQ{}", random(64));

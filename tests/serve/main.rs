@@ -320,3 +320,83 @@ fn one_domain_gets_at_most_per_domain_probes_at_once() {
         stats.max_active
     );
 }
+
+#[test]
+fn a_refresh_token_file_is_refreshed_by_each_probe_then_logs_in_with_xoauth2() {
+    use mailbox_doctor::sim::identity::IdentityServer;
+    use mailbox_doctor::sim::oauth::{Answer, Script};
+    let env = Env::new();
+    let cert = env
+        .pki
+        .ca
+        .issue(&["127.0.0.1"], mailbox_doctor::sim::pki::Validity::Valid)
+        .expect("cert");
+    let script = Script {
+        pending: 0,
+        user: USER.into(),
+        ..Script::default()
+    };
+    let identity = env
+        .rt
+        .block_on(IdentityServer::start_scripted(
+            &cert,
+            Default::default(),
+            script,
+        ))
+        .expect("identity");
+    // A refresh token the platform issued, as `--save-token` would have saved it.
+    let p = &identity.platform;
+    let json = |a: Answer| match a {
+        Answer::Json((_, body)) => serde_json::from_str::<serde_json::Value>(&body).expect("json"),
+        Answer::Redirect(_) => panic!("no redirect expected"),
+    };
+    let scope = "https://outlook.office.com/SMTP.Send%20offline_access";
+    let dc = json(p.answer(
+        "POST",
+        "/t/oauth2/v2.0/devicecode",
+        &format!("scope={scope}"),
+    ));
+    let device_code = dc["device_code"].as_str().expect("device code").to_string();
+    let grant = mailbox_doctor::oauth::endpoint::encode_form(&[
+        ("grant_type", mailbox_doctor::oauth::device::GRANT),
+        ("device_code", &device_code),
+    ]);
+    let t = json(p.answer("POST", "/t/oauth2/v2.0/token", &grant));
+    let refresh = t["refresh_token"]
+        .as_str()
+        .expect("refresh token")
+        .to_string();
+    let rf = env.secret("scanner.refresh", &refresh);
+    let server = env.fixture("exo-smtp-xoauth2-ok", Duration::ZERO);
+    let module = env.smtp_module(
+        "smtp",
+        server.addr().port(),
+        &format!(
+            "identity_url = \"https://127.0.0.1:{}\"",
+            identity.addr().port()
+        ),
+    );
+    let text = module
+        + &format!(
+            "[[targets]]\naddress = \"{USER}\"\nmodule = \"smtp\"\nrefresh_token_file = \"{}\"\nclient_id = \"11111111-2222-3333-4444-555555555555\"\ntenant = \"contoso.com\"\n",
+            rf.display()
+        );
+    let serve = Serve::start(&env.write_config(&text), &[]);
+    let a = serve.probe(USER);
+    assert_eq!(a.value("probe_success", &[]), Some(1.0), "{}", a.body);
+    assert_eq!(server.stats().auth_attempts, 1);
+    assert_eq!(p.grants().last().map(String::as_str), Some("refresh_token"));
+    // Within min_interval the cached answer stands: no second refresh or login.
+    serve.probe(USER);
+    assert_eq!(p.grants().len(), 2, "one device-code poll, one refresh");
+    assert_eq!(server.stats().auth_attempts, 1);
+    let m = serve.get("/metrics");
+    let seen = serve.seen.lock().expect("lock").clone();
+    for secret in p.secrets() {
+        util::assert_no_leak(
+            USER,
+            &secret,
+            &[&seen, &serve.stderr(), m.body.as_bytes(), a.body.as_bytes()],
+        );
+    }
+}

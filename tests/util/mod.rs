@@ -4,6 +4,7 @@
 
 pub mod hostile;
 pub mod proxy;
+pub mod signin_lab;
 
 use base64::Engine as _;
 use std::path::Path;

@@ -23,6 +23,15 @@ pub struct Row {
     pub password_env: Option<String>,
     #[serde(default)]
     pub password_file: Option<PathBuf>,
+    /// OAuth for monitoring: a saved refresh token (a file only its owner can
+    /// read, as `--save-token` writes it), traded for an access token at each
+    /// run, with the app registration and tenant it belongs to.
+    #[serde(default)]
+    pub refresh_token_file: Option<PathBuf>,
+    #[serde(default)]
+    pub client_id: Option<String>,
+    #[serde(default)]
+    pub tenant: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -129,6 +138,9 @@ pub fn parse(path: &Path, text: &str) -> Result<Vec<(usize, Row)>, BatchError> {
                     "pop" => row.pop = v,
                     "password_env" => row.password_env = v,
                     "password_file" => row.password_file = v.map(PathBuf::from),
+                    "refresh_token_file" => row.refresh_token_file = v.map(PathBuf::from),
+                    "client_id" => row.client_id = v,
+                    "tenant" => row.tenant = v,
                     other => return Err(row_err(path, 1, format!("unknown column `{other}`"))),
                 }
             }
@@ -145,6 +157,22 @@ pub fn parse(path: &Path, text: &str) -> Result<Vec<(usize, Row)>, BatchError> {
                 *line,
                 "give password_env or password_file, not both",
             ));
+        }
+        if row.refresh_token_file.is_some() {
+            if row.password_env.is_some() || row.password_file.is_some() {
+                return Err(row_err(
+                    path,
+                    *line,
+                    "give a password or a refresh_token_file, not both",
+                ));
+            }
+            if row.client_id.is_none() || row.tenant.is_none() {
+                return Err(row_err(
+                    path,
+                    *line,
+                    "refresh_token_file needs client_id and tenant (the app registration and tenant the token was issued by)",
+                ));
+            }
         }
     }
     if rows.is_empty() {

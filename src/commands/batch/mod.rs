@@ -71,16 +71,43 @@ pub fn run(kb: &'static Knowledge, args: BatchArgs) -> anyhow::Result<Outcome> {
         let target = target::Target::build(kb, &row.email, provider, &overrides)
             .map_err(|e| row_err(&path, *line, e.to_string()))?;
         let secret = load_secret(&path, *line, row)?;
+        let refresh = match &row.refresh_token_file {
+            Some(f) => Some(
+                input::from_file("refresh_token_file", f)
+                    .map_err(|e| row_err(&path, *line, e.to_string()))?,
+            ),
+            None => None,
+        };
+        let plan = refresh.map(|r| {
+            Arc::new(crate::checks::signin::Plan {
+                flow: crate::checks::signin::Flow::Refresh,
+                client_id: row.client_id.clone().unwrap_or_default(),
+                borrowed_from: None,
+                tenant: row.tenant.clone(),
+                timeout: None,
+                open_browser: false,
+                client_secret: None,
+                certificate: None,
+                save_token: None,
+                notify: Arc::new(|_: &str| {}),
+                refresh_token: Some(r),
+            })
+        });
         let mut row_selected = selected.clone();
         if let Some(d) = dedupe::dedupe(&target, *line, &mut row_selected, &mut claimed) {
             duplicates.push(d.text);
             if d.skipped {
                 // Not run; its secret is still known to the scrubber.
-                planned.push((target.user.clone(), None, secret));
+                planned.push((target.user.clone(), None, secret, plan));
                 continue;
             }
         }
-        planned.push((target.user.clone(), Some((target, row_selected)), secret));
+        planned.push((
+            target.user.clone(),
+            Some((target, row_selected)),
+            secret,
+            plan,
+        ));
     }
     for d in &duplicates {
         let _ = writeln!(std::io::stderr(), "mailbox-doctor: {}: {d}", path.display());
@@ -89,12 +116,21 @@ pub fn run(kb: &'static Knowledge, args: BatchArgs) -> anyhow::Result<Outcome> {
     // and tenant look-ups are shared by all the mailboxes too.
     let creds: Vec<crate::net::scrub::Credential> = planned
         .iter()
-        .filter_map(|(user, _, s)| {
-            s.as_ref().map(|secret| crate::net::scrub::Credential {
+        .flat_map(|(user, _, s, plan)| {
+            let password = s.as_ref().map(|secret| crate::net::scrub::Credential {
                 user,
                 secret,
                 token: false,
-            })
+            });
+            let refresh = plan
+                .as_ref()
+                .and_then(|p| p.refresh_token.as_ref())
+                .map(|secret| crate::net::scrub::Credential {
+                    user,
+                    secret,
+                    token: true,
+                });
+            password.into_iter().chain(refresh)
         })
         .collect();
     let common = Arc::new(crate::checks::ctx::Common::new(
@@ -103,7 +139,7 @@ pub fn run(kb: &'static Knowledge, args: BatchArgs) -> anyhow::Result<Outcome> {
     drop(creds);
     let specs: Vec<runner::Spec> = planned
         .into_iter()
-        .filter_map(|(_, t, secret)| {
+        .filter_map(|(_, t, secret, plan)| {
             let (target, selected) = t?;
             Some(runner::Spec {
                 target,
@@ -116,7 +152,7 @@ pub fn run(kb: &'static Knowledge, args: BatchArgs) -> anyhow::Result<Outcome> {
                 observer: None,
                 confirm: None,
                 common: common.clone(),
-                signin: None,
+                signin: plan,
             })
         })
         .collect();
