@@ -15,7 +15,12 @@
 //! per branch (`MD_LAB_SMTP_FLOOR`, ..., `MD_LAB_TENANT_FLOOR`, in round trips) and
 //! for the run (`MD_LAB_FLOOR`: the branches run at the same time, so the longest).
 //!
-//!     cargo run --release --example lab -- --delay 50 [--smtp FIXTURE] [--imap FIXTURE] [--pop FIXTURE]
+//! With `--cname`, Exchange Online's host names resolve as they do in the world:
+//! through their CNAME chains (`smtp.office365.com` -> `smtp.ms-acdc.office.com`
+//! -> `DUB-efz.ms-acdc.office.com`), whose ends have an A record and answer
+//! NODATA, with the zone's SOA, for AAAA.
+//!
+//!     cargo run --release --example lab -- --delay 50 [--cname] [--smtp FIXTURE] [--imap FIXTURE] [--pop FIXTURE]
 
 #![allow(clippy::disallowed_macros)] // a command-line helper: its output is its job
 
@@ -98,7 +103,9 @@ async fn main() -> Result<(), String> {
         exports.push(format!("export MD_LAB_SMTP_BARE_PORT={}", s.addr().port()));
         servers.push(("smtp_bare".to_string(), s));
     }
-    let (dns, identity) = mailbox_doctor::commands::demo::contoso_services(&pki, delay).await?;
+    let chains = args.iter().any(|a| a == "--cname");
+    let (dns, identity) =
+        mailbox_doctor::commands::demo::contoso_services_in(&pki, delay, chains, None).await?;
     let ca = std::env::temp_dir().join(format!("mailbox-doctor-lab-{}.pem", std::process::id()));
     std::fs::write(&ca, pki.ca.pem()).map_err(|e| e.to_string())?;
     exports.push(format!("export MD_LAB_DNS={}", dns.addr()));
@@ -109,6 +116,10 @@ async fn main() -> Result<(), String> {
         identity.addr().port()
     ));
     exports.push(format!("export MD_LAB_DELAY_MS={delay_ms}"));
+    exports.push(format!(
+        "export MD_LAB_ZONE={}",
+        if chains { "cname" } else { "plain" }
+    ));
     // The tenant look-up: the user realm alone says whether the domain is
     // Microsoft's and how it signs in; requests sent together count once.
     floors.push(("TENANT", Floor::https(tls, 1)));
@@ -134,11 +145,16 @@ async fn main() -> Result<(), String> {
     });
     let (mut dns_seen, mut identity_seen) = (0, 0);
     // The address questions per host, to show a branch asking twice.
-    let asked_names = [
+    let mut asked_names = vec![
         "smtp.office365.com",
         "outlook.office365.com",
         "login.microsoftonline.com",
     ];
+    if chains {
+        for (_, links) in mailbox_doctor::commands::demo::EXO_CHAINS {
+            asked_names.extend(links);
+        }
+    }
     let mut asked_seen = std::collections::HashMap::new();
     while let Some(command) = rx.recv().await {
         if command.trim() != "stats" {
@@ -166,7 +182,7 @@ async fn main() -> Result<(), String> {
             );
         }
         let mut asked = serde_json::Map::new();
-        for name in asked_names {
+        for &name in &asked_names {
             for rtype in ["A", "AAAA"] {
                 let now = dns.asked(name, rtype);
                 let before = asked_seen.insert((name, rtype), now).unwrap_or(0);

@@ -3,8 +3,10 @@
 # dovecot-imapd, dovecot-pop3d, postfix, openssl, prometheus) when run as root,
 # starts the real servers on 127.0.0.1, runs formatting, lints, cargo-deny
 # (installed with `cargo install --locked cargo-deny` when missing) and every
-# test, and stops the servers. Without root or packages, the real-server and
-# real-Prometheus tests are skipped LOUDLY.
+# test, and stops the servers. Then scripts/windows.sh builds the Windows exe
+# and runs the unit tests and a chosen set of integration tests under Wine.
+# Without root or packages, the real-server, real-Prometheus and Windows tests
+# are skipped LOUDLY.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -79,4 +81,11 @@ else
   echo "################################################################"
   echo "SKIPPED: real-Prometheus and promtool tests (prometheus is not installed$([ "$(id -u)" = 0 ] || echo '; run as root to install it'))"
   echo "################################################################"
+fi
+echo "== Windows (x86_64-pc-windows-gnu) under Wine: scripts/windows.sh"
+win_status=0
+bash scripts/windows.sh || win_status=$?
+if [ "$win_status" != 0 ]; then
+  echo "FAILED: the Windows tests under Wine (scripts/windows.sh exited $win_status)"
+  exit "$win_status"
 fi

@@ -130,6 +130,9 @@ pub struct CheckArgs {
     pub net: NetArgs,
 
     #[command(flatten)]
+    pub sign_in: SignInArgs,
+
+    #[command(flatten)]
     pub output: OutputArgs,
 
     /// Pretend the current date is DATE (YYYY-MM-DD), for the dated facts
@@ -161,6 +164,67 @@ pub struct SigninLogArgs {
     /// Base URL of Microsoft Graph (national clouds, tests); https only
     #[arg(long = "signin-log-graph-url", value_name = "URL", default_value = crate::vocab::DEFAULT_GRAPH_URL)]
     pub graph_url: String,
+}
+
+/// How `--sign-in` gets a token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SignInFlow {
+    /// Device code (RFC 8628): a code to enter at an address, on any device
+    Device,
+    /// Authorization code with PKCE, through this machine's browser and a loopback address
+    Browser,
+    /// App-only (client credentials), with a client secret or certificate
+    App,
+}
+
+/// Another vendor's public client, borrowed only when asked for by name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BorrowedClient {
+    /// Mozilla Thunderbird's registered public client
+    Thunderbird,
+}
+
+/// Signing in with OAuth 2.0 to get the token the logins use (XOAUTH2). Shared by
+/// every command that signs in.
+#[derive(Debug, Clone, Args)]
+pub struct SignInArgs {
+    /// Sign in with OAuth 2.0 and log in with the token it gives (XOAUTH2)
+    #[arg(long, value_enum, value_name = "FLOW", conflicts_with_all = ["password_stdin", "oauth_token_stdin"])]
+    pub sign_in: Option<SignInFlow>,
+    /// The application (client) id of your organisation's app registration
+    #[arg(
+        long,
+        value_name = "ID",
+        requires = "sign_in",
+        conflicts_with = "borrow_client"
+    )]
+    pub client_id: Option<String>,
+    /// Use another vendor's public client id instead of your own app registration (the report names whose)
+    #[arg(long, value_enum, value_name = "VENDOR", requires = "sign_in")]
+    pub borrow_client: Option<BorrowedClient>,
+    /// The tenant (id or domain) to sign in to; default: the tenant found from the address
+    #[arg(long, value_name = "TENANT", requires = "sign_in")]
+    pub tenant: Option<String>,
+    /// The longest the sign-in may wait for you, in seconds (default: the device code's lifetime; 300 for the browser)
+    #[arg(long, value_name = "SECS", requires = "sign_in", value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub sign_in_timeout: Option<u64>,
+    /// Do not try to open a browser: print the sign-in address instead
+    #[arg(long, requires = "sign_in")]
+    pub no_browser: bool,
+    /// The client secret, from a file only its owner can read (app-only and Google sign-in)
+    #[arg(
+        long,
+        value_name = "FILE",
+        requires = "sign_in",
+        conflicts_with = "client_certificate"
+    )]
+    pub client_secret_file: Option<PathBuf>,
+    /// A PEM file with the app's certificate and its RSA private key (app-only), readable only by its owner
+    #[arg(long, value_name = "FILE", requires = "sign_in")]
+    pub client_certificate: Option<PathBuf>,
+    /// Ask for a refresh token too (offline_access) and write it to FILE, mode 0600; nothing else is ever written
+    #[arg(long, value_name = "FILE", requires = "sign_in")]
+    pub save_token: Option<PathBuf>,
 }
 
 /// Network and check-selection flags shared by `check` and `batch`.
@@ -200,6 +264,10 @@ pub struct NetArgs {
     /// The HTTPS port of the autoconfig servers discovery asks, for private setups and tests
     #[arg(long, hide = true, value_name = "PORT", default_value_t = 443, value_parser = clap::value_parser!(u16).range(1..))]
     pub autoconfig_port: u16,
+    /// Trust HOST with the credentials although only discovery (DNS) names it,
+    /// outside the address's domain or at a local address (repeatable)
+    #[arg(long, value_name = "HOST", value_parser = crate::target::trusted_host)]
+    pub trust_discovered: Vec<String>,
 }
 
 #[derive(Debug, Clone, Args)]

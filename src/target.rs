@@ -145,6 +145,25 @@ impl Target {
     }
 }
 
+/// A host the user trusts although discovery alone names it
+/// (`--trust-discovered`, serve's `trust_discovered`): a host name or an IP
+/// address, lower-cased, without the root's dot.
+pub fn trusted_host(v: &str) -> Result<String, String> {
+    let h = v.trim().trim_end_matches('.');
+    let ok = !h.is_empty()
+        && h.len() <= 253
+        && h.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | ':'));
+    if ok {
+        Ok(h.to_ascii_lowercase())
+    } else {
+        Err(format!(
+            "`{}` is not a host name (letters, digits, `.`, `-`, `_`) or an IP address",
+            crate::net::scrub::escape_controls(v)
+        ))
+    }
+}
+
 /// A provider profile's endpoints (none for `generic`).
 pub fn profile_endpoints(kb: &Knowledge, id: &str) -> Vec<Endpoint> {
     let Some(p) = kb.provider(id) else {

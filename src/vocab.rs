@@ -46,6 +46,7 @@ pub enum CheckId {
     Imap,
     Pop,
     Tenant,
+    Signin,
 }
 
 impl CheckId {
@@ -58,6 +59,7 @@ impl CheckId {
             CheckId::Imap => "imap",
             CheckId::Pop => "pop",
             CheckId::Tenant => "tenant",
+            CheckId::Signin => "signin",
         }
     }
 }

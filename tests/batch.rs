@@ -162,6 +162,7 @@ fn one_domain_is_not_hammered() {
     assert_eq!(stats.auth_attempts, 30);
 }
 
+#[cfg(unix)] // file modes; Windows reads access lists (secret::input tests)
 #[test]
 fn secret_files_others_can_read_and_secrets_in_the_file_are_refused() {
     use std::os::unix::fs::PermissionsExt as _;
@@ -223,6 +224,7 @@ fn secret_files_others_can_read_and_secrets_in_the_file_are_refused() {
 /// A batch file or password_file that is a device or a FIFO is refused at once;
 /// an empty secret and an address with a line break (which would forge a line in
 /// the Nagios output) are refused; nothing is sent.
+#[cfg(unix)] // /dev/zero, FIFOs and file modes are Unix
 #[test]
 fn bad_files_empty_secrets_and_addresses_with_line_breaks_are_refused_before_anything_is_sent() {
     let env = env();

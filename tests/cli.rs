@@ -346,6 +346,7 @@ fn an_unexpected_argument_is_not_echoed() {
 }
 
 /// Local files are read only when they are regular files, and up to a cap.
+#[cfg(unix)] // /dev/zero and FIFOs are Unix
 #[test]
 fn a_ca_file_that_is_a_device_a_fifo_or_huge_is_refused_at_once() {
     let dir = tempfile::tempdir().expect("temp");

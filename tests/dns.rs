@@ -197,9 +197,160 @@ fn a_cname_chain_ending_in_nodata_resolves_with_the_chain_asked_once() {
         assert_eq!(server.asked("edge.contoso.test", rtype), 0, "edge {rtype}");
     }
     assert_eq!(server.asked("v4only.contoso.test", "A"), 0);
-    // hickory-resolver 0.26.3 still asks the chain's last name again for the type
-    // the chain answered with NODATA (its caching client follows a CNAME whatever
-    // the SOA says). That second round no longer holds up a connection: the dns
-    // check hands on the A answer after at most 50 ms (RFC 8305).
-    assert!(server.asked("v4only.contoso.test", "AAAA") <= 1);
+    // NODATA with the SOA at the chain's end is final (RFC 2308): the chain's
+    // last name is not asked again.
+    assert_eq!(server.asked("v4only.contoso.test", "AAAA"), 0);
+    assert_eq!(server.queries(), 2);
+}
+
+#[test]
+fn a_chain_the_answer_stops_short_of_is_followed_once() {
+    // The server answers the alias with the CNAME alone (no records, no SOA):
+    // the target is asked, once per type, and nothing else.
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let zone = Zone::new()
+        .set(
+            "alias.contoso.test",
+            Behaviour::AliasOnly("target.contoso.test".into()),
+        )
+        .add(
+            "target.contoso.test",
+            Rec::Ip("127.0.0.9".parse().expect("ip")),
+        );
+    let server = rt.block_on(DnsServer::start(zone)).expect("dns server");
+    let got = rt
+        .block_on(resolver(&server, Duration::from_secs(4)).addresses("alias.contoso.test"))
+        .expect("resolves through the chain");
+    assert_eq!(
+        got,
+        vec!["127.0.0.9".parse::<std::net::IpAddr>().expect("ip")]
+    );
+    for rtype in ["A", "AAAA"] {
+        assert_eq!(server.asked("alias.contoso.test", rtype), 1, "{rtype}");
+        assert_eq!(server.asked("target.contoso.test", rtype), 1, "{rtype}");
+    }
+    assert_eq!(server.queries(), 4);
+}
+
+#[test]
+fn a_truncated_answer_is_asked_again_over_tcp() {
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    // Forty 60-byte strings: more than the 1232 bytes a query accepts over UDP.
+    let mut zone = Zone::new();
+    for i in 0..40 {
+        zone = zone.add(
+            "big.contoso.test",
+            Rec::Txt(format!("{i:02}{}", "x".repeat(58))),
+        );
+    }
+    let server = rt.block_on(DnsServer::start(zone)).expect("dns server");
+    let got = rt
+        .block_on(resolver(&server, Duration::from_secs(4)).txt("big.contoso.test"))
+        .expect("answered over TCP");
+    assert_eq!(got.len(), 40);
+    // One datagram, truncated; then one TCP query.
+    assert_eq!(server.asked("big.contoso.test", "TXT"), 2);
+}
+
+#[test]
+fn answers_and_negative_answers_are_kept_for_their_ttl() {
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let zone = Zone::new()
+        .add(
+            "mail.contoso.test",
+            Rec::Cname("v4only.contoso.test".into()),
+        )
+        .add(
+            "v4only.contoso.test",
+            Rec::Ip("127.0.0.7".parse().expect("ip")),
+        );
+    let server = rt.block_on(DnsServer::start(zone)).expect("dns server");
+    let r = resolver(&server, Duration::from_secs(4));
+    for _ in 0..3 {
+        rt.block_on(r.addresses("mail.contoso.test"))
+            .expect("resolves");
+        let nx = rt.block_on(r.addresses("nosuch.contoso.test"));
+        assert!(
+            matches!(
+                nx,
+                Err(mailbox_doctor::net::resolver::DnsError::NxDomain { .. })
+            ),
+            "{nx:?}"
+        );
+    }
+    // The positive answer (TTL 300), the NODATA for AAAA and the NXDOMAIN (SOA
+    // TTL 300): each asked once.
+    assert_eq!(server.asked("mail.contoso.test", "A"), 1);
+    assert_eq!(server.asked("mail.contoso.test", "AAAA"), 1);
+    assert_eq!(server.asked("nosuch.contoso.test", "A"), 1);
+    assert_eq!(server.asked("nosuch.contoso.test", "AAAA"), 1);
+    assert_eq!(r.queries_sent(), 4);
+}
+
+#[test]
+fn a_full_check_asks_each_chained_host_once_per_family() {
+    // The lab's Exchange Online, whose host names resolve through their real
+    // CNAME chains ending in an A record and NODATA (with the SOA) for AAAA: a
+    // full check asks each host once for A and once for AAAA, and never a name
+    // of the chain.
+    use mailbox_doctor::commands::demo::{contoso_services_in, EXO_CHAINS};
+    use mailbox_doctor::sim::pki::Pki;
+    use mailbox_doctor::sim::replay::{ReplayServer, Scenario};
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let pki = Pki::new().expect("pki");
+    let mut servers = Vec::new();
+    for (fixture, host) in [
+        ("exo-smtp-ok", "smtp.office365.com"),
+        ("exo-imap-ok", "outlook.office365.com"),
+        ("exo-pop-ok", "outlook.office365.com"),
+    ] {
+        let sc = Scenario::named(fixture).expect("fixture");
+        let cfg = pki.server_config(sc.cert, &[host]).expect("cert");
+        let s = rt
+            .block_on(ReplayServer::start(sc, cfg, Duration::ZERO))
+            .expect("server");
+        servers.push((host, s));
+    }
+    let (dns, identity) = rt
+        .block_on(contoso_services_in(&pki, Duration::ZERO, true, None))
+        .expect("services");
+    let ca = tempfile::NamedTempFile::new().expect("temp");
+    std::fs::write(ca.path(), pki.ca.pem()).expect("ca");
+    let url = |scheme: &str, i: usize| {
+        format!("{scheme}://{}:{}", servers[i].0, servers[i].1.addr().port())
+    };
+    let out = bin()
+        .args(["check", "alice@contoso.com", "--provider", "microsoft365"])
+        .args(["--smtp", &url("smtp", 0), "--imap", &url("imaps", 1)])
+        .args(["--pop", &url("pop3s", 2), "--json", "--timeout", "10"])
+        .arg("--dns-server")
+        .arg(dns.addr().to_string())
+        .arg("--ca-file")
+        .arg(ca.path())
+        .arg("--identity-url")
+        .arg(format!(
+            "https://login.microsoftonline.com:{}",
+            identity.addr().port()
+        ))
+        .env("MAILBOX_DOCTOR_PASSWORD", "abcdefghijklmnop")
+        .output()
+        .expect("runs");
+    let v = validated(&out.stdout, "report.v1.json");
+    for id in ["dns", "tls", "smtp", "imap", "pop"] {
+        let c = v["checks"]
+            .as_array()
+            .and_then(|a| a.iter().find(|c| c["id"] == id))
+            .unwrap_or_else(|| panic!("no {id} check: {v}"));
+        // Logged in (smtp warns of the SMTP AUTH sunset): every branch connected.
+        assert!(c["status"] == "pass" || c["status"] == "warn", "{id}: {c}");
+    }
+    for (host, links) in EXO_CHAINS {
+        assert_eq!(dns.asked(host, "A"), 1, "{host} A");
+        assert_eq!(dns.asked(host, "AAAA"), 1, "{host} AAAA");
+        for link in links {
+            for rtype in ["A", "AAAA", "CNAME"] {
+                assert_eq!(dns.asked(link, rtype), 0, "{link} {rtype}");
+            }
+        }
+    }
 }

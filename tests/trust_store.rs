@@ -231,6 +231,7 @@ fn an_expired_certificate_of_a_root_in_the_system_store_is_expired() {
     assert_eq!(o.auth_attempts, 0);
 }
 
+#[cfg(unix)] // /dev/zero and FIFOs are Unix
 #[test]
 fn a_store_that_is_a_device_or_a_fifo_is_not_read() {
     let fifo = |_: &Pki, dir: &Path| {

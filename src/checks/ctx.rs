@@ -31,6 +31,9 @@ pub struct NetOptions {
     pub critical_days: i64,
     /// The HTTPS port of autoconfig look-ups (443; `--autoconfig-port`).
     pub autoconfig_port: u16,
+    /// Hosts found by discovery that the user trusts with credentials all the
+    /// same (`--trust-discovered`; `checks::gate` reads it).
+    pub trust_discovered: Vec<String>,
 }
 
 /// Everything a check may read. Built once per mailbox.
@@ -143,13 +146,22 @@ impl Drop for FinishOnDrop<'_> {
     }
 }
 
+/// What the domain's own records say, for provider detection and the report;
+/// the dns check sets it, the tenant check reads it.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct DomainRecords {
+    pub mx: Vec<(u16, String)>,
+    pub spf: Vec<String>,
+    pub autodiscover: Option<String>,
+}
+
 /// What checks learn and hand on to each other, for one mailbox.
 #[derive(Default)]
 pub struct Shared {
     /// Resolved addresses per host name, handed on by the dns check.
     pub addresses: Addresses,
     /// The mailbox domain's MX, SPF and autodiscover records, set by the dns check.
-    pub domain: Slot<std::sync::Arc<crate::checks::dns::DomainRecords>>,
+    pub domain: Slot<std::sync::Arc<DomainRecords>>,
     /// The sessions the tls check opened, one slot per protocol (smtp, imap, pop).
     pub sessions: [Slot<Handover>; 3],
     /// The greeting fingerprint of each server the tls check reached, set once

@@ -9,7 +9,7 @@
 //! DNS_NXDOMAIN, and one that names no server is SERVERS_NOT_FOUND.
 
 use super::{BoxFuture, Check, CheckResult, Ctx};
-use crate::checks::ctx::{FinishOnDrop, HostAddresses};
+use crate::checks::ctx::{DomainRecords, FinishOnDrop, HostAddresses};
 use crate::net::resolver::{combine, DnsError, Resolver};
 use crate::vocab::{CheckId, Finding, Severity};
 use std::sync::Arc;
@@ -30,14 +30,6 @@ impl Check for Dns {
     fn run<'a>(&'a self, ctx: &'a Ctx) -> BoxFuture<'a, CheckResult> {
         Box::pin(run(ctx))
     }
-}
-
-/// What the domain's own records say, for provider detection and the report.
-#[derive(Debug, Clone, Default, serde::Serialize)]
-pub struct DomainRecords {
-    pub mx: Vec<(u16, String)>,
-    pub spf: Vec<String>,
-    pub autodiscover: Option<String>,
 }
 
 async fn run(ctx: &Ctx) -> CheckResult {

@@ -62,6 +62,11 @@ async fn login(
         }
     }
     details["capabilities"] = serde_json::json!(s.caps);
+    if ctx.secret.is_some() || ctx.token.is_some() {
+        if let Err(withheld) = super::gate::credentials(ctx, s) {
+            return withheld;
+        }
+    }
     let has = |c: &str| s.caps.iter().any(|x| x == c);
     let plain = has("AUTH=PLAIN");
     let sasl_ir = has("SASL-IR");

@@ -8,8 +8,10 @@ pub mod corroborate;
 pub mod credentials;
 pub mod ctx;
 pub mod dns;
+pub mod gate;
 pub mod imap;
 pub mod pop;
+pub mod signin;
 pub mod smtp;
 pub mod tenant;
 pub mod tls;
@@ -162,6 +164,12 @@ pub fn token_refusal(
         "OUTLOOK_COM_BASIC_AUTH_RETIRED",
     ];
     let f = reply_finding(ctx, protocol, reply, fingerprint, "OAUTH_TOKEN_REJECTED");
+    if !PASSWORD_READINGS.contains(&f.code.as_str()) && f.code != "OAUTH_TOKEN_REJECTED" {
+        return f;
+    }
+    if let Some(f) = refusal_of_a_fitting_token(ctx, protocol, reply) {
+        return f;
+    }
     if !PASSWORD_READINGS.contains(&f.code.as_str()) {
         return f;
     }
@@ -171,6 +179,53 @@ pub fn token_refusal(
         .map(|d| d.title.clone())
         .unwrap_or_default();
     Finding::new("OAUTH_TOKEN_REJECTED", Severity::Critical, title).with_evidence(reply.to_string())
+}
+
+/// A refusal of a token whose claims fit (Exchange Online's audience, the
+/// protocol's scope or role, not expired) says more than "token rejected": for
+/// an app-only token, that Exchange does not let the app into this mailbox; for
+/// a delegated token over IMAP or POP, that the protocol is off for the mailbox.
+fn refusal_of_a_fitting_token(
+    ctx: &Ctx,
+    protocol: crate::vocab::Protocol,
+    reply: &str,
+) -> Option<Finding> {
+    use crate::vocab::Protocol;
+    let claims = crate::oauth::decode_claims(ctx.token.as_ref()?.expose())?;
+    let now = chrono::Utc::now().timestamp();
+    if !crate::oauth::review(&claims, &ctx.target.user, &[protocol], now).is_empty()
+        || claims.audience.is_empty()
+    {
+        return None;
+    }
+    let (_, role) = crate::oauth::needed(protocol);
+    let app_only = claims.roles.iter().any(|r| r.eq_ignore_ascii_case(role));
+    let (code, message) = if app_only {
+        (
+            "APP_ONLY_NO_MAILBOX_PERMISSION",
+            format!(
+                "Exchange Online refused the app-only token, which has the {role} role, for {}: the app's service principal has no permission on this mailbox, or Exchange does not know the service principal",
+                ctx.target.user
+            ),
+        )
+    } else if protocol != Protocol::Smtp {
+        let setting = if protocol == Protocol::Imap {
+            "ImapEnabled"
+        } else {
+            "PopEnabled"
+        };
+        (
+            "OAUTH_PROTOCOL_DISABLED_FOR_MAILBOX",
+            format!(
+                "the token has Exchange Online's audience and the {} scope, and was refused: {setting} is probably False for {}",
+                crate::oauth::needed(protocol).0,
+                ctx.target.user
+            ),
+        )
+    } else {
+        return None;
+    };
+    Some(Finding::new(code, Severity::Critical, message).with_evidence(reply.to_string()))
 }
 
 /// The dated verdict for a password login that worked on Exchange Online over SMTP.

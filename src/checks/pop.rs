@@ -58,6 +58,11 @@ async fn login(
         }
     }
     details["capabilities"] = serde_json::json!(s.caps);
+    if ctx.secret.is_some() || ctx.token.is_some() {
+        if let Err(withheld) = super::gate::credentials(ctx, s) {
+            return withheld;
+        }
+    }
     let user = ctx.target.user.as_str();
     let sasl = Capa::parse(&s.caps).sasl;
     let (mech, result) = if let Some(token) = &ctx.token {

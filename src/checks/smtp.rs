@@ -74,6 +74,11 @@ async fn login(
     let caps = Capabilities::from_ehlo(&ehlo);
     details["capabilities"] = serde_json::json!(caps.raw);
     details["auth_mechanisms"] = serde_json::json!(caps.auth_mechanisms);
+    if ctx.secret.is_some() || ctx.token.is_some() {
+        if let Err(withheld) = super::gate::credentials(ctx, s) {
+            return withheld;
+        }
+    }
     if let Some(token) = &ctx.token {
         return xoauth2(ctx, s, fp, details, &caps, &ehlo, token.expose()).await;
     }

@@ -54,7 +54,7 @@ fn is_microsoft(provider: &str) -> bool {
 
 /// The identity platform of the provider's cloud, unless `--identity-url` says
 /// otherwise.
-fn identity_url(ctx: &Ctx) -> String {
+pub fn identity_url(ctx: &Ctx) -> String {
     if ctx.net.identity_url != crate::vocab::DEFAULT_IDENTITY_URL {
         return ctx.net.identity_url.clone();
     }
@@ -82,15 +82,78 @@ async fn run(ctx: &Ctx) -> CheckResult {
     let Some(domain) = ctx.target.domain.clone() else {
         return CheckResult::skip("the user name has no domain to look up");
     };
+    let (realm, openid, via) = match answers(ctx, &domain).await {
+        Ok(a) => a,
+        Err(Lookup::BadUrl) => {
+            return CheckResult::new(
+                Status::Error,
+                format!(
+                    "--identity-url {} is not an https:// URL",
+                    ctx.net.identity_url
+                ),
+            )
+        }
+        Err(Lookup::Proxy(host, e)) => {
+            let r = CheckResult::new(
+                Status::Warn,
+                format!("could not ask {host} about the tenant: {e}"),
+            );
+            return with_route(r, None);
+        }
+    };
+    let id = parse_identity_url(&identity_url(ctx)).unwrap_or(IdentityUrl {
+        host: String::new(),
+        port: 443,
+        base: String::new(),
+    });
+    let (realm, openid) = match (realm, openid) {
+        (Err(e), _) | (_, Err(e)) => {
+            let msg = format!("could not ask {} about the tenant: {e}", id.host);
+            let r = CheckResult::new(Status::Warn, msg.clone()).with_findings(vec![Finding::new(
+                "TENANT_LOOKUP_FAILED",
+                Severity::Warning,
+                msg,
+            )]);
+            return with_route(r, via.as_deref());
+        }
+        (Ok(r), Ok(o)) => (r, o),
+    };
+    let mut r = assess(ctx, realm.as_ref(), openid.as_ref());
+    if !r.findings.iter().any(|f| f.code == "TENANT_NOT_FOUND") {
+        let namespace = realm
+            .as_ref()
+            .map_or("Unknown", |r| r.namespace_type.as_str());
+        let (mx, mx_provider) = domain_mx(ctx).await;
+        if let Some(f) = mail_elsewhere(ctx, &domain, realm.as_ref(), namespace, &mx, mx_provider) {
+            r.findings.push(f);
+            r.status = CheckResult::status_from(&r.findings);
+        }
+    }
+    with_route(r, via.as_deref())
+}
+
+/// Why the tenant could not be asked at all.
+pub enum Lookup {
+    BadUrl,
+    Proxy(String, String),
+}
+
+/// The tenant answers for the mailbox's domain (asked once per run and domain,
+/// shared by the tenant check and the sign-in), and the proxy that carried them.
+pub async fn answers(
+    ctx: &Ctx,
+    domain: &str,
+) -> Result<
+    (
+        Result<Option<Realm>, String>,
+        Result<Option<OpenId>, String>,
+        Option<String>,
+    ),
+    Lookup,
+> {
     let url = identity_url(ctx);
     let Some(id) = parse_identity_url(&url) else {
-        return CheckResult::new(
-            Status::Error,
-            format!(
-                "--identity-url {} is not an https:// URL",
-                ctx.net.identity_url
-            ),
-        );
+        return Err(Lookup::BadUrl);
     };
     let realm_path = format!(
         "{}/getuserrealm.srf?login={}&xml=1",
@@ -100,18 +163,12 @@ async fn run(ctx: &Ctx) -> CheckResult {
     let openid_path = format!(
         "{}/{}/.well-known/openid-configuration",
         id.base,
-        crate::net::http::query_value(&domain)
+        crate::net::http::query_value(domain)
     );
     // HTTPS_PROXY and NO_PROXY decide, the same for every mailbox of the run.
     let proxy = match crate::net::proxy::from_env(&id.host, id.port) {
         Ok(p) => p,
-        Err(e) => {
-            let r = CheckResult::new(
-                Status::Warn,
-                format!("could not ask {} about the tenant: {e}", id.host),
-            );
-            return with_route(r, None);
-        }
+        Err(e) => return Err(Lookup::Proxy(id.host.clone(), e.to_string())),
     };
     let via = proxy.as_ref().map(|p| p.to_string());
     let ask = || async {
@@ -145,30 +202,7 @@ async fn run(ctx: &Ctx) -> CheckResult {
         .common
         .tenant(format!("{url} {}", domain.to_ascii_lowercase()), ask)
         .await;
-    let (realm, openid) = match (realm, openid) {
-        (Err(e), _) | (_, Err(e)) => {
-            let msg = format!("could not ask {} about the tenant: {e}", id.host);
-            let r = CheckResult::new(Status::Warn, msg.clone()).with_findings(vec![Finding::new(
-                "TENANT_LOOKUP_FAILED",
-                Severity::Warning,
-                msg,
-            )]);
-            return with_route(r, via.as_deref());
-        }
-        (Ok(r), Ok(o)) => (r, o),
-    };
-    let mut r = assess(ctx, realm.as_ref(), openid.as_ref());
-    if !r.findings.iter().any(|f| f.code == "TENANT_NOT_FOUND") {
-        let namespace = realm
-            .as_ref()
-            .map_or("Unknown", |r| r.namespace_type.as_str());
-        let (mx, mx_provider) = domain_mx(ctx).await;
-        if let Some(f) = mail_elsewhere(ctx, &domain, realm.as_ref(), namespace, &mx, mx_provider) {
-            r.findings.push(f);
-            r.status = CheckResult::status_from(&r.findings);
-        }
-    }
-    with_route(r, via.as_deref())
+    Ok((realm, openid, via))
 }
 
 /// Says in the summary and the details whether the look-ups went through a proxy.

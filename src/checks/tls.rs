@@ -187,11 +187,7 @@ async fn connect_all(ctx: &Ctx) -> CheckResult {
             }
             Ok(None) => {
                 ok += 1;
-                findings.push(Finding::new(
-                    "STARTTLS_MISSING",
-                    Severity::Critical,
-                    format!("{} offers no STARTTLS: the login was tested WITHOUT encryption (--allow-plaintext)", at(ep)),
-                ));
+                findings.push(cleartext_finding(ep, ctx.net.allow_plaintext));
                 details.insert(key, serde_json::json!({ "endpoint": format!("{}:{}", ep.host, ep.port), "mode": "none" }));
             }
             Err(None) => {
@@ -262,6 +258,35 @@ async fn connect_all(ctx: &Ctx) -> CheckResult {
     CheckResult::new(status, summary)
         .with_findings(findings)
         .with_details(serde_json::Value::Object(details))
+}
+
+/// A session without TLS: the settings say so (no TLS), or the server offers no
+/// STARTTLS and `--allow-plaintext` let the session go on. Whether a login then
+/// crosses it is `checks::gate`'s decision; this says which it will be.
+fn cleartext_finding(ep: &Endpoint, allowed: bool) -> Finding {
+    let login = if allowed {
+        "a login is sent WITHOUT encryption, as --allow-plaintext allows"
+    } else {
+        "no login is sent over it without --allow-plaintext"
+    };
+    if ep.tls == crate::vocab::TlsMode::None {
+        let from = match ep.source {
+            "autoconfig" => "the domain's autoconfig document sets it",
+            "flag" => "as you set it",
+            _ => "as discovered",
+        };
+        Finding::new(
+            "PLAINTEXT_SETTINGS",
+            Severity::Critical,
+            format!("{} uses no encryption ({from}): {login}", at(ep)),
+        )
+    } else {
+        Finding::new(
+            "STARTTLS_MISSING",
+            Severity::Critical,
+            format!("{} offers no STARTTLS: {login}", at(ep)),
+        )
+    }
 }
 
 fn describe(ep: &Endpoint, e: &OpenError) -> String {

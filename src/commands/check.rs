@@ -66,9 +66,14 @@ pub fn run(kb: &'static Knowledge, args: CheckArgs) -> anyhow::Result<Outcome> {
     // domain's published servers are asked inside the run, on its resolver.
     let target = target::Target::build(kb, &args.email, &args.provider, &overrides)?;
     let net = super::net_options(&args.net)?;
-    let token = read_token(&args)?;
+    let signin = super::signin::plan(&args.sign_in, super::signin::stderr_notify())?;
+    let token = if signin.is_some() {
+        None
+    } else {
+        read_token(&args)?
+    };
     let graph_token = super::check_signin_log::read_token(&args)?;
-    let secret = if token.is_some() {
+    let secret = if token.is_some() || signin.is_some() {
         None
     } else {
         read_password(&args)?
@@ -101,9 +106,11 @@ pub fn run(kb: &'static Knowledge, args: CheckArgs) -> anyhow::Result<Outcome> {
         transcript: args.net.transcript,
         observer: None,
         common,
+        signin: signin.map(std::sync::Arc::new),
     };
     // Spinners only for text output on a terminal; never in machine formats.
-    let progress = (args.output.format() == Format::Text)
+    // Nor while a sign-in may be telling the person what to do on standard error.
+    let progress = (args.output.format() == Format::Text && spec.signin.is_none())
         .then(|| {
             let ids: Vec<CheckId> = checks::CHECKS
                 .iter()

@@ -5,6 +5,7 @@
 //! no network, and doubles as helpdesk training.
 
 use super::Outcome;
+use crate::checks::signin::{Flow, Plan};
 use crate::checks::NetOptions;
 use crate::knowledge::Knowledge;
 use crate::report::model::Report;
@@ -12,6 +13,7 @@ use crate::runner;
 use crate::secret::Secret;
 use crate::sim::dns::{DnsServer, Rec, Zone};
 use crate::sim::identity::{IdentityServer, TenantKind};
+use crate::sim::oauth::Script;
 use crate::sim::pki::Pki;
 use crate::sim::replay::{ReplayServer, Scenario};
 use crate::target::Target;
@@ -28,8 +30,21 @@ pub struct DemoScenario {
     pub password: &'static str,
     /// Fixture names, one per protocol tested.
     pub fixtures: &'static [&'static str],
-    /// The root cause the tool must name.
+    /// The root cause the tool must name (empty: none, everything works).
     pub expect: &'static str,
+    /// Sign in with OAuth first (`--sign-in`), against the simulated identity
+    /// platform, and log in with its token.
+    pub oauth: Option<DemoOAuth>,
+}
+
+/// The sign-in of an OAuth scenario: which flow, and what the platform does.
+#[derive(Debug, Clone, Copy)]
+pub struct DemoOAuth {
+    pub flow: crate::checks::signin::Flow,
+    /// The AADSTS number the platform refuses with.
+    pub blocker: Option<u32>,
+    /// The roles the platform puts in app-only tokens.
+    pub roles: &'static [&'static str],
 }
 
 pub const SCENARIOS: &[DemoScenario] = &[
@@ -39,6 +54,7 @@ pub const SCENARIOS: &[DemoScenario] = &[
         password: "abcdefghijklmnop",
         fixtures: &["exo-smtp-ok"],
         expect: "M365_SMTP_BASIC_AUTH_SUNSET",
+        oauth: None,
     },
     DemoScenario {
         name: "trailing-space",
@@ -46,6 +62,7 @@ pub const SCENARIOS: &[DemoScenario] = &[
         password: "abcdefghijklmnop ",
         fixtures: &["exo-smtp-bad-credentials"],
         expect: "CRED_WHITESPACE",
+        oauth: None,
     },
     DemoScenario {
         name: "one-letter-lost",
@@ -53,6 +70,7 @@ pub const SCENARIOS: &[DemoScenario] = &[
         password: "abcdefghijklmno",
         fixtures: &["exo-smtp-bad-credentials"],
         expect: "CRED_APP_PASSWORD_SHAPE",
+        oauth: None,
     },
     DemoScenario {
         name: "smtp-auth-disabled",
@@ -60,6 +78,7 @@ pub const SCENARIOS: &[DemoScenario] = &[
         password: "abcdefghijklmnop",
         fixtures: &["exo-smtp-tenant-disabled"],
         expect: "M365_SMTP_AUTH_DISABLED_TENANT",
+        oauth: None,
     },
     DemoScenario {
         name: "basic-auth-disabled",
@@ -67,6 +86,7 @@ pub const SCENARIOS: &[DemoScenario] = &[
         password: "abcdefghijklmnop",
         fixtures: &["exo-smtp-basic-auth-disabled"],
         expect: "M365_BASIC_AUTH_DISABLED",
+        oauth: None,
     },
     DemoScenario {
         name: "security-defaults",
@@ -74,6 +94,7 @@ pub const SCENARIOS: &[DemoScenario] = &[
         password: "abcdefghijklmnop",
         fixtures: &["exo-smtp-security-defaults"],
         expect: "M365_SECURITY_DEFAULTS",
+        oauth: None,
     },
     DemoScenario {
         name: "imap-password",
@@ -81,6 +102,7 @@ pub const SCENARIOS: &[DemoScenario] = &[
         password: "abcdefghijklmnop",
         fixtures: &["exo-imap-basic-auth-retired"],
         expect: "M365_IMAP_BASIC_AUTH_RETIRED",
+        oauth: None,
     },
     DemoScenario {
         name: "mailbox-not-connected",
@@ -88,6 +110,7 @@ pub const SCENARIOS: &[DemoScenario] = &[
         password: "abcdefghijklmnop",
         fixtures: &["exo-imap-not-connected"],
         expect: "M365_MAILBOX_NOT_CONNECTED",
+        oauth: None,
     },
     DemoScenario {
         name: "expired-certificate",
@@ -95,6 +118,7 @@ pub const SCENARIOS: &[DemoScenario] = &[
         password: "abcdefghijklmnop",
         fixtures: &["tls-expired"],
         expect: "TLS_CERT_EXPIRED",
+        oauth: None,
     },
     DemoScenario {
         name: "tls-interception",
@@ -102,6 +126,7 @@ pub const SCENARIOS: &[DemoScenario] = &[
         password: "abcdefghijklmnop",
         fixtures: &["tls-untrusted"],
         expect: "TLS_UNTRUSTED",
+        oauth: None,
     },
     DemoScenario {
         name: "wrong-tls-mode",
@@ -109,8 +134,72 @@ pub const SCENARIOS: &[DemoScenario] = &[
         password: "abcdefghijklmnop",
         fixtures: &["mode-plaintext-server"],
         expect: "WRONG_TLS_MODE",
+        oauth: None,
+    },
+    DemoScenario {
+        name: "oauth-works",
+        title: "the way out: device-code sign-in, then XOAUTH2 to SMTP and IMAP",
+        password: "",
+        fixtures: &["exo-smtp-xoauth2-ok", "exo-imap-xoauth2-ok"],
+        expect: "",
+        oauth: Some(DemoOAuth {
+            flow: Flow::Device,
+            blocker: None,
+            roles: &[],
+        }),
+    },
+    DemoScenario {
+        name: "device-code-blocked",
+        title: "Conditional Access blocks the device code flow (AADSTS53003)",
+        password: "",
+        fixtures: &["exo-smtp-xoauth2-ok"],
+        expect: "OAUTH_BLOCKED_BY_CONDITIONAL_ACCESS",
+        oauth: Some(DemoOAuth {
+            flow: Flow::Device,
+            blocker: Some(53003),
+            roles: &[],
+        }),
+    },
+    DemoScenario {
+        name: "public-client-off",
+        title: "the app registration does not allow public client flows (AADSTS7000218)",
+        password: "",
+        fixtures: &["exo-smtp-xoauth2-ok"],
+        expect: "OAUTH_PUBLIC_CLIENT_DISABLED",
+        oauth: Some(DemoOAuth {
+            flow: Flow::Device,
+            blocker: Some(7000218),
+            roles: &[],
+        }),
+    },
+    DemoScenario {
+        name: "smtp-auth-off-blocks-oauth",
+        title: "the sign-in works, but SMTP AUTH is off for the tenant: OAuth is refused too",
+        password: "",
+        fixtures: &["exo-smtp-xoauth2-smtp-auth-disabled"],
+        expect: "M365_SMTP_AUTH_DISABLED_TENANT",
+        oauth: Some(DemoOAuth {
+            flow: Flow::Device,
+            blocker: None,
+            roles: &[],
+        }),
+    },
+    DemoScenario {
+        name: "app-only-no-mailbox-permission",
+        title: "app-only token with IMAP.AccessAsApp, but no permission on the mailbox",
+        password: "",
+        fixtures: &["exo-imap-xoauth2-rejected"],
+        expect: "APP_ONLY_NO_MAILBOX_PERMISSION",
+        oauth: Some(DemoOAuth {
+            flow: Flow::App,
+            blocker: None,
+            roles: &["IMAP.AccessAsApp"],
+        }),
     },
 ];
+
+/// The client id the demo's simulated app registration has (not a real one).
+pub const DEMO_CLIENT_ID: &str = "11111111-2222-3333-4444-555555555555";
 
 /// The scenario played when none is named: a realistic failure.
 pub const DEFAULT: &str = "smtp-auth-disabled";
@@ -134,11 +223,54 @@ pub async fn contoso_services(
     pki: &Pki,
     delay: Duration,
 ) -> Result<(DnsServer, IdentityServer), String> {
+    contoso_scripted(pki, delay, None).await
+}
+
+/// `contoso_services`, with the identity platform's OAuth endpoints following
+/// `script` when one is given.
+pub async fn contoso_scripted(
+    pki: &Pki,
+    delay: Duration,
+    script: Option<Script>,
+) -> Result<(DnsServer, IdentityServer), String> {
+    contoso_services_in(pki, delay, false, script).await
+}
+
+/// Exchange Online's host names as they resolve: each behind its CNAME chain
+/// (`smtp.office365.com` -> `smtp.ms-acdc.office.com` -> `DUB-efz.ms-acdc.office.com`),
+/// whose end has an A record and no AAAA (NODATA with the zone's SOA).
+pub const EXO_CHAINS: [(&str, [&str; 2]); 2] = [
+    (
+        "smtp.office365.com",
+        ["smtp.ms-acdc.office.com", "DUB-efz.ms-acdc.office.com"],
+    ),
+    (
+        "outlook.office365.com",
+        ["outlook.ms-acdc.office.com", "AMS-efz.ms-acdc.office.com"],
+    ),
+];
+
+/// `contoso_services`, with Exchange Online's host names behind their CNAME
+/// chains (`EXO_CHAINS`) when `chains` is set, and the identity platform's
+/// OAuth endpoints following `script` when one is given.
+pub async fn contoso_services_in(
+    pki: &Pki,
+    delay: Duration,
+    chains: bool,
+    script: Option<Script>,
+) -> Result<(DnsServer, IdentityServer), String> {
     let local = Rec::Ip("127.0.0.1".parse().map_err(|_| "address")?);
-    let zone = Zone::new()
-        .add("smtp.office365.com", local.clone())
-        .add("outlook.office365.com", local.clone())
-        .add("login.microsoftonline.com", local)
+    let mut zone = Zone::new().add("login.microsoftonline.com", local.clone());
+    for (host, [middle, end]) in EXO_CHAINS {
+        zone = if chains {
+            zone.add(host, Rec::Cname(middle.into()))
+                .add(middle, Rec::Cname(end.into()))
+                .add(end, local.clone())
+        } else {
+            zone.add(host, local.clone())
+        };
+    }
+    let zone = zone
         .add(
             "contoso.com",
             Rec::Mx(0, "contoso-com.mail.protection.outlook.com".into()),
@@ -169,9 +301,11 @@ pub async fn contoso_services(
             tenant_id: "00000000-c0de-4d0c-b0e5-000000000001".into(),
         },
     );
-    let identity = IdentityServer::start_delayed(&id_cert, tenants, delay)
-        .await
-        .map_err(|e| e.to_string())?;
+    let identity = match script {
+        Some(script) => IdentityServer::start_scripted(&id_cert, tenants, script).await,
+        None => IdentityServer::start_delayed(&id_cert, tenants, delay).await,
+    }
+    .map_err(|e| e.to_string())?;
     Ok((dns, identity))
 }
 
@@ -181,8 +315,19 @@ pub async fn run(
     sc: &DemoScenario,
     transcript: bool,
     today: chrono::NaiveDate,
+    notify: crate::oauth::Notify,
 ) -> Result<Report, String> {
     let pki = Pki::new()?;
+    let script = sc.oauth.map(|o| Script {
+        blocker: o.blocker,
+        roles: o.roles.iter().map(|r| r.to_string()).collect(),
+        ..Script::default()
+    });
+    let (dns, identity) = contoso_scripted(&pki, Duration::ZERO, script).await?;
+    let platform = identity.platform.clone();
+    let accepts: Option<crate::sim::replay::TokenCheck> = sc
+        .oauth
+        .map(|_| std::sync::Arc::new(move |t: &str| platform.accepts(t)) as _);
     let mut servers = Vec::new();
     let mut endpoints = Vec::new();
     let mut selected: BTreeSet<CheckId> = [
@@ -197,7 +342,7 @@ pub async fn run(
         let host = host_for(fx.protocol);
         let cfg = pki.server_config(fx.cert, &[host])?;
         let (protocol, client_tls) = (fx.protocol, fx.client_tls);
-        let server = ReplayServer::start(fx, cfg, Duration::ZERO)
+        let server = ReplayServer::start_checked(fx, cfg, Duration::ZERO, accepts.clone())
             .await
             .map_err(|e| e.to_string())?;
         endpoints.push(Endpoint {
@@ -214,7 +359,6 @@ pub async fn run(
         selected.insert(protocol.check_id());
         servers.push(server);
     }
-    let (dns, identity) = contoso_services(&pki, Duration::ZERO).await?;
 
     let profile = kb
         .provider("microsoft365")
@@ -229,9 +373,28 @@ pub async fn run(
         endpoints,
         discovery: None,
     };
+    let signin = sc.oauth.map(|o| {
+        let notify = notify.clone();
+        std::sync::Arc::new(Plan {
+            flow: o.flow,
+            client_id: DEMO_CLIENT_ID.to_string(),
+            borrowed_from: None,
+            tenant: (o.flow == Flow::App).then(|| "contoso.com".to_string()),
+            timeout: Some(Duration::from_secs(30)),
+            open_browser: false,
+            client_secret: (o.flow == Flow::App)
+                .then(|| Secret::new(Script::default().client_secret)),
+            certificate: None,
+            save_token: None,
+            notify,
+        })
+    });
     let spec = runner::Spec {
         target,
-        secret: Some(Secret::new(sc.password.to_string())),
+        secret: sc
+            .oauth
+            .is_none()
+            .then(|| Secret::new(sc.password.to_string())),
         token: None,
         net: NetOptions {
             timeout: Duration::from_secs(5),
@@ -245,12 +408,14 @@ pub async fn run(
             warning_days: 30,
             critical_days: 7,
             autoconfig_port: 443,
+            trust_discovered: Vec::new(),
         },
         today,
         selected,
         transcript,
         observer: None,
         common: Default::default(),
+        signin,
     };
     let report = runner::check_mailbox(kb, spec).await;
     drop(servers);
@@ -275,7 +440,13 @@ pub fn command(kb: &'static Knowledge, args: crate::cli::DemoArgs) -> anyhow::Re
     })?;
     let today = args.now.unwrap_or_else(|| chrono::Utc::now().date_naive());
     let report = super::runtime()?
-        .block_on(run(kb, sc, args.transcript, today))
+        .block_on(run(
+            kb,
+            sc,
+            args.transcript,
+            today,
+            super::signin::stderr_notify(),
+        ))
         .map_err(|e| anyhow::anyhow!("the simulation could not start: {e}"))?;
     let output = super::render_report(&report, &args.output)?;
     Ok(Outcome {

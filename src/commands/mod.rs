@@ -11,6 +11,7 @@ pub mod demo;
 pub mod explain;
 pub mod list;
 pub mod serve;
+pub mod signin;
 pub mod signins;
 pub mod signins_graph;
 
@@ -52,8 +53,20 @@ pub fn use_color(choice: ColorChoice) -> bool {
 
 pub fn style(output: &OutputArgs) -> report::text::Style {
     let color = use_color(output.color);
-    colored::control::set_override(color);
+    set_color(color);
     report::text::Style { color }
+}
+
+/// Turns colors on or off for everything `colored` writes. On Windows, colors on
+/// also switch the console to ANSI sequences (virtual terminal processing):
+/// Windows Terminal has it on already, the classic console (Windows 10 and
+/// later) needs it asked for.
+pub fn set_color(color: bool) {
+    colored::control::set_override(color);
+    #[cfg(windows)]
+    if color {
+        let _ = colored::control::set_virtual_terminal(true);
+    }
 }
 
 pub fn render_report(report: &Report, output: &OutputArgs) -> anyhow::Result<Vec<u8>> {
@@ -99,6 +112,7 @@ pub fn net_options(args: &cli::NetArgs) -> anyhow::Result<NetOptions> {
         warning_days: i64::from(args.warning_days),
         critical_days: i64::from(args.critical_days),
         autoconfig_port: args.autoconfig_port,
+        trust_discovered: args.trust_discovered.clone(),
     })
 }
 

@@ -26,6 +26,7 @@ fn net_options(n: &NetSpec) -> Result<NetOptions, String> {
         critical_days: n.critical_days,
         identity_url: n.identity_url.clone(),
         autoconfig_port: 443,
+        trust_discovered: n.trust_discovered.clone(),
     };
     super::net_options(&args).map_err(|e| format!("{e:#}"))
 }

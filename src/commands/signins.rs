@@ -110,7 +110,7 @@ pub(super) fn render_report(
     match args.format() {
         SigninsFormat::Text => {
             let color = crate::commands::use_color(args.color);
-            colored::control::set_override(color);
+            crate::commands::set_color(color);
             render::text::render(report, &mut buf, &render::text::Style { color })?
         }
         SigninsFormat::Json => render::json(report, &mut buf)?,

@@ -198,7 +198,7 @@ pub(crate) fn basic_codes(norm: &str) -> Vec<u16> {
     let re = regex!(r#"(?:^|[\s(\[:'"=,])([2-5][0-5][0-9])(?:[\s\-:,'")]|$)"#);
     re.map(|re| {
         re.captures_iter(norm)
-            .filter_map(|c| c[1].parse().ok())
+            .filter_map(|c| c[1].parse::<u16>().ok())
             .collect()
     })
     .unwrap_or_default()

@@ -78,6 +78,14 @@ pub enum NetError {
     Protocol { phase: String, what: String },
     #[error("I/O error while {phase}: {why}")]
     Io { phase: String, why: String },
+    /// A credential was about to be written on a connection the credential gate
+    /// (`checks::gate`) had not cleared for it: nothing was written.
+    #[error("the credentials were withheld while {phase}: {why}")]
+    Withheld {
+        phase: String,
+        why: &'static str,
+        code: &'static str,
+    },
 }
 
 impl NetError {
@@ -87,6 +95,7 @@ impl NetError {
             NetError::Closed { .. } => "CONNECTION_CLOSED",
             NetError::TooLong { .. } | NetError::Protocol { .. } => "SERVER_PROTOCOL_ERROR",
             NetError::Io { .. } => "CONNECTION_CLOSED",
+            NetError::Withheld { code, .. } => code,
         }
     }
 }
@@ -100,6 +109,9 @@ pub struct Conn {
     transcript: Transcript,
     scrub: Arc<Scrubber>,
     since_yield: u32,
+    /// Whether the credential gate cleared this connection for credentials, and
+    /// with cleartext allowed or not. None: nothing secret may be written.
+    permit: Option<bool>,
 }
 
 impl Conn {
@@ -122,6 +134,36 @@ impl Conn {
             transcript,
             scrub,
             since_yield: 0,
+            permit: None,
+        }
+    }
+
+    /// Clears this connection for credentials (only `checks::gate` calls this);
+    /// over plain TCP they still need `cleartext_ok` (`--allow-plaintext`).
+    pub fn permit_credentials(&mut self, cleartext_ok: bool) {
+        self.permit = Some(cleartext_ok);
+    }
+
+    /// The last line of defence: a secret is written only on a connection the
+    /// gate cleared, and in clear text only when that was allowed.
+    fn may_write_secret(&self, phase: &str) -> Result<(), NetError> {
+        let refuse = |why, code| {
+            Err(NetError::Withheld {
+                phase: phase.into(),
+                why,
+                code,
+            })
+        };
+        match self.permit {
+            None => refuse(
+                "this connection was not cleared to carry them",
+                "CREDENTIALS_WITHHELD",
+            ),
+            Some(false) if !self.is_tls() => refuse(
+                "the connection is not encrypted and --allow-plaintext was not given",
+                "CLEARTEXT_LOGIN_WITHHELD",
+            ),
+            Some(_) => Ok(()),
         }
     }
 
@@ -283,6 +325,7 @@ impl Conn {
         shown: &str,
         phase: &str,
     ) -> Result<(), NetError> {
+        self.may_write_secret(phase)?;
         self.transcript
             .client_redacted(self.protocol, &self.scrub.scrub(shown));
         let mut bytes = zeroize::Zeroizing::new(Vec::with_capacity(line.len() + 2));
@@ -299,6 +342,7 @@ impl Conn {
         shown: &str,
         phase: &str,
     ) -> Result<(), NetError> {
+        self.may_write_secret(phase)?;
         self.transcript
             .client_redacted(self.protocol, &self.scrub.scrub(shown));
         self.write_raw(bytes, phase).await
@@ -341,6 +385,7 @@ impl Conn {
                         transcript: self.transcript,
                         scrub: self.scrub,
                         since_yield: 0,
+                        permit: None,
                     },
                     info,
                 ))

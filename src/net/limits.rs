@@ -3,6 +3,10 @@
 //! `--concurrency` can exceed the soft limit (1024 on many systems). The soft
 //! limit is raised to the hard limit; when even that is too low, the concurrency
 //! is lowered to what fits, and the caller says so.
+//!
+//! That limit is POSIX (`getrlimit`/`setrlimit`), on every Unix alike (Linux, the
+//! BSDs, macOS). Windows has no per-process cap on sockets (they are handles,
+//! bounded by memory), so there the concurrency is what the flag asks.
 
 /// Descriptors one mailbox may hold at once: SMTP, IMAP, POP3 and the identity
 /// look-up (one TCP socket each, two while Happy Eyeballs races), discovery's
@@ -14,6 +18,7 @@ pub const RESERVE: u64 = 64;
 
 /// The concurrency that fits the open-file limit, after raising the soft limit to
 /// the hard one as far as `wanted` needs: `(concurrency, soft limit)`.
+#[cfg(unix)]
 pub fn fit_concurrency(wanted: usize) -> (usize, u64) {
     use rustix::process::{getrlimit, setrlimit, Resource};
     let need = (wanted as u64)
@@ -37,6 +42,13 @@ pub fn fit_concurrency(wanted: usize) -> (usize, u64) {
     )
 }
 
+/// Windows (and any other system without rlimits): nothing to raise, and the
+/// flag alone bounds the concurrency. The limit is reported as unlimited.
+#[cfg(not(unix))]
+pub fn fit_concurrency(wanted: usize) -> (usize, u64) {
+    (wanted.max(1), u64::MAX)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -48,6 +60,7 @@ mod tests {
         assert!(soft >= 8 * FDS_PER_MAILBOX + RESERVE);
     }
 
+    #[cfg(unix)]
     #[test]
     fn a_concurrency_beyond_the_hard_limit_is_lowered_to_what_fits() {
         let hard = rustix::process::getrlimit(rustix::process::Resource::Nofile)
@@ -60,5 +73,12 @@ mod tests {
         let (n, soft) = fit_concurrency(wanted);
         assert!(n < wanted);
         assert!(n as u64 * FDS_PER_MAILBOX + RESERVE <= soft);
+    }
+
+    #[cfg(not(unix))]
+    #[test]
+    fn without_rlimits_the_flag_alone_bounds_the_concurrency() {
+        assert_eq!(fit_concurrency(10_000), (10_000, u64::MAX));
+        assert_eq!(fit_concurrency(0).0, 1);
     }
 }

@@ -21,6 +21,8 @@ pub mod scrub;
 pub mod session;
 pub mod smtp;
 pub mod smtp_proto;
+pub mod stub;
+pub mod sysproxy;
 pub mod tls;
 pub mod transcript;
 pub mod trust;

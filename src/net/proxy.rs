@@ -84,9 +84,20 @@ fn env_any(names: [&'static str; 2]) -> Result<Option<(&'static str, String)>, P
     Ok(None)
 }
 
-/// The proxy the environment names for HTTPS requests to `host`:`port`, if any.
+/// The proxy the environment names for HTTPS requests to `host`:`port`, if any;
+/// on Windows, when neither variable is set, the system's proxy setting (see
+/// `sysproxy`).
 pub fn from_env(host: &str, port: u16) -> Result<Option<Proxy>, ProxyError> {
     let proxy = env_any(["HTTPS_PROXY", "https_proxy"])?;
+    if proxy.is_none() {
+        if let Some(s) = super::sysproxy::read() {
+            if s.local_bypass && !normalize(host).contains(['.', ':']) {
+                return Ok(None);
+            }
+            let var = "the system proxy setting (Internet Options)";
+            return choose(Some((var, s.url)), Some(&s.no_proxy), host, port);
+        }
+    }
     let no_proxy = env_any(["NO_PROXY", "no_proxy"])?;
     choose(
         proxy,

@@ -1,22 +1,21 @@
 //! DNS look-ups with one deadline for each whole look-up (a silent server costs one
 //! `--timeout`, not one for UDP and another for TCP); within it a query with no
-//! answer is sent again after a second, and a truncated answer is asked over TCP,
-//! through the server given by `--dns-server` (then every look-up goes there, and
-//! the hosts file is not read) or the system configuration. Text from an answer
-//! (names, TXT strings) comes back with control characters shown escaped. Built on hickory-resolver, the maintained
-//! successor of trust-dns-resolver: it tells NXDOMAIN, NODATA and SERVFAIL apart,
-//! which the system resolver (getaddrinfo) blurs into "not found".
+//! answer is sent again (`first_resend`, then each second), and a truncated answer
+//! is asked over TCP, through the server given by `--dns-server` (then every
+//! look-up goes there, and the hosts file is not read) or the system
+//! configuration's name servers (and, for addresses, the hosts file first).
+//! Every name is absolute: no search list is applied (ndots 0). Text from an
+//! answer (names, TXT strings) comes back with control characters shown escaped.
+//! The queries are our own stub's (`net::stub`, over hickory-proto): it tells
+//! NXDOMAIN, NODATA and SERVFAIL apart, which the system resolver (getaddrinfo)
+//! blurs into "not found", and takes a CNAME chain that ends in NODATA or
+//! NXDOMAIN as final, so A and AAAA cost one round each.
 
-use hickory_resolver::config::{
-    ConnectionConfig, NameServerConfig, ResolveHosts, ResolverConfig, ResolverOpts,
-};
-use hickory_resolver::lookup::Lookup;
-use hickory_resolver::net::runtime::TokioRuntimeProvider;
-use hickory_resolver::net::{DnsError as HickoryDnsError, NetError, NoRecords};
-use hickory_resolver::proto::op::ResponseCode;
-use hickory_resolver::proto::rr::{RData, RecordType};
-use hickory_resolver::TokioResolver;
+use crate::net::stub::{Stub, Transport};
+use hickory_proto::rr::{RData, RecordType};
+use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Text from a DNS answer, with control characters shown escaped.
@@ -62,8 +61,12 @@ impl DnsError {
     }
 }
 
-/// How long a DNS query waits for its answer before it is sent again.
+/// How long a DNS query waits for its answer before it is sent again (after the
+/// first resend).
 pub const RETRANSMIT: Duration = Duration::from_secs(1);
+
+/// How long the first query waits before it is sent again.
+pub const FIRST_RETRANSMIT: Duration = RETRANSMIT;
 
 /// The resends that fit in one look-up's `timeout` after the first query.
 pub fn retransmits(timeout: Duration) -> usize {
@@ -75,148 +78,63 @@ pub fn retransmits(timeout: Duration) -> usize {
 
 #[derive(Clone)]
 pub struct Resolver {
-    inner: TokioResolver,
-    timeout: Duration,
+    stub: Arc<Stub>,
+    /// The hosts file's addresses (system configuration only).
+    hosts: Arc<HashMap<String, Vec<IpAddr>>>,
     pub server: String,
 }
 
 impl Resolver {
     pub fn new(dns_server: Option<SocketAddr>, timeout: Duration) -> Result<Resolver, String> {
-        let (config, mut opts, server) = match dns_server {
-            Some(addr) => {
-                let connections = [ConnectionConfig::udp(), ConnectionConfig::tcp()]
-                    .into_iter()
-                    .map(|mut c| {
-                        c.port = addr.port();
-                        c
-                    })
-                    .collect();
-                let server = NameServerConfig::new(addr.ip(), true, connections);
-                let mut opts = ResolverOpts::default();
-                opts.use_hosts_file = ResolveHosts::Never;
-                (
-                    ResolverConfig::from_parts(None, vec![], vec![server]),
-                    opts,
-                    addr.to_string(),
-                )
-            }
+        Resolver::with_first_resend(dns_server, timeout, FIRST_RETRANSMIT)
+    }
+
+    /// Like `new`, with the first query sent again after `first_resend` (the
+    /// benchmarks measure what that is worth under loss).
+    pub fn with_first_resend(
+        dns_server: Option<SocketAddr>,
+        timeout: Duration,
+        first_resend: Duration,
+    ) -> Result<Resolver, String> {
+        let (servers, hosts) = match dns_server {
+            Some(addr) => (vec![addr], HashMap::new()),
             None => {
-                let (c, o) = hickory_resolver::system_conf::read_system_conf()
+                let (c, _) = hickory_resolver::system_conf::read_system_conf()
                     .map_err(|e| format!("cannot read the system DNS configuration: {e}"))?;
-                let server = c
-                    .name_servers()
-                    .first()
-                    .map(|n| {
-                        let port = n.connections.first().map_or(53, |c| c.port);
-                        SocketAddr::new(n.ip, port).to_string()
-                    })
-                    .unwrap_or_else(|| "system".into());
-                (c, o, server)
+                let mut servers: Vec<SocketAddr> = Vec::new();
+                for n in c.name_servers() {
+                    let port = n.connections.first().map_or(53, |c| c.port);
+                    let a = SocketAddr::new(n.ip, port);
+                    if !servers.contains(&a) {
+                        servers.push(a);
+                    }
+                }
+                (servers, system_hosts())
             }
         };
-        // A person waits on this: a lost datagram is sent again after about a
-        // second (RETRANSMIT), as often as fits in the look-up's one deadline
-        // (`bounded`), instead of after the whole timeout.
-        opts.timeout = timeout.min(RETRANSMIT);
-        opts.attempts = retransmits(timeout);
-        // One resolver serves a whole run (a batch): the same name is asked once
-        // within its TTL.
-        opts.cache_size = 1024;
-        opts.ndots = 0;
-        opts.edns0 = true;
-        let inner = TokioResolver::builder_with_config(config, TokioRuntimeProvider::default())
-            .with_options(opts)
-            .build()
-            .map_err(|e| format!("cannot set up the DNS resolver: {e}"))?;
+        let server = servers
+            .first()
+            .map(|s| s.to_string())
+            .unwrap_or_else(|| "system".into());
+        let transport = Transport {
+            servers,
+            first_resend: first_resend.min(timeout),
+            resend: RETRANSMIT.min(timeout),
+        };
         Ok(Resolver {
-            inner,
-            timeout,
+            stub: Arc::new(Stub::new(transport, timeout)),
+            hosts: Arc::new(hosts),
             server,
         })
     }
 
-    fn classify(&self, name: &str, rtype: RecordType, e: NetError) -> DnsError {
-        let name = name.to_string();
-        let rtype_s = rtype.to_string();
-        let code = match &e {
-            NetError::Dns(HickoryDnsError::NoRecordsFound(NoRecords { response_code, .. })) => {
-                Some(*response_code)
-            }
-            NetError::Dns(HickoryDnsError::ResponseCode(code)) => Some(*code),
-            _ => None,
-        };
-        match code {
-            Some(response_code) => match response_code {
-                ResponseCode::NXDomain => DnsError::NxDomain { name },
-                ResponseCode::NoError => DnsError::NoData {
-                    name,
-                    rtype: rtype_s,
-                },
-                ResponseCode::ServFail => DnsError::ServFail {
-                    name,
-                    rtype: rtype_s,
-                },
-                ResponseCode::Refused => DnsError::Refused {
-                    name,
-                    rtype: rtype_s,
-                },
-                other => DnsError::Other {
-                    name,
-                    rtype: rtype_s,
-                    why: format!("response code {other}"),
-                },
-            },
-            None if matches!(e, NetError::Timeout) => DnsError::Timeout {
-                name,
-                rtype: rtype_s,
-                after: self.timeout,
-            },
-            None => {
-                let why = e.to_string();
-                if why.to_ascii_lowercase().contains("timed out") {
-                    DnsError::Timeout {
-                        name,
-                        rtype: rtype_s,
-                        after: self.timeout,
-                    }
-                } else if why.contains("ServFail") || why.contains("SERVFAIL") {
-                    DnsError::ServFail {
-                        name,
-                        rtype: rtype_s,
-                    }
-                } else {
-                    DnsError::Other {
-                        name,
-                        rtype: rtype_s,
-                        why,
-                    }
-                }
-            }
-        }
+    /// Queries sent so far by this resolver (resends included).
+    pub fn queries_sent(&self) -> usize {
+        self.stub.sent()
     }
 
-    /// Runs one look-up within the step timeout, whatever the resolver does inside.
-    async fn bounded<T, E>(
-        &self,
-        name: &str,
-        rtype: RecordType,
-        lookup: impl std::future::Future<Output = Result<T, E>>,
-    ) -> Result<Result<T, E>, DnsError> {
-        tokio::time::timeout(self.timeout, lookup)
-            .await
-            .map_err(|_| DnsError::Timeout {
-                name: name.to_string(),
-                rtype: rtype.to_string(),
-                after: self.timeout,
-            })
-    }
-
-    fn fqdn(name: &str) -> String {
-        if name.ends_with('.') {
-            name.to_string()
-        } else {
-            format!("{name}.")
-        }
+    async fn records(&self, name: &str, rtype: RecordType) -> Result<Arc<[RData]>, DnsError> {
+        self.stub.lookup(name.trim_end_matches('.'), rtype).await
     }
 
     /// A and AAAA, concurrently. Ok when either has addresses; otherwise the more
@@ -238,12 +156,22 @@ impl Resolver {
                 Vec::new()
             });
         }
+        let key = host.trim_end_matches('.').to_ascii_lowercase();
+        if let Some(known) = self.hosts.get(&key) {
+            let mine: Vec<IpAddr> = known
+                .iter()
+                .filter(|a| a.is_ipv6() == v6)
+                .copied()
+                .collect();
+            if !mine.is_empty() {
+                return Ok(mine);
+            }
+        }
         let rtype = if v6 { RecordType::AAAA } else { RecordType::A };
-        let l = self
-            .bounded(host, rtype, self.inner.lookup(Self::fqdn(host), rtype))
+        Ok(self
+            .records(host, rtype)
             .await?
-            .map_err(|e| self.classify(host, rtype, e))?;
-        Ok(rdata(&l)
+            .iter()
             .filter_map(|d| match d {
                 RData::A(a) if !v6 => Some(IpAddr::V4(a.0)),
                 RData::AAAA(a) if v6 => Some(IpAddr::V6(a.0)),
@@ -254,15 +182,10 @@ impl Resolver {
 
     /// MX records, best preference first.
     pub async fn mx(&self, domain: &str) -> Result<Vec<(u16, String)>, DnsError> {
-        let r = self
-            .bounded(
-                domain,
-                RecordType::MX,
-                self.inner.mx_lookup(Self::fqdn(domain)),
-            )
+        let mut v: Vec<(u16, String)> = self
+            .records(domain, RecordType::MX)
             .await?
-            .map_err(|e| self.classify(domain, RecordType::MX, e))?;
-        let mut v: Vec<(u16, String)> = rdata(&r)
+            .iter()
             .filter_map(|d| match d {
                 RData::MX(m) => Some((
                     m.preference,
@@ -276,15 +199,10 @@ impl Resolver {
     }
 
     pub async fn txt(&self, name: &str) -> Result<Vec<String>, DnsError> {
-        let r = self
-            .bounded(
-                name,
-                RecordType::TXT,
-                self.inner.txt_lookup(Self::fqdn(name)),
-            )
+        Ok(self
+            .records(name, RecordType::TXT)
             .await?
-            .map_err(|e| self.classify(name, RecordType::TXT, e))?;
-        Ok(rdata(&r)
+            .iter()
             .filter_map(|d| match d {
                 RData::TXT(t) => Some(t),
                 _ => None,
@@ -301,19 +219,30 @@ impl Resolver {
     }
 
     pub async fn cname(&self, name: &str) -> Result<Option<String>, DnsError> {
-        let r = self
-            .bounded(
-                name,
-                RecordType::CNAME,
-                self.inner.lookup(Self::fqdn(name), RecordType::CNAME),
-            )
-            .await?
-            .map_err(|e| self.classify(name, RecordType::CNAME, e))?;
-        let cname = rdata(&r).find_map(|d| match d {
+        let r = self.records(name, RecordType::CNAME).await?;
+        Ok(r.iter().find_map(|d| match d {
             RData::CNAME(c) => Some(printable(c.0.to_utf8().trim_end_matches('.'))),
             _ => None,
-        });
-        Ok(cname)
+        }))
+    }
+}
+
+/// The hosts file's names, read once per resolver (none where it cannot be read).
+fn system_hosts() -> HashMap<String, Vec<IpAddr>> {
+    let path = if cfg!(windows) {
+        std::path::PathBuf::from(
+            std::env::var_os("SystemRoot").unwrap_or_else(|| "C:\\Windows".into()),
+        )
+        .join("System32\\drivers\\etc\\hosts")
+    } else {
+        std::path::PathBuf::from("/etc/hosts")
+    };
+    // Bounded: a hosts file is small; a huge one is not read.
+    match std::fs::metadata(&path) {
+        Ok(m) if m.is_file() && m.len() <= 4 << 20 => std::fs::read_to_string(&path)
+            .map(|t| crate::net::stub::read_hosts(&t))
+            .unwrap_or_default(),
+        _ => HashMap::new(),
     }
 }
 
@@ -361,12 +290,6 @@ pub fn combine(
     })
 }
 
-/// The record data of a look-up's answers (the CNAME chain included; callers keep
-/// the type they asked for).
-fn rdata(l: &Lookup) -> impl Iterator<Item = &RData> {
-    l.answers().iter().map(|r| &r.data)
-}
-
 /// One SRV record (RFC 2782). A target of `.` means the service is not offered
 /// there (RFC 2782, RFC 6186); it is kept as `"."`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -387,15 +310,9 @@ impl SrvRecord {
 impl Resolver {
     /// SRV records of `name`, lowest priority first, then highest weight.
     pub async fn srv(&self, name: &str) -> Result<Vec<SrvRecord>, DnsError> {
-        let r = self
-            .bounded(
-                name,
-                RecordType::SRV,
-                self.inner.lookup(Self::fqdn(name), RecordType::SRV),
-            )
-            .await?
-            .map_err(|e| self.classify(name, RecordType::SRV, e))?;
-        let mut v: Vec<SrvRecord> = rdata(&r)
+        let r = self.records(name, RecordType::SRV).await?;
+        let mut v: Vec<SrvRecord> = r
+            .iter()
             .filter_map(|d| match d {
                 RData::SRV(s) => Some(s),
                 _ => None,

@@ -166,6 +166,9 @@ pub struct Scrubber {
     whole: Needles,
     /// Base64 forms, matched exactly and widened to the whole base64 run.
     encoded: Needles,
+    /// Secrets learned after the run began (an OAuth sign-in's codes and tokens,
+    /// each the moment it exists), every one known in the same forms.
+    learned: std::sync::RwLock<Vec<Scrubber>>,
 }
 
 impl std::fmt::Debug for Scrubber {
@@ -232,11 +235,34 @@ impl Scrubber {
             plain: plain.build(),
             whole: whole.build(),
             encoded: encoded.build(),
+            learned: Default::default(),
+        }
+    }
+
+    /// Learns more secrets while the run goes on: from now on every holder of
+    /// this scrubber (the run's connections and reports) redacts them too.
+    pub fn learn(&self, credentials: &[Credential<'_>]) {
+        let more = Scrubber::new(credentials);
+        if more.is_empty() {
+            return;
+        }
+        match self.learned.write() {
+            Ok(mut l) => l.push(more),
+            Err(poisoned) => poisoned.into_inner().push(more),
         }
     }
 
     /// Whether it knows no secret (it then only escapes control characters).
     pub fn is_empty(&self) -> bool {
+        self.own_is_empty()
+            && self
+                .learned
+                .read()
+                .map(|l| l.iter().all(Scrubber::is_empty))
+                .unwrap_or(false)
+    }
+
+    fn own_is_empty(&self) -> bool {
         self.plain.items.is_empty() && self.whole.items.is_empty() && self.encoded.items.is_empty()
     }
 
@@ -258,7 +284,21 @@ impl Scrubber {
 
     /// Replaces every form of every secret with `<redacted>`.
     pub fn redact<'t>(&self, text: &'t str) -> Cow<'t, str> {
-        if self.is_empty() {
+        let mut out = self.redact_own(text);
+        let learned = match self.learned.read() {
+            Ok(l) => l,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        for more in learned.iter() {
+            if let Cow::Owned(o) = more.redact(&out) {
+                out = Cow::Owned(o);
+            }
+        }
+        out
+    }
+
+    fn redact_own<'t>(&self, text: &'t str) -> Cow<'t, str> {
+        if self.own_is_empty() {
             return Cow::Borrowed(text);
         }
         let mut ranges = Vec::new();

@@ -134,6 +134,8 @@ pub struct Spec {
     pub observer: Option<Observer>,
     /// Shared by every mailbox of the run.
     pub common: std::sync::Arc<Common>,
+    /// Sign in with OAuth first (`--sign-in`); its token replaces the password.
+    pub signin: Option<std::sync::Arc<crate::checks::signin::Plan>>,
 }
 
 /// A callback told as each check finishes.
@@ -199,6 +201,24 @@ pub async fn check_mailbox(kb: &'static crate::knowledge::Knowledge, spec: Spec)
         common: spec.common,
         selected: spec.selected.clone(),
     };
+    // The sign-in runs before the checks, on its own deadline: a person may take
+    // minutes to enter a code, and no server connection waits meanwhile.
+    let mut signed_in = None;
+    if let Some(plan) = &spec.signin {
+        let began = Instant::now();
+        let s = crate::checks::signin::sign_in(&ctx, plan).await;
+        ctx.token = s.token;
+        ctx.secret = None;
+        let result = scrubbed(&ctx.scrub, s.result);
+        if let Some(o) = spec.observer.as_ref() {
+            o(CheckId::Signin, &result);
+        }
+        signed_in = Some(Ran {
+            id: CheckId::Signin,
+            result,
+            duration: began.elapsed(),
+        });
+    }
     let (ran, found) = {
         let checks = run(&ctx, &spec.selected, spec.observer.as_ref());
         let published = async {
@@ -222,6 +242,7 @@ pub async fn check_mailbox(kb: &'static crate::knowledge::Knowledge, spec: Spec)
     if let Some(found) = found {
         ctx.target.apply_discovery(kb, found);
     }
+    let ran = signed_in.into_iter().chain(ran).collect();
     build_report(&ctx, ran, start.elapsed(), spec.transcript)
 }
 

@@ -43,6 +43,20 @@ pub enum InputError {
         file: String,
         mode: u32,
     },
+    #[error(
+        "{label} {file} is readable by other users: {who}; run `icacls \"{file}\" /inheritance:r /grant:r \"%USERNAME%:F\"` (in PowerShell, $env:USERNAME) and remove any other entry"
+    )]
+    FileAcl {
+        label: &'static str,
+        file: String,
+        who: String,
+    },
+    #[error("cannot read the access list of {label} {file} ({why}), so who else may read it is unknown: the file is not used. Keep it on an NTFS drive, or give the secret at the prompt or through the environment")]
+    FileAclUnreadable {
+        label: &'static str,
+        file: String,
+        why: std::io::Error,
+    },
     #[error("{label} {file}: {why}")]
     FileContent {
         label: &'static str,
@@ -143,9 +157,9 @@ pub fn prompt(label: &str) -> Result<Option<Secret>, InputError> {
     not_empty(Secret::new(p.to_string()), "the password", "the prompt").map(Some)
 }
 
-/// The first line of a file that only its owner may read; `label` names it in
-/// errors (e.g. `password_file`). A FIFO or a device is refused without waiting.
-pub fn from_file(label: &'static str, file: &Path) -> Result<Secret, InputError> {
+/// Refuses a file that group or others may read (on Windows: that anyone but its
+/// owner, SYSTEM and Administrators may read, by its access list; see `acl`).
+fn owner_only(label: &'static str, file: &Path) -> Result<(), InputError> {
     let name = file.display().to_string();
     let meta = std::fs::metadata(file).map_err(|why| InputError::File {
         label,
@@ -164,7 +178,46 @@ pub fn from_file(label: &'static str, file: &Path) -> Result<Secret, InputError>
             });
         }
     }
+    #[cfg(windows)]
+    if meta.is_file() {
+        match super::acl::other_readers(file) {
+            Ok(who) if who.is_empty() => {}
+            Ok(who) => {
+                return Err(InputError::FileAcl {
+                    label,
+                    file: name,
+                    who: who.join(", "),
+                })
+            }
+            Err(why) => {
+                return Err(InputError::FileAclUnreadable {
+                    label,
+                    file: name,
+                    why,
+                })
+            }
+        }
+    }
     let _ = meta;
+    Ok(())
+}
+
+/// The whole of a file that only its owner may read (a PEM key and certificate),
+/// at most `limit` bytes; wiped when dropped.
+pub fn private_file(
+    label: &'static str,
+    file: &Path,
+    limit: u64,
+) -> Result<Zeroizing<Vec<u8>>, InputError> {
+    owner_only(label, file)?;
+    read_regular_file(file, limit).map_err(|e| InputError::NotAFile(e, label))
+}
+
+/// The first line of a file that only its owner may read; `label` names it in
+/// errors (e.g. `password_file`). A FIFO or a device is refused without waiting.
+pub fn from_file(label: &'static str, file: &Path) -> Result<Secret, InputError> {
+    let name = file.display().to_string();
+    owner_only(label, file)?;
     let bytes = read_regular_file(file, MAX_SECRET_LINE as u64 + 2)
         .map_err(|e| InputError::NotAFile(e, label))?;
     let mut rd = std::io::Cursor::new(&bytes[..]);
@@ -264,6 +317,7 @@ mod tests {
 
     #[test]
     fn only_regular_files_of_bounded_size_are_read() {
+        #[cfg(unix)]
         assert!(matches!(
             read_regular_file(Path::new("/dev/zero"), 1024),
             Err(FileError::NotRegular {
@@ -304,6 +358,68 @@ mod tests {
             let mut r = std::io::Cursor::new(input.as_bytes());
             let s = read_secret_line(&mut r).expect("reads");
             assert_eq!(s.expose(), want, "input {input:?}");
+        }
+    }
+
+    /// Windows: the secret file's access list decides. The test sets it with the
+    /// same API the check reads it with.
+    #[cfg(windows)]
+    #[test]
+    fn a_secret_file_others_can_read_is_refused_by_its_access_list() {
+        use windows_permissions::constants::{SeObjectType, SecurityInformation};
+        use windows_permissions::{wrappers, LocalBox, SecurityDescriptor};
+        let dir = tempfile::tempdir().expect("temp");
+        let file = dir.path().join("password");
+        std::fs::write(&file, "s3cret-pass\n").expect("write");
+        let sd = wrappers::GetNamedSecurityInfo(
+            file.as_os_str(),
+            SeObjectType::SE_FILE_OBJECT,
+            SecurityInformation::Owner,
+        )
+        .expect("owner");
+        let owner = wrappers::GetSecurityDescriptorOwner(&sd)
+            .expect("owner")
+            .expect("an owner");
+        let me = wrappers::ConvertSidToStringSid(owner).expect("sid");
+        let me = me.to_string_lossy();
+        let set = |dacl: &str| {
+            let want: LocalBox<SecurityDescriptor> = format!("D:P{dacl}").parse().expect("SDDL");
+            let acl = wrappers::GetSecurityDescriptorDacl(&want)
+                .expect("dacl")
+                .expect("a dacl");
+            wrappers::SetNamedSecurityInfo(
+                file.as_os_str(),
+                SeObjectType::SE_FILE_OBJECT,
+                SecurityInformation::Dacl | SecurityInformation::ProtectedDacl,
+                None,
+                None,
+                Some(acl),
+                None,
+            )
+            .expect("set the access list");
+        };
+        // Readable by the Users group, then by Everyone: refused, naming who.
+        for (dacl, who) in [
+            (format!("(A;;FA;;;{me})(A;;FR;;;BU)"), "S-1-5-32-545"),
+            (format!("(A;;FA;;;{me})(A;;FR;;;WD)"), "S-1-1-0"),
+        ] {
+            set(&dacl);
+            let e = from_file("password_file", &file).expect_err("refused");
+            let msg = e.to_string();
+            assert!(matches!(e, InputError::FileAcl { .. }), "{dacl}: {msg}");
+            assert!(msg.contains("readable by other users"), "{msg}");
+            assert!(msg.contains(who), "{dacl}: {msg}");
+            assert!(msg.contains("icacls"), "{msg}");
+            assert!(!msg.contains("s3cret"), "{msg}");
+        }
+        // The owner alone, then with SYSTEM and Administrators: accepted.
+        for dacl in [
+            format!("(A;;FA;;;{me})"),
+            format!("(A;;FA;;;{me})(A;;FA;;;SY)(A;;FA;;;BA)"),
+        ] {
+            set(&dacl);
+            let s = from_file("password_file", &file).expect("accepted");
+            assert_eq!(s.expose(), "s3cret-pass", "{dacl}");
         }
     }
 }

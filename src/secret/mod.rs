@@ -6,6 +6,8 @@
 //! secret comes from (a prompt, standard input, the environment, a file) is
 //! `input`'s business, in one place.
 
+#[cfg(windows)]
+pub mod acl;
 pub mod input;
 
 use std::fmt;

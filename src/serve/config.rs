@@ -54,6 +54,9 @@ struct RawModule {
     identity_url: Option<String>,
     #[serde(default)]
     allow_plaintext: bool,
+    /// Hosts found by discovery that this module trusts with credentials.
+    #[serde(default)]
+    trust_discovered: Vec<String>,
     warning_days: Option<u32>,
     critical_days: Option<u32>,
     min_interval: Option<RawDuration>,
@@ -135,6 +138,8 @@ pub struct NetSpec {
     pub warning_days: u32,
     pub critical_days: u32,
     pub identity_url: String,
+    /// Discovered hosts trusted with credentials (`--trust-discovered`).
+    pub trust_discovered: Vec<String>,
 }
 
 /// Makes the network options of a module as the check's flags would (the command
@@ -327,6 +332,11 @@ fn build_module(
         warning_days: m.warning_days.unwrap_or(30),
         critical_days: m.critical_days.unwrap_or(7),
         identity_url,
+        trust_discovered: m
+            .trust_discovered
+            .iter()
+            .map(|h| crate::target::trusted_host(h).map_err(|e| format!("trust_discovered: {e}")))
+            .collect::<Result<_, _>>()?,
     })?;
     let selected = crate::runner::select(&m.only, &m.skip);
     let logins = [Protocol::Smtp, Protocol::Imap, Protocol::Pop]

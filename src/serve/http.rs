@@ -1,5 +1,5 @@
-//! The HTTP front (hyper, HTTP/1.1): routes `/probe`, `/metrics`, `/-/healthy` and
-//! a small landing page. Requests are bounded: the request head must arrive
+//! The HTTP front (hyper, HTTP/1.1): routes `/probe`, `/metrics`, `/-/healthy`,
+//! `POST /-/reload` (from a loopback address only) and a small landing page. Requests are bounded: the request head must arrive
 //! within `HEADER_TIMEOUT` and fit in `MAX_HEAD` bytes, a request with a body is
 //! refused, open connections are capped, and only the parameters `target` and
 //! `module` are accepted (a credential in a URL is refused, never echoed).
@@ -77,16 +77,17 @@ impl Front {
         let Ok(permit) = self.connections.clone().acquire_owned().await else {
             return;
         };
-        let Ok((tcp, _)) = listener.accept().await else {
+        let Ok((tcp, peer)) = listener.accept().await else {
             // Out of file descriptors and the like: do not spin.
             tokio::time::sleep(Duration::from_millis(50)).await;
             return;
         };
         let _ = tcp.set_nodelay(true);
         let server = self.server.clone();
+        let local = peer.ip().to_canonical().is_loopback();
         let service = hyper::service::service_fn(move |req| {
             let server = server.clone();
-            async move { Ok::<_, std::convert::Infallible>(respond(&server, req).await) }
+            async move { Ok::<_, std::convert::Infallible>(respond(&server, req, local).await) }
         });
         let conn = hyper::server::conn::http1::Builder::new()
             .timer(TokioTimer::new())
@@ -106,8 +107,12 @@ impl Front {
     }
 }
 
-async fn respond(server: &Arc<Server>, req: Request<Incoming>) -> Response<Full<Bytes>> {
-    let reply = route(server, &req).await;
+async fn respond(
+    server: &Arc<Server>,
+    req: Request<Incoming>,
+    local: bool,
+) -> Response<Full<Bytes>> {
+    let reply = route(server, &req, local).await;
     let mut b = Response::builder()
         .status(StatusCode::from_u16(reply.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR))
         .header("content-type", reply.content_type)
@@ -119,7 +124,8 @@ async fn respond(server: &Arc<Server>, req: Request<Incoming>) -> Response<Full<
         .unwrap_or_else(|_| Response::new(Full::new(Bytes::from_static(b"internal error\n"))))
 }
 
-async fn route(server: &Arc<Server>, req: &Request<Incoming>) -> Reply {
+/// `local`: the client connected from a loopback address.
+async fn route(server: &Arc<Server>, req: &Request<Incoming>, local: bool) -> Reply {
     let has_body = req
         .headers()
         .get("content-length")
@@ -131,6 +137,9 @@ async fn route(server: &Arc<Server>, req: &Request<Incoming>) -> Reply {
             .header("connection", "close".into());
     }
     let path = req.uri().path();
+    if path == "/-/reload" {
+        return reload(server, req.method(), local).await;
+    }
     let head_ok = matches!(path, "/" | "/-/healthy" | "/-/ready") && req.method() == Method::HEAD;
     if req.method() != Method::GET && !head_ok {
         server.metrics.error("bad_request");
@@ -156,6 +165,32 @@ async fn route(server: &Arc<Server>, req: &Request<Incoming>) -> Reply {
         _ => Reply::text(
             404,
             "Not found. This server answers /probe, /metrics and /-/healthy.\n",
+        ),
+    }
+}
+
+/// `POST /-/reload`: loads the config file again, as SIGHUP does (the one way on
+/// Windows). Only from the machine itself: a remote client could otherwise make
+/// the server re-read its secrets at will. A refused config leaves the old one in
+/// force; the reason is in the log, not in the answer.
+async fn reload(server: &Arc<Server>, method: &Method, local: bool) -> Reply {
+    if method != Method::POST {
+        server.metrics.error("bad_request");
+        return Reply::text(405, "Reload with POST.\n").header("allow", "POST".into());
+    }
+    if !local {
+        server.metrics.error("bad_request");
+        return Reply::text(
+            403,
+            "A reload is accepted only from this machine (a loopback address).\n",
+        );
+    }
+    let s = server.clone();
+    match tokio::task::spawn_blocking(move || s.reload()).await {
+        Ok(Ok(n)) => Reply::text(200, &format!("Reloaded: {n} targets.\n")),
+        Ok(Err(_)) | Err(_) => Reply::text(
+            500,
+            "The new config was refused; the previous one stays in force (the log says why).\n",
         ),
     }
 }

@@ -7,10 +7,11 @@
 //! protocol started within the target's `min_interval`; scrapes in between get
 //! the cached result, concurrent scrapes share one probe (see `cache`).
 //!
-//! This module wires the parts: the config in force (swapped whole on SIGHUP when
-//! the new one is valid), the cache, the limits, the HTTP front, and shutdown on
-//! SIGTERM that lets running probes finish. It never prints to stdout; its logs
-//! are JSON lines on stderr (see `log`).
+//! This module wires the parts: the config in force (swapped whole on SIGHUP or
+//! on `POST /-/reload` from the loopback interface, when the new one is valid),
+//! the cache, the limits, the HTTP front, and shutdown on SIGTERM (Ctrl+C or the
+//! console's close on Windows) that lets running probes finish. It never prints
+//! to stdout; its logs are JSON lines on stderr (see `log`).
 
 pub mod cache;
 pub mod config;
@@ -68,6 +69,7 @@ pub struct Server {
     pub metrics: metrics::Metrics,
     commons: Mutex<HashMap<CommonKey, (Arc<Common>, Instant)>>,
     running: watch::Sender<usize>,
+    reloading: Mutex<()>,
 }
 
 /// Held while a probe task runs; shutdown waits until none is held.
@@ -92,6 +94,7 @@ impl Server {
             metrics,
             commons: Mutex::new(HashMap::new()),
             running: watch::channel(0).0,
+            reloading: Mutex::new(()),
         }
     }
 
@@ -127,7 +130,11 @@ impl Server {
 
     /// Loads the config file again; a bad one is refused whole and the old one
     /// stays in force. Results of targets whose settings did not change are kept.
-    pub fn reload(&self) {
+    /// Answers how many targets the new config has, or why it was refused (the
+    /// error is logged either way). One reload at a time (SIGHUP and `POST
+    /// /-/reload` may come together).
+    pub fn reload(&self) -> Result<usize, String> {
+        let _one = self.reloading.lock().unwrap_or_else(|p| p.into_inner());
         let path = self.opts.config.clone();
         match config::load(self.kb, &path, &*self.opts.net) {
             Ok(new) => {
@@ -168,9 +175,11 @@ impl Server {
                         "unchanged": unchanged,
                     }),
                 );
+                let n = new.probes.len();
                 if let Ok(mut c) = self.config.write() {
                     *c = Arc::new(new);
                 }
+                Ok(n)
             }
             Err(e) => {
                 self.metrics.configured(0, false);
@@ -179,6 +188,7 @@ impl Server {
                     "reload failed; the previous config stays in force",
                     serde_json::json!({ "config": path.display().to_string(), "error": e.to_string() }),
                 );
+                Err(e.to_string())
             }
         }
     }
@@ -194,16 +204,86 @@ impl Server {
     }
 }
 
-/// Loads the config, binds, and serves until SIGTERM or SIGINT.
+/// What the operating system asks of the server.
+enum Event {
+    Stop,
+    Reload,
+}
+
+/// The signals `serve` listens to. Unix: SIGTERM and SIGINT stop it, SIGHUP
+/// reloads the config. Windows: Ctrl+C, Ctrl+Break, closing the console window,
+/// logging off and shutting down stop it; there is no SIGHUP, so a reload comes
+/// only from `POST /-/reload` (which works on every platform).
+#[cfg(unix)]
+struct Signals {
+    term: tokio::signal::unix::Signal,
+    int: tokio::signal::unix::Signal,
+    hup: tokio::signal::unix::Signal,
+}
+
+#[cfg(unix)]
+impl Signals {
+    fn new() -> std::io::Result<Signals> {
+        use tokio::signal::unix::{signal, SignalKind};
+        Ok(Signals {
+            term: signal(SignalKind::terminate())?,
+            int: signal(SignalKind::interrupt())?,
+            hup: signal(SignalKind::hangup())?,
+        })
+    }
+
+    async fn next(&mut self) -> Event {
+        tokio::select! {
+            _ = self.hup.recv() => Event::Reload,
+            _ = self.term.recv() => Event::Stop,
+            _ = self.int.recv() => Event::Stop,
+        }
+    }
+}
+
+#[cfg(windows)]
+struct Signals {
+    c: tokio::signal::windows::CtrlC,
+    brk: tokio::signal::windows::CtrlBreak,
+    close: tokio::signal::windows::CtrlClose,
+    logoff: tokio::signal::windows::CtrlLogoff,
+    shutdown: tokio::signal::windows::CtrlShutdown,
+}
+
+#[cfg(windows)]
+impl Signals {
+    fn new() -> std::io::Result<Signals> {
+        use tokio::signal::windows as w;
+        Ok(Signals {
+            c: w::ctrl_c()?,
+            brk: w::ctrl_break()?,
+            close: w::ctrl_close()?,
+            logoff: w::ctrl_logoff()?,
+            shutdown: w::ctrl_shutdown()?,
+        })
+    }
+
+    async fn next(&mut self) -> Event {
+        // Windows ends a process a few seconds after the console closes: the
+        // drain below does what it can in that time.
+        tokio::select! {
+            _ = self.c.recv() => Event::Stop,
+            _ = self.brk.recv() => Event::Stop,
+            _ = self.close.recv() => Event::Stop,
+            _ = self.logoff.recv() => Event::Stop,
+            _ = self.shutdown.recv() => Event::Stop,
+        }
+    }
+}
+
+/// Loads the config, binds, and serves until a stop signal (SIGTERM or SIGINT;
+/// on Windows Ctrl+C or the console's close).
 pub async fn serve(kb: &'static Knowledge, opts: Options) -> anyhow::Result<()> {
-    use tokio::signal::unix::{signal, SignalKind};
     let cfg = config::load(kb, &opts.config, &*opts.net)?;
     let listener = tokio::net::TcpListener::bind(opts.listen)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", opts.listen))?;
-    let mut term = signal(SignalKind::terminate())?;
-    let mut int = signal(SignalKind::interrupt())?;
-    let mut hup = signal(SignalKind::hangup())?;
+    let mut signals = Signals::new()?;
     log::info(
         "listening",
         serde_json::json!({
@@ -218,9 +298,12 @@ pub async fn serve(kb: &'static Knowledge, opts: Options) -> anyhow::Result<()> 
     loop {
         tokio::select! {
             _ = front.accept_one(&listener) => {}
-            _ = hup.recv() => server.reload(),
-            _ = term.recv() => break,
-            _ = int.recv() => break,
+            ev = signals.next() => match ev {
+                Event::Reload => {
+                    let _ = server.reload();
+                }
+                Event::Stop => break,
+            },
         }
     }
     drop(listener);

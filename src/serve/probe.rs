@@ -116,6 +116,7 @@ pub async fn run(r: Run<'_>) -> Outcome<Probed> {
             transcript: false,
             observer: Some(observer),
             common,
+            signin: None,
         };
         runner::check_mailbox(kb, spec).await
     };

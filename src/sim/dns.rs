@@ -39,6 +39,10 @@ pub enum Behaviour {
     LoseFirst(Vec<Rec>),
     /// Never answer queries of this type ("A", "AAAA"...); answer the others.
     SilentFor(&'static str, Vec<Rec>),
+    /// An alias whose answer holds the CNAME alone, without its target's records
+    /// or an SOA: what a server that does not follow the chain (the target in a
+    /// zone it does not serve) answers. The client must ask for the target.
+    AliasOnly(String),
 }
 
 /// Names (without the trailing dot, any case) and how to answer for them. Names not
@@ -235,11 +239,21 @@ fn full_answer(zone: &Zone, req: &Message, asked: &Asked) -> Option<Vec<u8>> {
     match zone.names.get(&name) {
         None | Some(Behaviour::NxDomain) => {
             resp.metadata.response_code = ResponseCode::NXDomain;
+            resp.add_authority(soa(q.name().base_name())?);
         }
         Some(Behaviour::ServFail) => {
             resp.metadata.response_code = ResponseCode::ServFail;
         }
         Some(Behaviour::Drop) => return None,
+        Some(Behaviour::AliasOnly(target)) => {
+            resp.metadata.response_code = ResponseCode::NoError;
+            let target_name = Name::from_str(&format!("{target}.")).ok()?;
+            resp.add_answer(Record::from_rdata(
+                q.name().clone(),
+                300,
+                RData::CNAME(CNAME(target_name)),
+            ));
+        }
         Some(Behaviour::LoseFirst(_)) if seen == 1 => return None,
         Some(Behaviour::SilentFor(rtype, _)) if q.query_type().to_string() == *rtype => {
             return None
@@ -296,18 +310,24 @@ fn full_answer(zone: &Zone, req: &Message, asked: &Asked) -> Option<Vec<u8>> {
             }
             if resp.answers.len() == answers_before {
                 // NODATA: the SOA in the authority section says so (RFC 2308).
-                let soa = hickory_proto::rr::rdata::SOA::new(
-                    Name::from_str("ns.test.").ok()?,
-                    Name::from_str("hostmaster.test.").ok()?,
-                    1,
-                    3600,
-                    600,
-                    86400,
-                    300,
-                );
-                resp.add_authority(Record::from_rdata(owner.clone(), 300, RData::SOA(soa)));
+                resp.add_authority(soa(owner.base_name())?);
             }
         }
     }
     resp.to_bytes().ok()
+}
+
+/// The SOA record a negative answer carries (RFC 2308), for the zone `owner`:
+/// negative answers may be kept 300 s.
+fn soa(owner: Name) -> Option<Record> {
+    let soa = hickory_proto::rr::rdata::SOA::new(
+        Name::from_str("ns.test.").ok()?,
+        Name::from_str("hostmaster.test.").ok()?,
+        1,
+        3600,
+        600,
+        86400,
+        300,
+    );
+    Some(Record::from_rdata(owner, 300, RData::SOA(soa)))
 }

@@ -34,6 +34,8 @@ pub enum TenantKind {
 
 pub struct IdentityServer {
     addr: SocketAddr,
+    /// The OAuth endpoints' script and memory (`sim::oauth`).
+    pub platform: Arc<super::oauth::Platform>,
     requests: Arc<AtomicUsize>,
     task: tokio::task::JoinHandle<()>,
 }
@@ -53,12 +55,32 @@ impl IdentityServer {
         IdentityServer::start_delayed(cert, tenants, std::time::Duration::ZERO).await
     }
 
+    /// Like `start`, with the OAuth endpoints following `script`.
+    pub async fn start_scripted(
+        cert: &ServerCert,
+        tenants: HashMap<String, TenantKind>,
+        script: super::oauth::Script,
+    ) -> std::io::Result<IdentityServer> {
+        let platform = Arc::new(super::oauth::Platform::new(script));
+        IdentityServer::start_with(cert, tenants, std::time::Duration::ZERO, platform).await
+    }
+
     /// Like `start`, waiting `delay` before the TLS handshake and before the answer:
     /// each a round trip on a real network.
     pub async fn start_delayed(
         cert: &ServerCert,
         tenants: HashMap<String, TenantKind>,
         delay: std::time::Duration,
+    ) -> std::io::Result<IdentityServer> {
+        let platform = Arc::new(super::oauth::Platform::new(Default::default()));
+        IdentityServer::start_with(cert, tenants, delay, platform).await
+    }
+
+    async fn start_with(
+        cert: &ServerCert,
+        tenants: HashMap<String, TenantKind>,
+        delay: std::time::Duration,
+        platform: Arc<super::oauth::Platform>,
     ) -> std::io::Result<IdentityServer> {
         let cfg = cert
             .server_config()
@@ -69,10 +91,12 @@ impl IdentityServer {
         let requests = Arc::new(AtomicUsize::new(0));
         let counter = requests.clone();
         let tenants = Arc::new(tenants);
+        let serving = platform.clone();
         let task = tokio::spawn(async move {
             while let Ok((tcp, _)) = listener.accept().await {
                 let acceptor = acceptor.clone();
                 let tenants = tenants.clone();
+                let platform = serving.clone();
                 let counter = counter.clone();
                 tokio::spawn(async move {
                     if !delay.is_zero() {
@@ -81,16 +105,30 @@ impl IdentityServer {
                     let Ok(mut tls) = acceptor.accept(tcp).await else {
                         return;
                     };
-                    let Some(req) = super::read_head(&mut tls).await else {
+                    let Some((req, req_body)) = super::oauth::read_request(&mut tls).await else {
                         return;
                     };
                     counter.fetch_add(1, Ordering::SeqCst);
-                    let path = req.split_whitespace().nth(1).unwrap_or("/").to_string();
-                    let (status, ctype, body) = answer(&tenants, &path);
-                    let resp = format!(
-                        "HTTP/1.1 {status}\r\nContent-Type: {ctype}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                        body.len()
-                    );
+                    let mut words = req.split_whitespace();
+                    let method = words.next().unwrap_or("GET").to_string();
+                    let path = words.next().unwrap_or("/").to_string();
+                    let resp = if super::oauth::Platform::serves(&path) {
+                        match platform.answer(&method, &path, &req_body) {
+                            super::oauth::Answer::Json((status, body)) => format!(
+                                "HTTP/1.1 {status}\r\nContent-Type: application/json; charset=utf-8\r\nCache-Control: no-store\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                                body.len()
+                            ),
+                            super::oauth::Answer::Redirect(to) => format!(
+                                "HTTP/1.1 302 Found\r\nLocation: {to}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                            ),
+                        }
+                    } else {
+                        let (status, ctype, body) = answer(&tenants, &path);
+                        format!(
+                            "HTTP/1.1 {status}\r\nContent-Type: {ctype}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                            body.len()
+                        )
+                    };
                     if !delay.is_zero() {
                         tokio::time::sleep(delay).await;
                     }
@@ -101,6 +139,7 @@ impl IdentityServer {
         });
         Ok(IdentityServer {
             addr,
+            platform,
             requests,
             task,
         })

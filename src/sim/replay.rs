@@ -423,6 +423,34 @@ pub fn is_auth_command(line: &str) -> bool {
     words.iter().any(|w| is(w))
 }
 
+/// Whether an access token sent with XOAUTH2 is one the identity platform
+/// issued (and has not revoked): `sim::oauth::Platform::accepts`.
+pub type TokenCheck = Arc<dyn Fn(&str) -> bool + Send + Sync>;
+
+/// The token inside an XOAUTH2 line (`AUTH XOAUTH2 <b64>`, `A1 AUTHENTICATE
+/// XOAUTH2 <b64>` or the bare base64 answer to a `+`).
+pub fn xoauth2_token(line: &str) -> Option<String> {
+    use base64::Engine as _;
+    let b64 = line.split_whitespace().last()?;
+    let bytes = base64::engine::general_purpose::STANDARD.decode(b64).ok()?;
+    let text = String::from_utf8(bytes).ok()?;
+    text.split('\x01')
+        .find_map(|f| f.strip_prefix("auth=Bearer "))
+        .map(str::to_string)
+}
+
+/// What a server of `protocol` answers to a token it does not accept (the
+/// lines Microsoft documents for a refused XOAUTH2 login).
+fn token_refused(protocol: Protocol, tag: &str) -> String {
+    match protocol {
+        Protocol::Smtp => {
+            "535 5.7.3 Authentication unsuccessful [SN2PR00CA0018.namprd00.prod.outlook.com]".into()
+        }
+        Protocol::Imap => format!("{tag} NO AUTHENTICATE failed."),
+        Protocol::Pop => "-ERR Authentication failure: unknown user name or bad password.".into(),
+    }
+}
+
 trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
 impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
 
@@ -434,7 +462,53 @@ impl ReplayServer {
         tls: Arc<rustls::ServerConfig>,
         delay: Duration,
     ) -> std::io::Result<ReplayServer> {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        Self::start_at(
+            "127.0.0.1:0".parse().expect("an address"),
+            scenario,
+            tls,
+            delay,
+            None,
+        )
+        .await
+    }
+
+    /// As `start`, on `addr` (a test of the standard ports uses a loopback
+    /// address of its own, such as 127.0.0.66:993).
+    pub async fn start_on(
+        addr: SocketAddr,
+        scenario: Scenario,
+        tls: Arc<rustls::ServerConfig>,
+        delay: Duration,
+    ) -> std::io::Result<ReplayServer> {
+        Self::start_at(addr, scenario, tls, delay, None).await
+    }
+
+    /// Like `start`; a token scenario accepts XOAUTH2 only with a token `check`
+    /// approves, and otherwise refuses it and closes.
+    pub async fn start_checked(
+        scenario: Scenario,
+        tls: Arc<rustls::ServerConfig>,
+        delay: Duration,
+        check: Option<TokenCheck>,
+    ) -> std::io::Result<ReplayServer> {
+        Self::start_at(
+            "127.0.0.1:0".parse().expect("an address"),
+            scenario,
+            tls,
+            delay,
+            check,
+        )
+        .await
+    }
+
+    async fn start_at(
+        addr: SocketAddr,
+        scenario: Scenario,
+        tls: Arc<rustls::ServerConfig>,
+        delay: Duration,
+        check: Option<TokenCheck>,
+    ) -> std::io::Result<ReplayServer> {
+        let listener = tokio::net::TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
         let stats = Arc::new(Mutex::new(Stats::default()));
         let st = stats.clone();
@@ -448,10 +522,21 @@ impl ReplayServer {
                     s.max_active = s.max_active.max(s.active);
                 }
                 let (sc, st, tls) = (scenario.clone(), st.clone(), tls.clone());
+                let check = check.clone();
                 tokio::spawn(async move {
                     let mut done = false;
                     let mut flights = 0;
-                    let r = play(&sc, tcp, tls, delay, &st, &mut done, &mut flights).await;
+                    let r = play(
+                        &sc,
+                        tcp,
+                        tls,
+                        delay,
+                        &st,
+                        &mut done,
+                        &mut flights,
+                        check.as_ref(),
+                    )
+                    .await;
                     if let Ok(mut s) = st.lock() {
                         if !done {
                             s.active -= 1;
@@ -494,6 +579,7 @@ impl ReplayServer {
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn play(
     sc: &Scenario,
     tcp: tokio::net::TcpStream,
@@ -502,6 +588,7 @@ async fn play(
     stats: &Arc<Mutex<Stats>>,
     done: &mut bool,
     flights: &mut usize,
+    check: Option<&TokenCheck>,
 ) -> Result<(), String> {
     let acceptor = tokio_rustls::TlsAcceptor::from(tls);
     // The session counts as active until the last reply the client waits for (the
@@ -611,6 +698,19 @@ async fn play(
                         "expected `{pattern}`, got `{}`",
                         redact(pattern, &got)
                     ));
+                }
+                if let (Some(check), true, true) = (check, sc.token, pattern.contains("<auth>")) {
+                    if !xoauth2_token(&got).is_some_and(|t| check(&t)) {
+                        let tag = got.split_whitespace().next().unwrap_or("*");
+                        let line = token_refused(sc.protocol, tag);
+                        let _ = stream
+                            .get_mut()
+                            .write_all(format!("{line}\r\n").as_bytes())
+                            .await;
+                        return Err(
+                            "XOAUTH2 with a token the identity platform did not issue".into()
+                        );
+                    }
                 }
             }
             Step::Tls => {

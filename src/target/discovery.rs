@@ -160,6 +160,139 @@ fn choose(d: &Discovery) -> Vec<Endpoint> {
     out
 }
 
+/// Whether credentials may go to an endpoint: the one trust rule of the tool.
+///
+/// Credentials go only to a host the user named (a flag, a config key, a batch
+/// column: source "flag"), to a known provider's published servers when the
+/// evidence names that provider (source "profile", or a discovered host that is
+/// one of them), to a host inside the address's domain or a subdomain of it, and
+/// to a host an autoconfig document names (discovery fetches it over verified
+/// HTTPS from the domain's own hosts only). Anything else discovery found (an SRV
+/// target or the MX host outside the domain) is untrusted: DNS without DNSSEC is
+/// no proof that a server outside the domain speaks for it (RFC 6186, section
+/// 6). A discovered IP literal, or a discovered host whose address is on this
+/// computer or in a private range, is never trusted by the rule, in-domain or
+/// not. Only the user lifts any of this, by naming the host (`trusted`:
+/// `--trust-discovered`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Trust {
+    /// Credentials may go there; why, in words.
+    Trusted(&'static str),
+    /// Discovery found it and nothing vouches for it: the evidence, in words.
+    Untrusted(String),
+}
+
+/// Judges `ep` for `t`; `peer` is the address connected to, when known.
+pub fn trust(
+    kb: &Knowledge,
+    t: &Target,
+    ep: &Endpoint,
+    peer: Option<std::net::IpAddr>,
+    trusted: &[String],
+) -> Trust {
+    let host = host_key(&ep.host);
+    match ep.source {
+        "flag" => return Trust::Trusted("you named this server"),
+        "profile" => return Trust::Trusted("the provider's published server"),
+        _ => {}
+    }
+    if trusted.iter().any(|h| host_key(h) == host) {
+        return Trust::Trusted("you trusted it with --trust-discovered");
+    }
+    let names = if ep.source == "mx" {
+        format!("the domain's MX host {host} (tried as a guess)")
+    } else {
+        let who = t
+            .discovery
+            .as_ref()
+            .and_then(|d| {
+                d.found.iter().find(|p| {
+                    p.protocol == ep.protocol && p.source == ep.source && host_key(&p.host) == host
+                })
+            })
+            .map(published_by)
+            .unwrap_or_else(|| format!("the domain's {} answer", ep.source));
+        format!("{who} names {host}")
+    };
+    // Every reason against it, the domain's boundary first.
+    let mut against = Vec::new();
+    let domain = t.domain.as_deref().map(host_key).unwrap_or_default();
+    let literal = host.parse::<std::net::IpAddr>().is_ok();
+    let inside = !domain.is_empty() && (host == domain || host.ends_with(&format!(".{domain}")));
+    let providers = t.provider_source != "none"
+        && super::profile_endpoints(kb, &t.provider)
+            .iter()
+            .any(|e| host_key(&e.host) == host);
+    if literal {
+        against.push("an IP address, not a host name".to_string());
+    } else if ep.source != "autoconfig" && !inside && !providers {
+        against.push(if domain.is_empty() {
+            "outside the address's domain".to_string()
+        } else {
+            format!("outside {domain}")
+        });
+    }
+    if let Some((ip, kind)) = peer.and_then(|ip| internal_address(ip).map(|k| (ip, k))) {
+        if !literal {
+            against.push(format!("at {ip}, {kind}"));
+        }
+    }
+    if against.is_empty() {
+        return Trust::Trusted(if ep.source == "autoconfig" {
+            "named by the domain's autoconfig over verified HTTPS"
+        } else if inside {
+            "a host inside the address's domain"
+        } else {
+            "the provider's published server"
+        });
+    }
+    Trust::Untrusted(format!(
+        "{names}, {}: not trusted with your password",
+        against.join(", ")
+    ))
+}
+
+/// A host name as compared: lower case, without the root's dot.
+fn host_key(h: &str) -> String {
+    h.trim().trim_end_matches('.').to_ascii_lowercase()
+}
+
+/// What kind of address `ip` is, when it is not a public one: this computer's,
+/// a private range's, a link's.
+pub fn internal_address(ip: std::net::IpAddr) -> Option<&'static str> {
+    use std::net::IpAddr;
+    let ip = match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map(IpAddr::V4).unwrap_or(ip),
+        v4 => v4,
+    };
+    match ip {
+        IpAddr::V4(a) => {
+            let o = a.octets();
+            if a.is_loopback() || a.is_unspecified() || o[0] == 0 {
+                Some("an address on this computer")
+            } else if a.is_private() || (o[0] == 100 && (64..128).contains(&o[1])) {
+                Some("a private-range address")
+            } else if a.is_link_local() || a.is_broadcast() || a.is_multicast() {
+                Some("a local-network address")
+            } else {
+                None
+            }
+        }
+        IpAddr::V6(a) => {
+            let seg = a.segments();
+            if a.is_loopback() || a.is_unspecified() {
+                Some("an address on this computer")
+            } else if seg[0] & 0xfe00 == 0xfc00 {
+                Some("a private-range address")
+            } else if seg[0] & 0xffc0 == 0xfe80 || a.is_multicast() {
+                Some("a local-network address")
+            } else {
+                None
+            }
+        }
+    }
+}
+
 /// How a tested endpoint differs from the published settings of its protocol.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Difference {
@@ -359,5 +492,115 @@ mod tests {
         );
         d.found = vec![guess];
         assert_eq!(choose(&d)[0].source, "mx");
+    }
+
+    fn target(kb: &Knowledge, user: &str) -> Target {
+        let mut t = Target::build(kb, user, "auto", &Default::default()).expect("target");
+        let mut d = Discovery {
+            domain: "example.org".into(),
+            ..Default::default()
+        };
+        d.found.push(published(
+            Protocol::Smtp,
+            "smtp.attacker.test",
+            465,
+            TlsMode::Implicit,
+        ));
+        t.discovery = Some(d);
+        t
+    }
+
+    fn found(host: &str, source: &'static str) -> Endpoint {
+        Endpoint {
+            protocol: Protocol::Smtp,
+            host: host.into(),
+            port: 465,
+            tls: TlsMode::Implicit,
+            source,
+        }
+    }
+
+    #[test]
+    fn the_trust_rule_takes_the_domain_and_its_subdomains_and_nothing_else_dns_names() {
+        let kb = crate::knowledge::get().expect("kb");
+        let t = target(kb, "alice@example.org");
+        let public: Option<std::net::IpAddr> = Some("192.0.2.10".parse().expect("ip"));
+        let ok = |h: &str, src| {
+            matches!(
+                trust(kb, &t, &found(h, src), public, &[]),
+                Trust::Trusted(_)
+            )
+        };
+        assert!(ok("example.org", "srv"));
+        assert!(ok("MAIL.Example.org.", "srv"));
+        assert!(ok("a.b.example.org", "mx"));
+        assert!(ok("imap.elsewhere.test", "autoconfig"));
+        assert!(ok("smtp.attacker.test", "flag"));
+        assert!(ok("smtp.attacker.test", "profile"));
+        assert!(!ok("smtp.attacker.test", "srv"));
+        assert!(!ok("badexample.org", "srv"));
+        assert!(!ok("example.org.attacker.test", "mx"));
+        assert!(!ok("192.0.2.1", "srv"));
+        assert!(!ok("192.0.2.1", "autoconfig"));
+        match trust(kb, &t, &found("smtp.attacker.test", "srv"), public, &[]) {
+            Trust::Untrusted(why) => assert_eq!(
+                why,
+                "the domain's SRV record _submission._tcp.example.net names smtp.attacker.test, outside example.org: not trusted with your password"
+            ),
+            other => panic!("{other:?}"),
+        }
+        // The user's word lifts it.
+        let named = ["SMTP.attacker.test.".to_string()];
+        let r = trust(kb, &t, &found("smtp.attacker.test", "srv"), public, &named);
+        assert!(matches!(r, Trust::Trusted(_)), "{r:?}");
+    }
+
+    #[test]
+    fn a_discovered_host_at_a_local_or_private_address_is_never_trusted_by_the_rule() {
+        let kb = crate::knowledge::get().expect("kb");
+        let t = target(kb, "alice@example.org");
+        for ip in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "100.64.0.1",
+            "169.254.1.1",
+            "0.0.0.0",
+            "::1",
+            "fd00::1",
+            "fe80::1",
+            "::ffff:192.168.1.1",
+        ] {
+            let peer = Some(ip.parse().expect("ip"));
+            assert!(internal_address(ip.parse().expect("ip")).is_some(), "{ip}");
+            for src in ["srv", "mx", "autoconfig"] {
+                let r = trust(kb, &t, &found("mail.example.org", src), peer, &[]);
+                assert!(matches!(r, Trust::Untrusted(_)), "{ip} {src}: {r:?}");
+            }
+            // What the user named is the user's business.
+            let r = trust(kb, &t, &found("mail.example.org", "flag"), peer, &[]);
+            assert!(matches!(r, Trust::Trusted(_)), "{ip}");
+        }
+        for ip in ["192.0.2.1", "8.8.8.8", "2001:db8::1", "100.128.0.1"] {
+            assert_eq!(internal_address(ip.parse().expect("ip")), None, "{ip}");
+        }
+    }
+
+    #[test]
+    fn a_known_providers_server_is_trusted_when_the_evidence_names_that_provider() {
+        let kb = crate::knowledge::get().expect("kb");
+        let mut t = target(kb, "alice@example.org");
+        let public: Option<std::net::IpAddr> = Some("192.0.2.10".parse().expect("ip"));
+        let gmail = super::super::profile_endpoints(kb, "gmail");
+        let host = gmail
+            .first()
+            .map(|e| e.host.clone())
+            .expect("gmail servers");
+        let r = trust(kb, &t, &found(&host, "srv"), public, &[]);
+        assert!(matches!(r, Trust::Untrusted(_)), "no evidence yet: {r:?}");
+        t.set_provider(kb, "gmail", "mx");
+        let r = trust(kb, &t, &found(&host, "srv"), public, &[]);
+        assert!(matches!(r, Trust::Trusted(_)), "{r:?}");
     }
 }

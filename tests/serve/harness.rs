@@ -110,10 +110,15 @@ impl Drop for Serve {
 }
 
 pub fn serve_cmd(config: &Path) -> Command {
+    serve_cmd_on(config, "127.0.0.1:0")
+}
+
+/// `serve_cmd`, listening on `listen`.
+pub fn serve_cmd_on(config: &Path, listen: &str) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_mailbox-doctor"));
     c.args(["serve", "--config"])
         .arg(config)
-        .args(["--listen", "127.0.0.1:0", "--now", "2026-06-01"])
+        .args(["--listen", listen, "--now", "2026-06-01"])
         .env_remove("MAILBOX_DOCTOR_PASSWORD")
         .env_remove("MAILBOX_DOCTOR_TOKEN")
         .stdin(Stdio::null())
@@ -170,11 +175,23 @@ impl Serve {
 
     /// GET `path` with extra request headers; returns status, head and body.
     pub fn get_with(&self, path: &str, headers: &[(&str, &str)]) -> Answer {
-        let mut s = TcpStream::connect(self.addr).expect("connects");
+        self.request_to(self.addr, "GET", path, headers)
+    }
+
+    /// Any method, to `path` at `addr` (the server's own address, or another
+    /// address of this machine it listens on), without a body.
+    pub fn request_to(
+        &self,
+        addr: std::net::SocketAddr,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+    ) -> Answer {
+        let mut s = TcpStream::connect(addr).expect("connects");
         s.set_read_timeout(Some(Duration::from_secs(60)))
             .expect("timeout");
         let mut req = format!(
-            "GET {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n",
+            "{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n",
             self.addr
         );
         for (k, v) in headers {

@@ -1,8 +1,9 @@
-//! Operating `serve`: SIGHUP reloads (a broken config keeps the old one; the
-//! cache and the lockout ledger survive, also when a module changes), SIGTERM
+//! Operating `serve`: SIGHUP and `POST /-/reload` reload (a broken config keeps
+//! the old one; the cache and the lockout ledger survive, also when a module
+//! changes; the HTTP reload is taken from this machine only), SIGTERM
 //! during a probe (the probe finishes and is answered), and the HTTP bounds.
 
-use crate::harness::{Env, Serve, USER};
+use crate::harness::{serve_cmd_on, Env, Serve, USER};
 use std::io::{Read, Write};
 use std::time::{Duration, Instant};
 
@@ -71,6 +72,92 @@ fn a_broken_reload_keeps_the_old_config_and_a_good_one_keeps_the_cache() {
         "the budget holds across modules"
     );
     serve.assert_no_leak();
+}
+
+/// The reload every platform has (Windows has no SIGHUP): `POST /-/reload`, as
+/// Prometheus offers. Same effect as SIGHUP, and the answer says how it went.
+#[test]
+fn post_reload_from_loopback_reloads_as_sighup_does() {
+    let env = Env::new();
+    let server = env.fixture("exo-smtp-ok", Duration::ZERO);
+    let port = server.addr().port();
+    let good = env.smtp_module("smtp", port, "") + &env.target(USER, "smtp", "");
+    let cfg = env.write_config(&good);
+    let serve = Serve::start(&cfg, &[]);
+    assert_eq!(serve.probe(USER).value("probe_success", &[]), Some(1.0));
+    let post = |path: &str| serve.request_to(serve.addr, "POST", path, &[]);
+
+    // A GET does not reload, and says which method does.
+    let g = serve.get("/-/reload");
+    assert_eq!(g.status, 405, "{}", g.body);
+    assert_eq!(g.header("allow").as_deref(), Some("POST"));
+
+    // Broken: refused with 500, the old config stays, the log says why.
+    env.write_config(&(good.clone() + "colour = \"red\"\n"));
+    let r = post("/-/reload");
+    assert_eq!(r.status, 500, "{}", r.body);
+    assert!(r.body.contains("previous one stays in force"), "{}", r.body);
+    let failed = serve.wait_log("reload failed; the previous config stays in force", 1);
+    assert!(failed[0]["error"]
+        .as_str()
+        .unwrap_or_default()
+        .contains("colour"));
+    assert_eq!(
+        serve.probe(USER).value("mailbox_doctor_probe_cached", &[]),
+        Some(1.0)
+    );
+
+    // Good, with a second target: 200, and the first target's result is kept.
+    let second = "printer@contoso.com";
+    env.write_config(&(good.clone() + &env.target(second, "smtp", "")));
+    let r = post("/-/reload");
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(r.body.contains("2 targets"), "{}", r.body);
+    let ok = serve.wait_log("reloaded", 1);
+    assert_eq!(ok[0]["unchanged"], 1);
+    let a = serve.probe(USER);
+    assert_eq!(a.value("mailbox_doctor_probe_cached", &[]), Some(1.0));
+    assert_eq!(server.stats().auth_attempts, 1, "no second login");
+    assert_eq!(
+        serve
+            .get("/metrics")
+            .value("mailbox_doctor_serve_config_last_reload_successful", &[]),
+        Some(1.0)
+    );
+    serve.assert_no_leak();
+}
+
+/// A client on another address of the machine (not loopback) may scrape, but
+/// not reload: 403, and the config is not read again.
+#[test]
+#[allow(clippy::disallowed_macros)] // a skipped test says so, loudly
+fn post_reload_from_a_non_loopback_address_is_refused() {
+    // This machine's address on its default route, if it has one.
+    let Some(ip) = std::net::UdpSocket::bind("0.0.0.0:0")
+        .and_then(|u| u.connect("192.0.2.1:9").map(|_| u))
+        .and_then(|u| u.local_addr())
+        .ok()
+        .map(|a| a.ip())
+        .filter(|ip| !ip.is_loopback() && !ip.is_unspecified())
+    else {
+        eprintln!("SKIPPED: this machine has no non-loopback IPv4 address to test from");
+        return;
+    };
+    let env = Env::new();
+    let server = env.fixture("exo-smtp-ok", Duration::ZERO);
+    let good = env.smtp_module("smtp", server.addr().port(), "") + &env.target(USER, "smtp", "");
+    let cfg = env.write_config(&good);
+    let serve = Serve::spawn(&mut serve_cmd_on(&cfg, &format!("{ip}:0")));
+    let at = std::net::SocketAddr::new(ip, serve.addr.port());
+    assert_eq!(
+        serve.request_to(at, "GET", "/-/healthy", &[]).status,
+        200,
+        "reachable from {ip}"
+    );
+    let r = serve.request_to(at, "POST", "/-/reload", &[]);
+    assert_eq!(r.status, 403, "{}", r.body);
+    assert!(r.body.contains("only from this machine"), "{}", r.body);
+    assert!(!String::from_utf8_lossy(&serve.stderr()).contains("reloaded"));
 }
 
 #[test]

@@ -115,6 +115,7 @@ pub fn run(kb: &'static Knowledge, args: BatchArgs) -> anyhow::Result<Outcome> {
                 transcript: args.net.transcript,
                 observer: None,
                 common: common.clone(),
+                signin: None,
             })
         })
         .collect();

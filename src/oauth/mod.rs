@@ -10,6 +10,42 @@
 use crate::vocab::{Finding, Protocol, Severity};
 use base64::Engine as _;
 
+pub mod app;
+pub mod browser;
+pub mod device;
+pub mod endpoint;
+
+/// The steps of one sign-in, with when each ended (milliseconds since the start):
+/// what the report's `signin` check shows. No step holds a secret.
+#[derive(Debug, Clone)]
+pub struct Steps {
+    start: std::time::Instant,
+    pub items: Vec<serde_json::Value>,
+}
+
+impl Default for Steps {
+    fn default() -> Self {
+        Steps {
+            start: std::time::Instant::now(),
+            items: Vec::new(),
+        }
+    }
+}
+
+impl Steps {
+    pub fn push(&mut self, step: &str, outcome: impl Into<String>) {
+        self.items.push(serde_json::json!({
+            "step": step,
+            "outcome": outcome.into(),
+            "at_ms": self.start.elapsed().as_millis() as u64,
+        }));
+    }
+}
+
+/// Where a sign-in tells the person at the keyboard what to do (the device code
+/// and its address, the authorize address): standard error, from the command.
+pub type Notify = std::sync::Arc<dyn Fn(&str) + Send + Sync>;
+
 /// The audiences Exchange Online accepts for IMAP/POP/SMTP tokens.
 pub const EXCHANGE_AUDIENCES: &[&str] = &[
     "https://outlook.office.com",

@@ -1,0 +1,98 @@
+//! `--sign-in` and its options (`cli::SignInArgs`) turned into a sign-in plan:
+//! the client secret and certificate read from files only their owner can read,
+//! and the person told on standard error what to do (the device code, the
+//! address to open). Any command that signs in uses `plan`.
+
+use crate::checks::signin::{Flow, Plan, THUNDERBIRD_CLIENT_ID};
+use crate::cli::{BorrowedClient, SignInArgs, SignInFlow};
+use crate::oauth::app::Certificate;
+use std::io::Write as _;
+use std::time::Duration;
+
+/// The largest certificate file read.
+const MAX_PEM: u64 = 256 * 1024;
+
+/// Tells the person at the keyboard, on standard error.
+pub fn stderr_notify() -> crate::oauth::Notify {
+    std::sync::Arc::new(|line: &str| {
+        let mut e = std::io::stderr().lock();
+        let _ = writeln!(e, "{line}");
+        let _ = e.flush();
+    })
+}
+
+/// The plan for `--sign-in`, or None when no sign-in was asked for.
+pub fn plan(args: &SignInArgs, notify: crate::oauth::Notify) -> anyhow::Result<Option<Plan>> {
+    let Some(flow) = args.sign_in else {
+        return Ok(None);
+    };
+    let flow = match flow {
+        SignInFlow::Device => Flow::Device,
+        SignInFlow::Browser => Flow::Browser,
+        SignInFlow::App => Flow::App,
+    };
+    let (client_id, borrowed_from) = match (&args.client_id, args.borrow_client) {
+        (Some(id), _) => {
+            let id = id.trim();
+            if id.is_empty() || id.len() > 200 || id.chars().any(|c| c.is_control() || c == ' ') {
+                anyhow::bail!("--client-id must be an application (client) id, such as 11111111-2222-3333-4444-555555555555");
+            }
+            (id.to_string(), None)
+        }
+        (None, Some(BorrowedClient::Thunderbird)) => {
+            if flow == Flow::App {
+                anyhow::bail!("--sign-in app needs your own app registration (--client-id): a borrowed public client has no app permissions in your tenant");
+            }
+            (THUNDERBIRD_CLIENT_ID.to_string(), Some("Mozilla Thunderbird"))
+        }
+        (None, None) => anyhow::bail!(
+            "--sign-in needs --client-id: the application (client) id of your organisation's app registration (Entra admin center > App registrations). mailbox-doctor ships no client id of its own; --borrow-client thunderbird uses Mozilla Thunderbird's public client instead, if your tenant allows it"
+        ),
+    };
+    if flow == Flow::App {
+        if args.tenant.is_none() {
+            anyhow::bail!("--sign-in app needs --tenant (the tenant id or its domain)");
+        }
+        if args.client_secret_file.is_none() && args.client_certificate.is_none() {
+            anyhow::bail!("--sign-in app needs --client-secret-file or --client-certificate");
+        }
+    }
+    if flow == Flow::Device
+        && (args.client_secret_file.is_some() || args.client_certificate.is_some())
+    {
+        anyhow::bail!("--sign-in device signs in as a public client: it takes no client secret or certificate");
+    }
+    let client_secret = match &args.client_secret_file {
+        Some(f) => Some(crate::secret::input::from_file("--client-secret-file", f)?),
+        None => None,
+    };
+    let certificate = match &args.client_certificate {
+        Some(f) => {
+            let pem = crate::secret::input::private_file("--client-certificate", f, MAX_PEM)?;
+            let c = Certificate::from_pem(&pem)
+                .map_err(|e| anyhow::anyhow!("--client-certificate {}: {e}", f.display()))?;
+            Some(std::sync::Arc::new(c))
+        }
+        None => None,
+    };
+    if let Some(p) = &args.save_token {
+        if p.exists() {
+            anyhow::bail!(
+                "--save-token {} exists already; name a new file",
+                p.display()
+            );
+        }
+    }
+    Ok(Some(Plan {
+        flow,
+        client_id,
+        borrowed_from,
+        tenant: args.tenant.clone(),
+        timeout: args.sign_in_timeout.map(Duration::from_secs),
+        open_browser: !args.no_browser,
+        client_secret,
+        certificate,
+        save_token: args.save_token.clone(),
+        notify,
+    }))
+}
