@@ -26,6 +26,11 @@ const KNOWLEDGE: &[&str] = &[
     "fingerprints",
     "entra",
     "signins",
+    "standards",
+    "vocab-tls",
+    "vocab-network",
+    "vocab-mail",
+    "vocab-oauth",
 ];
 
 fn knowledge_to_json() {
@@ -39,7 +44,7 @@ fn knowledge_to_json() {
             .unwrap_or_else(|e| panic!("cannot read {}: {e}", src.display()));
         let value: toml::Value = toml::from_str(&text)
             .unwrap_or_else(|e| panic!("checks/{name}.toml is not valid TOML: {e}"));
-        if ["smtp", "imap", "pop", "client"].contains(name) {
+        if ["smtp", "imap", "pop", "client"].contains(name) || name.starts_with("vocab-") {
             compile_patterns(name, "signature", &value);
         }
         if *name == "context" {
@@ -76,29 +81,43 @@ fn compile_patterns(file: &str, table: &str, value: &toml::Value) {
 
 fn embed_fixtures() {
     println!("cargo:rerun-if-changed=fixtures");
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
-    let mut names: Vec<_> = std::fs::read_dir(&dir)
-        .map(|rd| {
-            rd.filter_map(|e| e.ok())
-                .map(|e| e.path())
-                .filter(|p| p.extension().is_some_and(|x| x == "txt"))
-                .collect()
-        })
-        .unwrap_or_default();
-    names.sort();
-    let mut out = String::from(
-        "/// Embedded fixtures: (name, text).\npub const FIXTURES: &[(&str, &str)] = &[\n",
-    );
-    for p in names {
-        println!("cargo:rerun-if-changed={}", p.display());
-        let stem = p.file_stem().and_then(|s| s.to_str()).unwrap_or_default();
+    println!("cargo:rerun-if-changed=fixtures/paths");
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
+    let mut out = String::new();
+    // The `check` scenarios, and the `paths` ones (an MX on port 25, HVE, relays),
+    // which `check` cannot play.
+    for (konst, dir, what) in [
+        ("FIXTURES", root.clone(), "Embedded fixtures"),
+        (
+            "PATH_FIXTURES",
+            root.join("paths"),
+            "Embedded `paths` fixtures",
+        ),
+    ] {
+        let mut names: Vec<_> = std::fs::read_dir(&dir)
+            .map(|rd| {
+                rd.filter_map(|e| e.ok())
+                    .map(|e| e.path())
+                    .filter(|p| p.extension().is_some_and(|x| x == "txt"))
+                    .collect()
+            })
+            .unwrap_or_default();
+        names.sort();
         let _ = writeln!(
             out,
-            "    ({stem:?}, include_str!({:?})),",
-            p.display().to_string()
+            "/// {what}: (name, text).\npub const {konst}: &[(&str, &str)] = &["
         );
+        for p in names {
+            println!("cargo:rerun-if-changed={}", p.display());
+            let stem = p.file_stem().and_then(|s| s.to_str()).unwrap_or_default();
+            let _ = writeln!(
+                out,
+                "    ({stem:?}, include_str!({:?})),",
+                p.display().to_string()
+            );
+        }
+        out.push_str("];\n");
     }
-    out.push_str("];\n");
     let dest =
         std::path::Path::new(&std::env::var("OUT_DIR").unwrap_or_default()).join("fixtures.rs");
     let _ = std::fs::write(dest, out);

@@ -19,7 +19,7 @@ MAX_LEN="${MAX_LEN:-65536}"
 TIMEOUT="${TIMEOUT:-30}"
 export RUSTC_BOOTSTRAP=1
 
-ALL=(smtp_reply imap_response imap_literals pop3 identity knowledge_match credentials)
+ALL=(smtp_reply imap_response imap_literals pop3 identity knowledge_match credentials scrub signins_csv)
 if [ "$#" -gt 0 ]; then TARGETS=("$@"); else TARGETS=("${ALL[@]}"); fi
 
 FUZZ_FLAGS=(-O -a)
@@ -90,6 +90,23 @@ seed() {
     credentials)
       seed_literal "$dir" 'abcd efgh ijkl mnop' ' correct horse\r' '"quoted"' 'pa\u200bss' \
         'alice@contoso.com' 'mailto:Alice@Contoso.com ' 'CONTOSO\\alice'
+      ;;
+    scrub)
+      # Byte 0 picks the secret, byte 1 the form it is written in, byte 2 where.
+      seed_literal "$dir" '\x00\x00\x05535 5.7.8 {"status":"400","schemes":"Bearer"}' \
+        '\x01\x01\x20{"status":"401","token":"","scope":"https://mail.google.com/"}' \
+        '\x02\x02\x10{"error":{"message":"bad \\"x\\" \\/ \\u00e9"}}' \
+        '\x03\x03\x04334 eyJzdGF0dXMiOiI0MDAifQ==' \
+        '\x01\x08\x00NO [AUTHENTICATIONFAILED] \x1b[2J AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA' \
+        '\x00\x06\x02-ERR \xc2\x9b\xe2\x80\xae \\ud83d\\ude00 \\ud800 %41%41'
+      ;;
+    signins_csv)
+      seed_literal "$dir" \
+        'Date (UTC),Request ID,User,Username,Application,Client app,IP address,Location,Status,Sign-in error code,Failure reason,Conditional Access\r\n2025-12-04T08:19:41Z,1,Alice,alice@contoso.com,Office,Authenticated SMTP,203.0.113.5,"Berlin, Berlin, DE",Failure,50126,"Invalid username or password",Not Applied\r\n' \
+        'Date (UTC),Username,Status\n"2025-12-04T08:19:41Z,alice@contoso.com,Success\n2025-12-04T08:19:42Z,bob@contoso.com,Success\n' \
+        'Date (UTC),Username,Status,User agent\n2025-12-04T08:19:41Z,a@b.c,Success,"a ""quoted"" \nline"\n2025-12-04T08:19:41Z,a@b.c,Success,x"y\n' \
+        '\xff\xfeD\x00a\x00t\x00e\x00,\x00U\x00\n\x00' \
+        '\xfe\xff\x00D\x00a\x00t\x00e\x00,\x00U\x00\n'
       ;;
     *) echo "unknown target: $t" >&2; exit 2 ;;
   esac

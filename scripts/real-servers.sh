@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Real Dovecot (IMAP, POP3) and Postfix (submission with Dovecot SASL) on 127.0.0.1,
+# Real Dovecot (IMAP, POP3) and Postfix (submission with Dovecot SASL, and two
+# relays by client address for `paths`) on 127.0.0.1,
 # for the real-server tests. Their domain is example.test and their host name
 # mail.example.test (in the certificate); the tests publish the domain's SRV
 # records through their own DNS server. Everything lives under target/real-servers; the
@@ -21,6 +22,8 @@ export MD_REAL_POP=127.0.0.1:10110
 export MD_REAL_POPS=127.0.0.1:10995
 export MD_REAL_SUBMISSION=127.0.0.1:10587
 export MD_REAL_SMTP_PLAIN=127.0.0.1:10025
+export MD_REAL_RELAY_OPEN=127.0.0.1:10026
+export MD_REAL_RELAY_CLOSED=127.0.0.1:10027
 export MD_REAL_CA=$STATE/ca.crt
 export MD_REAL_USER=$USER_NAME
 export MD_REAL_PASSWORD=$USER_PASS
@@ -157,6 +160,10 @@ EOT
   cat > "$d/master.cf" <<EOT
 10587     inet  n       -       n       -       -       smtpd -o smtpd_tls_security_level=encrypt
 10025     inet  n       -       n       -       -       smtpd -o smtpd_tls_security_level=none
+# Relays that decide by the client's address (no login): loopback is in
+# mynetworks on 10026 and is not on 10027.
+10026     inet  n       -       n       -       -       smtpd -o mynetworks=127.0.0.0/8 -o smtpd_relay_restrictions=permit_mynetworks,reject_unauth_destination -o smtpd_sasl_auth_enable=no
+10027     inet  n       -       n       -       -       smtpd -o mynetworks=192.0.2.0/24 -o smtpd_relay_restrictions=permit_mynetworks,reject_unauth_destination -o smtpd_sasl_auth_enable=no
 pickup    unix  n       -       n       60      1       pickup
 cleanup   unix  n       -       n       -       0       cleanup
 qmgr      unix  n       -       n       300     1       qmgr
@@ -199,7 +206,7 @@ start() {
   dovecot -c "$STATE/dovecot.conf" >>"$STATE/start.log" 2>&1
   # The master daemon directly: `postfix start` insists on a system main.cf.
   setsid /usr/lib/postfix/sbin/master -c "$STATE/postfix" -d </dev/null >>"$STATE/start.log" 2>&1 &
-  for p in 10143 10993 10110 10995 10587 10025; do wait_port "$p"; done
+  for p in 10143 10993 10110 10995 10587 10025 10026 10027; do wait_port "$p"; done
 }
 
 case "${1:-}" in

@@ -47,6 +47,10 @@ pub enum Command {
     Serve(Box<ServeArgs>),
     /// Read Entra sign-in log exports: legacy sign-ins, failures, lockout risk (offline)
     Signins(Box<SigninsArgs>),
+    /// Test, from this network and without sending a message, the ways out for a
+    /// device that cannot do OAuth (HVE, connector relay, direct send, SMTP AUTH,
+    /// Google's relay, a self-hosted relay)
+    Paths(Box<PathsArgs>),
     /// Print a shell completion script
     Completions {
         #[arg(value_enum)]
@@ -538,4 +542,83 @@ fn parse_timeout(s: &str) -> Result<f64, String> {
         return Err("the timeout must be between 0 and 3600 seconds".into());
     }
     Ok(v)
+}
+
+/// The TLS versions a device speaks (`paths --device-tls`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DeviceTls {
+    #[value(name = "1.0")]
+    V10,
+    #[value(name = "1.1")]
+    V11,
+    #[value(name = "1.2")]
+    V12,
+    #[value(name = "1.3")]
+    V13,
+}
+
+impl DeviceTls {
+    /// 10, 11, 12 or 13.
+    pub fn number(self) -> u8 {
+        match self {
+            DeviceTls::V10 => 10,
+            DeviceTls::V11 => 11,
+            DeviceTls::V12 => 12,
+            DeviceTls::V13 => 13,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct PathsArgs {
+    /// The address the device sends as, e.g. scanner@contoso.com
+    pub email: String,
+    /// An internal recipient to probe with (default: the address itself)
+    #[arg(long, value_name = "ADDRESS")]
+    pub recipient: Option<String>,
+    /// A recipient outside the organisation: tells connector relay from direct send
+    #[arg(long, value_name = "ADDRESS")]
+    pub external_recipient: Option<String>,
+    /// A High Volume Email account to log in with (once)
+    #[arg(long, value_name = "ADDRESS")]
+    pub hve_account: Option<String>,
+    /// The HVE account's password: the first line of a file only its owner can
+    /// read (also: MAILBOX_DOCTOR_HVE_PASSWORD)
+    #[arg(long, value_name = "FILE", requires = "hve_account")]
+    pub hve_password_file: Option<PathBuf>,
+    /// A relay or submission server of your own to test, HOST[:PORT] (default port 587)
+    #[arg(long, value_name = "HOST[:PORT]")]
+    pub relay: Option<String>,
+    /// The newest TLS version the device speaks
+    #[arg(long, value_enum, value_name = "VERSION")]
+    pub device_tls: Option<DeviceTls>,
+    /// Send one short, plainly labelled message to the internal recipient by
+    /// direct send (nothing is ever sent otherwise)
+    #[arg(long)]
+    pub send_test_message: bool,
+    /// Timeout for each network step, in seconds
+    #[arg(long, default_value_t = 10.0, value_name = "SECS", value_parser = parse_timeout)]
+    pub timeout: f64,
+    /// Send every DNS lookup to this server (IP:PORT)
+    #[arg(long, value_name = "IP:PORT")]
+    pub dns_server: Option<std::net::SocketAddr>,
+    /// Extra trust anchors (PEM), for private CAs
+    #[arg(long, value_name = "PEM")]
+    pub ca_file: Option<PathBuf>,
+    /// Allow credentials over an unencrypted connection (never the default)
+    #[arg(long)]
+    pub allow_plaintext: bool,
+    /// The MX port probed (tests)
+    #[arg(long, hide = true, default_value_t = 25, value_parser = clap::value_parser!(u16).range(1..))]
+    pub mx_port: u16,
+    /// The submission port probed (tests)
+    #[arg(long, hide = true, default_value_t = 587, value_parser = clap::value_parser!(u16).range(1..))]
+    pub submission_port: u16,
+    /// The HVE port probed (tests)
+    #[arg(long, hide = true, default_value_t = 587, value_parser = clap::value_parser!(u16).range(1..))]
+    pub hve_port: u16,
+    #[command(flatten)]
+    pub output: OutputArgs,
+    #[arg(long, hide = true, value_name = "DATE")]
+    pub now: Option<chrono::NaiveDate>,
 }

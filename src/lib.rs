@@ -142,6 +142,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Batch(args) => commands::batch::run(kb, *args),
         Command::Demo(args) => commands::demo::command(kb, args),
         Command::Serve(args) => commands::serve::run(kb, *args),
+        Command::Paths(args) => commands::paths::run(kb, *args),
         Command::Completions { shell } => Ok(commands::completions(shell)),
         Command::Manpage => commands::manpage(),
     }

@@ -50,6 +50,11 @@ impl Progress {
         }
     }
 
+    /// Hides the spinners while `f` runs (a question at the terminal).
+    pub fn suspend<R>(&self, f: impl FnOnce() -> R) -> R {
+        self.multi.suspend(f)
+    }
+
     /// Removes every spinner line before the report is printed.
     pub fn clear(self) {
         for (_, b) in &self.bars {

@@ -15,6 +15,11 @@ fn every_signature_matches_its_own_example() {
     let mut failures = Vec::new();
     for sig in &kb.signatures {
         let def = &sig.def;
+        // The standards' entries carry the RFC's meaning, not a reply: tests/vocabulary.rs
+        // reads each with a reply built from its code.
+        if def.standard {
+            continue;
+        }
         // A reply signature is read as its protocol's reply; a client-side one as pasted text.
         let matches = match_reply(
             kb,

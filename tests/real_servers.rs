@@ -247,7 +247,25 @@ fn no_credentials_cross_a_connection_without_tls() {
 #[ignore = "needs the real servers from scripts/real-servers.sh"]
 fn the_address_alone_finds_the_published_servers_and_logs_in_to_both() {
     let r = real();
-    let (v, code, ..) = run_with(&r, &r.password, &[], true);
+    // The published host resolves to 127.0.0.1, an address on this computer:
+    // on DNS's word alone it gets no login, only the connection and TLS.
+    let dl = log_len(&r.dovecot_log);
+    let (v, ..) = run_with(&r, &r.password, &[], true);
+    for id in ["smtp", "imap", "pop"] {
+        assert_eq!(status(&v, id), "warn", "{id}: {v}");
+    }
+    assert!(
+        v["diagnosis"][0]["code"] == "DISCOVERED_HOST_NOT_TRUSTED",
+        "{v}"
+    );
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert_eq!(
+        attempts_since(&r.dovecot_log, dl, &["Password mismatch", "Login: user="]),
+        0,
+        "no login reached Dovecot"
+    );
+    // Trusted by name, as a user who knows the host would.
+    let (v, code, ..) = run_with(&r, &r.password, &["--trust-discovered", HOST], true);
     let eps: Vec<(String, u64, String)> = v["target"]["endpoints"]
         .as_array()
         .map(|a| {
@@ -326,4 +344,61 @@ fn the_wrong_port_is_named_against_the_published_one() {
         attempts_since(&r.dovecot_log, dl, &["Password mismatch", "Login: user="]),
         0
     );
+}
+
+/// `paths` with a relay of the user's own: real Postfix with `mynetworks` and
+/// `reject_unauth_destination` (no login), one port where loopback is allowed and
+/// one where it is not. MAIL FROM and RCPT TO only: Postfix's log shows no
+/// message queued.
+fn paths_relay(relay: &str) -> (serde_json::Value, Option<i32>) {
+    let r = real();
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let dns = rt
+        .block_on(DnsServer::start(Zone::new()))
+        .expect("dns server");
+    let out = bin()
+        .args(["paths", "scanner@example.test", "--json", "--timeout", "15"])
+        .args(["--relay", relay])
+        .args(["--external-recipient", "bob@example.net"])
+        .args(["--ca-file", &r.ca])
+        .args(["--dns-server", &dns.addr().to_string()])
+        .output()
+        .expect("runs");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "not JSON ({e}): {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    let submission = v["paths"]
+        .as_array()
+        .and_then(|a| a.iter().find(|p| p["path"] == "submission").cloned())
+        .unwrap_or_default();
+    (submission, out.status.code())
+}
+
+#[test]
+#[ignore = "needs the real servers from scripts/real-servers.sh"]
+fn a_relay_by_client_address_accepts_an_allowed_network_and_denies_another() {
+    let r = real();
+    let before = log_len(&r.postfix_log);
+    let open = std::env::var("MD_REAL_RELAY_OPEN").expect("MD_REAL_RELAY_OPEN");
+    let (p, code) = paths_relay(&open);
+    assert_eq!(p["verdict"], "works", "{p}");
+    assert_eq!(code, Some(0));
+    let closed = std::env::var("MD_REAL_RELAY_CLOSED").expect("MD_REAL_RELAY_CLOSED");
+    let (p, code) = paths_relay(&closed);
+    assert_eq!(p["verdict"], "blocked", "{p}");
+    assert_eq!(p["code"], "RELAY_DENIED", "{p}");
+    assert!(p["summary"]
+        .as_str()
+        .unwrap_or_default()
+        .contains("Relay access denied"));
+    assert_eq!(code, Some(2));
+    // Nothing was queued: no message ever went past RCPT TO.
+    let log = std::fs::read_to_string(&r.postfix_log).unwrap_or_default();
+    let since = log.get(before..).unwrap_or_default();
+    assert!(!since.contains("message-id="), "{since}");
+    assert!(!since.contains("qmgr"), "{since}");
 }

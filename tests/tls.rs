@@ -234,3 +234,52 @@ C: QUIT
         assert_eq!(out.status.code(), Some(2));
     }
 }
+
+#[test]
+fn a_chain_is_verified_once_per_name_roots_and_validity_window() {
+    use mailbox_doctor::net::trust::{Trust, Verifier};
+    use mailbox_doctor::net::verdicts::hits;
+    use mailbox_doctor::sim::pki::{Ca, Validity};
+    use rustls::client::danger::ServerCertVerifier;
+    use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+    let ca = Ca::new("Verdict Test CA").expect("ca");
+    let other = Ca::new("Another CA").expect("ca");
+    let cert = ca
+        .issue(&["mail.verdict.test"], Validity::Valid)
+        .expect("cert");
+    let root = CertificateDer::from(ca.der());
+    let trust = Trust::from_roots(&[root], &[], &[]).expect("trust");
+    let verify = |trust: &Trust, name: &str, now: UnixTime| {
+        let v = Verifier::new(trust.clone());
+        let r = v.verify_server_cert(
+            &cert.chain[0],
+            &cert.chain[1..],
+            &ServerName::try_from(name.to_string()).expect("name"),
+            &[],
+            now,
+        );
+        (r.is_ok(), v.verdicts())
+    };
+    let now = UnixTime::now();
+    let before = hits();
+    let first = verify(&trust, "mail.verdict.test", now);
+    assert!(first.0 && first.1.public, "{first:?}");
+    // The same chain, name and roots: the kept verdict, and the same one.
+    let second = verify(&trust, "mail.verdict.test", now);
+    assert_eq!(second, first);
+    assert!(hits() > before);
+    // Another name: verified afresh, and refused, then refused again from the cache.
+    let wrong = verify(&trust, "other.verdict.test", now);
+    assert!(!wrong.0 && !wrong.1.public, "{wrong:?}");
+    assert_eq!(verify(&trust, "other.verdict.test", now), wrong);
+    // Other roots: never the first roots' verdict.
+    let elsewhere = Trust::from_roots(&[CertificateDer::from(other.der())], &[], &[]).expect("t");
+    assert!(!verify(&elsewhere, "mail.verdict.test", now).0);
+    // Past the certificate's end: refused, though an accepting verdict for the
+    // same inputs is kept (it is kept only inside the chain's validity).
+    let later = UnixTime::since_unix_epoch(std::time::Duration::from_secs(
+        now.as_secs() + 200 * 365 * 86400,
+    ));
+    assert!(!verify(&trust, "mail.verdict.test", later).0);
+    assert!(verify(&trust, "mail.verdict.test", now).0);
+}

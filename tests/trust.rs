@@ -513,3 +513,71 @@ fn the_trust_rule_is_explained_in_text_within_80_columns() {
     assert!(text.contains("--trust-discovered"), "{text}");
     assert_no_leak(USER, PW, &[&out.stdout, &out.stderr]);
 }
+
+/// `check` in a pseudo-terminal (util-linux `script`), the answer typed ahead
+/// on its input; the terminal's text.
+fn in_terminal(lab: &Lab, dns: &DnsServer, format: &[&str], answer: &str) -> String {
+    let exe = env!("CARGO_BIN_EXE_mailbox-doctor");
+    let line = format!(
+        "{exe} check {USER} --timeout 3 --skip tenant --dns-server {} --ca-file {} {}",
+        dns.addr(),
+        lab.ca.path().display(),
+        format.join(" ")
+    );
+    let out = assert_cmd::Command::new("script")
+        .args(["-qec", &line, "/dev/null"])
+        .env("MAILBOX_DOCTOR_PASSWORD", PW)
+        .env("NO_COLOR", "1")
+        .env("TERM", "dumb")
+        .write_stdin(answer.to_string())
+        .timeout(Duration::from_secs(60))
+        .output()
+        .expect("script runs");
+    assert_no_leak(USER, PW, &[&out.stdout, &out.stderr]);
+    String::from_utf8_lossy(&out.stdout).to_string()
+}
+
+#[test]
+fn the_terminal_asks_about_a_host_outside_the_domain_and_machine_formats_never_do() {
+    let lab = Lab::new();
+    let server = lab.fixture("gmail-smtp-implicit-ok", EVIL);
+    let dns = lab.dns(
+        zone()
+            .add(
+                "_submissions._tcp.example.org",
+                Rec::Srv(0, 0, server.addr().port(), EVIL.into()),
+            )
+            .add(EVIL, local()),
+    );
+    let question = format!("Trust {EVIL} with your credentials? [y/N]");
+    // No: the login is withheld for being outside the domain.
+    let text = in_terminal(&lab, &dns, &[], "n\n");
+    assert!(text.contains(&question), "{text}");
+    let words = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        words.contains(
+            "_submissions._tcp.example.org names smtp.attacker.test, outside example.org"
+        ),
+        "{text}"
+    );
+    assert_eq!(server.take_stats().auth_attempts, 0, "{text}");
+    // Yes vouches for the name; the address, 127.0.0.1, still gets no login:
+    // no answer at a prompt sends a password to this computer on DNS's word.
+    let text = in_terminal(&lab, &dns, &[], "y\n");
+    assert!(text.contains(&question), "{text}");
+    // The report, after the question.
+    let report = text.split(&question).nth(1).unwrap_or_default();
+    let words = report.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(!words.contains("outside example.org:"), "{text}");
+    assert!(
+        words.contains("names smtp.attacker.test, at 127.0.0.1, an address on this computer"),
+        "{text}"
+    );
+    assert_eq!(server.take_stats().auth_attempts, 0, "{text}");
+    // Machine formats never ask.
+    for format in [["--json"], ["--nagios"]] {
+        let text = in_terminal(&lab, &dns, &format, "y\n");
+        assert!(!text.contains("Trust "), "{format:?}: {text}");
+        assert_eq!(server.take_stats().auth_attempts, 0, "{text}");
+    }
+}

@@ -34,6 +34,9 @@ pub struct NetOptions {
     /// Hosts found by discovery that the user trusts with credentials all the
     /// same (`--trust-discovered`; `checks::gate` reads it).
     pub trust_discovered: Vec<String>,
+    /// Host names outside the domain the user said yes to at the terminal's
+    /// prompt, for this run (never an address).
+    pub confirmed: Vec<String>,
 }
 
 /// Everything a check may read. Built once per mailbox.

@@ -58,9 +58,14 @@ pub fn credentials(ctx: &Ctx, s: &mut Session) -> Result<(), CheckResult> {
         .with_findings(vec![f]));
     }
     let peer = Some(s.conn.peer.ip());
-    if let Trust::Untrusted(evidence) =
-        trust(ctx.kb, &ctx.target, &ep, peer, &ctx.net.trust_discovered)
-    {
+    if let Trust::Untrusted(evidence) = trust(
+        ctx.kb,
+        &ctx.target,
+        &ep,
+        peer,
+        &ctx.net.trust_discovered,
+        &ctx.net.confirmed,
+    ) {
         let flag = ep.protocol.as_str();
         let f = Finding::new(
             "DISCOVERED_HOST_NOT_TRUSTED",

@@ -222,7 +222,7 @@ async fn xoauth2(
 /// refused its syntax before any credential was checked: the plain form is tried
 /// once. A server that asks for the username again gets it; the password is sent
 /// at most once.
-async fn auth_login(s: &mut Session, user: &str, password: &str) -> Result<Reply, NetError> {
+pub async fn auth_login(s: &mut Session, user: &str, password: &str) -> Result<Reply, NetError> {
     let opening = format!("AUTH LOGIN {}", sasl::login_user(user));
     s.conn.send(&opening, "sending AUTH LOGIN").await?;
     let (mut initial, mut user_sent) = (true, true);

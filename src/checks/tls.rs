@@ -360,6 +360,11 @@ pub fn trust_finding(
             "{}: the certificate is trusted by this computer's store but not publicly: it leads to \"{root}\", a private CA or a device on this network that intercepts TLS; devices without that root (phones, printers, scanners) will refuse the server",
             at(ep)
         );
+        // Files of the store that were not read are named all the same.
+        let evidence = match store_problem {
+            Some(p) => format!("{evidence}; {p}"),
+            None => evidence,
+        };
         return Some(
             Finding::new("TLS_PRIVATE_ROOT", Severity::Warning, message).with_evidence(evidence),
         );
@@ -437,7 +442,14 @@ fn finding(ctx: &Ctx, ep: &Endpoint, e: &OpenError, why: &str) -> Finding {
     } else {
         Severity::Critical
     };
-    let f = Finding::new(code, severity, why.to_string());
+    let mut message = why.to_string();
+    if code == "TLS_UNTRUSTED" {
+        // A company CA in a store file that was never read explains it.
+        if let Some(note) = crate::net::trust::system_store().skipped_note() {
+            message.push_str(&format!("; this computer's {note}"));
+        }
+    }
+    let f = Finding::new(code, severity, message);
     match evidence {
         Some(ev) => f.with_evidence(ev),
         None => f,

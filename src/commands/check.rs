@@ -56,6 +56,74 @@ fn read_password(args: &CheckArgs) -> anyhow::Result<Option<Secret>> {
     )
 }
 
+/// The question about a discovered host the trust rule does not take: asked
+/// only for text output, with standard input and standard error both
+/// terminals (never in JSON, Nagios or Prometheus output, nor from a pipe).
+fn confirm_hook(
+    args: &CheckArgs,
+    progress: Option<std::sync::Arc<progress::Progress>>,
+) -> Option<runner::Confirm> {
+    use std::io::IsTerminal as _;
+    let interactive = args.output.format() == Format::Text
+        && std::io::stdin().is_terminal()
+        && std::io::stderr().is_terminal();
+    if !interactive {
+        return None;
+    }
+    Some(std::sync::Arc::new(move |host: &str, evidence: &str| {
+        let ask = || ask_trust(host, evidence);
+        match &progress {
+            Some(p) => p.suspend(ask),
+            None => ask(),
+        }
+    }))
+}
+
+/// Shows the evidence, wrapped to the terminal's 80 columns, and reads a yes
+/// (anything else, or nothing, is a no).
+fn ask_trust(host: &str, evidence: &str) -> bool {
+    use std::io::{BufRead as _, Read as _, Write as _};
+    let evidence = net::scrub::escape_controls(evidence);
+    let mut chars = evidence.chars();
+    let text = match chars.next() {
+        Some(first) => format!("{}{}.", first.to_uppercase(), chars.as_str()),
+        None => String::new(),
+    };
+    let mut err = std::io::stderr().lock();
+    for line in wrap(&text, 78) {
+        let _ = writeln!(err, "{line}");
+    }
+    let _ = write!(err, "Trust {host} with your credentials? [y/N] ");
+    let _ = err.flush();
+    let mut answer = String::new();
+    if std::io::stdin()
+        .lock()
+        .take(64)
+        .read_line(&mut answer)
+        .is_err()
+    {
+        return false;
+    }
+    matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes")
+}
+
+/// Words to lines of at most `width` columns (a longer word stands alone).
+fn wrap(text: &str, width: usize) -> Vec<String> {
+    let mut lines = vec![String::new()];
+    for word in text.split_whitespace() {
+        let last = lines.last_mut().expect("one line");
+        if !last.is_empty() && last.chars().count() + 1 + word.chars().count() > width {
+            lines.push(word.to_string());
+        } else {
+            if !last.is_empty() {
+                last.push(' ');
+            }
+            last.push_str(word);
+        }
+    }
+    lines
+}
+
 pub fn run(kb: &'static Knowledge, args: CheckArgs) -> anyhow::Result<Outcome> {
     let overrides = target::Overrides {
         smtp: args.smtp.clone(),
@@ -105,6 +173,7 @@ pub fn run(kb: &'static Knowledge, args: CheckArgs) -> anyhow::Result<Outcome> {
         selected: runner::select(&args.net.only, &args.net.skip),
         transcript: args.net.transcript,
         observer: None,
+        confirm: None,
         common,
         signin: signin.map(std::sync::Arc::new),
     };
@@ -126,6 +195,7 @@ pub fn run(kb: &'static Knowledge, args: CheckArgs) -> anyhow::Result<Outcome> {
         let p = p.clone();
         spec.observer = Some(std::sync::Arc::new(move |id, r| p.done(id, r)));
     }
+    spec.confirm = confirm_hook(&args, progress.clone());
     let runtime = super::runtime()?;
     let started = chrono::Utc::now();
     let mut report = runtime.block_on(runner::check_mailbox(kb, spec));

@@ -409,11 +409,13 @@ pub async fn run(
             critical_days: 7,
             autoconfig_port: 443,
             trust_discovered: Vec::new(),
+            confirmed: Vec::new(),
         },
         today,
         selected,
         transcript,
         observer: None,
+        confirm: None,
         common: Default::default(),
         signin,
     };
@@ -429,12 +431,18 @@ pub fn command(kb: &'static Knowledge, args: crate::cli::DemoArgs) -> anyhow::Re
             let mark = if s.name == DEFAULT { " (default)" } else { "" };
             writeln!(buf, "{:<22} {}{mark}", s.name, s.title)?;
         }
+        for s in super::demo_paths::SCENARIOS {
+            writeln!(buf, "{:<22} {}", s.name, s.title)?;
+        }
         return Ok(Outcome {
             output: buf,
             status: OverallStatus::Ok,
         });
     }
     let name = args.scenario.as_deref().unwrap_or(DEFAULT);
+    if let Some(sc) = super::demo_paths::find(name) {
+        return super::demo_paths::command(kb, sc, &args);
+    }
     let sc = find(name).ok_or_else(|| {
         anyhow::anyhow!("no demo scenario `{name}`; `mailbox-doctor demo --list` names them")
     })?;

@@ -8,8 +8,10 @@ pub mod batch;
 pub mod check;
 pub mod check_signin_log;
 pub mod demo;
+pub mod demo_paths;
 pub mod explain;
 pub mod list;
+pub mod paths;
 pub mod serve;
 pub mod signin;
 pub mod signins;
@@ -113,6 +115,7 @@ pub fn net_options(args: &cli::NetArgs) -> anyhow::Result<NetOptions> {
         critical_days: i64::from(args.critical_days),
         autoconfig_port: args.autoconfig_port,
         trust_discovered: args.trust_discovered.clone(),
+        confirmed: Vec::new(),
     })
 }
 

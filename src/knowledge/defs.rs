@@ -85,6 +85,42 @@ pub struct SignatureDef {
     /// The exact reply as seen in the source.
     pub example: String,
     pub source: String,
+    /// Made by the loader from an entry of standards.toml (a reading by the
+    /// reply's structure alone): ranked below every other reading.
+    #[serde(skip)]
+    pub standard: bool,
+}
+
+/// A reading by the standards alone (checks/standards.toml): a reply code, an
+/// enhanced status code, or an IMAP or POP3 response code, with the meaning the
+/// RFC gives it. The loader turns each into a signature of the lowest rank, so a
+/// provider's wording always refines it, and the live checks read it too.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StandardDef {
+    pub id: String,
+    pub protocol: Channel,
+    /// A basic reply code (RFC 5321, RFC 4954), e.g. 535.
+    #[serde(default)]
+    pub code: Option<u16>,
+    /// An enhanced status code (RFC 3463, IANA registry); `X.7.8` stands for both
+    /// 4.7.8 and 5.7.8.
+    #[serde(default)]
+    pub enhanced: Option<String>,
+    /// An IMAP (RFC 5530) or POP3 (RFC 2449, RFC 3206) response code, matched in
+    /// brackets with any spacing, or quoted as a library prints it.
+    #[serde(default)]
+    pub response: Option<String>,
+    /// The response code also counts bare (a word no other text uses).
+    #[serde(default)]
+    pub bare: bool,
+    /// A case-insensitive regex the text must also match (e.g. "auth" beside a 503).
+    #[serde(default)]
+    pub words: Option<String>,
+    pub diagnosis: String,
+    /// What the standard says the reply means, in its own words.
+    pub meaning: String,
+    pub source: String,
 }
 
 /// Recognizes a server from its greeting (banner) on one protocol.

@@ -23,7 +23,13 @@ const SIGNATURES: &[(&str, &str)] = &[
     ("imap.toml", kb_file!("imap")),
     ("pop.toml", kb_file!("pop")),
     ("client.toml", kb_file!("client")),
+    // One vocabulary per stack family: what its own source can print (client side).
+    ("vocab-tls.toml", kb_file!("vocab-tls")),
+    ("vocab-network.toml", kb_file!("vocab-network")),
+    ("vocab-mail.toml", kb_file!("vocab-mail")),
+    ("vocab-oauth.toml", kb_file!("vocab-oauth")),
 ];
+const STANDARDS: &str = kb_file!("standards");
 const CONTEXTS: &str = kb_file!("context");
 const PROVIDERS: &str = kb_file!("providers");
 const FACTS: &str = kb_file!("facts");
@@ -61,6 +67,16 @@ struct DiagnosesFile {
 #[serde(deny_unknown_fields)]
 struct SignaturesFile {
     signature: Vec<SignatureDef>,
+    /// A vocabulary file's strings enumerated from a stack's source: test data
+    /// (tests/vocabulary.rs), not read by the tool.
+    #[serde(default)]
+    #[serde(rename = "string")]
+    _strings: Vec<serde::de::IgnoredAny>,
+}
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StandardsFile {
+    standard: Vec<StandardDef>,
 }
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -140,6 +156,16 @@ pub const REQUIRED_CODES: &[&str] = &[
     "XOAUTH2_NOT_OFFERED",
     "TENANT_LOOKUP_FAILED",
     "LOCAL_TOO_MANY_OPEN_FILES",
+    // `paths`
+    "PORT_25_BLOCKED",
+    "DIRECT_SEND_REJECTED",
+    "CONNECTOR_NOT_MATCHED",
+    "SENDING_IP_BLOCKED",
+    "HVE_AUTH_POLICY",
+    "HVE_EXTERNAL_NOT_SUPPORTED",
+    "PATH_UNTESTED",
+    "PATH_NOT_APPLICABLE",
+    "PATH_REFUSED",
 ];
 
 fn parse<T: for<'de> Deserialize<'de>>(file: &str, text: &str) -> Result<T, KnowledgeError> {
@@ -192,8 +218,10 @@ impl Knowledge {
         for (file, text) in SIGNATURES {
             let f: SignaturesFile = parse(file, text)?;
             for def in f.signature {
-                // client.toml holds client-side text, the others a server's replies.
-                if (*file == "client.toml") != (def.protocol == Channel::Client) {
+                // client.toml and the vocabularies hold client-side text, the
+                // others a server's replies.
+                let client_file = *file == "client.toml" || file.starts_with("vocab-");
+                if client_file != (def.protocol == Channel::Client) {
                     return Err(KnowledgeError::Invalid(format!(
                         "{file}: signature `{}` has protocol `{}`, which belongs in another file",
                         def.id,
@@ -214,6 +242,24 @@ impl Knowledge {
                 }
                 signatures.push(Signature::new(def));
             }
+        }
+        let f: StandardsFile = parse("standards.toml", STANDARDS)?;
+        for std in f.standard {
+            if !by_code.contains_key(&std.diagnosis) {
+                return Err(KnowledgeError::Invalid(format!(
+                    "standard `{}` names unknown diagnosis `{}`",
+                    std.id, std.diagnosis
+                )));
+            }
+            if !ids.insert(std.id.clone()) {
+                return Err(KnowledgeError::Invalid(format!(
+                    "duplicate signature id `{}`",
+                    std.id
+                )));
+            }
+            let def = standard_signature(std)?;
+            ci_regex(&def.pattern, &def.id)?;
+            signatures.push(Signature::new(def));
         }
 
         let p: ProvidersFile = parse("providers.toml", PROVIDERS)?;
@@ -417,6 +463,82 @@ fn load_fingerprints() -> Result<(Vec<Fingerprint>, Vec<Hint>), KnowledgeError> 
         });
     }
     Ok((fingerprints, hints))
+}
+
+/// A standards.toml entry as a signature: its pattern asks for the code (and the
+/// words, when given) in any order; it ranks below every other reading.
+fn standard_signature(std: StandardDef) -> Result<SignatureDef, KnowledgeError> {
+    let bad = |why: &str| KnowledgeError::Invalid(format!("standards.toml: `{}` {why}", std.id));
+    let keys = [
+        std.code.is_some(),
+        std.enhanced.is_some(),
+        std.response.is_some(),
+    ];
+    if keys.iter().filter(|k| **k).count() != 1 {
+        return Err(bad("needs exactly one of code, enhanced, response"));
+    }
+    if std.protocol == Channel::Client {
+        return Err(bad("reads a server's reply: protocol smtp, imap or pop"));
+    }
+    let key = if let Some(code) = std.code {
+        if !(200..600).contains(&code) {
+            return Err(bad("has a reply code out of range"));
+        }
+        format!(r#"(?:^|[\s(\['"=,]){code}(?:[\s\-,'")]|$)"#)
+    } else if let Some(e) = &std.enhanced {
+        let mut parts = e.split('.');
+        let (class, subject, detail) = (parts.next(), parts.next(), parts.next());
+        fn digits(p: Option<&str>) -> Option<&str> {
+            p.filter(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+        }
+        let class = match class {
+            Some("X") => "[45]".to_string(),
+            c => digits(c)
+                .ok_or_else(|| bad("has a bad enhanced code"))?
+                .to_string(),
+        };
+        let subject = digits(subject).ok_or_else(|| bad("has a bad enhanced code"))?;
+        let detail = match detail {
+            Some("*") => "[0-9]{1,3}".to_string(),
+            d => digits(d)
+                .ok_or_else(|| bad("has a bad enhanced code"))?
+                .to_string(),
+        };
+        format!(r"(?:^|[^0-9.]){class}\.{subject}\.{detail}(?:[^0-9]|$)")
+    } else {
+        let r = std.response.as_deref().unwrap_or_default();
+        if r.is_empty()
+            || !r
+                .bytes()
+                .all(|b| b.is_ascii_uppercase() || b == b'/' || b == b'-')
+        {
+            return Err(bad("has a bad response code"));
+        }
+        let esc = regex_lite::escape(r);
+        let bracketed = format!(r"\[\s*{esc}\s*\]|['\x22]{esc}['\x22]");
+        if std.bare {
+            format!(r"{bracketed}|\b{esc}\b")
+        } else {
+            bracketed
+        }
+    };
+    let pattern = match &std.words {
+        Some(w) => format!("(?:{key}).*(?:{w})|(?:{w}).*(?:{key})"),
+        None => key,
+    };
+    Ok(SignatureDef {
+        id: std.id,
+        protocol: std.protocol,
+        code: std.code,
+        enhanced: None,
+        pattern,
+        fingerprint: None,
+        diagnosis: std.diagnosis,
+        fallback: false,
+        example: std.meaning,
+        source: std.source,
+        standard: true,
+    })
 }
 
 fn is_code(s: &str) -> bool {

@@ -109,16 +109,19 @@ pub struct Match<'a> {
 /// How much a match is trusted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub(super) enum Tier {
+    /// The reply's structure read by the standards (standards.toml): correct but
+    /// generic, so any other reading refines it.
+    Standard = 0,
     /// Tied to a server family nobody has confirmed: a possible reading.
-    Tentative = 0,
+    Tentative = 1,
     /// A generic last resort.
-    Fallback = 1,
+    Fallback = 2,
     /// A generic meaning.
-    Generic = 2,
+    Generic = 3,
     /// Tied to the server family this server was recognized as.
-    Confirmed = 3,
+    Confirmed = 4,
     /// An AADSTS code: Microsoft's own reason, named by number.
-    Coded = 4,
+    Coded = 5,
 }
 
 /// The server family whose greeting this is (e.g. "exchange-online"), if known.
@@ -244,6 +247,7 @@ pub(super) fn signature_candidates<'a>(
             continue;
         }
         let tier = match &def.fingerprint {
+            _ if def.standard => Tier::Standard,
             Some(fp) if seen.iter().any(|s| s == fp) => Tier::Confirmed,
             Some(_) if seen.is_empty() => Tier::Tentative,
             Some(_) => continue,
@@ -263,14 +267,25 @@ pub(super) fn signature_candidates<'a>(
     found
 }
 
-/// Fallback readings go when anything better matched; tentative ones (tied to an
-/// unconfirmed server family) go when a generic or better reading exists.
+/// Fallback readings go when anything better matched (client-side ones also when
+/// a standard reading of the reply's code exists); tentative ones (tied to an unconfirmed server family) and
+/// standard ones (the reply's structure alone) go when a generic or better reading
+/// exists.
 pub(super) fn drop_weaker(found: &mut Vec<Candidate>) {
     let best = found.iter().map(|c| c.tier).max();
     let has_generic = found.iter().any(|c| c.tier >= Tier::Generic);
+    // A reply code read by the standards is firmer evidence than a client-side
+    // fallback's vague words ("authentication failed" around a 451).
+    let has_standard = found.iter().any(|c| c.tier == Tier::Standard);
+    let client_side = |c: &Candidate| {
+        c.signature
+            .is_some_and(|s| s.def.protocol == super::Channel::Client)
+    };
     found.retain(|c| match c.tier {
-        Tier::Fallback => best.is_some_and(|b| b <= Tier::Fallback),
-        Tier::Tentative => !has_generic,
+        Tier::Fallback => {
+            best.is_some_and(|b| b <= Tier::Fallback) && !(has_standard && client_side(c))
+        }
+        Tier::Tentative | Tier::Standard => !has_generic,
         _ => true,
     });
 }

@@ -51,6 +51,7 @@ pub(crate) fn cap(text: &str) -> &str {
 /// Restores line breaks and quotes that a language runtime printed escaped
 /// (`b'...\n5.7.8 ...'` from Python, `\"` from JSON logs), and unifies line ends.
 pub(crate) fn unescape(text: &str) -> String {
+    let text = unwrap_encodings(text);
     text.replace("\\r\\n", "\n")
         .replace("\\n", "\n")
         .replace("\\r", "\n")
@@ -59,6 +60,70 @@ pub(crate) fn unescape(text: &str) -> String {
         .replace("\\\"", "\"")
         .replace("\r\n", "\n")
         .replace('\r', "\n")
+}
+
+/// The text with the encodings a wrapper adds around a reply undone: JSON's
+/// `\u003c` escapes, HTML entities (an error page or a web UI's log), and URL
+/// percent-encoding (an OAuth error in a redirect URL: `error_description=The%20...`).
+/// Only printable ASCII is decoded, so nothing invisible can be smuggled in.
+fn unwrap_encodings(text: &str) -> std::borrow::Cow<'_, str> {
+    let has_json = text.contains("\\u00");
+    let has_html = text.contains('&') && text.contains(';');
+    let has_percent = text.contains("%20") || text.contains("%27") || text.contains("%3A");
+    if !(has_json || has_html || has_percent) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = text.to_string();
+    if has_json {
+        for (from, to) in [
+            ("\\u003c", "<"),
+            ("\\u003e", ">"),
+            ("\\u0026", "&"),
+            ("\\u0027", "'"),
+            ("\\u0022", "\""),
+        ] {
+            out = out.replace(from, to);
+        }
+    }
+    if has_html {
+        for (from, to) in [
+            ("&lt;", "<"),
+            ("&gt;", ">"),
+            ("&quot;", "\""),
+            ("&#39;", "'"),
+            ("&#039;", "'"),
+            ("&nbsp;", " "),
+            ("&amp;", "&"),
+        ] {
+            out = out.replace(from, to);
+        }
+    }
+    if has_percent {
+        out = percent_decode_printable(&out);
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+/// `%XX` sequences that stand for printable ASCII, decoded; others kept as written.
+fn percent_decode_printable(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok();
+            if let Some(b) = hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
+                if (0x20..0x7f).contains(&b) {
+                    out.push(b);
+                    i += 3;
+                    continue;
+                }
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }
 
 /// One line per reply: continuation lines of multi-line SMTP replies are joined
@@ -385,6 +450,26 @@ mod tests {
             "SunCertPathBuilderException: unable to find valid certification path"
         )
         .is_empty());
+    }
+
+    #[test]
+    fn wrapper_encodings_are_undone() {
+        assert_eq!(
+            normalize(
+                "error_description=The%20provided%20value%20for%20%27scope%27%20is%20not%20valid"
+            ),
+            "error_description=The provided value for 'scope' is not valid"
+        );
+        assert_eq!(
+            normalize(r"#\u003cNet::SMTPAuthenticationError: 535 x\u003e"),
+            "#<Net::SMTPAuthenticationError: 535 x>"
+        );
+        assert_eq!(
+            normalize("SERVER -&gt; CLIENT: 535 5.7.8 &quot;no&quot;"),
+            "SERVER -> CLIENT: 535 5.7.8 \"no\""
+        );
+        // Only printable ASCII is decoded: %00 and %0A stay as written.
+        assert_eq!(normalize("a%00b%0Ac%20d"), "a%00b%0Ac d");
     }
 
     #[test]

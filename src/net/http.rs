@@ -11,7 +11,6 @@
 
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use zeroize::Zeroizing;
 
 /// Largest header block and body accepted.
 pub const MAX_HEAD: usize = 16 * 1024;
@@ -53,11 +52,34 @@ pub async fn get<S: AsyncRead + AsyncWrite + Unpin>(
     path: &str,
     timeout: Duration,
 ) -> Result<Response, HttpError> {
-    let request = Zeroizing::new(format!(
-        "GET {path} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: mailbox-doctor/{}\r\nAccept: */*\r\nConnection: close\r\n\r\n",
-        env!("CARGO_PKG_VERSION")
-    ));
-    exchange(stream, host, &request, timeout).await
+    let req = Request {
+        path,
+        host_header: host,
+        headers: &[],
+        max_body: MAX_BODY,
+    };
+    exchange(stream, host, &req, timeout).await
+}
+
+/// One GET: its path, the Host header, extra header lines and the largest body
+/// accepted. A header value may be a secret (an `Authorization` bearer token):
+/// the request text is wiped after it is written and no error quotes it.
+pub struct Request<'a> {
+    pub path: &'a str,
+    /// `host` or `host:port`.
+    pub host_header: &'a str,
+    pub headers: &'a [(&'a str, &'a str)],
+    pub max_body: usize,
+}
+
+/// Sends `req` over `stream` and reads the whole answer, all within `timeout`.
+pub async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(
+    stream: &mut S,
+    host: &str,
+    req: &Request<'_>,
+    timeout: Duration,
+) -> Result<Response, HttpError> {
+    send(stream, host, req, None, timeout).await
 }
 
 /// Sends `POST path` with a form body (`application/x-www-form-urlencoded`) and
@@ -70,34 +92,34 @@ pub async fn post_form<S: AsyncRead + AsyncWrite + Unpin>(
     body: &str,
     timeout: Duration,
 ) -> Result<Response, HttpError> {
-    let request = Zeroizing::new(format!(
-        "POST {path} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: mailbox-doctor/{}\r\nAccept: application/json\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        env!("CARGO_PKG_VERSION"),
-        body.len()
-    ));
-    exchange(stream, host, &request, timeout).await
+    let req = Request {
+        path,
+        host_header: host,
+        headers: &[],
+        max_body: MAX_BODY,
+    };
+    send(stream, host, &req, Some(body), timeout).await
 }
 
-/// A GET with its own header lines and body limit: its path, the Host header
-/// (`host` or `host:port`), extra header lines and the largest body accepted. A
-/// header value may be a secret (an `Authorization` bearer token): the request
-/// text is wiped after it is written and no error quotes it.
-pub struct Request<'a> {
-    pub path: &'a str,
-    pub host_header: &'a str,
-    pub headers: &'a [(&'a str, &'a str)],
-    pub max_body: usize,
-}
-
-/// Sends `req` over `stream` and reads the whole answer, within one deadline.
-pub async fn get_with<S: AsyncRead + AsyncWrite + Unpin>(
+/// `req` as a GET, or as a POST of `form` when one is given; then the answer.
+async fn send<S: AsyncRead + AsyncWrite + Unpin>(
     stream: &mut S,
     host: &str,
     req: &Request<'_>,
+    form: Option<&str>,
     timeout: Duration,
 ) -> Result<Response, HttpError> {
-    let mut request = Zeroizing::new(format!(
-        "GET {} HTTP/1.1\r\nHost: {}\r\nUser-Agent: mailbox-doctor/{}\r\nAccept: */*\r\n",
+    let deadline = tokio::time::Instant::now() + timeout;
+    let io = |source| HttpError::Io {
+        host: host.to_string(),
+        source,
+    };
+    let (method, accept) = match form {
+        Some(_) => ("POST", "application/json"),
+        None => ("GET", "*/*"),
+    };
+    let mut request = zeroize::Zeroizing::new(format!(
+        "{method} {} HTTP/1.1\r\nHost: {}\r\nUser-Agent: mailbox-doctor/{}\r\nAccept: {accept}\r\n",
         req.path,
         req.host_header,
         env!("CARGO_PKG_VERSION")
@@ -108,33 +130,14 @@ pub async fn get_with<S: AsyncRead + AsyncWrite + Unpin>(
         request.push_str(v);
         request.push_str("\r\n");
     }
+    if let Some(body) = form {
+        request.push_str("Content-Type: application/x-www-form-urlencoded\r\n");
+        request.push_str(&format!("Content-Length: {}\r\n", body.len()));
+    }
     request.push_str("Connection: close\r\n\r\n");
-    exchange_limited(stream, host, &request, timeout, req.max_body).await
-}
-
-/// Writes `request` and reads the whole answer, within one deadline.
-async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(
-    stream: &mut S,
-    host: &str,
-    request: &str,
-    timeout: Duration,
-) -> Result<Response, HttpError> {
-    exchange_limited(stream, host, request, timeout, MAX_BODY).await
-}
-
-/// `exchange` with a body of at most `max_body` bytes.
-async fn exchange_limited<S: AsyncRead + AsyncWrite + Unpin>(
-    stream: &mut S,
-    host: &str,
-    request: &str,
-    timeout: Duration,
-    max_body: usize,
-) -> Result<Response, HttpError> {
-    let deadline = tokio::time::Instant::now() + timeout;
-    let io = |source| HttpError::Io {
-        host: host.to_string(),
-        source,
-    };
+    if let Some(body) = form {
+        request.push_str(body);
+    }
     tokio::time::timeout_at(deadline, stream.write_all(request.as_bytes()))
         .await
         .map_err(|_| HttpError::Timeout {
@@ -143,10 +146,11 @@ async fn exchange_limited<S: AsyncRead + AsyncWrite + Unpin>(
             after: timeout,
         })?
         .map_err(io)?;
+    drop(request);
     let mut buf = Vec::with_capacity(4096);
     // On the heap, not in the future: many exchanges may be waiting at once.
-    let mut chunk = vec![0u8; if max_body > MAX_BODY { 65536 } else { 8192 }];
-    let limit = MAX_HEAD + max_body;
+    let mut chunk = vec![0u8; if req.max_body > MAX_BODY { 65536 } else { 8192 }];
+    let limit = MAX_HEAD + req.max_body;
     loop {
         let n = tokio::time::timeout_at(deadline, stream.read(&mut chunk))
             .await
@@ -173,12 +177,12 @@ async fn exchange_limited<S: AsyncRead + AsyncWrite + Unpin>(
         }
         // A large body is parsed once it can be complete, not after every read.
         if worth_parsing(&buf) {
-            if let Some(resp) = parse_limited(&buf, host, false, max_body)? {
+            if let Some(resp) = parse_limited(&buf, host, false, req.max_body)? {
                 return Ok(resp);
             }
         }
     }
-    parse_limited(&buf, host, true, max_body)?.ok_or(HttpError::Closed { host: host.into() })
+    parse_limited(&buf, host, true, req.max_body)?.ok_or(HttpError::Closed { host: host.into() })
 }
 
 /// Whether `buf` may hold a complete answer: its head is not in yet (the parser
@@ -375,10 +379,49 @@ pub async fn get_https(
     extra_roots: &[Vec<u8>],
     timeout: Duration,
 ) -> Result<Response, String> {
-    let mut tls = open_tls(route, host, port, extra_roots, timeout).await?;
-    get(&mut tls, host, path, timeout)
+    let req = Request {
+        path,
+        host_header: host,
+        headers: &[],
+        max_body: MAX_BODY,
+    };
+    get_https_with(route, host, port, &req, extra_roots, timeout).await
+}
+
+/// `get_https` with the request's own headers and body limit.
+pub async fn get_https_with(
+    route: &Route,
+    host: &str,
+    port: u16,
+    req: &Request<'_>,
+    extra_roots: &[Vec<u8>],
+    timeout: Duration,
+) -> Result<Response, String> {
+    https_exchange(route, host, port, req, extra_roots, timeout)
         .await
         .map_err(|e| e.to_string())
+}
+
+/// Why an HTTPS exchange failed: no answer in time (a step's deadline passed),
+/// or anything else.
+#[derive(Debug, thiserror::Error)]
+pub enum HttpsError {
+    #[error("{0}")]
+    Timeout(String),
+    #[error("{0}")]
+    Other(String),
+}
+
+/// `get_https_with`, telling a timeout from other failures.
+pub async fn https_exchange(
+    route: &Route,
+    host: &str,
+    port: u16,
+    req: &Request<'_>,
+    extra_roots: &[Vec<u8>],
+    timeout: Duration,
+) -> Result<Response, HttpsError> {
+    https_send(route, host, port, req, None, extra_roots, timeout).await
 }
 
 /// One HTTPS POST of a form to `host`:`port`, as `get_https` opens it.
@@ -391,73 +434,56 @@ pub async fn post_form_https(
     extra_roots: &[Vec<u8>],
     timeout: Duration,
 ) -> Result<Response, String> {
-    let mut tls = open_tls(route, host, port, extra_roots, timeout).await?;
-    post_form(&mut tls, host, path, body, timeout)
+    let req = Request {
+        path,
+        host_header: host,
+        headers: &[],
+        max_body: MAX_BODY,
+    };
+    https_send(route, host, port, &req, Some(body), extra_roots, timeout)
         .await
         .map_err(|e| e.to_string())
 }
 
-/// Connect (directly or through the proxy) and verified TLS, each step within
-/// `timeout`.
-async fn open_tls(
-    route: &Route,
-    host: &str,
-    port: u16,
-    extra_roots: &[Vec<u8>],
-    timeout: Duration,
-) -> Result<tokio_rustls::client::TlsStream<tokio::net::TcpStream>, String> {
-    let tcp = match route {
-        Route::Direct(addrs) => crate::net::dial::dial(addrs, port, timeout)
-            .await
-            .map_err(|e| e.to_string())?,
-        Route::Proxy { proxy, addrs } => {
-            let mut tcp = crate::net::dial::dial(addrs, proxy.port, timeout)
-                .await
-                .map_err(|e| format!("could not connect to the proxy {proxy}: {e}"))?;
-            crate::net::proxy::connect(&mut tcp, proxy, host, port, timeout)
-                .await
-                .map_err(|e| e.to_string())?;
-            tcp
-        }
-    };
-    let cfg = crate::net::tls::client_config(extra_roots)?;
-    let connector = tokio_rustls::TlsConnector::from(cfg);
-    let name = rustls::pki_types::ServerName::try_from(host.to_string())
-        .map_err(|_| format!("{host} is not a valid host name"))?;
-    tokio::time::timeout(timeout, connector.connect(name, tcp))
-        .await
-        .map_err(|_| format!("TLS handshake with {host} timed out"))?
-        .map_err(|e| format!("TLS with {host}: {e}"))
-}
-
-/// Why an HTTPS GET failed: no answer in time (the exchange's deadline passed
-/// while the answer was awaited), or anything else.
-#[derive(Debug, thiserror::Error)]
-pub enum HttpsError {
-    #[error("{0}")]
-    Timeout(String),
-    #[error("{0}")]
-    Other(String),
-}
-
-/// One HTTPS GET of `req`, as `get_https` opens it, telling a timeout from
-/// other failures.
-pub async fn https_exchange(
+/// Connect (directly or through the proxy), verified TLS, then `send`, each
+/// step within `timeout`.
+async fn https_send(
     route: &Route,
     host: &str,
     port: u16,
     req: &Request<'_>,
+    form: Option<&str>,
     extra_roots: &[Vec<u8>],
     timeout: Duration,
 ) -> Result<Response, HttpsError> {
-    let mut tls = open_tls(route, host, port, extra_roots, timeout)
+    let other = HttpsError::Other;
+    let tcp = match route {
+        Route::Direct(addrs) => crate::net::dial::dial(addrs, port, timeout)
+            .await
+            .map_err(|e| other(e.to_string()))?,
+        Route::Proxy { proxy, addrs } => {
+            let mut tcp = crate::net::dial::dial(addrs, proxy.port, timeout)
+                .await
+                .map_err(|e| other(format!("could not connect to the proxy {proxy}: {e}")))?;
+            crate::net::proxy::connect(&mut tcp, proxy, host, port, timeout)
+                .await
+                .map_err(|e| other(e.to_string()))?;
+            tcp
+        }
+    };
+    let cfg = crate::net::tls::client_config(extra_roots).map_err(other)?;
+    let connector = tokio_rustls::TlsConnector::from(cfg);
+    let name = rustls::pki_types::ServerName::try_from(host.to_string())
+        .map_err(|_| other(format!("{host} is not a valid host name")))?;
+    let mut tls = tokio::time::timeout(timeout, connector.connect(name, tcp))
         .await
-        .map_err(HttpsError::Other)?;
-    get_with(&mut tls, host, req, timeout)
+        .map_err(|_| HttpsError::Timeout(format!("TLS handshake with {host} timed out")))?
+        .map_err(|e| other(format!("TLS with {host}: {e}")))?;
+    send(&mut tls, host, req, form, timeout)
         .await
         .map_err(|e| match e {
             HttpError::Timeout { .. } => HttpsError::Timeout(e.to_string()),
-            e => HttpsError::Other(e.to_string()),
+            e => other(e.to_string()),
         })
 }
 

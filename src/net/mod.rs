@@ -26,6 +26,7 @@ pub mod sysproxy;
 pub mod tls;
 pub mod transcript;
 pub mod trust;
+pub mod verdicts;
 
 /// Longest excerpt of a server line kept in an error.
 pub const EXCERPT_CHARS: usize = 80;

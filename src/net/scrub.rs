@@ -7,14 +7,21 @@
 //! Every piece of server text passes through `scrub` before it is stored: each form,
 //! and any stretch of one of at least 10 characters (12 for base64: a quote cut
 //! short or split over lines), becomes `<redacted>` (a base64 match takes the whole
-//! base64 run around it), then
+//! base64 run around it), in the text as sent and in the text with its JSON string
+//! escapes decoded (`\/`, `\u0041`, surrogate pairs, mixed in any way); then
 //! control and bidirectional-format characters are shown escaped (`\x1b`,
 //! `\u{202e}`), so no renderer can send a terminal escape.
 //!
-//! The forms are held as `Secret`s; this module never formats, logs or returns
-//! them, and it touches no network.
+//! All the forms go into two Aho-Corasick automatons (one matched without regard
+//! to ASCII case, one exact for base64), so scrubbing is one pass over the text
+//! whatever the number of forms, and linear even in a text that repeats a
+//! repetitive secret thousands of times. The forms are held zeroized while the
+//! automatons are built; the automatons' tables keep them, as the needles did
+//! before. This module never formats, logs or returns them, and it touches no
+//! network.
 
 use crate::secret::{Secret, REDACTED};
+use aho_corasick::{AhoCorasick, MatchKind};
 use base64::engine::general_purpose::{STANDARD, URL_SAFE};
 use base64::Engine as _;
 use std::borrow::Cow;
@@ -27,156 +34,190 @@ const MIN_ENCODED: usize = 4;
 const PLAIN_WINDOW: usize = 10;
 /// The same for base64 forms (12 characters carry 9 bytes).
 const ENCODED_WINDOW: usize = 12;
+/// How many times a text is JSON-unescaped to look for secrets under the
+/// escapes (a JSON document quoted inside another one escapes twice).
+const UNESCAPE_LEVELS: usize = 2;
 
-/// Needles and two indexes: on the first eight bytes of each needle (and of every
-/// `window`-byte stretch of one, so that a fragment of a secret, such as a quote
-/// cut short or split over lines, is found as well as the whole), and on the
-/// first four bytes of needles shorter than eight. Eight bytes keep the number of
-/// candidates per position small even for a batch's many secrets, whatever text
-/// a server sends.
-struct Needles {
-    items: Vec<Secret>,
-    /// Fragments this long or longer are found; 0 finds only whole needles.
+/// The forms of one kind, collected while the scrubber is built: each form and,
+/// when `window` is not 0, every `window`-byte stretch of it (a fragment of a
+/// secret, such as a quote cut short or split over lines, is found as well as
+/// the whole). They are held zeroized and dropped once the automaton is built.
+struct Forms {
     window: usize,
-    /// [first eight bytes as a number, needle index, offset, length], sorted.
-    long: Zeroizing<Vec<[u64; 4]>>,
-    /// The same on four bytes, for needles of four to seven bytes.
-    mid: Zeroizing<Vec<[u64; 4]>>,
-    /// Needles shorter than four bytes, searched one by one.
-    short: Vec<usize>,
+    items: Vec<Zeroizing<String>>,
 }
 
-impl Needles {
+impl Forms {
     fn new(window: usize) -> Self {
-        Needles {
-            items: Vec::new(),
+        Forms {
             window,
-            long: Zeroizing::new(Vec::new()),
-            mid: Zeroizing::new(Vec::new()),
-            short: Vec::new(),
+            items: Vec::new(),
         }
     }
 
     fn add(&mut self, form: String) {
         if !form.is_empty() {
-            self.items.push(Secret::new(form));
+            self.items.push(Zeroizing::new(form));
         }
     }
 
-    fn build(mut self) -> Self {
-        self.items
-            .sort_unstable_by(|a, b| a.expose().cmp(b.expose()));
-        self.items.dedup_by(|a, b| a.expose() == b.expose());
-        let mut long = Zeroizing::new(Vec::new());
-        let mut mid = Zeroizing::new(Vec::new());
-        for (i, s) in self.items.iter().enumerate() {
-            let text = s.expose();
-            let b = text.as_bytes();
-            let entry = |k: u64, off: usize, len: usize| [k, i as u64, off as u64, len as u64];
-            if let Some(k) = key8(b) {
-                long.push(entry(k, 0, b.len()));
-            } else if let Some(k) = key4(b) {
-                mid.push(entry(u64::from(k), 0, b.len()));
-                continue;
-            } else {
-                self.short.push(i);
-                continue;
-            }
-            if self.window < 8 || b.len() <= self.window {
+    /// Every pattern: the forms and their windows, sorted and without repeats
+    /// (a repetitive secret has few distinct windows).
+    fn patterns(&self, out: &mut Vec<Zeroizing<Vec<u8>>>) {
+        for f in &self.items {
+            let b = f.as_bytes();
+            out.push(Zeroizing::new(b.to_vec()));
+            if self.window == 0 || b.len() <= self.window {
                 continue;
             }
             for off in 0..=b.len() - self.window {
                 let end = off + self.window;
-                if !text.is_char_boundary(off) || !text.is_char_boundary(end) {
-                    continue;
-                }
-                if let Some(k) = key8(&b[off..]) {
-                    long.push(entry(k, off, self.window));
-                }
-            }
-        }
-        long.sort_unstable();
-        mid.sort_unstable();
-        self.long = long;
-        self.mid = mid;
-        self
-    }
-
-    /// Byte ranges of `hay` where a needle, or a window of one, occurs.
-    fn find(&self, hay: &[u8], out: &mut Vec<(usize, usize)>) {
-        if self.items.is_empty() {
-            return;
-        }
-        let scan = |index: &[[u64; 4]], k: u64, i: usize, out: &mut Vec<(usize, usize)>| {
-            let start = index.partition_point(|e| e[0] < k);
-            for e in &index[start..] {
-                if e[0] != k {
-                    break;
-                }
-                let (item, off, len) = (e[1] as usize, e[2] as usize, e[3] as usize);
-                let n = &self.items[item].expose().as_bytes()[off..off + len];
-                if hay[i..].starts_with(n) {
-                    out.push((i, i + n.len()));
-                }
-            }
-        };
-        for i in 0..hay.len() {
-            if let Some(k) = key8(&hay[i..]) {
-                scan(&self.long, k, i, out);
-            }
-            if !self.mid.is_empty() {
-                if let Some(k) = key4(&hay[i..]) {
-                    scan(&self.mid, u64::from(k), i, out);
-                }
-            }
-            for &s in &self.short {
-                let n = self.items[s].expose().as_bytes();
-                if hay[i..].starts_with(n) {
-                    out.push((i, i + n.len()));
+                if f.is_char_boundary(off) && f.is_char_boundary(end) {
+                    out.push(Zeroizing::new(b[off..end].to_vec()));
                 }
             }
         }
     }
 }
 
-impl Default for Needles {
-    fn default() -> Self {
-        Needles::new(0)
+/// One automaton over a set of patterns (Aho-Corasick: one pass over the text
+/// whatever the number of patterns, and every match reported, overlapping ones
+/// included, so the cost is linear in the text). `None` when the set is empty.
+/// A set too large to build makes `Failed`: every text is then redacted whole.
+enum Automaton {
+    None,
+    Built(AhoCorasick),
+    Failed,
+}
+
+impl Automaton {
+    fn build(forms: &[&Forms], case_blind: bool) -> Automaton {
+        let mut pats: Vec<Zeroizing<Vec<u8>>> = Vec::new();
+        for f in forms {
+            f.patterns(&mut pats);
+        }
+        if pats.is_empty() {
+            return Automaton::None;
+        }
+        pats.sort_unstable_by(|a, b| a.as_slice().cmp(b.as_slice()));
+        pats.dedup_by(|a, b| a.as_slice() == b.as_slice());
+        match AhoCorasick::builder()
+            .ascii_case_insensitive(case_blind)
+            .match_kind(MatchKind::Standard)
+            .build(pats.iter().map(|p| p.as_slice()))
+        {
+            Ok(ac) => Automaton::Built(ac),
+            Err(_) => Automaton::Failed,
+        }
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            Automaton::None => 0,
+            Automaton::Built(ac) => ac.patterns_len(),
+            Automaton::Failed => 1,
+        }
+    }
+
+    /// Calls `hit` with the byte range of every match in `hay`, overlapping
+    /// ones included; false when the automaton could not be built.
+    fn each(&self, hay: &[u8], hit: &mut dyn FnMut(usize, usize)) -> bool {
+        match self {
+            Automaton::None => true,
+            Automaton::Failed => false,
+            Automaton::Built(ac) => {
+                let Ok(iter) = ac.try_find_overlapping_iter(hay) else {
+                    return false;
+                };
+                for m in iter {
+                    hit(m.start(), m.end());
+                }
+                true
+            }
+        }
     }
 }
 
-fn key8(b: &[u8]) -> Option<u64> {
-    b.get(..8)
-        .map(|p| u64::from_be_bytes([p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7]]))
+/// Covered byte ranges of one text: for each start, the farthest end of a range
+/// starting there; merged in one sweep (no sort, memory linear in the text).
+struct Cover {
+    reach: Vec<usize>,
+    any: bool,
 }
 
-fn key4(b: &[u8]) -> Option<u32> {
-    b.get(..4)
-        .map(|p| u32::from_be_bytes([p[0], p[1], p[2], p[3]]))
-}
+impl Cover {
+    fn new(len: usize) -> Cover {
+        Cover {
+            reach: vec![0; len + 1],
+            any: false,
+        }
+    }
 
+    fn add(&mut self, s: usize, e: usize) {
+        if s < e && e < self.reach.len() {
+            self.reach[s] = self.reach[s].max(e);
+            self.any = true;
+        }
+    }
+
+    /// The merged ranges, in order.
+    fn merged(&self) -> Vec<(usize, usize)> {
+        let mut out: Vec<(usize, usize)> = Vec::new();
+        if !self.any {
+            return out;
+        }
+        let mut open: Option<(usize, usize)> = None;
+        for (i, &r) in self.reach.iter().enumerate() {
+            if let Some((s, e)) = open {
+                if i >= e {
+                    out.push((s, e));
+                    open = None;
+                }
+            }
+            if r > i {
+                open = match open {
+                    Some((s, e)) => Some((s, e.max(r))),
+                    None => Some((i, r)),
+                };
+            }
+        }
+        if let Some(o) = open {
+            out.push(o);
+        }
+        out
+    }
+}
 /// Knows every form of every secret of one run. Cheap to share (`Arc`).
-#[derive(Default)]
 pub struct Scrubber {
-    /// Matched without regard to ASCII letter case (stored lowercased), and so is
-    /// any `PLAIN_WINDOW` stretch of one.
-    plain: Needles,
-    /// Decoded payloads and token claims: they hold the user name and audience,
-    /// which a report names on purpose, so only the whole is looked for.
-    whole: Needles,
-    /// Base64 forms, matched exactly and widened to the whole base64 run.
-    encoded: Needles,
+    /// The text forms (and any `PLAIN_WINDOW` stretch of one), and the decoded
+    /// payloads and token claims (whole only: they hold the user name and
+    /// audience, which a report names on purpose), matched without regard to
+    /// ASCII letter case.
+    folded: Automaton,
+    /// Base64 forms and their `ENCODED_WINDOW` stretches, matched exactly and
+    /// widened to the whole base64 run.
+    encoded: Automaton,
     /// Secrets learned after the run began (an OAuth sign-in's codes and tokens,
     /// each the moment it exists), every one known in the same forms.
     learned: std::sync::RwLock<Vec<Scrubber>>,
+}
+
+impl Default for Scrubber {
+    fn default() -> Self {
+        Scrubber {
+            folded: Automaton::None,
+            encoded: Automaton::None,
+            learned: Default::default(),
+        }
+    }
 }
 
 impl std::fmt::Debug for Scrubber {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "Scrubber({} forms)",
-            self.plain.items.len() + self.whole.items.len() + self.encoded.items.len()
+            "Scrubber({} patterns)",
+            self.folded.len() + self.encoded.len()
         )
     }
 }
@@ -196,9 +237,9 @@ impl Scrubber {
     }
 
     pub fn new(credentials: &[Credential<'_>]) -> Scrubber {
-        let mut plain = Needles::new(PLAIN_WINDOW);
-        let mut whole = Needles::new(0);
-        let mut encoded = Needles::new(ENCODED_WINDOW);
+        let mut plain = Forms::new(PLAIN_WINDOW);
+        let mut whole = Forms::new(0);
+        let mut encoded = Forms::new(ENCODED_WINDOW);
         for c in credentials {
             let raw = c.secret.expose();
             if raw.is_empty() {
@@ -232,9 +273,8 @@ impl Scrubber {
             }
         }
         Scrubber {
-            plain: plain.build(),
-            whole: whole.build(),
-            encoded: encoded.build(),
+            folded: Automaton::build(&[&plain, &whole], true),
+            encoded: Automaton::build(&[&encoded], false),
             learned: Default::default(),
         }
     }
@@ -263,7 +303,7 @@ impl Scrubber {
     }
 
     fn own_is_empty(&self) -> bool {
-        self.plain.items.is_empty() && self.whole.items.is_empty() && self.encoded.items.is_empty()
+        matches!(self.folded, Automaton::None) && matches!(self.encoded, Automaton::None)
     }
 
     /// Replaces every form of every secret with `<redacted>` and escapes control
@@ -282,7 +322,10 @@ impl Scrubber {
             .join("\n")
     }
 
-    /// Replaces every form of every secret with `<redacted>`.
+    /// Replaces every form of every secret with `<redacted>`: in the text as it
+    /// is, and under JSON string escapes (`\/`, `\"`, `\uXXXX` with surrogate
+    /// pairs, `\n`...) mixed in any way, up to `UNESCAPE_LEVELS` deep. Linear in
+    /// the text: each view is one pass of each automaton.
     pub fn redact<'t>(&self, text: &'t str) -> Cow<'t, str> {
         let mut out = self.redact_own(text);
         let learned = match self.learned.read() {
@@ -301,44 +344,89 @@ impl Scrubber {
         if self.own_is_empty() {
             return Cow::Borrowed(text);
         }
-        let mut ranges = Vec::new();
-        let folded = Zeroizing::new(text.to_ascii_lowercase());
-        self.plain.find(folded.as_bytes(), &mut ranges);
-        self.whole.find(folded.as_bytes(), &mut ranges);
         let bytes = text.as_bytes();
-        let mut wide = Vec::new();
-        self.encoded.find(bytes, &mut wide);
-        for (mut s, mut e) in wide {
-            while s > 0 && is_b64(bytes[s - 1]) {
-                s -= 1;
+        let mut cover = Cover::new(bytes.len());
+        let mut complete = self.mark(bytes, &mut |s, e| cover.add(s, e));
+        // Views with the JSON escapes decoded; `spans[i]` is the range of the
+        // original text that byte `i` of the view came from.
+        let mut view: Option<Unescaped> = None;
+        for _ in 0..UNESCAPE_LEVELS {
+            let src: &[u8] = match &view {
+                Some((v, _)) => v,
+                None => bytes,
+            };
+            if !src.contains(&b'\\') {
+                break;
             }
-            while e < bytes.len() && is_b64(bytes[e]) {
-                e += 1;
-            }
-            ranges.push((s, e));
+            let (decoded, local) = json_unescape(src);
+            let spans: Vec<(usize, usize)> = match &view {
+                Some((_, outer)) => local
+                    .iter()
+                    .map(|&(s, e)| (outer[s].0, outer[e - 1].1))
+                    .collect(),
+                None => local,
+            };
+            complete &= self.mark(&decoded, &mut |s, e| {
+                cover.add(spans[s].0, spans[e - 1].1);
+            });
+            view = Some((decoded, spans));
         }
-        if ranges.is_empty() {
+        drop(view);
+        if !complete {
+            return Cow::Owned(REDACTED.to_string());
+        }
+        let merged = cover.merged();
+        if merged.is_empty() {
             return Cow::Borrowed(text);
-        }
-        ranges.sort_unstable();
-        let mut merged: Vec<(usize, usize)> = Vec::with_capacity(ranges.len());
-        for (s, e) in ranges {
-            match merged.last_mut() {
-                Some(last) if s <= last.1 => last.1 = last.1.max(e),
-                _ => merged.push((s, e)),
-            }
         }
         let mut out = String::with_capacity(text.len());
         let mut at = 0;
         for (s, e) in merged {
-            // Needles are whole UTF-8 strings and widening only crosses ASCII, so
-            // both ends are character boundaries.
+            // A match that starts or ends inside a multibyte character takes
+            // the whole of it.
+            let mut s = s.max(at);
+            while s > at && !text.is_char_boundary(s) {
+                s -= 1;
+            }
+            let mut e = e;
+            while e < text.len() && !text.is_char_boundary(e) {
+                e += 1;
+            }
             out.push_str(text.get(at..s).unwrap_or_default());
             out.push_str(REDACTED);
             at = e;
         }
         out.push_str(text.get(at..).unwrap_or_default());
         Cow::Owned(out)
+    }
+
+    /// Every match of every form in `hay`: the text forms as they are, the base64
+    /// ones widened to the whole base64 run around them (each byte of a run is
+    /// walked at most once, whatever the number of matches in it). False when
+    /// an automaton could not be built or run.
+    fn mark(&self, hay: &[u8], add: &mut dyn FnMut(usize, usize)) -> bool {
+        let mut ok = self.folded.each(hay, add);
+        if matches!(self.encoded, Automaton::None) {
+            return ok;
+        }
+        let mut wide = Cover::new(hay.len());
+        ok &= self.encoded.each(hay, &mut |s, e| wide.add(s, e));
+        let mut done = 0;
+        for (s, e) in wide.merged() {
+            if e <= done {
+                continue;
+            }
+            let (mut s, mut e) = (s.max(done), e);
+            while s > done && is_b64(hay[s - 1]) {
+                s -= 1;
+            }
+            while e < hay.len() && is_b64(hay[e]) {
+                e += 1;
+            }
+            add(s, e);
+            done = e;
+        }
+        ok
     }
 
     /// A server's SASL challenge decoded from base64, and only then shown: scrubbed
@@ -362,6 +450,76 @@ impl Scrubber {
             _ => {}
         }
     }
+}
+
+/// A text with its escapes decoded, and where each of its bytes came from.
+type Unescaped = (Zeroizing<Vec<u8>>, Vec<(usize, usize)>);
+
+/// `hay` with JSON string escapes decoded, and for each byte of the result the
+/// range of `hay` it came from. A backslash that starts no JSON escape is kept
+/// as it is; a lone surrogate becomes U+FFFD.
+fn json_unescape(hay: &[u8]) -> Unescaped {
+    let mut out = Zeroizing::new(Vec::with_capacity(hay.len()));
+    let mut spans = Vec::with_capacity(hay.len());
+    let hex4 = |at: usize| -> Option<u32> {
+        let h = hay.get(at..at + 4)?;
+        if !h.iter().all(u8::is_ascii_hexdigit) {
+            return None;
+        }
+        u32::from_str_radix(std::str::from_utf8(h).ok()?, 16).ok()
+    };
+    let mut i = 0;
+    while i < hay.len() {
+        let b = hay[i];
+        let next = hay.get(i + 1).copied();
+        let simple = match next {
+            _ if b != b'\\' => None,
+            Some(c @ (b'"' | b'\\' | b'/')) => Some(c),
+            Some(b'b') => Some(0x08),
+            Some(b'f') => Some(0x0c),
+            Some(b'n') => Some(b'\n'),
+            Some(b'r') => Some(b'\r'),
+            Some(b't') => Some(b'\t'),
+            _ => None,
+        };
+        if let Some(c) = simple {
+            out.push(c);
+            spans.push((i, i + 2));
+            i += 2;
+            continue;
+        }
+        let unit = (b == b'\\' && next == Some(b'u'))
+            .then(|| hex4(i + 2))
+            .flatten();
+        let Some(u) = unit else {
+            out.push(b);
+            spans.push((i, i + 1));
+            i += 1;
+            continue;
+        };
+        let (c, len) = if (0xD800..0xDC00).contains(&u) {
+            let low = (hay.get(i + 6..i + 8) == Some(b"\\u".as_slice()))
+                .then(|| hex4(i + 8))
+                .flatten()
+                .filter(|l| (0xDC00..0xE000).contains(l));
+            match low {
+                Some(l) => (
+                    char::from_u32(0x10000 + ((u - 0xD800) << 10) + (l - 0xDC00)),
+                    12,
+                ),
+                None => (None, 6),
+            }
+        } else {
+            (char::from_u32(u), 6)
+        };
+        let mut buf = [0u8; 4];
+        for &x in c.unwrap_or('\u{FFFD}').encode_utf8(&mut buf).as_bytes() {
+            out.push(x);
+            spans.push((i, i + len));
+        }
+        i += len;
+    }
+    (out, spans)
 }
 
 fn is_b64(b: u8) -> bool {
@@ -400,7 +558,7 @@ fn variants(raw: &str) -> Vec<Zeroizing<String>> {
 }
 
 /// Text forms of one variant, lowercased (they are matched case-blind).
-fn plain_forms(v: &str, plain: &mut Needles) {
+fn plain_forms(v: &str, plain: &mut Forms) {
     plain.add(v.to_ascii_lowercase());
     // An IMAP quoted string (RFC 3501) escapes `\` and `"`.
     plain.add(
@@ -439,7 +597,7 @@ fn plain_forms(v: &str, plain: &mut Needles) {
 
 /// Base64 of the bytes at each of the three alignments a longer payload can put
 /// them at: only the characters that depend on these bytes alone.
-fn encoded_forms(bytes: &[u8], encoded: &mut Needles) {
+fn encoded_forms(bytes: &[u8], encoded: &mut Forms) {
     let n = bytes.len();
     for k in 0..3usize {
         let mut buf = Zeroizing::new(vec![0u8; k]);
@@ -460,7 +618,7 @@ fn encoded_forms(bytes: &[u8], encoded: &mut Needles) {
 }
 
 /// The parts of a JWT access token, and its claims decoded: a server may quote either.
-fn jwt_forms(token: &str, whole: &mut Needles) {
+fn jwt_forms(token: &str, whole: &mut Forms) {
     let token = token.trim();
     if token.matches('.').count() != 2 {
         return;

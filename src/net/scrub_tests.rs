@@ -207,3 +207,113 @@ fn the_user_name_and_token_claims_a_report_names_are_not_redacted() {
         assert_eq!(s.scrub(text), text);
     }
 }
+
+fn token_scrubber(token: &str) -> Scrubber {
+    let tok = Secret::new(token.into());
+    Scrubber::new(&[Credential {
+        user: USER,
+        secret: &tok,
+        token: true,
+    }])
+}
+
+/// Every character of `s` as a JSON `\uXXXX` escape (surrogate pairs beyond the BMP).
+fn u_escaped(s: &str) -> String {
+    s.encode_utf16().map(|u| format!("\\u{u:04X}")).collect()
+}
+
+#[test]
+fn json_escapes_of_every_kind_are_seen_through() {
+    let token = "ya29.a0Af/Hj+x\"q\\Zz-0123456789/end";
+    let s = token_scrubber(token);
+    let slashed = token
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('/', "\\/");
+    let mixed: String = token
+        .chars()
+        .enumerate()
+        .map(|(i, c)| match (i % 3, c) {
+            (_, '"') => "\\\"".to_string(),
+            (_, '\\') => "\\\\".to_string(),
+            (0, c) => u_escaped(&c.to_string()),
+            (1, '/') => "\\/".to_string(),
+            (_, c) => c.to_string(),
+        })
+        .collect();
+    // Twice escaped: a JSON document quoted as a string inside another one.
+    let twice = serde_json::to_string(&format!(
+        "{{\"t\":{}}}",
+        serde_json::to_string(token).expect("json")
+    ))
+    .expect("json");
+    let payload = crate::net::sasl::xoauth2(USER, token);
+    let b64_slashed = payload.replace('/', "\\/");
+    for quoted in [slashed, mixed, u_escaped(token), twice, b64_slashed] {
+        let text = format!("{{\"status\":\"400\",\"token\":\"{quoted}\",\"scope\":\"x\"}}");
+        let got = s.scrub(&text);
+        assert!(got.contains(REDACTED), "{text} -> {got}");
+        assert!(
+            !got.contains("a0Af") && !got.contains("0123456789"),
+            "{text} -> {got}"
+        );
+        assert!(!got.contains("\\u0030\\u0031"), "{text} -> {got}");
+        assert!(got.starts_with("{\"status\":\"400\",\"token\":\""), "{got}");
+        // What the escapes decode to is not shown either.
+        let decoded = crate::net::scrub::tests::decode_json_string(&got);
+        assert!(!decoded.contains("0123456789"), "{decoded}");
+    }
+    // Surrogate pairs: a token with a character beyond the BMP.
+    let astral = "pw-\u{1F600}-0123456789abc";
+    let s = Scrubber::new(&[Credential {
+        user: USER,
+        secret: &Secret::new(astral.into()),
+        token: false,
+    }]);
+    let got = s.scrub(&format!("NO \"{}\"", u_escaped(astral)));
+    assert_eq!(got, format!("NO \"{REDACTED}\""));
+}
+
+fn decode_json_string(s: &str) -> String {
+    let (d, _) = super::json_unescape(s.as_bytes());
+    String::from_utf8_lossy(&d).into_owned()
+}
+
+#[test]
+fn a_huge_repetitive_token_echoed_many_times_is_scrubbed_in_linear_time() {
+    let token = format!("ya29.{}", "A".repeat(4000));
+    let s = token_scrubber(&token);
+    let payload = crate::net::sasl::xoauth2(USER, &token);
+    let mut text = String::from("535 5.7.8 ");
+    for _ in 0..20 {
+        text.push_str(&token);
+        text.push(' ');
+        text.push_str(&payload);
+        text.push(' ');
+        text.push_str(&b64(format!("x{token}").as_bytes()));
+        text.push(' ');
+        text.push_str(&"A".repeat(5000));
+        text.push(' ');
+    }
+    let got = s.scrub(&text);
+    assert!(
+        !got.contains("AAAAAAAAAA") && !got.contains("QUFBQUFBQUFB"),
+        "{}",
+        &got[..200]
+    );
+    assert!(got.starts_with("535 5.7.8 <redacted>"), "{}", &got[..100]);
+    // Linear: ten times the text is about ten times the matches, never squared
+    // (counted, not timed).
+    let mut n_small = 0;
+    s.mark(&text.as_bytes()[..text.len() / 10], &mut |_, _| {
+        n_small += 1
+    });
+    let mut n_large = 0;
+    s.mark(text.as_bytes(), &mut |_, _| n_large += 1);
+    assert!(n_large <= 12 * n_small.max(1) + 100, "{n_small} {n_large}");
+    assert!(
+        n_large <= 4 * text.len(),
+        "{n_large} matches in {} bytes",
+        text.len()
+    );
+}

@@ -8,9 +8,11 @@
 //! (a private CA, or a device intercepting TLS) from "trusted publicly but not
 //! here" (an outdated or damaged local store).
 //!
-//! The system store is read once per process, bounded: a `SSL_CERT_FILE` that is
-//! not a regular file, or is implausibly large, is not read. Nothing here decides
-//! what a verdict means for the report.
+//! The system store is read once per process, bounded: a `SSL_CERT_FILE`, or a
+//! file of `SSL_CERT_DIR`, that is not a regular file, is larger than 16 MiB, or
+//! would take the store past 64 MiB in all, is not read, and is named in the
+//! store's `skipped` list (a company CA in a file never read explains an
+//! untrusted server). Nothing here decides what a verdict means for the report.
 
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::client::WebPkiServerVerifier;
@@ -18,8 +20,14 @@ use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{CertificateError, DigitallySignedStruct, SignatureScheme};
 use std::sync::{Arc, Mutex, OnceLock};
 
-/// Largest `SSL_CERT_FILE` read (a full distribution bundle is about 200 KiB).
+/// Largest store file read (`SSL_CERT_FILE`, or one file of `SSL_CERT_DIR`; a
+/// full distribution bundle is about 200 KiB).
 pub const MAX_STORE_FILE: u64 = 16 * 1024 * 1024;
+/// Largest store read in all (`SSL_CERT_FILE` and every file of `SSL_CERT_DIR`).
+pub const MAX_STORE_TOTAL: u64 = 64 * 1024 * 1024;
+/// Entries looked at in one `SSL_CERT_DIR` directory (a distribution's
+/// `/etc/ssl/certs` holds a few hundred).
+pub const MAX_STORE_ENTRIES: usize = 20_000;
 
 /// Which root sets accepted the chain a server presented.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
@@ -37,8 +45,42 @@ pub struct SystemStore {
     verifier: Option<Arc<WebPkiServerVerifier>>,
     /// Roots read and usable.
     pub roots: usize,
-    /// Why the store is incomplete or empty, if something went wrong reading it.
+    /// Why the store is incomplete or empty, if something went wrong reading it
+    /// (it names the files skipped).
     pub problem: Option<String>,
+    /// The store files that were not read, each with why (control characters
+    /// in a name shown escaped).
+    pub skipped: Vec<String>,
+}
+
+impl SystemStore {
+    /// The skipped files in one sentence, for a finding; None when none was.
+    pub fn skipped_note(&self) -> Option<String> {
+        skipped_note(&self.skipped)
+    }
+}
+
+fn skipped_note(skipped: &[String]) -> Option<String> {
+    const SHOWN: usize = 5;
+    if skipped.is_empty() {
+        return None;
+    }
+    let mut s = format!(
+        "{} trust store file{} not read: {}",
+        skipped.len(),
+        if skipped.len() == 1 { " was" } else { "s were" },
+        skipped
+            .iter()
+            .take(SHOWN)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("; ")
+    );
+    if skipped.len() > SHOWN {
+        s.push_str(&format!("; and {} more", skipped.len() - SHOWN));
+    }
+    s.push_str(" (a CA certificate in a file not read is not trusted here)");
+    Some(s)
 }
 
 fn provider() -> Arc<rustls::crypto::CryptoProvider> {
@@ -51,43 +93,154 @@ fn verifier(roots: rustls::RootCertStore) -> Result<Arc<WebPkiServerVerifier>, S
         .map_err(|e| e.to_string())
 }
 
-/// Reads the store, refusing an `SSL_CERT_FILE` that could block or exhaust memory.
-fn read_system_store() -> (Vec<CertificateDer<'static>>, Option<String>) {
-    let unusable = std::env::var_os("SSL_CERT_FILE").and_then(|f| {
-        let why = match std::fs::metadata(&f) {
-            Ok(m) if !m.is_file() => "is not a regular file",
-            Ok(m) if m.len() > MAX_STORE_FILE => "is larger than 16 MiB",
-            _ => return None,
-        };
-        Some(format!(
-            "SSL_CERT_FILE {} {why}; it was not read",
-            std::path::Path::new(&f).display()
-        ))
-    });
-    let result = match &unusable {
-        None => rustls_native_certs::load_native_certs(),
-        Some(_) => {
-            // Still read the directories SSL_CERT_DIR names.
-            let mut all = rustls_native_certs::CertificateResult::default();
-            if let Some(dirs) = std::env::var_os("SSL_CERT_DIR") {
-                for d in std::env::split_paths(&dirs).filter(|d| !d.as_os_str().is_empty()) {
-                    let r = rustls_native_certs::load_certs_from_paths(None, Some(&d));
-                    all.certs.extend(r.certs);
-                    all.errors.extend(r.errors);
-                }
+/// What reading the store gave.
+#[derive(Default)]
+struct StoreRead {
+    certs: Vec<CertificateDer<'static>>,
+    skipped: Vec<String>,
+    errors: Vec<String>,
+    /// Bytes read so far, against `MAX_STORE_TOTAL`.
+    total: u64,
+    /// Files already read (`openssl rehash` links every file under a second name).
+    #[cfg(unix)]
+    seen: std::collections::HashSet<(u64, u64)>,
+}
+
+impl StoreRead {
+    /// Reads one PEM file of the store within the bounds, or names it as skipped.
+    fn file(&mut self, path: &std::path::Path) {
+        let shown = crate::net::scrub::escape_controls(&path.display().to_string()).into_owned();
+        let meta = match std::fs::metadata(path) {
+            Ok(m) => m,
+            // A dangling link of a hashed directory: nothing to read.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return,
+            Err(e) => {
+                self.skipped.push(format!("{shown} ({e})"));
+                return;
             }
-            all
+        };
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::MetadataExt as _;
+            if meta.is_file() && !self.seen.insert((meta.dev(), meta.ino())) {
+                return;
+            }
         }
-    };
-    let problem = unusable.or_else(|| result.errors.first().map(|e| e.to_string()));
-    (result.certs, problem)
+        if meta.is_file() && meta.len() > MAX_STORE_FILE {
+            self.skipped.push(format!(
+                "{shown} (larger than {} MiB)",
+                MAX_STORE_FILE >> 20
+            ));
+            return;
+        }
+        let left = MAX_STORE_TOTAL.saturating_sub(self.total);
+        if meta.is_file() && meta.len() > left {
+            self.skipped.push(format!(
+                "{shown} (the store would pass {} MiB in all)",
+                MAX_STORE_TOTAL >> 20
+            ));
+            return;
+        }
+        let bytes = match crate::secret::input::read_regular_file(path, MAX_STORE_FILE.min(left)) {
+            Ok(b) => b,
+            Err(crate::secret::input::FileError::TooLarge { .. }) => {
+                self.skipped.push(format!(
+                    "{shown} (larger than {} MiB)",
+                    MAX_STORE_FILE >> 20
+                ));
+                return;
+            }
+            Err(crate::secret::input::FileError::NotRegular { kind, .. }) => {
+                self.skipped
+                    .push(format!("{shown} (not a regular file: {kind})"));
+                return;
+            }
+            Err(crate::secret::input::FileError::Io { source, .. }) => {
+                self.skipped.push(format!("{shown} ({source})"));
+                return;
+            }
+        };
+        self.total += bytes.len() as u64;
+        use rustls::pki_types::pem::PemObject as _;
+        for c in CertificateDer::pem_slice_iter(&bytes) {
+            match c {
+                Ok(c) => self.certs.push(c),
+                Err(e) => self.errors.push(format!("{shown}: {e}")),
+            }
+        }
+    }
+
+    /// Every file of one `SSL_CERT_DIR` directory (not recursive).
+    fn dir(&mut self, dir: &std::path::Path) {
+        let shown = crate::net::scrub::escape_controls(&dir.display().to_string()).into_owned();
+        let entries = match std::fs::read_dir(dir) {
+            Ok(r) => r,
+            Err(e) => {
+                self.skipped.push(format!("{shown} ({e})"));
+                return;
+            }
+        };
+        let mut paths: Vec<std::path::PathBuf> = Vec::new();
+        for (n, entry) in entries.enumerate() {
+            if n >= MAX_STORE_ENTRIES {
+                self.skipped.push(format!(
+                    "{shown} (entries past the first {MAX_STORE_ENTRIES})"
+                ));
+                break;
+            }
+            if let Ok(e) = entry {
+                paths.push(e.path());
+            }
+        }
+        // In name order: which files fit the bounds does not depend on the
+        // order the file system lists them in.
+        paths.sort();
+        for p in paths {
+            if std::fs::metadata(&p).is_ok_and(|m| m.is_dir()) {
+                continue;
+            }
+            self.file(&p);
+        }
+    }
+}
+
+/// Reads the store. With `SSL_CERT_FILE` or `SSL_CERT_DIR` set, reads them here,
+/// bounded (regular files only, at most `MAX_STORE_FILE` each and
+/// `MAX_STORE_TOTAL` in all), naming every file skipped; otherwise the
+/// platform's store through rustls-native-certs.
+fn read_system_store() -> (Vec<CertificateDer<'static>>, Vec<String>, Option<String>) {
+    let file = std::env::var_os("SSL_CERT_FILE").filter(|f| !f.is_empty());
+    let dirs: Vec<std::path::PathBuf> = std::env::var_os("SSL_CERT_DIR")
+        .map(|d| {
+            std::env::split_paths(&d)
+                .filter(|p| !p.as_os_str().is_empty())
+                .collect()
+        })
+        .unwrap_or_default();
+    if file.is_none() && dirs.is_empty() {
+        let r = rustls_native_certs::load_native_certs();
+        let problem = r.errors.first().map(|e| e.to_string());
+        return (r.certs, Vec::new(), problem);
+    }
+    let mut read = StoreRead::default();
+    if let Some(f) = &file {
+        read.file(std::path::Path::new(f));
+    }
+    for d in &dirs {
+        read.dir(d);
+    }
+    read.certs
+        .sort_unstable_by(|a, b| a.as_ref().cmp(b.as_ref()));
+    read.certs.dedup();
+    let problem = skipped_note(&read.skipped).or_else(|| read.errors.first().cloned());
+    (read.certs, read.skipped, problem)
 }
 
 /// This machine's trust store, read on first use.
 pub fn system_store() -> &'static SystemStore {
     static STORE: OnceLock<SystemStore> = OnceLock::new();
     STORE.get_or_init(|| {
-        let (certs, mut problem) = read_system_store();
+        let (certs, skipped, mut problem) = read_system_store();
         let mut roots = rustls::RootCertStore::empty();
         let (added, _ignored) = roots.add_parsable_certificates(certs);
         let verifier = match added {
@@ -107,6 +260,7 @@ pub fn system_store() -> &'static SystemStore {
             verifier,
             roots: added,
             problem,
+            skipped,
         }
     })
 }
@@ -139,6 +293,8 @@ pub struct Trust {
     public: Arc<WebPkiServerVerifier>,
     system: Option<Arc<WebPkiServerVerifier>>,
     ca_file: Option<Arc<WebPkiServerVerifier>>,
+    /// A digest of what the three sets hold, for the verdict cache.
+    id: crate::net::verdicts::Key,
 }
 
 impl Trust {
@@ -152,6 +308,9 @@ impl Trust {
             public: public_verifier()?,
             system: system_store().verifier.clone(),
             ca_file: store_of(&extra)?,
+            // Mozilla's set and this machine's store are read once per process:
+            // within it, `--ca-file` alone tells one Trust from another.
+            id: crate::net::verdicts::digest_of("process roots and --ca-file", &[&extra]),
         })
     }
 
@@ -166,6 +325,7 @@ impl Trust {
             public: store_of(public)?.ok_or("no public root")?,
             system: store_of(system)?,
             ca_file: store_of(ca_file)?,
+            id: crate::net::verdicts::digest_of("given roots", &[public, system, ca_file]),
         })
     }
 }
@@ -221,6 +381,22 @@ impl ServerCertVerifier for Verifier {
             c.push(end_entity.clone().into_owned());
             c.extend(intermediates.iter().map(|i| i.clone().into_owned()));
         }
+        let key = crate::net::verdicts::key(
+            &self.trust.id,
+            end_entity,
+            intermediates,
+            &server_name.to_str(),
+            ocsp,
+        );
+        if let Some(c) = crate::net::verdicts::get(&key, now) {
+            if let Ok(mut v) = self.verdicts.lock() {
+                *v = c.verdicts;
+            }
+            return match c.refusal {
+                None => Ok(ServerCertVerified::assertion()),
+                Some(e) => Err(e),
+            };
+        }
         let verify = |v: &Option<Arc<WebPkiServerVerifier>>| {
             v.as_ref()
                 .map(|v| v.verify_server_cert(end_entity, intermediates, server_name, ocsp, now))
@@ -238,6 +414,7 @@ impl ServerCertVerifier for Verifier {
             *v = verdicts;
         }
         if verdicts.public || verdicts.system || verdicts.ca_file {
+            crate::net::verdicts::put(key, end_entity, intermediates, now, verdicts, None);
             return Ok(ServerCertVerified::assertion());
         }
         // The most telling refusal: one that got past the issuer (expired, wrong
@@ -248,12 +425,21 @@ impl ServerCertVerifier for Verifier {
             .filter_map(Result::err)
             .collect();
         let pick = errors.iter().position(|e| !unknown_issuer(e)).unwrap_or(0);
-        Err(errors
+        let refusal = errors
             .into_iter()
             .nth(pick)
             .unwrap_or(rustls::Error::InvalidCertificate(
                 CertificateError::UnknownIssuer,
-            )))
+            ));
+        crate::net::verdicts::put(
+            key,
+            end_entity,
+            intermediates,
+            now,
+            verdicts,
+            Some(refusal.clone()),
+        );
+        Err(refusal)
     }
     fn verify_tls12_signature(
         &self,

@@ -5,5 +5,6 @@ pub mod batch;
 pub mod json;
 pub mod model;
 pub mod nagios;
+pub mod paths;
 pub mod prometheus;
 pub mod text;

@@ -8,6 +8,7 @@
 //! added after they are all in (`checks::corroborate`).
 
 pub mod batch;
+pub mod paths;
 
 use crate::checks::ctx::Common;
 use crate::checks::{CheckResult, Ctx, CHECKS};
@@ -132,6 +133,10 @@ pub struct Spec {
     pub transcript: bool,
     /// Told as each check finishes (the spinner).
     pub observer: Option<Observer>,
+    /// Asks the user, at a terminal, whether a discovered host outside the
+    /// domain may have the credentials (`check` in text mode only; never batch,
+    /// serve or a machine format).
+    pub confirm: Option<Confirm>,
     /// Shared by every mailbox of the run.
     pub common: std::sync::Arc<Common>,
     /// Sign in with OAuth first (`--sign-in`); its token replaces the password.
@@ -141,8 +146,32 @@ pub struct Spec {
 /// A callback told as each check finishes.
 pub type Observer = std::sync::Arc<dyn Fn(CheckId, &CheckResult) + Send + Sync>;
 
+/// Asks whether `host` may have the credentials, showing `evidence`; true for a
+/// yes. It may block (it reads the terminal).
+pub type Confirm = std::sync::Arc<dyn Fn(&str, &str) -> bool + Send + Sync>;
+
+/// Asks `confirm` about each discovered host outside the domain that the trust
+/// rule does not take; the hosts said yes to join `net.confirmed`.
+async fn ask_about_discovered(
+    kb: &'static crate::knowledge::Knowledge,
+    target: &crate::target::Target,
+    net: &mut crate::checks::NetOptions,
+    confirm: &Confirm,
+) {
+    let asks = crate::target::discovery::to_confirm(kb, target, &net.trust_discovered);
+    for (host, evidence) in asks {
+        let (ask, h) = (confirm.clone(), host.clone());
+        let yes = tokio::task::spawn_blocking(move || ask(&h, &evidence))
+            .await
+            .unwrap_or(false);
+        if yes {
+            net.confirmed.push(host);
+        }
+    }
+}
+
 /// Runs the selected checks for one mailbox and assembles its report.
-pub async fn check_mailbox(kb: &'static crate::knowledge::Knowledge, spec: Spec) -> Report {
+pub async fn check_mailbox(kb: &'static crate::knowledge::Knowledge, mut spec: Spec) -> Report {
     // The run's scrubber; one of this mailbox's own when the caller built none.
     let mut scrub = spec.common.scrubber();
     if scrub.is_empty() && (spec.secret.is_some() || spec.token.is_some()) {
@@ -183,6 +212,9 @@ pub async fn check_mailbox(kb: &'static crate::knowledge::Knowledge, spec: Spec)
             ))
             .await;
             target.apply_discovery(kb, found);
+            if let Some(confirm) = &spec.confirm {
+                ask_about_discovered(kb, &target, &mut spec.net, confirm).await;
+            }
             None
         }
         None => None,

@@ -204,9 +204,10 @@ pub fn parse(
     let mut seen = HashSet::new();
     let mut probes = Vec::with_capacity(raw.targets.len());
     for spanned in &raw.targets {
-        let line = Some(line_of(text, spanned.span().start));
         let t = spanned.get_ref();
-        let fail = |why: String| err(path, line, why);
+        // The line is counted only for a message: counting it for every target
+        // made loading ten thousand of them quadratic.
+        let fail = |why: String| err(path, Some(line_of(text, spanned.span().start)), why);
         check_address(&t.address).map_err(fail)?;
         let module = modules.get(&t.module).ok_or_else(|| {
             let known: Vec<&str> = raw.modules.keys().map(String::as_str).collect();

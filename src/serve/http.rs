@@ -1,12 +1,16 @@
 //! The HTTP front (hyper, HTTP/1.1): routes `/probe`, `/metrics`, `/-/healthy`,
-//! `POST /-/reload` (from a loopback address only) and a small landing page. Requests are bounded: the request head must arrive
-//! within `HEADER_TIMEOUT` and fit in `MAX_HEAD` bytes, a request with a body is
-//! refused, open connections are capped, and only the parameters `target` and
-//! `module` are accepted (a credential in a URL is refused, never echoed).
+//! `POST /-/reload` (from a loopback address only) and a small landing page.
+//! Requests are bounded: each request head (the first, and each after a
+//! keep-alive pause) must arrive within `HEADER_TIMEOUT` and fit in `MAX_HEAD`
+//! bytes, a request with a body is refused, open connections are capped, the
+//! oldest idle one giving way to a new one (`conns`), and only the parameters
+//! `target` and `module` are accepted (an unknown parameter is refused without
+//! echoing its name or value: it could hold a credential).
 //!
 //! Graceful shutdown stops accepting, lets the requests in progress finish, and
 //! closes idle connections. The front never decides about probes; `scrape` does.
 
+use super::conns::{Busy, Conns};
 use super::{scrape, Server};
 use http_body_util::Full;
 use hyper::body::{Bytes, Incoming};
@@ -15,10 +19,11 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::Semaphore;
 
-/// The whole request head (request line and headers) must arrive within this.
-pub const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+/// The whole request head (request line and headers) must arrive within this,
+/// counted from the connection's start or the end of its previous answer: an
+/// idle connection is closed after it.
+pub const HEADER_TIMEOUT: Duration = Duration::from_secs(5);
 /// The most bytes of a request head (hyper's smallest buffer).
 pub const MAX_HEAD: usize = 8192;
 /// The longest value of a query parameter.
@@ -57,13 +62,13 @@ impl Reply {
 
 pub struct Front {
     server: Arc<Server>,
-    connections: Arc<Semaphore>,
+    connections: Arc<Conns>,
     graceful: GracefulShutdown,
 }
 
 impl Front {
     pub fn new(server: Arc<Server>) -> Front {
-        let connections = Arc::new(Semaphore::new(server.opts.max_connections.max(1)));
+        let connections = Arc::new(Conns::new(server.opts.max_connections));
         Front {
             server,
             connections,
@@ -71,23 +76,32 @@ impl Front {
         }
     }
 
-    /// Accepts one connection (waiting while `max_connections` are open) and
-    /// serves it in a task of its own.
+    /// Accepts one connection and serves it in a task of its own; when
+    /// `max_connections` are open, the oldest idle one is shed to make room.
     pub async fn accept_one(&self, listener: &tokio::net::TcpListener) {
-        let Ok(permit) = self.connections.clone().acquire_owned().await else {
-            return;
-        };
         let Ok((tcp, peer)) = listener.accept().await else {
             // Out of file descriptors and the like: do not spin.
             tokio::time::sleep(Duration::from_millis(50)).await;
             return;
         };
+        let Some(ticket) = self.connections.admit() else {
+            // Every open connection has a request in progress: this one waits
+            // for none of them, it is closed at once.
+            self.server.metrics.error("overloaded");
+            return;
+        };
         let _ = tcp.set_nodelay(true);
         let server = self.server.clone();
         let local = peer.ip().to_canonical().is_loopback();
+        let busy = ticket.busy.clone();
         let service = hyper::service::service_fn(move |req| {
             let server = server.clone();
-            async move { Ok::<_, std::convert::Infallible>(respond(&server, req, local).await) }
+            let busy = Busy::new(&busy);
+            async move {
+                let reply = respond(&server, req, local).await;
+                drop(busy);
+                Ok::<_, std::convert::Infallible>(reply)
+            }
         });
         let conn = hyper::server::conn::http1::Builder::new()
             .timer(TokioTimer::new())
@@ -95,10 +109,12 @@ impl Front {
             .max_buf_size(MAX_HEAD)
             .serve_connection(TokioIo::new(tcp), service);
         let conn = self.graceful.watch(conn);
-        tokio::spawn(async move {
+        let (conns, id) = (self.connections.clone(), ticket.id);
+        let task = tokio::spawn(async move {
             let _ = conn.await;
-            drop(permit);
+            conns.remove(id);
         });
+        self.connections.attach(id, task.abort_handle());
     }
 
     /// Waits until every connection has finished its request in progress.
@@ -213,13 +229,11 @@ async fn probe(server: &Arc<Server>, req: &Request<Incoming>) -> Reply {
             "module" => &mut module,
             _ => {
                 server.metrics.error("bad_request");
-                // The name only, never the value: it could be a secret.
-                let name: String = k.chars().take(40).flat_map(char::escape_default).collect();
+                // Neither its name nor its value: either could hold a secret
+                // (`password%3D...` decodes to a name).
                 return Reply::text(
                     400,
-                    &format!(
-                        "Unknown parameter `{name}`: /probe takes target and module only. Secrets are read from the config file, never from a URL.\n"
-                    ),
+                    "Unknown parameter: /probe takes only target and module (/probe?target=ADDRESS[&module=NAME]). Secrets are read from the config file, never from a URL.\n",
                 );
             }
         };

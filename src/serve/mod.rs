@@ -15,6 +15,7 @@
 
 pub mod cache;
 pub mod config;
+pub mod conns;
 pub mod exposition;
 pub mod http;
 pub mod limits;

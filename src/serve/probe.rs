@@ -115,6 +115,7 @@ pub async fn run(r: Run<'_>) -> Outcome<Probed> {
             selected: probe.selected.clone(),
             transcript: false,
             observer: Some(observer),
+            confirm: None,
             common,
             signin: None,
         };

@@ -5,9 +5,10 @@
 //! spaces collapsed, case-insensitively. A row that cannot be read is reported
 //! with its line and the reading goes on.
 
+use super::csv_reader::{Item, Reader, Record};
 use super::input::{Format, Rows, Summary};
 use super::{clean, country_code, parse_code, parse_time, CaStatus, Outcome, SignIn};
-use std::io::Read;
+use std::io::BufRead;
 
 #[derive(Debug)]
 pub enum Error {
@@ -79,7 +80,7 @@ impl Columns {
 }
 
 fn not_signins(headers: &[String], missing: &str) -> String {
-    let shown: Vec<&str> = headers.iter().take(6).map(String::as_str).collect();
+    let shown: Vec<String> = headers.iter().take(6).map(|h| clean(h)).collect();
     format!(
         "not an Entra sign-in log export: no {missing} column (the header starts with: {})",
         shown.join(", ")
@@ -87,40 +88,41 @@ fn not_signins(headers: &[String], missing: &str) -> String {
 }
 
 /// Reads a CSV export; `line_offset` is the number of lines skipped before it.
-pub fn read<R: Read>(rd: R, line_offset: u64, rows: &mut dyn Rows) -> Result<Summary, Error> {
-    let mut csv = csv::ReaderBuilder::new()
-        .flexible(true)
-        .has_headers(true)
-        .from_reader(rd);
-    let headers: Vec<String> = match csv.byte_headers() {
-        Ok(h) => h
+/// Rows are bounded (`csv_reader::MAX_ROW`): a longer one, or a quote never
+/// closed, is a malformed row and reading resumes at the next line.
+pub fn read<R: BufRead>(rd: R, line_offset: u64, rows: &mut dyn Rows) -> Result<Summary, Error> {
+    let mut csv = Reader::new(rd, line_offset + 1);
+    let mut record = Record::default();
+    let headers: Vec<String> = match csv.next(&mut record).map_err(Error::Io)? {
+        Item::Row { .. } => record
             .iter()
             .map(|f| normalize_header(&String::from_utf8_lossy(f)))
             .collect(),
-        Err(e) => return Err(into_error(e)),
+        Item::Malformed { why, .. } => {
+            return Err(Error::NotASignInLog(format!(
+                "the CSV header cannot be read: {why}"
+            )))
+        }
+        Item::End => return Err(Error::NotASignInLog("the input has no CSV header".into())),
     };
     let cols = Columns::find(&headers).map_err(Error::NotASignInLog)?;
-    let mut record = csv::ByteRecord::new();
     loop {
-        match csv.read_byte_record(&mut record) {
-            Ok(false) => break,
-            Ok(true) => {
-                let line = line_offset + record.position().map(|p| p.line()).unwrap_or(0);
-                match row(&record, &cols) {
-                    Ok(mut s) => {
-                        s.line = line;
-                        rows.sign_in(s);
-                    }
-                    Err(why) => rows.malformed(line, why),
+        match csv.next(&mut record).map_err(Error::Io)? {
+            Item::End => break,
+            Item::Row { line } => match row(&record, &cols) {
+                Ok(mut s) => {
+                    s.line = line;
+                    rows.sign_in(s);
                 }
-            }
-            Err(e) => {
-                if let csv::ErrorKind::Io(_) = e.kind() {
-                    return Err(into_error(e));
+                // A row over several lines that makes no sign-in: most likely a
+                // stray quote that a later one closed; it costs its first line only.
+                Err(why) if csv.last_spanned_lines() => {
+                    csv.reread_last();
+                    rows.malformed(line, &format!("{why} (a quoted field ran over the line's end); reading resumed at the next line"));
                 }
-                let line = e.position().map(|p| p.line()).unwrap_or(0) + line_offset;
-                rows.malformed(line, "the CSV row cannot be read");
-            }
+                Err(why) => rows.malformed(line, why),
+            },
+            Item::Malformed { line, why } => rows.malformed(line, why),
         }
     }
     Ok(Summary {
@@ -130,14 +132,7 @@ pub fn read<R: Read>(rd: R, line_offset: u64, rows: &mut dyn Rows) -> Result<Sum
     })
 }
 
-fn into_error(e: csv::Error) -> Error {
-    match e.into_kind() {
-        csv::ErrorKind::Io(e) => Error::Io(e),
-        other => Error::NotASignInLog(format!("the CSV header cannot be read ({other:?})")),
-    }
-}
-
-fn row(r: &csv::ByteRecord, c: &Columns) -> Result<SignIn, &'static str> {
+fn row(r: &Record, c: &Columns) -> Result<SignIn, &'static str> {
     let text = |i: Option<usize>| -> std::borrow::Cow<'_, str> {
         i.and_then(|i| r.get(i))
             .map(String::from_utf8_lossy)

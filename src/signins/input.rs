@@ -3,7 +3,7 @@
 //! every row to a `Rows` sink, good or malformed, and report the bytes they
 //! consume so a progress bar can follow.
 
-use super::{csv_input, json_input, SignIn};
+use super::{csv_input, json_input, utf16, SignIn};
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 
@@ -31,11 +31,14 @@ impl Source {
         }
     }
 
-    /// How reports name it.
+    /// How reports and errors name it: control, bidirectional and invisible
+    /// characters in a file name are shown escaped.
     pub fn name(&self) -> String {
         match self {
             Source::Stdin => "-".into(),
-            Source::File(p) => p.display().to_string(),
+            Source::File(p) => {
+                crate::net::scrub::escape_controls(&p.display().to_string()).into_owned()
+            }
         }
     }
 }
@@ -112,7 +115,18 @@ pub fn read(
         Source::Stdin => Box::new(std::io::stdin().lock()),
         Source::File(p) => Box::new(std::fs::File::open(p).map_err(io)?),
     };
-    let mut rd = BufReader::with_capacity(256 * 1024, Counting { inner, on_bytes });
+    let mut rd: Box<dyn BufRead + '_> = Box::new(BufReader::with_capacity(
+        256 * 1024,
+        Counting { inner, on_bytes },
+    ));
+    // UTF-16 (with or without its byte-order mark) is read as UTF-8.
+    if let Some((endian, mark)) = utf16::detect(rd.fill_buf().map_err(io)?) {
+        rd.consume(mark);
+        rd = Box::new(BufReader::with_capacity(
+            256 * 1024,
+            utf16::Decoder::new(rd, endian),
+        ));
+    }
     let (first, skipped_lines) = first_byte(&mut rd).map_err(io)?;
     let not_log = |why: String| InputError::NotASignInLog {
         name: name.clone(),
@@ -125,7 +139,7 @@ pub fn read(
             json_input::Error::NotJson(why) => not_log(why),
         }),
         Some(0xFF) | Some(0xFE) | Some(0) => Err(not_log(
-            "this looks like UTF-16 text; save the export as UTF-8 (the portal's download is UTF-8)"
+            "this is neither UTF-8 nor UTF-16 text (a zero byte or a stray byte-order mark at its start; UTF-32?); save the export as UTF-8 (the portal's download is UTF-8)"
                 .into(),
         )),
         Some(_) => csv_input::read(rd, skipped_lines, rows).map_err(|e| match e {

@@ -12,12 +12,14 @@
 pub mod aggregate;
 pub mod attempt;
 pub mod csv_input;
+pub mod csv_reader;
 pub mod graph;
 pub mod input;
 pub mod json_input;
 pub mod model;
 pub mod redact;
 pub mod render;
+pub mod utf16;
 pub mod verdict;
 
 use chrono::{DateTime, Utc};
@@ -81,23 +83,20 @@ pub struct SignIn {
     pub ca: CaStatus,
 }
 
-/// Escapes control characters and cuts the text at `MAX_FIELD` characters, so
-/// that nothing from an export can drive a terminal or grow without bound.
+/// Escapes control characters, bidirectional overrides and invisible characters
+/// (as the server-text scrubber does: `\x1b`, `\u{202e}`) and cuts the text at
+/// `MAX_FIELD` characters, so that nothing from an export can drive a terminal,
+/// hide or reorder what it shows, or grow without bound.
 pub fn clean(s: &str) -> String {
     let s = s.trim();
-    let mut out = String::with_capacity(s.len().min(MAX_FIELD));
-    for (n, c) in s.chars().enumerate() {
-        if n == MAX_FIELD {
+    match s.char_indices().nth(MAX_FIELD) {
+        Some((cut, _)) => {
+            let mut out = crate::net::scrub::escape_controls(&s[..cut]).into_owned();
             out.push('…');
-            break;
+            out
         }
-        if c.is_control() {
-            out.extend(c.escape_unicode());
-        } else {
-            out.push(c);
-        }
+        None => crate::net::scrub::escape_controls(s).into_owned(),
     }
-    out
 }
 
 /// The country of a location: Graph's `countryOrRegion`, or the last part of the
@@ -163,7 +162,11 @@ mod tests {
 
     #[test]
     fn clean_escapes_control_characters_and_bounds_length() {
-        assert_eq!(clean("a\u{1b}[31mb"), "a\\u{1b}[31mb");
+        assert_eq!(clean("a\u{1b}[31mb"), "a\\x1b[31mb");
+        assert_eq!(
+            clean("bob\u{202e}gpj.exe\u{2066}\u{200b}\u{9b}\u{7}\0"),
+            "bob\\u{202e}gpj.exe\\u{2066}\\u{200b}\\u{9b}\\x07\\x00"
+        );
         assert_eq!(clean(&"x".repeat(1000)).chars().count(), MAX_FIELD + 1);
     }
 }

@@ -64,7 +64,13 @@ impl Redactor {
         static PATTERNS: OnceLock<Option<(Regex, Regex)>> = OnceLock::new();
         let Some((mail, ip)) = PATTERNS
             .get_or_init(|| {
-                let mail = Regex::new(r"[A-Za-z0-9._%+'-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}").ok()?;
+                // The local part by RFC 5322's grammar (section 3.2.3: atext and
+                // dots), not a narrow guess: `first~last@`, `ops!printer@` and
+                // `a{b}@` are addresses. Non-ASCII characters are taken too (RFC 6532).
+                let mail = Regex::new(
+                    r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.\-\x{80}-\x{10FFFF}]+@[A-Za-z0-9\-\x{80}-\x{10FFFF}]+(?:\.[A-Za-z0-9\-\x{80}-\x{10FFFF}]+)+",
+                )
+                .ok()?;
                 let ip = Regex::new(
                     r"\b(?:\d{1,3}\.){3}\d{1,3}\b|\b(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}\b",
                 )
@@ -95,5 +101,23 @@ mod tests {
         let t = a.text("user scanner@contoso.com from 203.0.113.45 and 2001:db8::1");
         assert!(!t.contains("scanner") && !t.contains("203.0.113") && !t.contains("2001:db8"));
         assert!(t.contains(&a.user("scanner@contoso.com")));
+    }
+
+    #[test]
+    fn every_character_rfc_5322_allows_in_a_local_part_is_redacted() {
+        let a = Redactor::with_key(b"k");
+        for addr in [
+            "first~last@contoso.com",
+            "ops!printer@contoso.com",
+            "a#b$c%d&e'f*g+h/i=j?k^l_m`n{o|p}q-r.s@mail.contoso.co.uk",
+            "j\u{f6}rg@contoso.de",
+        ] {
+            let t = a.text(&format!("user ({addr}) from 203.0.113.45"));
+            assert_eq!(
+                t,
+                format!("user ({}) from {}", a.user(addr), a.ip("203.0.113.45")),
+                "{addr}"
+            );
+        }
     }
 }

@@ -149,7 +149,11 @@ pub fn build(
         raise(OverallStatus::Warning);
     }
 
-    let notes = notes(&inputs);
+    let mut notes = notes(&inputs);
+    if let Some(why) = unreadable(agg.rows_read, agg.rows_malformed) {
+        raise(OverallStatus::Unknown);
+        notes.push(why);
+    }
     let lock = &kb.entra.lockout;
     SigninReport {
         schema_version: SCHEMA_VERSION,
@@ -337,6 +341,22 @@ fn lockout(kb: &Knowledge, agg: &Aggregate<'_>) -> Vec<LockoutItem> {
             .then(a.ip.cmp(&b.ip))
     });
     out
+}
+
+/// The share of malformed rows above which a report is UNKNOWN: a file this
+/// tool could not read is no clean bill of health (one stray quote in a large
+/// export costs one row; a broken or hostile file costs many).
+pub const MAX_MALFORMED_PERCENT: u64 = 1;
+
+/// Why the rows read say too little, when more than `MAX_MALFORMED_PERCENT` of
+/// them are malformed.
+fn unreadable(read: u64, malformed: u64) -> Option<String> {
+    if malformed == 0 || malformed * 100 <= read * MAX_MALFORMED_PERCENT {
+        return None;
+    }
+    Some(format!(
+        "{malformed} of the {read} rows read could not be read (more than {MAX_MALFORMED_PERCENT}%: see the malformed rows): the result is UNKNOWN, since the rows that were not read may hold what matters"
+    ))
 }
 
 fn notes(inputs: &[InputReport]) -> Vec<String> {

@@ -5,6 +5,7 @@ pub mod dns;
 pub mod graph;
 pub mod identity;
 pub mod oauth;
+pub mod paths;
 pub mod pki;
 pub mod replay;
 pub mod web;

@@ -149,6 +149,7 @@ impl Scenario {
     pub fn named(name: &str) -> Result<Scenario, String> {
         let (_, text) = FIXTURES
             .iter()
+            .chain(PATH_FIXTURES)
             .find(|(n, _)| *n == name)
             .ok_or_else(|| format!("no fixture named {name}"))?;
         Scenario::parse(name, text)
@@ -366,6 +367,21 @@ pub struct Stats {
     pub mismatches: Vec<String>,
     /// Client lines as received (they may hold the secret: tests only).
     pub client_lines: Vec<String>,
+}
+
+impl Stats {
+    /// How many client lines were the command `verb` (its first word, any case):
+    /// `count("DATA")` proves no message was sent.
+    pub fn count(&self, verb: &str) -> usize {
+        self.client_lines
+            .iter()
+            .filter(|l| {
+                l.split_whitespace()
+                    .next()
+                    .is_some_and(|w| w.eq_ignore_ascii_case(verb))
+            })
+            .count()
+    }
 }
 
 pub struct ReplayServer {
@@ -732,8 +748,28 @@ async fn play(
             Step::Delay(d) => tokio::time::sleep(*d).await,
         }
     }
-    // Hold the line open briefly so the client's last read completes.
-    let _ = tokio::time::timeout(Duration::from_millis(200), stream.fill_buf()).await;
+    // Hold the line open briefly so the client's last read completes; whatever
+    // the client still sends is counted too (a DATA after the script, say).
+    let until = tokio::time::Instant::now() + Duration::from_millis(200);
+    loop {
+        let mut buf = Vec::new();
+        let read = tokio::time::timeout_at(
+            until,
+            (&mut stream).take(64 * 1024).read_until(b'\n', &mut buf),
+        )
+        .await;
+        match read {
+            Ok(Ok(n)) if n > 0 => {
+                let got = String::from_utf8_lossy(&buf)
+                    .trim_end_matches(['\r', '\n'])
+                    .to_string();
+                if let Ok(mut s) = stats.lock() {
+                    s.client_lines.push(got);
+                }
+            }
+            _ => break,
+        }
+    }
     Ok(())
 }
 
@@ -753,7 +789,8 @@ mod tests {
     #[test]
     fn every_embedded_fixture_parses() {
         assert!(!FIXTURES.is_empty());
-        for (name, text) in FIXTURES {
+        assert!(!PATH_FIXTURES.is_empty());
+        for (name, text) in FIXTURES.iter().chain(PATH_FIXTURES) {
             let s = Scenario::parse(name, text).unwrap_or_else(|e| panic!("{e}"));
             assert!(!s.steps.is_empty(), "{name}");
             assert!(s.source.is_some(), "{name} has no `# source:`");

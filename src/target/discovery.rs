@@ -173,7 +173,8 @@ fn choose(d: &Discovery) -> Vec<Endpoint> {
 /// 6). A discovered IP literal, or a discovered host whose address is on this
 /// computer or in a private range, is never trusted by the rule, in-domain or
 /// not. Only the user lifts any of this, by naming the host (`trusted`:
-/// `--trust-discovered`).
+/// `--trust-discovered`). A yes at the terminal's prompt (`confirmed`) vouches
+/// for a host name outside the domain, never for an address.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Trust {
     /// Credentials may go there; why, in words.
@@ -189,6 +190,7 @@ pub fn trust(
     ep: &Endpoint,
     peer: Option<std::net::IpAddr>,
     trusted: &[String],
+    confirmed: &[String],
 ) -> Trust {
     let host = host_key(&ep.host);
     match ep.source {
@@ -219,13 +221,14 @@ pub fn trust(
     let domain = t.domain.as_deref().map(host_key).unwrap_or_default();
     let literal = host.parse::<std::net::IpAddr>().is_ok();
     let inside = !domain.is_empty() && (host == domain || host.ends_with(&format!(".{domain}")));
+    let confirmed = confirmed.iter().any(|h| host_key(h) == host);
     let providers = t.provider_source != "none"
         && super::profile_endpoints(kb, &t.provider)
             .iter()
             .any(|e| host_key(&e.host) == host);
     if literal {
         against.push("an IP address, not a host name".to_string());
-    } else if ep.source != "autoconfig" && !inside && !providers {
+    } else if ep.source != "autoconfig" && !inside && !providers && !confirmed {
         against.push(if domain.is_empty() {
             "outside the address's domain".to_string()
         } else {
@@ -242,6 +245,8 @@ pub fn trust(
             "named by the domain's autoconfig over verified HTTPS"
         } else if inside {
             "a host inside the address's domain"
+        } else if confirmed {
+            "you trusted it at the prompt"
         } else {
             "the provider's published server"
         });
@@ -250,6 +255,22 @@ pub fn trust(
         "{names}, {}: not trusted with your password",
         against.join(", ")
     ))
+}
+
+/// The discovered hosts that a yes at a prompt could vouch for: a host name
+/// outside the domain (never an IP literal), each once, with the evidence.
+pub fn to_confirm(kb: &Knowledge, t: &Target, trusted: &[String]) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = Vec::new();
+    for ep in &t.endpoints {
+        let host = host_key(&ep.host);
+        if host.parse::<std::net::IpAddr>().is_ok() || out.iter().any(|(h, _)| *h == host) {
+            continue;
+        }
+        if let Trust::Untrusted(why) = trust(kb, t, ep, None, trusted, &[]) {
+            out.push((host, why));
+        }
+    }
+    out
 }
 
 /// A host name as compared: lower case, without the root's dot.
@@ -527,7 +548,7 @@ mod tests {
         let public: Option<std::net::IpAddr> = Some("192.0.2.10".parse().expect("ip"));
         let ok = |h: &str, src| {
             matches!(
-                trust(kb, &t, &found(h, src), public, &[]),
+                trust(kb, &t, &found(h, src), public, &[], &[]),
                 Trust::Trusted(_)
             )
         };
@@ -542,16 +563,49 @@ mod tests {
         assert!(!ok("example.org.attacker.test", "mx"));
         assert!(!ok("192.0.2.1", "srv"));
         assert!(!ok("192.0.2.1", "autoconfig"));
-        match trust(kb, &t, &found("smtp.attacker.test", "srv"), public, &[]) {
+        match trust(kb, &t, &found("smtp.attacker.test", "srv"), public, &[], &[]) {
             Trust::Untrusted(why) => assert_eq!(
                 why,
                 "the domain's SRV record _submission._tcp.example.net names smtp.attacker.test, outside example.org: not trusted with your password"
             ),
             other => panic!("{other:?}"),
         }
+        // A yes at the prompt vouches for the name, never for a local address.
+        let yes = ["smtp.attacker.test".to_string()];
+        let r = trust(
+            kb,
+            &t,
+            &found("smtp.attacker.test", "srv"),
+            public,
+            &[],
+            &yes,
+        );
+        assert!(matches!(r, Trust::Trusted(_)), "{r:?}");
+        let local = Some("127.0.0.1".parse().expect("ip"));
+        let r = trust(
+            kb,
+            &t,
+            &found("smtp.attacker.test", "srv"),
+            local,
+            &[],
+            &yes,
+        );
+        assert!(matches!(r, Trust::Untrusted(_)), "{r:?}");
+        assert_eq!(
+            to_confirm(kb, &t, &[]),
+            Vec::<(String, String)>::new(),
+            "no endpoint chosen yet"
+        );
         // The user's word lifts it.
         let named = ["SMTP.attacker.test.".to_string()];
-        let r = trust(kb, &t, &found("smtp.attacker.test", "srv"), public, &named);
+        let r = trust(
+            kb,
+            &t,
+            &found("smtp.attacker.test", "srv"),
+            public,
+            &named,
+            &[],
+        );
         assert!(matches!(r, Trust::Trusted(_)), "{r:?}");
     }
 
@@ -575,11 +629,11 @@ mod tests {
             let peer = Some(ip.parse().expect("ip"));
             assert!(internal_address(ip.parse().expect("ip")).is_some(), "{ip}");
             for src in ["srv", "mx", "autoconfig"] {
-                let r = trust(kb, &t, &found("mail.example.org", src), peer, &[]);
+                let r = trust(kb, &t, &found("mail.example.org", src), peer, &[], &[]);
                 assert!(matches!(r, Trust::Untrusted(_)), "{ip} {src}: {r:?}");
             }
             // What the user named is the user's business.
-            let r = trust(kb, &t, &found("mail.example.org", "flag"), peer, &[]);
+            let r = trust(kb, &t, &found("mail.example.org", "flag"), peer, &[], &[]);
             assert!(matches!(r, Trust::Trusted(_)), "{ip}");
         }
         for ip in ["192.0.2.1", "8.8.8.8", "2001:db8::1", "100.128.0.1"] {
@@ -597,10 +651,10 @@ mod tests {
             .first()
             .map(|e| e.host.clone())
             .expect("gmail servers");
-        let r = trust(kb, &t, &found(&host, "srv"), public, &[]);
+        let r = trust(kb, &t, &found(&host, "srv"), public, &[], &[]);
         assert!(matches!(r, Trust::Untrusted(_)), "no evidence yet: {r:?}");
         t.set_provider(kb, "gmail", "mx");
-        let r = trust(kb, &t, &found(&host, "srv"), public, &[]);
+        let r = trust(kb, &t, &found(&host, "srv"), public, &[], &[]);
         assert!(matches!(r, Trust::Trusted(_)), "{r:?}");
     }
 }

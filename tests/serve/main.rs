@@ -10,7 +10,9 @@ mod util;
 mod configs;
 mod examples;
 mod harness;
+mod idle;
 mod ops;
+mod trust;
 
 use harness::{slow_greeting, Env, Serve, USER};
 use std::time::{Duration, Instant};
@@ -223,11 +225,23 @@ fn a_secret_in_the_url_is_refused_and_never_echoed() {
         format!("/probe?target={USER}&password={}", harness::CANARY),
         format!("/probe?target={}", harness::CANARY),
         format!("/probe?target={USER}&module={}", harness::CANARY),
+        // An encoded `=` makes the whole pair a parameter name.
+        format!("/probe?target={USER}&password%3D{}", harness::CANARY),
+        format!("/probe?target={USER}&{}", harness::CANARY),
     ] {
         let a = serve.get(&path);
         assert!(a.status == 400 || a.status == 404, "{path}: {}", a.status);
         assert!(!a.body.contains(harness::CANARY), "{}", a.body);
+        assert!(!a.body.contains("password"), "{}", a.body);
+        if a.status == 400 && path.contains("password") {
+            assert!(
+                a.body.contains("/probe takes only target and module"),
+                "{}",
+                a.body
+            );
+        }
     }
+    serve.assert_no_leak();
     assert_eq!(server.stats().connections, 0);
     crate::util::assert_no_leak(USER, harness::CANARY, &[&serve.stderr()]);
 }

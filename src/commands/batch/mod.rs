@@ -114,6 +114,7 @@ pub fn run(kb: &'static Knowledge, args: BatchArgs) -> anyhow::Result<Outcome> {
                 selected,
                 transcript: args.net.transcript,
                 observer: None,
+                confirm: None,
                 common: common.clone(),
                 signin: None,
             })

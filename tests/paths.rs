@@ -1,0 +1,592 @@
+//! `paths` against the simulated tenant (an Exchange Online Protection MX, the
+//! HVE endpoint, Exchange Online's submission endpoint), over real TCP and TLS
+//! on 127.0.0.1: each recorded reply gives its path's verdict and code, port 25
+//! blocked beside a working 587 is told within the timeout, the HVE password is
+//! sent once and never shown, and no server ever receives DATA unless
+//! --send-test-message asks for it.
+
+mod util;
+
+use mailbox_doctor::sim::paths::{Lab, Mx};
+use std::time::{Duration, Instant};
+use util::{assert_no_leak, bin};
+
+const ADDRESS: &str = "scanner@contoso.com";
+const EXTERNAL: &str = "partner@fabrikam.example";
+const HVE_PW: &str = "Hve-Canary-Pw-5521!";
+
+struct Run {
+    json: serde_json::Value,
+    stdout: Vec<u8>,
+    stderr: Vec<u8>,
+    code: Option<i32>,
+    took: Duration,
+    /// What the MX, HVE and submission servers saw.
+    stats: [mailbox_doctor::sim::replay::Stats; 3],
+}
+
+impl Run {
+    fn path(&self, name: &str) -> serde_json::Value {
+        self.json["paths"]
+            .as_array()
+            .and_then(|a| a.iter().find(|p| p["path"] == name).cloned())
+            .unwrap_or(serde_json::Value::Null)
+    }
+    fn verdict(&self, name: &str) -> (String, String) {
+        let p = self.path(name);
+        (
+            p["verdict"].as_str().unwrap_or_default().to_string(),
+            p["code"].as_str().unwrap_or_default().to_string(),
+        )
+    }
+    /// Every server's count of a command.
+    fn count(&self, verb: &str) -> usize {
+        self.stats.iter().map(|s| s.count(verb)).sum()
+    }
+    fn mismatches(&self) -> Vec<String> {
+        self.stats
+            .iter()
+            .flat_map(|s| s.mismatches.clone())
+            .collect()
+    }
+}
+
+fn run_lab(
+    mx: Mx,
+    hve: Option<&'static str>,
+    submission: Option<&'static str>,
+    extra: &[&str],
+    format: &str,
+) -> Run {
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let lab = rt
+        .block_on(Lab::start(mx, hve, submission))
+        .expect("lab starts");
+    let ca = tempfile::NamedTempFile::new().expect("temp");
+    std::fs::write(ca.path(), lab.pki.ca.pem()).expect("ca");
+    let pw = tempfile::NamedTempFile::new().expect("temp");
+    std::fs::write(pw.path(), format!("{HVE_PW}\n")).expect("pw");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(pw.path(), std::fs::Permissions::from_mode(0o600)).expect("mode");
+    }
+    let mut cmd = bin();
+    cmd.args(["paths", ADDRESS, "--timeout", "2", "--format", format])
+        .arg("--ca-file")
+        .arg(ca.path())
+        .args(lab.flags())
+        .timeout(Duration::from_secs(60));
+    for a in extra {
+        if *a == "HVE" {
+            cmd.args([
+                "--hve-account",
+                "hve-scanner@contoso.com",
+                "--hve-password-file",
+            ])
+            .arg(pw.path());
+        } else {
+            cmd.arg(a);
+        }
+    }
+    let start = Instant::now();
+    let out = cmd.output().expect("runs");
+    let took = start.elapsed();
+    // Let the servers finish counting what the client sent last.
+    std::thread::sleep(Duration::from_millis(300));
+    let json = if format == "json" {
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+            panic!(
+                "not JSON ({e}): {}\n{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            )
+        })
+    } else {
+        serde_json::Value::Null
+    };
+    Run {
+        json,
+        stdout: out.stdout,
+        stderr: out.stderr,
+        code: out.status.code(),
+        took,
+        stats: lab.stats(),
+    }
+}
+
+fn s(v: &str) -> String {
+    v.to_string()
+}
+
+#[test]
+fn direct_send_accepted_at_rcpt_without_data() {
+    let r = run_lab(
+        Mx::Plays("eop-direct-send-ok"),
+        Some("hve-reachable"),
+        Some("exo-submission-reachable"),
+        &[],
+        "json",
+    );
+    assert!(r.mismatches().is_empty(), "{:?}", r.mismatches());
+    assert_eq!(r.verdict("direct_send"), (s("works"), s("")));
+    assert_eq!(
+        r.verdict("connector_relay"),
+        (s("unknown"), s("PATH_UNTESTED"))
+    );
+    assert_eq!(r.verdict("hve"), (s("unknown"), s("PATH_UNTESTED")));
+    assert_eq!(r.verdict("smtp_auth"), (s("unknown"), s("PATH_UNTESTED")));
+    assert_eq!(r.verdict("oauth"), (s("unknown"), s("PATH_UNTESTED")));
+    assert_eq!(
+        r.verdict("google_relay"),
+        (s("not_applicable"), s("PATH_NOT_APPLICABLE"))
+    );
+    assert_eq!(r.json["provider"], "Microsoft 365 (Exchange Online)");
+    assert!(r.json["evidence"]
+        .as_str()
+        .unwrap_or_default()
+        .contains("contoso-com.mail.protection.outlook.com"));
+    // The exchange is carried, and says what was asked.
+    let lines: Vec<String> = r.path("direct_send")["exchange"]
+        .as_array()
+        .expect("exchange")
+        .iter()
+        .map(|l| l["line"].as_str().unwrap_or_default().to_string())
+        .collect();
+    assert!(lines.iter().any(|l| l == "RCPT TO:<scanner@contoso.com>"));
+    assert!(lines.iter().any(|l| l.starts_with("250 2.1.5")));
+    assert!(r.path("direct_send")["summary"]
+        .as_str()
+        .unwrap_or_default()
+        .contains("after DATA"));
+    assert_eq!(r.count("DATA"), 0);
+    assert_eq!(r.count("AUTH"), 0);
+    assert!(r.count("RSET") >= 1 && r.count("RCPT") == 1);
+    assert_eq!(r.code, Some(0));
+}
+
+#[test]
+fn direct_send_rejected_reads_5_7_68() {
+    let r = run_lab(
+        Mx::Plays("eop-direct-send-rejected"),
+        Some("hve-reachable"),
+        Some("exo-submission-reachable"),
+        &[],
+        "json",
+    );
+    assert!(r.mismatches().is_empty(), "{:?}", r.mismatches());
+    assert_eq!(
+        r.verdict("direct_send"),
+        (s("blocked"), s("DIRECT_SEND_REJECTED"))
+    );
+    assert_eq!(r.count("DATA"), 0);
+    // HVE and SMTP AUTH remain unknown: the best is unknown.
+    assert_eq!(r.code, Some(1));
+}
+
+#[test]
+fn connector_not_matched_reads_5_7_64_and_names_the_two_ways() {
+    let r = run_lab(
+        Mx::Plays("eop-connector-not-matched"),
+        Some("hve-reachable"),
+        Some("exo-submission-reachable"),
+        &["--external-recipient", EXTERNAL],
+        "json",
+    );
+    assert!(r.mismatches().is_empty(), "{:?}", r.mismatches());
+    assert_eq!(r.verdict("direct_send"), (s("works"), s("")));
+    assert_eq!(
+        r.verdict("connector_relay"),
+        (s("blocked"), s("CONNECTOR_NOT_MATCHED"))
+    );
+    let summary = r.path("connector_relay")["summary"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        summary.contains("IP") && summary.contains("certificate"),
+        "{summary}"
+    );
+    assert_eq!(r.count("DATA"), 0);
+    assert_eq!(r.count("RCPT"), 2);
+}
+
+#[test]
+fn connector_relay_accepted() {
+    let r = run_lab(
+        Mx::Plays("eop-connector-ok"),
+        Some("hve-reachable"),
+        Some("exo-submission-reachable"),
+        &["--external-recipient", EXTERNAL],
+        "json",
+    );
+    assert!(r.mismatches().is_empty(), "{:?}", r.mismatches());
+    assert_eq!(r.verdict("connector_relay"), (s("works"), s("")));
+    assert_eq!(r.count("DATA"), 0);
+    assert_eq!(r.code, Some(0));
+    assert!(r.json["next_step"]
+        .as_str()
+        .unwrap_or_default()
+        .contains("contoso-com.mail.protection.outlook.com"));
+}
+
+#[test]
+fn banned_ip_and_throttling_have_their_own_codes() {
+    let r = run_lab(
+        Mx::Plays("eop-banned-ip"),
+        Some("hve-reachable"),
+        Some("exo-submission-reachable"),
+        &[],
+        "json",
+    );
+    assert!(r.mismatches().is_empty(), "{:?}", r.mismatches());
+    assert_eq!(
+        r.verdict("direct_send"),
+        (s("blocked"), s("SENDING_IP_BLOCKED"))
+    );
+    assert_eq!(r.count("DATA"), 0);
+    let r = run_lab(
+        Mx::Plays("eop-throttled"),
+        Some("hve-reachable"),
+        Some("exo-submission-reachable"),
+        &[],
+        "json",
+    );
+    assert!(r.mismatches().is_empty(), "{:?}", r.mismatches());
+    // A deferral decides nothing yet.
+    assert_eq!(
+        r.verdict("direct_send"),
+        (s("unknown"), s("SENDING_IP_THROTTLED"))
+    );
+    assert_eq!(r.count("DATA"), 0);
+}
+
+fn assert_port_25_blocked(mx: Mx) {
+    let r = run_lab(
+        mx,
+        Some("hve-reachable"),
+        Some("exo-submission-reachable"),
+        &["--external-recipient", EXTERNAL],
+        "json",
+    );
+    assert_eq!(
+        r.verdict("direct_send"),
+        (s("blocked"), s("PORT_25_BLOCKED"))
+    );
+    assert_eq!(
+        r.verdict("connector_relay"),
+        (s("blocked"), s("PORT_25_BLOCKED"))
+    );
+    // Within the run's budget: connect, greeting and the TLS probe of a silent
+    // port each have the 2 s step timeout; the margin is for the shared machine.
+    assert!(r.took < Duration::from_secs(12), "took {:?}", r.took);
+    assert_eq!(r.count("DATA"), 0);
+}
+
+#[test]
+fn port_25_reset_beside_a_working_587_is_port_25_blocked() {
+    assert_port_25_blocked(Mx::Closed);
+}
+
+#[test]
+fn port_25_silent_beside_a_working_587_is_port_25_blocked() {
+    assert_port_25_blocked(Mx::Silent);
+}
+
+#[test]
+fn port_25_and_587_both_dead_is_not_called_a_port_25_block() {
+    let r = run_lab(Mx::Closed, None, None, &[], "json");
+    let (verdict, code) = r.verdict("direct_send");
+    assert_eq!(verdict, "unknown");
+    assert_ne!(code, "PORT_25_BLOCKED");
+}
+
+#[test]
+fn hve_login_works_once_and_the_password_never_shows() {
+    let r = run_lab(
+        Mx::Plays("eop-direct-send-rejected"),
+        Some("hve-ok"),
+        Some("exo-submission-reachable"),
+        &["HVE"],
+        "json",
+    );
+    assert!(r.mismatches().is_empty(), "{:?}", r.mismatches());
+    assert_eq!(r.verdict("hve"), (s("works"), s("")));
+    assert_eq!(r.stats[1].auth_attempts, 1);
+    assert_eq!(r.count("DATA"), 0);
+    assert_eq!(r.code, Some(0));
+    let needs = r.path("hve")["needs"].to_string();
+    assert!(needs.contains("internal recipients only"), "{needs}");
+    assert_no_leak("hve-scanner@contoso.com", HVE_PW, &[&r.stdout, &r.stderr]);
+    // The text output too.
+    let t = run_lab(
+        Mx::Plays("eop-direct-send-rejected"),
+        Some("hve-ok"),
+        Some("exo-submission-reachable"),
+        &["HVE"],
+        "text",
+    );
+    assert_no_leak("hve-scanner@contoso.com", HVE_PW, &[&t.stdout, &t.stderr]);
+    for line in String::from_utf8_lossy(&t.stdout).lines() {
+        assert!(line.chars().count() <= 80, "wider than 80: {line}");
+    }
+}
+
+#[test]
+fn hve_refusals_read_with_their_own_meaning() {
+    let r = run_lab(
+        Mx::Plays("eop-direct-send-rejected"),
+        Some("hve-auth-policy"),
+        Some("exo-submission-reachable"),
+        &["HVE"],
+        "json",
+    );
+    assert!(r.mismatches().is_empty(), "{:?}", r.mismatches());
+    assert_eq!(r.verdict("hve"), (s("blocked"), s("HVE_AUTH_POLICY")));
+    assert!(r.path("hve")["summary"]
+        .as_str()
+        .unwrap_or_default()
+        .contains("AllowBasicAuthSmtp"));
+    assert_eq!(r.stats[1].auth_attempts, 1);
+    let r = run_lab(
+        Mx::Plays("eop-connector-not-matched"),
+        Some("hve-external"),
+        Some("exo-submission-reachable"),
+        &["HVE", "--external-recipient", EXTERNAL],
+        "json",
+    );
+    assert!(r.mismatches().is_empty(), "{:?}", r.mismatches());
+    assert_eq!(
+        r.verdict("hve"),
+        (s("blocked"), s("HVE_EXTERNAL_NOT_SUPPORTED"))
+    );
+    assert_eq!(r.stats[1].auth_attempts, 1);
+    assert_eq!(r.count("DATA"), 0);
+}
+
+#[test]
+fn a_tls_1_0_device_is_blocked_where_tls_1_2_is_needed() {
+    let r = run_lab(
+        Mx::Plays("eop-direct-send-ok"),
+        Some("hve-reachable"),
+        Some("exo-submission-reachable"),
+        &["--device-tls", "1.0"],
+        "json",
+    );
+    assert_eq!(
+        r.verdict("smtp_auth"),
+        (s("blocked"), s("TLS_PROTOCOL_TOO_OLD"))
+    );
+    assert_eq!(r.verdict("hve"), (s("blocked"), s("TLS_PROTOCOL_TOO_OLD")));
+    assert_eq!(r.json["device_tls"], "TLS 1.0");
+    let needs = r.path("direct_send")["needs"].to_string();
+    assert!(needs.contains("TLS 1.2"), "{needs}");
+}
+
+#[test]
+fn send_test_message_sends_exactly_one_labelled_message() {
+    let r = run_lab(
+        Mx::Plays("eop-direct-send-data"),
+        Some("hve-reachable"),
+        Some("exo-submission-reachable"),
+        &["--send-test-message"],
+        "json",
+    );
+    assert!(r.mismatches().is_empty(), "{:?}", r.mismatches());
+    assert_eq!(r.count("DATA"), 1);
+    assert!(r.stats[0]
+        .client_lines
+        .iter()
+        .any(|l| l.starts_with("Subject: mailbox-doctor test message")));
+    assert!(r.json["test_message"]
+        .as_str()
+        .unwrap_or_default()
+        .contains("scanner@contoso.com"));
+    assert_eq!(r.verdict("direct_send"), (s("works"), s("")));
+}
+
+#[test]
+fn nagios_is_one_line_with_the_status() {
+    let r = run_lab(
+        Mx::Plays("eop-direct-send-rejected"),
+        Some("hve-reachable"),
+        Some("exo-submission-reachable"),
+        &[],
+        "nagios",
+    );
+    let out = String::from_utf8_lossy(&r.stdout).to_string();
+    assert_eq!(out.lines().count(), 1, "{out}");
+    assert!(out.starts_with("PATHS WARNING - "), "{out}");
+    assert!(
+        out.contains("direct_send blocked (DIRECT_SEND_REJECTED)"),
+        "{out}"
+    );
+    assert_eq!(r.code, Some(1));
+}
+
+#[test]
+fn bad_input_is_exit_3() {
+    for args in [
+        vec!["paths", "not-an-address"],
+        vec![
+            "paths",
+            "a@contoso.com",
+            "--recipient",
+            "b@x.example>\r\nDATA",
+        ],
+        vec![
+            "paths",
+            "a@contoso.com",
+            "--external-recipient",
+            "b@contoso.com",
+        ],
+        vec!["paths", "a@contoso.com", "--device-tls", "0.9"],
+        vec!["paths", "a@contoso.com", "--format", "prometheus"],
+    ] {
+        let out = bin()
+            .args(&args)
+            .timeout(Duration::from_secs(30))
+            .output()
+            .expect("runs");
+        assert_eq!(out.status.code(), Some(3), "{args:?}");
+    }
+}
+
+#[test]
+fn demo_scenarios_show_their_code() {
+    for (name, path, code, exit) in [
+        (
+            "direct-send-rejected",
+            "direct_send",
+            "DIRECT_SEND_REJECTED",
+            1,
+        ),
+        (
+            "connector-not-matched",
+            "connector_relay",
+            "CONNECTOR_NOT_MATCHED",
+            0,
+        ),
+        ("port-25-blocked", "direct_send", "PORT_25_BLOCKED", 1),
+        ("hve-works", "hve", "", 0),
+    ] {
+        let out = bin()
+            .args(["demo", name, "--format", "json"])
+            .timeout(Duration::from_secs(60))
+            .output()
+            .expect("runs");
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+        let p = v["paths"]
+            .as_array()
+            .and_then(|a| a.iter().find(|p| p["path"] == path).cloned())
+            .unwrap_or_default();
+        assert_eq!(p["code"].as_str().unwrap_or_default(), code, "{name}");
+        assert_eq!(out.status.code(), Some(exit), "{name}");
+    }
+    let list = bin().args(["demo", "--list"]).output().expect("runs");
+    let list = String::from_utf8_lossy(&list.stdout).to_string();
+    for name in [
+        "direct-send-rejected",
+        "connector-not-matched",
+        "port-25-blocked",
+        "hve-works",
+    ] {
+        assert!(list.contains(name), "{list}");
+    }
+}
+
+#[test]
+fn google_workspace_relay_reads_its_own_refusal() {
+    use mailbox_doctor::sim::dns::{DnsServer, Rec, Zone};
+    use mailbox_doctor::sim::pki::Pki;
+    use mailbox_doctor::sim::replay::{ReplayServer, Scenario};
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let pki = Pki::new().expect("pki");
+    let sc = Scenario::named("google-relay-denied").expect("fixture");
+    let cfg = pki
+        .server_config(sc.cert, &["smtp-relay.gmail.com"])
+        .expect("cert");
+    let relay = rt
+        .block_on(ReplayServer::start(sc, cfg, Duration::ZERO))
+        .expect("server");
+    let local = Rec::Ip("127.0.0.1".parse().expect("ip"));
+    let zone = Zone::new()
+        .add("fabrikam.example", Rec::Mx(1, "aspmx.l.google.com".into()))
+        .add("smtp-relay.gmail.com", local.clone())
+        .add("smtp.gmail.com", local);
+    let dns = rt.block_on(DnsServer::start(zone)).expect("dns");
+    let ca = tempfile::NamedTempFile::new().expect("temp");
+    std::fs::write(ca.path(), pki.ca.pem()).expect("ca");
+    let out = bin()
+        .args([
+            "paths",
+            "printer@fabrikam.example",
+            "--json",
+            "--timeout",
+            "2",
+        ])
+        .args(["--external-recipient", "someone@contoso.example"])
+        .arg("--ca-file")
+        .arg(ca.path())
+        .args(["--dns-server", &dns.addr().to_string()])
+        .args(["--submission-port", &relay.addr().port().to_string()])
+        .timeout(Duration::from_secs(60))
+        .output()
+        .expect("runs");
+    std::thread::sleep(Duration::from_millis(300));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let p = v["paths"]
+        .as_array()
+        .and_then(|a| a.iter().find(|p| p["path"] == "google_relay").cloned())
+        .unwrap_or_default();
+    assert_eq!(p["verdict"], "blocked", "{p}");
+    assert_eq!(p["code"], "RELAY_DENIED", "{p}");
+    let st = relay.stats();
+    assert!(st.mismatches.is_empty(), "{:?}", st.mismatches);
+    assert_eq!(st.count("DATA"), 0);
+    assert_eq!(st.auth_attempts, 0);
+    for k in ["hve", "direct_send", "connector_relay"] {
+        let p = v["paths"]
+            .as_array()
+            .and_then(|a| a.iter().find(|p| p["path"] == k).cloned())
+            .unwrap_or_default();
+        assert_eq!(p["verdict"], "not_applicable", "{k}");
+    }
+    // smtp.gmail.com:465 does not answer in this lab: SMTP AUTH stays unknown.
+    assert_eq!(out.status.code(), Some(1));
+}
+
+#[test]
+fn a_domain_with_no_path_says_so() {
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let dns = util::local_dns(&rt);
+    let out = bin()
+        .args(["paths", "printer@nowhere.example", "--timeout", "2"])
+        .args(["--dns-server", &dns.addr().to_string()])
+        .timeout(Duration::from_secs(60))
+        .output()
+        .expect("runs");
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(text.contains("no MX record found"), "{text}");
+    assert!(text.contains("publishes no submission service"), "{text}");
+    assert_eq!(out.status.code(), Some(2), "{text}");
+}
+
+#[test]
+fn a_server_echoing_the_hve_password_never_gets_it_into_any_output() {
+    for format in ["json", "text", "nagios"] {
+        let r = run_lab(
+            Mx::Plays("eop-direct-send-rejected"),
+            Some("hve-hostile-echo"),
+            Some("exo-submission-reachable"),
+            &["HVE"],
+            format,
+        );
+        assert!(r.mismatches().is_empty(), "{:?}", r.mismatches());
+        assert_eq!(r.stats[1].auth_attempts, 1);
+        assert_no_leak("hve-scanner@contoso.com", HVE_PW, &[&r.stdout, &r.stderr]);
+        if format == "json" {
+            assert_eq!(r.verdict("hve"), (s("blocked"), s("HVE_AUTH_POLICY")));
+        }
+    }
+}
