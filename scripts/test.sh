@@ -84,7 +84,9 @@ else
 fi
 echo "== Windows (x86_64-pc-windows-gnu) under Wine: scripts/windows.sh"
 win_status=0
-bash scripts/windows.sh || win_status=$?
+# Bounded as a whole (WINDOWS_TIMEOUT seconds, 45 minutes by default), so that
+# the Windows route can never hold the test command past its budget.
+timeout --kill-after=60 "${WINDOWS_TIMEOUT:-2700}" bash scripts/windows.sh || win_status=$?
 if [ "$win_status" != 0 ]; then
   echo
   echo "################################################################"
