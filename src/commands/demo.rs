@@ -428,12 +428,20 @@ pub async fn run(
 pub fn command(kb: &'static Knowledge, args: crate::cli::DemoArgs) -> anyhow::Result<Outcome> {
     if args.list {
         let mut buf = Vec::new();
+        // A name too long for its column stands on a line of its own.
+        let mut line = |name: &str, title: &str| -> std::io::Result<()> {
+            if name.len() > 22 {
+                writeln!(buf, "{name}\n{:<22} {title}", "")
+            } else {
+                writeln!(buf, "{name:<22} {title}")
+            }
+        };
         for s in SCENARIOS {
             let mark = if s.name == DEFAULT { " (default)" } else { "" };
-            writeln!(buf, "{:<22} {}{mark}", s.name, s.title)?;
+            line(s.name, &format!("{}{mark}", s.title))?;
         }
         for s in super::demo_paths::SCENARIOS {
-            writeln!(buf, "{:<22} {}", s.name, s.title)?;
+            line(s.name, s.title)?;
         }
         return Ok(Outcome {
             output: buf,
