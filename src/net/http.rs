@@ -52,12 +52,7 @@ pub async fn get<S: AsyncRead + AsyncWrite + Unpin>(
     path: &str,
     timeout: Duration,
 ) -> Result<Response, HttpError> {
-    let req = Request {
-        path,
-        host_header: host,
-        headers: &[],
-        max_body: MAX_BODY,
-    };
+    let req = Request::plain(path, host);
     exchange(stream, host, &req, timeout).await
 }
 
@@ -70,6 +65,18 @@ pub struct Request<'a> {
     pub host_header: &'a str,
     pub headers: &'a [(&'a str, &'a str)],
     pub max_body: usize,
+}
+
+impl<'a> Request<'a> {
+    /// `path` on `host`, with no extra header and the usual body limit.
+    pub fn plain(path: &'a str, host: &'a str) -> Request<'a> {
+        Request {
+            path,
+            host_header: host,
+            headers: &[],
+            max_body: MAX_BODY,
+        }
+    }
 }
 
 /// Sends `req` over `stream` and reads the whole answer, all within `timeout`.
@@ -92,12 +99,7 @@ pub async fn post_form<S: AsyncRead + AsyncWrite + Unpin>(
     body: &str,
     timeout: Duration,
 ) -> Result<Response, HttpError> {
-    let req = Request {
-        path,
-        host_header: host,
-        headers: &[],
-        max_body: MAX_BODY,
-    };
+    let req = Request::plain(path, host);
     send(stream, host, &req, Some(body), timeout).await
 }
 
@@ -379,12 +381,7 @@ pub async fn get_https(
     extra_roots: &[Vec<u8>],
     timeout: Duration,
 ) -> Result<Response, String> {
-    let req = Request {
-        path,
-        host_header: host,
-        headers: &[],
-        max_body: MAX_BODY,
-    };
+    let req = Request::plain(path, host);
     get_https_with(route, host, port, &req, extra_roots, timeout).await
 }
 
@@ -434,12 +431,7 @@ pub async fn post_form_https(
     extra_roots: &[Vec<u8>],
     timeout: Duration,
 ) -> Result<Response, String> {
-    let req = Request {
-        path,
-        host_header: host,
-        headers: &[],
-        max_body: MAX_BODY,
-    };
+    let req = Request::plain(path, host);
     https_send(route, host, port, &req, Some(body), extra_roots, timeout)
         .await
         .map_err(|e| e.to_string())
