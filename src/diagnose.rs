@@ -8,7 +8,7 @@
 //! gives the diagnosis that fix in place of the catalogue's general one.
 
 use crate::knowledge::Knowledge;
-use crate::report::model::Diagnosis;
+use crate::report::model::{Answer, Diagnosis, Question};
 use crate::vocab::{Actor, CheckId, Endpoint, Finding, OverallStatus, Severity, Status};
 
 /// Builds the ordered diagnosis list from the findings of every check.
@@ -113,6 +113,27 @@ pub fn fill(s: &str, user: &str, domain: Option<&str>, server: Option<&Endpoint>
 /// The overall status: critical beats unknown (the tool's own failure) beats
 /// warning. A check that warned or failed (it could not test what it was asked
 /// to, or found something) never leaves the run OK.
+/// When the root cause is not the only reading left: the question that tells
+/// it from the first other diagnosis it has a question with (questions.toml).
+pub fn question(kb: &Knowledge, diagnoses: &[Diagnosis], user: &str) -> Option<Question> {
+    let (root, rest) = diagnoses.split_first()?;
+    rest.iter().find_map(|other| {
+        let q = kb.question(&root.code, &other.code)?;
+        Some(Question {
+            between: [root.code.clone(), other.code.clone()],
+            ask: fill(&q.ask, user, None, None),
+            answers: q
+                .answer
+                .iter()
+                .map(|a| Answer {
+                    says: a.says.clone(),
+                    means: a.means.clone(),
+                })
+                .collect(),
+        })
+    })
+}
+
 pub fn overall(diagnoses: &[Diagnosis], statuses: &[Status]) -> OverallStatus {
     if diagnoses.iter().any(|d| d.severity == Severity::Critical) {
         OverallStatus::Critical
