@@ -2,7 +2,7 @@
 //!
 //! The order is the catalogue's `rank` (lower is more fundamental: a DNS failure
 //! before a TLS failure before a policy block before a wrong password), then
-//! severity. Placeholders `{user}`, `{domain}`, `{host}` and `{port}` in fixes and
+//! severity; a finding marked as a second reading comes after all the others. Placeholders `{user}`, `{domain}`, `{host}` and `{port}` in fixes and
 //! admin commands are filled in here, so every renderer shows the same text. A
 //! finding that carries its own fix (the published port, the expected length)
 //! gives the diagnosis that fix in place of the catalogue's general one.
@@ -19,12 +19,13 @@ pub fn diagnose(
     domain: Option<&str>,
     endpoints: &[Endpoint],
 ) -> Vec<Diagnosis> {
-    let mut out: Vec<(u32, Diagnosis)> = Vec::new();
+    let mut out: Vec<((bool, u32), Diagnosis)> = Vec::new();
     for (check, f) in findings {
         if f.severity == Severity::Info {
             continue;
         }
-        if let Some((_, d)) = out.iter_mut().find(|(_, d)| d.code == f.code) {
+        if let Some((key, d)) = out.iter_mut().find(|(_, d)| d.code == f.code) {
+            key.0 &= f.second;
             d.severity = d.severity.max(f.severity);
             if let Some(fix) = f.fix.as_deref().filter(|x| !d.fix.contains(*x)) {
                 d.fix = format!("{} {fix}", d.fix);
@@ -67,7 +68,7 @@ pub fn diagnose(
                 },
             ),
         };
-        out.push((rank, d));
+        out.push(((f.second, rank), d));
     }
     out.sort_by(|(ra, a), (rb, b)| ra.cmp(rb).then(b.severity.cmp(&a.severity)));
     out.into_iter().map(|(_, d)| d).collect()
