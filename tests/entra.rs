@@ -30,7 +30,7 @@ const CONTRACT: &[(&str, &[u32])] = &[
     (
         "OAUTH_CLIENT_MISCONFIGURED",
         &[
-            7000218, 7000215, 7000222, 7000112, 50011, 50105, 70011, 9002313,
+            7000218, 7000112, 50011, 50105, 70011, 9002313,
         ],
     ),
     (
@@ -41,6 +41,8 @@ const CONTRACT: &[(&str, &[u32])] = &[
     ("ENTRA_INTERRUPT", &[50058, 50140, 50199, 50125, 81010]),
     ("TEMPORARY_SERVER_ERROR", &[90025]),
     ("OAUTH_SIGN_IN_DECLINED", &[65004]),
+    ("OAUTH_CLIENT_SECRET_INVALID", &[7000215]),
+    ("OAUTH_CLIENT_SECRET_EXPIRED", &[7000222]),
 ];
 
 #[test]
