@@ -605,3 +605,56 @@ fn batch_refreshes_a_saved_token_then_logs_in_and_names_a_revoked_grant() {
         "the device run and the first batch logged in; the revoked one did not"
     );
 }
+
+#[test]
+fn a_failed_sign_in_says_why_each_login_was_not_tested() {
+    let lab = Lab::new(
+        Script {
+            pending: 0,
+            blocker: Some(53003),
+            ..Script::default()
+        },
+        &[
+            "exo-smtp-xoauth2-ok",
+            "exo-imap-xoauth2-ok",
+            "exo-pop-xoauth2-ok",
+        ],
+    );
+    let (v, code, _) = lab.device(&[]);
+    assert_eq!(code, Some(2), "{v}");
+    assert_eq!(codes(&v)[0], "OAUTH_BLOCKED_BY_CONDITIONAL_ACCESS", "{v}");
+    for id in ["smtp", "imap", "pop"] {
+        let summary = check(&v, id)["summary"].as_str().unwrap_or_default();
+        assert!(
+            summary.contains(
+                "login not tested: the sign-in failed (OAUTH_BLOCKED_BY_CONDITIONAL_ACCESS)"
+            ),
+            "{id}: {summary}"
+        );
+    }
+    let creds = check(&v, "credentials")["summary"].to_string();
+    assert!(!creds.contains("no password"), "{creds}");
+    // The text report says the same, and nowhere "no password".
+    let out = lab
+        .command(&["--sign-in", "device", "--client-id", CLIENT])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("runs");
+    lab.no_leak(&out.stdout, &out.stderr);
+    // Lines wrap at 80 columns: compare the words.
+    let text = String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(!text.contains("no password"), "{text}");
+    assert!(
+        text.contains("the sign-in failed (OAUTH_BLOCKED_BY_CONDITIONAL_ACCESS)"),
+        "{text}"
+    );
+    let attempts: usize = lab
+        .servers
+        .iter()
+        .map(|(_, s)| s.stats().auth_attempts)
+        .sum();
+    assert_eq!(attempts, 0, "no token, no login");
+}
