@@ -515,34 +515,160 @@ fn app_only_with_a_certificate_signs_a_client_assertion() {
 }
 
 #[test]
-fn device_code_for_gmail_is_refused_in_words_not_tried() {
+fn device_code_and_app_only_for_gmail_are_refused_in_words_not_tried() {
     let lab = Lab::new(Script::default(), &[]);
-    let out = lab
-        .command(&[
+    let secret = secret_file(&lab, &Script::default().client_secret, 0o600);
+    let secret = secret.to_str().expect("utf-8");
+    for args in [
+        vec!["--sign-in", "device", "--client-id", CLIENT],
+        vec![
             "--sign-in",
-            "device",
+            "app",
             "--client-id",
             CLIENT,
-            "--provider",
-            "gmail",
-            "--json",
-        ])
-        .output()
-        .expect("runs");
-    let v = validated(&out.stdout, "report.v1.json");
-    assert!(
-        codes(&v).iter().any(|c| c == "OAUTH_FLOW_NOT_ALLOWED"),
-        "{v}"
-    );
-    assert!(check(&v, "signin")["summary"]
-        .as_str()
-        .unwrap_or_default()
-        .contains("Gmail"));
+            "--tenant",
+            "contoso.com",
+            "--client-secret-file",
+            secret,
+        ],
+        // A Desktop client's secret is part of Google's token requests.
+        vec!["--sign-in", "browser", "--client-id", CLIENT],
+    ] {
+        let out = lab
+            .command(&[&args[..], &["--provider", "gmail", "--json"]].concat())
+            .stdin(std::process::Stdio::null())
+            .output()
+            .expect("runs");
+        assert_eq!(out.status.code(), Some(3), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("--client-secret-file") && err.contains("Gmail"),
+            "{err}"
+        );
+        if args[1] == "device" {
+            assert!(
+                err.contains("--sign-in browser") && err.contains("https://mail.google.com/"),
+                "{err}"
+            );
+        }
+        lab.no_leak(&out.stdout, &out.stderr);
+    }
     assert_eq!(
         lab.identity.requests(),
         0,
         "nothing was asked of any identity platform"
     );
+}
+
+/// Starts a Google browser sign-in with a client secret file holding `secret`.
+fn start_google(
+    lab: &Lab,
+    secret: &str,
+    extra: &[&str],
+) -> (
+    std::process::Child,
+    String,
+    std::io::BufReader<std::process::ChildStderr>,
+) {
+    let f = secret_file(lab, secret, 0o600);
+    let mut args = vec![
+        "--provider",
+        "gmail",
+        "--client-secret-file",
+        f.to_str().expect("utf-8"),
+        "--json",
+        "--transcript",
+    ];
+    args.extend_from_slice(extra);
+    util::signin_lab::start_browser_with(lab, &args)
+}
+
+#[test]
+fn gmail_browser_sign_in_with_a_client_secret_then_xoauth2_to_smtp_and_imap() {
+    let lab = Lab::new(
+        Script::default(),
+        &["gmail-smtp-xoauth2-ok", "gmail-imap-xoauth2-ok"],
+    );
+    let secret = Script::default().client_secret;
+    let (child, url, err) = start_google(&lab, &secret, &[]);
+    let port = lab.identity.addr().port();
+    assert!(
+        url.starts_with(&format!("https://127.0.0.1:{port}/o/oauth2/v2/auth?")),
+        "{url}"
+    );
+    assert!(
+        url.contains("scope=https%3A%2F%2Fmail.google.com%2F")
+            && url.contains("code_challenge_method=S256")
+            && !url.contains("response_mode")
+            && !url.contains(&secret),
+        "{url}"
+    );
+    let location = authorize(&lab, &url);
+    assert_eq!(follow(&lab, &location), 200);
+    let (v, code) = finish(&lab, child, err);
+    assert_eq!(code, Some(0), "{v}");
+    let s = check(&v, "signin");
+    assert_eq!(s["status"], "pass", "{v}");
+    assert_eq!(s["details"]["scopes_requested"], "https://mail.google.com/");
+    assert_eq!(
+        s["details"]["authority"],
+        format!("https://127.0.0.1:{port}")
+    );
+    assert!(s["details"]["client"]
+        .as_str()
+        .unwrap_or_default()
+        .contains("Google"));
+    assert_eq!(check(&v, "smtp")["status"], "pass", "{v}");
+    assert_eq!(check(&v, "imap")["status"], "pass", "{v}");
+    assert_eq!(lab.identity.platform.grants(), ["authorization_code"]);
+    assert!(lab.mismatches().is_empty(), "{:?}", lab.mismatches());
+    let attempts: usize = lab
+        .servers
+        .iter()
+        .map(|(_, s)| s.stats().auth_attempts)
+        .sum();
+    assert_eq!(attempts, 2, "one login per protocol");
+    assert!(v["transcript"]
+        .to_string()
+        .contains("AUTH XOAUTH2 <redacted>"));
+}
+
+#[test]
+fn gmail_a_wrong_client_secret_is_named_and_never_shown_even_when_echoed() {
+    for echo in [false, true] {
+        let lab = Lab::new(
+            Script {
+                echo,
+                ..Script::default()
+            },
+            &["gmail-smtp-xoauth2-ok"],
+        );
+        let (child, url, err) = start_google(&lab, "GOCSPX-not-the-secret-4d1b9c", &[]);
+        let location = authorize(&lab, &url);
+        assert_eq!(follow(&lab, &location), 200);
+        // finish sweeps stdout, stderr and every file for the secret sent (the
+        // platform keeps it), raw, URL-encoded, base64 and hex.
+        let (v, code) = finish(&lab, child, err);
+        assert_eq!(code, Some(2), "{v}");
+        assert!(
+            !v.to_string().contains("not-the-secret"),
+            "the client secret leaked: {v}"
+        );
+        let msg = check(&v, "signin")["findings"][0]["message"].to_string();
+        if echo {
+            // The platform quoted the secret back, and the report shows the
+            // quote without it.
+            assert!(
+                msg.contains("client_secret=<redacted> (<redacted>)"),
+                "{msg}"
+            );
+        } else {
+            assert_eq!(codes(&v)[0], "OAUTH_GOOGLE_CLIENT_INVALID", "{v}");
+            assert!(msg.contains("invalid_client: Unauthorized"), "{msg}");
+        }
+        let summary = check(&v, "smtp")["summary"].to_string();
+        assert!(summary.contains("the sign-in failed"), "{summary}");
+    }
 }
 
 #[test]

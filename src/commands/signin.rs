@@ -97,3 +97,33 @@ pub fn plan(args: &SignInArgs, notify: crate::oauth::Notify) -> anyhow::Result<O
         refresh_token: None,
     }))
 }
+
+/// Refuses, before anything is sent, a sign-in the provider the evidence named
+/// (`--provider`, or a known mail domain) cannot do: Google's device flow does
+/// not allow the Gmail scope, Google has no app-only access to a Gmail mailbox,
+/// and Google's Desktop-app clients need their client secret.
+pub fn for_provider(plan: &Plan, provider: &str) -> anyhow::Result<()> {
+    let google = provider.starts_with("gmail") || provider.starts_with("google");
+    if !google {
+        return Ok(());
+    }
+    let browser = "sign in with --sign-in browser and your own Google Cloud OAuth client of type Desktop app (--client-id, --client-secret-file)";
+    match plan.flow {
+        Flow::Device => anyhow::bail!(
+            "--sign-in device cannot sign in to Gmail: Google's device flow does not allow the Gmail scope (https://mail.google.com/); {browser}"
+        ),
+        Flow::App => anyhow::bail!(
+            "--sign-in app cannot sign in to Gmail: Google has no app-only (client credentials) access to a mailbox by IMAP, POP or SMTP; {browser}"
+        ),
+        _ => {}
+    }
+    if plan.borrowed_from.is_some() {
+        anyhow::bail!("--borrow-client names a Microsoft client; for Gmail, {browser}");
+    }
+    if plan.client_secret.is_none() {
+        anyhow::bail!(
+            "--sign-in browser for Gmail needs --client-secret-file: Google's Desktop-app clients send their client secret with every token request"
+        );
+    }
+    Ok(())
+}

@@ -50,6 +50,11 @@ impl Lab {
         for name in fixtures {
             let sc = Scenario::named(name).expect("fixture");
             let (flag, scheme) = match sc.protocol {
+                mailbox_doctor::vocab::Protocol::Smtp
+                    if sc.tls == mailbox_doctor::vocab::TlsMode::Implicit =>
+                {
+                    ("--smtp", "smtps")
+                }
                 mailbox_doctor::vocab::Protocol::Smtp => ("--smtp", "smtp"),
                 mailbox_doctor::vocab::Protocol::Imap => ("--imap", "imaps"),
                 mailbox_doctor::vocab::Protocol::Pop => ("--pop", "pop3s"),
