@@ -711,6 +711,7 @@ fn batch_refreshes_a_saved_token_then_logs_in_and_names_a_revoked_grant() {
             .to_string();
         serde_json::from_str::<serde_json::Value>(&line).expect("a JSON line")
     };
+    let saved = std::fs::read_to_string(&file).expect("saved");
     let v = batch(&lab);
     assert_eq!(check(&v, "signin")["status"], "pass", "{v}");
     assert_eq!(check(&v, "imap")["status"], "pass", "{v}");
@@ -718,6 +719,8 @@ fn batch_refreshes_a_saved_token_then_logs_in_and_names_a_revoked_grant() {
         lab.identity.platform.grants().last().map(String::as_str),
         Some("refresh_token")
     );
+    // The platform handed back a new refresh token: it replaced the old one.
+    assert_rotated(&lab, &file, &saved);
     lab.identity.platform.revoke_all();
     let v = batch(&lab);
     assert_eq!(codes(&v)[0], "OAUTH_GRANT_REVOKED", "{v}");
@@ -783,4 +786,115 @@ fn a_failed_sign_in_says_why_each_login_was_not_tested() {
         .map(|(_, s)| s.stats().auth_attempts)
         .sum();
     assert_eq!(attempts, 0, "no token, no login");
+}
+
+/// The token file holds one new token (not `old`), only its owner may read it,
+/// and no temporary file is left beside it.
+fn assert_rotated(lab: &Lab, file: &std::path::Path, old: &str) {
+    let now = std::fs::read_to_string(file).expect("token file");
+    assert_ne!(now.trim(), old.trim(), "the token file was not rotated");
+    assert_eq!(now.lines().count(), 1);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(file).expect("meta").permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+    }
+    let stray: Vec<_> = std::fs::read_dir(lab.dir.path())
+        .expect("dir")
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
+        .collect();
+    assert!(stray.is_empty(), "{stray:?}");
+}
+
+#[test]
+fn gmail_batch_refreshes_with_the_rows_client_secret_and_keeps_the_rotated_token() {
+    let lab = Lab::new(
+        Script {
+            rotate_refresh: true,
+            ..Script::default()
+        },
+        &["gmail-imap-xoauth2-ok"],
+    );
+    let secret = Script::default().client_secret;
+    let file = lab.dir.path().join("refresh-token");
+    let (child, url, err) = start_google(
+        &lab,
+        &secret,
+        &["--save-token", file.to_str().expect("utf-8")],
+    );
+    let location = authorize(&lab, &url);
+    assert_eq!(follow(&lab, &location), 200);
+    let (v, code) = finish(&lab, child, err);
+    assert_eq!(code, Some(0), "{v}");
+    let saved = std::fs::read_to_string(&file).expect("saved");
+    let secret_file = lab.dir.path().join("secret-600");
+    let imap = lab.servers[0].0.trim_start_matches("--imap=").to_string();
+    let csv = lab.dir.path().join("mailboxes.csv");
+    let write_csv = |secret: &std::path::Path| {
+        std::fs::write(
+            &csv,
+            format!(
+                "email,provider,imap,refresh_token_file,client_id,client_secret_file\n{USER},gmail,{imap},{},{CLIENT},{}\n",
+                file.display(),
+                secret.display()
+            ),
+        )
+        .expect("csv")
+    };
+    let batch = || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_mailbox-doctor"))
+            .env("NO_COLOR", "1")
+            .env_remove("HTTPS_PROXY")
+            .env_remove("https_proxy")
+            .arg("batch")
+            .arg(&csv)
+            .args(["--format", "json", "--timeout", "5", "--only", "imap"])
+            .arg("--identity-url")
+            .arg(format!("https://127.0.0.1:{}", lab.identity.addr().port()))
+            .arg("--ca-file")
+            .arg(lab.ca.path())
+            .arg("--dns-server")
+            .arg(lab.dns.addr().to_string())
+            .output()
+            .expect("runs")
+    };
+    write_csv(&secret_file);
+    let out = batch();
+    lab.no_leak(&out.stdout, &out.stderr);
+    let line = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    let v: serde_json::Value = serde_json::from_str(&line).expect("a JSON line");
+    assert_eq!(check(&v, "signin")["status"], "pass", "{v}");
+    assert_eq!(check(&v, "imap")["status"], "pass", "{v}");
+    assert_eq!(
+        lab.identity.platform.grants(),
+        ["authorization_code", "refresh_token"],
+        "the refresh carried the client secret (Google refuses one without it)"
+    );
+    assert_rotated(&lab, &file, &saved);
+    // A client secret file others may read is refused before anything is sent.
+    let open = secret_file_named(&lab, "secret-open", &secret, 0o644);
+    write_csv(&open);
+    let out = batch();
+    assert_eq!(out.status.code(), Some(3));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("client_secret_file"), "{err}");
+    lab.no_leak(&out.stdout, &out.stderr);
+    assert_eq!(lab.identity.platform.grants().len(), 2, "nothing was sent");
+}
+
+fn secret_file_named(lab: &Lab, name: &str, text: &str, mode: u32) -> std::path::PathBuf {
+    let p = lab.dir.path().join(name);
+    std::fs::write(&p, format!("{text}\n")).expect("write");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(mode)).expect("chmod");
+    }
+    p
 }

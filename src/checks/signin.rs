@@ -62,6 +62,9 @@ pub struct Plan {
     pub notify: Notify,
     /// The saved refresh token `Flow::Refresh` trades.
     pub refresh_token: Option<Secret>,
+    /// The file that saved refresh token came from: a new one the platform
+    /// hands back (rotation) replaces it there, atomically.
+    pub rotate_into: Option<std::path::PathBuf>,
 }
 
 /// What the sign-in gives the run: its check result and the access token.
@@ -535,6 +538,38 @@ fn signed_in(
             Severity::Warning,
             "the platform gave no refresh token to save",
         ));
+    }
+    let mut steps = steps;
+    if let (Flow::Refresh, Some(path), Some(new)) = (plan.flow, &plan.rotate_into, &tokens.refresh)
+    {
+        let same = plan
+            .refresh_token
+            .as_ref()
+            .is_some_and(|old| old.expose() == new.expose());
+        if same {
+            steps.push("refresh token", "unchanged");
+        } else {
+            match crate::secret::store::replace(path, new) {
+                Ok(()) => steps.push(
+                    "refresh token",
+                    format!(
+                        "rotated: the new one replaced the old in {}",
+                        path.display()
+                    ),
+                ),
+                Err(e) => {
+                    steps.push("refresh token", "rotated, but not saved");
+                    findings.push(Finding::new(
+                        "OAUTH_TOKEN_NOT_SAVED",
+                        Severity::Warning,
+                        format!(
+                            "the platform handed back a new refresh token, and it could not replace the old one in {}: {e}; the saved one may stop working",
+                            path.display()
+                        ),
+                    ));
+                }
+            }
+        }
     }
     details["steps"] = serde_json::json!(steps.items);
     let status = CheckResult::status_from(&findings);

@@ -95,6 +95,7 @@ pub fn plan(args: &SignInArgs, notify: crate::oauth::Notify) -> anyhow::Result<O
         save_token: args.save_token.clone(),
         notify,
         refresh_token: None,
+        rotate_into: None,
     }))
 }
 

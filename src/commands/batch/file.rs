@@ -32,6 +32,10 @@ pub struct Row {
     pub client_id: Option<String>,
     #[serde(default)]
     pub tenant: Option<String>,
+    /// The client secret the refresh is sent with (a file only its owner can
+    /// read): Google's Desktop clients need it, as do confidential clients.
+    #[serde(default)]
+    pub client_secret_file: Option<PathBuf>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -141,6 +145,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Vec<(usize, Row)>, BatchError> {
                     "refresh_token_file" => row.refresh_token_file = v.map(PathBuf::from),
                     "client_id" => row.client_id = v,
                     "tenant" => row.tenant = v,
+                    "client_secret_file" => row.client_secret_file = v.map(PathBuf::from),
                     other => return Err(row_err(path, 1, format!("unknown column `{other}`"))),
                 }
             }
@@ -166,13 +171,24 @@ pub fn parse(path: &Path, text: &str) -> Result<Vec<(usize, Row)>, BatchError> {
                     "give a password or a refresh_token_file, not both",
                 ));
             }
-            if row.client_id.is_none() || row.tenant.is_none() {
+            // Google has no tenants: its rows name the client alone.
+            let google = row
+                .provider
+                .as_deref()
+                .is_some_and(|p| p.starts_with("gmail") || p.starts_with("google"));
+            if row.client_id.is_none() || (row.tenant.is_none() && !google) {
                 return Err(row_err(
                     path,
                     *line,
                     "refresh_token_file needs client_id and tenant (the app registration and tenant the token was issued by)",
                 ));
             }
+        } else if row.client_secret_file.is_some() {
+            return Err(row_err(
+                path,
+                *line,
+                "client_secret_file goes with a refresh_token_file (the client secret the refresh is sent with)",
+            ));
         }
     }
     if rows.is_empty() {
