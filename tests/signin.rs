@@ -898,3 +898,52 @@ fn secret_file_named(lab: &Lab, name: &str, text: &str, mode: u32) -> std::path:
     }
     p
 }
+
+#[test]
+fn check_trades_a_saved_refresh_token_and_keeps_the_rotated_one() {
+    let lab = Lab::new(Script::default(), &["exo-imap-xoauth2-ok"]);
+    let file = lab.dir.path().join("refresh-token");
+    let (v, code, _) = lab.device(&["--save-token", file.to_str().expect("utf-8")]);
+    assert_eq!(code, Some(0), "{v}");
+    let saved = std::fs::read_to_string(&file).expect("saved");
+    let (v, code, _) = lab.check(&[
+        "--refresh-token-file",
+        file.to_str().expect("utf-8"),
+        "--client-id",
+        CLIENT,
+        "--tenant",
+        "contoso.com",
+    ]);
+    assert_eq!(code, Some(0), "{v}");
+    let s = check(&v, "signin");
+    assert_eq!(s["details"]["flow"], "a saved refresh token", "{v}");
+    assert!(s["details"]["steps"].to_string().contains("rotated"), "{s}");
+    assert_eq!(check(&v, "imap")["status"], "pass", "{v}");
+    assert_eq!(
+        lab.identity.platform.grants().last().map(String::as_str),
+        Some("refresh_token")
+    );
+    assert_rotated(&lab, &file, &saved);
+    // A token file others may read, and --client-id without a way to sign in,
+    // are refused before anything is sent.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+    }
+    let sent = lab.identity.platform.grants().len();
+    for args in [
+        vec![
+            "--refresh-token-file",
+            file.to_str().expect("utf-8"),
+            "--client-id",
+            CLIENT,
+        ],
+        vec!["--client-id", CLIENT],
+    ] {
+        let out = lab.command(&args).output().expect("runs");
+        assert_eq!(out.status.code(), Some(3), "{args:?}");
+        lab.no_leak(&out.stdout, &out.stderr);
+    }
+    assert_eq!(lab.identity.platform.grants().len(), sent);
+}
