@@ -395,6 +395,12 @@ fn secret_source(t: &RawTarget, google: bool) -> Result<SecretSource, String> {
         given.push(SecretSource::TokenEnv(v.clone()));
     }
     if let Some(p) = &t.refresh_token_file {
+        if google && t.client_secret_file.is_none() {
+            return Err(format!(
+                "target {}: a Gmail refresh_token_file needs client_secret_file (Google's Desktop-app clients send their client secret with every token request)",
+                t.address
+            ));
+        }
         // Google has no tenants: its targets name the client alone.
         let tenant = t.tenant.clone().or_else(|| google.then(String::new));
         let (Some(client_id), Some(tenant)) = (&t.client_id, tenant) else {

@@ -176,6 +176,13 @@ pub fn parse(path: &Path, text: &str) -> Result<Vec<(usize, Row)>, BatchError> {
                 .provider
                 .as_deref()
                 .is_some_and(|p| p.starts_with("gmail") || p.starts_with("google"));
+            if google && row.client_secret_file.is_none() {
+                return Err(row_err(
+                    path,
+                    *line,
+                    "a Gmail refresh_token_file needs client_secret_file: Google's Desktop-app clients send their client secret with every token request",
+                ));
+            }
             if row.client_id.is_none() || (row.tenant.is_none() && !google) {
                 return Err(row_err(
                     path,
@@ -244,6 +251,10 @@ mod tests {
     fn bad_rows_are_clear_errors() {
         let p = Path::new("t.csv");
         for bad in [
+            // A Gmail refresh without the client secret Google asks for, and
+            // a client secret without a refresh token to send it with.
+            "email,provider,refresh_token_file,client_id\na@gmail.com,gmail,rt,c\n",
+            "email,client_secret_file\na@x.com,s\n",
             "",
             "email\n",
             "email,colour\na@x.com,red\n",
