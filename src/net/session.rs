@@ -48,6 +48,9 @@ pub enum OpenError {
         failure: TlsFailure,
         why: String,
         chain: Vec<CertInfo>,
+        /// The server's plaintext greeting, when it came before TLS (STARTTLS):
+        /// who the server is, though the handshake failed.
+        greeting: Option<String>,
     },
     /// STARTTLS is not offered (credentials will not be sent).
     StartTlsMissing {
@@ -112,7 +115,7 @@ pub async fn open(
         let (c, info) = conn
             .start_tls(&ep.host, o.extra_roots)
             .await
-            .map_err(tls_err)?;
+            .map_err(|e| tls_err(e, None))?;
         conn = c;
         tls = Some(info);
     }
@@ -268,7 +271,7 @@ pub async fn open(
     let (conn, info) = conn
         .start_tls(&ep.host, o.extra_roots)
         .await
-        .map_err(tls_err)?;
+        .map_err(|e| tls_err(e, Some(greeting.clone())))?;
     Ok(Session {
         conn,
         endpoint,
@@ -280,11 +283,15 @@ pub async fn open(
     })
 }
 
-fn tls_err((failure, why, chain): (TlsFailure, String, Vec<CertInfo>)) -> OpenError {
+fn tls_err(
+    (failure, why, chain): (TlsFailure, String, Vec<CertInfo>),
+    greeting: Option<String>,
+) -> OpenError {
     OpenError::Tls {
         failure,
         why,
         chain,
+        greeting,
     }
 }
 
