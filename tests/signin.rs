@@ -61,11 +61,7 @@ fn device_code_signs_in_then_logs_in_to_smtp_and_imap_with_the_token() {
     );
     assert_eq!(lab.identity.platform.issued(), 1);
     assert!(lab.mismatches().is_empty(), "{:?}", lab.mismatches());
-    let attempts: usize = lab
-        .servers
-        .iter()
-        .map(|(_, s)| s.stats().auth_attempts)
-        .sum();
+    let attempts = lab.attempts();
     assert_eq!(attempts, 2, "one login per protocol");
     // The transcript shows the exchange, never the token.
     assert!(v["transcript"]
@@ -622,11 +618,7 @@ fn gmail_browser_sign_in_with_a_client_secret_then_xoauth2_to_smtp_and_imap() {
     assert_eq!(check(&v, "imap")["status"], "pass", "{v}");
     assert_eq!(lab.identity.platform.grants(), ["authorization_code"]);
     assert!(lab.mismatches().is_empty(), "{:?}", lab.mismatches());
-    let attempts: usize = lab
-        .servers
-        .iter()
-        .map(|(_, s)| s.stats().auth_attempts)
-        .sum();
+    let attempts = lab.attempts();
     assert_eq!(attempts, 2, "one login per protocol");
     assert!(v["transcript"]
         .to_string()
@@ -720,15 +712,11 @@ fn batch_refreshes_a_saved_token_then_logs_in_and_names_a_revoked_grant() {
         Some("refresh_token")
     );
     // The platform handed back a new refresh token: it replaced the old one.
-    assert_rotated(&lab, &file, &saved);
+    util::assert_rotated(&file, &saved);
     lab.identity.platform.revoke_all();
     let v = batch(&lab);
     assert_eq!(codes(&v)[0], "OAUTH_GRANT_REVOKED", "{v}");
-    let attempts: usize = lab
-        .servers
-        .iter()
-        .map(|(_, s)| s.stats().auth_attempts)
-        .sum();
+    let attempts = lab.attempts();
     assert_eq!(
         attempts, 2,
         "the device run and the first batch logged in; the revoked one did not"
@@ -780,32 +768,8 @@ fn a_failed_sign_in_says_why_each_login_was_not_tested() {
         text.contains("the sign-in failed (OAUTH_BLOCKED_BY_CONDITIONAL_ACCESS)"),
         "{text}"
     );
-    let attempts: usize = lab
-        .servers
-        .iter()
-        .map(|(_, s)| s.stats().auth_attempts)
-        .sum();
+    let attempts = lab.attempts();
     assert_eq!(attempts, 0, "no token, no login");
-}
-
-/// The token file holds one new token (not `old`), only its owner may read it,
-/// and no temporary file is left beside it.
-fn assert_rotated(lab: &Lab, file: &std::path::Path, old: &str) {
-    let now = std::fs::read_to_string(file).expect("token file");
-    assert_ne!(now.trim(), old.trim(), "the token file was not rotated");
-    assert_eq!(now.lines().count(), 1);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt as _;
-        let mode = std::fs::metadata(file).expect("meta").permissions().mode() & 0o777;
-        assert_eq!(mode, 0o600);
-    }
-    let stray: Vec<_> = std::fs::read_dir(lab.dir.path())
-        .expect("dir")
-        .flatten()
-        .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
-        .collect();
-    assert!(stray.is_empty(), "{stray:?}");
 }
 
 #[test]
@@ -876,9 +840,9 @@ fn gmail_batch_refreshes_with_the_rows_client_secret_and_keeps_the_rotated_token
         ["authorization_code", "refresh_token"],
         "the refresh carried the client secret (Google refuses one without it)"
     );
-    assert_rotated(&lab, &file, &saved);
+    util::assert_rotated(&file, &saved);
     // A client secret file others may read is refused before anything is sent.
-    let open = secret_file_named(&lab, "secret-open", &secret, 0o644);
+    let open = util::signin_lab::secret_file_named(&lab, "secret-open", &secret, 0o644);
     write_csv(&open);
     let out = batch();
     assert_eq!(out.status.code(), Some(3));
@@ -886,17 +850,6 @@ fn gmail_batch_refreshes_with_the_rows_client_secret_and_keeps_the_rotated_token
     assert!(err.contains("client_secret_file"), "{err}");
     lab.no_leak(&out.stdout, &out.stderr);
     assert_eq!(lab.identity.platform.grants().len(), 2, "nothing was sent");
-}
-
-fn secret_file_named(lab: &Lab, name: &str, text: &str, mode: u32) -> std::path::PathBuf {
-    let p = lab.dir.path().join(name);
-    std::fs::write(&p, format!("{text}\n")).expect("write");
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt as _;
-        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(mode)).expect("chmod");
-    }
-    p
 }
 
 #[test]
@@ -923,7 +876,7 @@ fn check_trades_a_saved_refresh_token_and_keeps_the_rotated_one() {
         lab.identity.platform.grants().last().map(String::as_str),
         Some("refresh_token")
     );
-    assert_rotated(&lab, &file, &saved);
+    util::assert_rotated(&file, &saved);
     // A token file others may read, and --client-id without a way to sign in,
     // are refused before anything is sent.
     #[cfg(unix)]

@@ -632,18 +632,13 @@ impl Platform {
             "scope": crate::oauth::google::SCOPE,
             "token_type": "Bearer",
         });
-        let mut s = self.state();
-        if self.script.revoke_at_once {
-            s.revoked.push(access.clone());
-        }
-        s.access.push(access);
-        if refresh {
-            let r = format!("1//0g{}", random(48));
-            s.refresh
-                .insert(r.clone(), crate::oauth::google::SCOPE.to_string());
-            body["refresh_token"] = serde_json::json!(r);
-        }
-        ("200 OK", body.to_string())
+        let refresh = refresh.then(|| format!("1//0g{}", random(48)));
+        self.remember(
+            access,
+            refresh.as_deref(),
+            crate::oauth::google::SCOPE,
+            &mut body,
+        )
     }
 
     /// A delegated token for the scripted user, with the scopes asked for.
@@ -666,15 +661,30 @@ impl Platform {
             "expires_in": 3599,
             "access_token": access,
         });
+        let refresh = scope
+            .split_whitespace()
+            .any(|s| s == "offline_access")
+            .then(|| format!("1.AQ{}", random(64)));
+        self.remember(access, refresh.as_deref(), scope, &mut body)
+    }
+
+    /// Keeps an issued access token (revoked at once when scripted so) and a
+    /// refresh token for `scope`, added to the answer `body`.
+    fn remember(
+        &self,
+        access: String,
+        refresh: Option<&str>,
+        scope: &str,
+        body: &mut serde_json::Value,
+    ) -> (&'static str, String) {
         let mut s = self.state();
         if self.script.revoke_at_once {
             s.revoked.push(access.clone());
         }
         s.access.push(access);
-        if scope.split_whitespace().any(|s| s == "offline_access") {
-            let refresh = format!("1.AQ{}", random(64));
-            s.refresh.insert(refresh.clone(), scope.to_string());
-            body["refresh_token"] = serde_json::json!(refresh);
+        if let Some(r) = refresh {
+            s.refresh.insert(r.to_string(), scope.to_string());
+            body["refresh_token"] = serde_json::json!(r);
         }
         ("200 OK", body.to_string())
     }

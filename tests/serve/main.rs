@@ -388,7 +388,7 @@ fn a_refresh_token_file_is_refreshed_by_each_probe_then_logs_in_with_xoauth2() {
     assert_eq!(p.grants().last().map(String::as_str), Some("refresh_token"));
     // The platform handed back a new refresh token: it replaced the old one in
     // the file, which only its owner may still read, and nothing else is left.
-    assert_rotated(&rf, &refresh);
+    util::assert_rotated(&rf, &refresh);
     // Within min_interval the cached answer stands: no second refresh or login.
     serve.probe(USER);
     assert_eq!(p.grants().len(), 2, "one device-code poll, one refresh");
@@ -402,25 +402,6 @@ fn a_refresh_token_file_is_refreshed_by_each_probe_then_logs_in_with_xoauth2() {
             &[&seen, &serve.stderr(), m.body.as_bytes(), a.body.as_bytes()],
         );
     }
-}
-
-/// The file holds one token, not `old`, is owner-only, and no temporary file is
-/// left beside it.
-fn assert_rotated(file: &std::path::Path, old: &str) {
-    use std::os::unix::fs::PermissionsExt as _;
-    let now = std::fs::read_to_string(file).expect("token file");
-    assert_ne!(now.trim(), old, "the token file was not rotated");
-    assert_eq!(now.lines().count(), 1, "one token");
-    assert!(now.trim().len() > 20);
-    let mode = std::fs::metadata(file).expect("meta").permissions().mode() & 0o777;
-    assert_eq!(mode, 0o600);
-    let dir = file.parent().expect("dir");
-    let stray: Vec<_> = std::fs::read_dir(dir)
-        .expect("dir")
-        .flatten()
-        .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
-        .collect();
-    assert!(stray.is_empty(), "{stray:?}");
 }
 
 #[test]
@@ -499,7 +480,7 @@ fn a_google_target_refreshes_with_its_client_secret_and_keeps_the_rotated_token(
         ["authorization_code", "refresh_token"],
         "the refresh carried the client secret (Google refuses one without it)"
     );
-    assert_rotated(&rf, &refresh);
+    util::assert_rotated(&rf, &refresh);
     let m = serve.get("/metrics");
     let seen = serve.seen.lock().expect("lock").clone();
     for secret in p.secrets() {

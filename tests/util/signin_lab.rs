@@ -162,6 +162,14 @@ impl Lab {
         self.check(&args)
     }
 
+    /// Authentication attempts over every replay server.
+    pub fn attempts(&self) -> usize {
+        self.servers
+            .iter()
+            .map(|(_, s)| s.stats().auth_attempts)
+            .sum()
+    }
+
     pub fn mismatches(&self) -> Vec<String> {
         self.servers
             .iter()
@@ -301,7 +309,12 @@ pub fn finish_raw(
 }
 
 pub fn secret_file(lab: &Lab, text: &str, mode: u32) -> std::path::PathBuf {
-    let p = lab.dir.path().join(format!("secret-{mode:o}"));
+    secret_file_named(lab, &format!("secret-{mode:o}"), text, mode)
+}
+
+/// A secret file `name` in the lab's directory, with this mode.
+pub fn secret_file_named(lab: &Lab, name: &str, text: &str, mode: u32) -> std::path::PathBuf {
+    let p = lab.dir.path().join(name);
     std::fs::write(&p, format!("{text}\n")).expect("write");
     #[cfg(unix)]
     {
