@@ -680,22 +680,7 @@ fn batch_refreshes_a_saved_token_then_logs_in_and_names_a_revoked_grant() {
     )
     .expect("csv");
     let batch = |lab: &Lab| {
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_mailbox-doctor"))
-            .env("NO_COLOR", "1")
-            .env_remove("HTTPS_PROXY")
-            .env_remove("https_proxy")
-            .arg("batch")
-            .arg(&csv)
-            .args(["--format", "json", "--timeout", "5", "--only", "imap"])
-            .arg("--identity-url")
-            .arg(format!("https://127.0.0.1:{}", lab.identity.addr().port()))
-            .arg("--ca-file")
-            .arg(lab.ca.path())
-            .arg("--dns-server")
-            .arg(lab.dns.addr().to_string())
-            .output()
-            .expect("runs");
-        lab.no_leak(&out.stdout, &out.stderr);
+        let out = lab.batch(&csv);
         let line = String::from_utf8_lossy(&out.stdout)
             .lines()
             .next()
@@ -807,26 +792,9 @@ fn gmail_batch_refreshes_with_the_rows_client_secret_and_keeps_the_rotated_token
         )
         .expect("csv")
     };
-    let batch = || {
-        std::process::Command::new(env!("CARGO_BIN_EXE_mailbox-doctor"))
-            .env("NO_COLOR", "1")
-            .env_remove("HTTPS_PROXY")
-            .env_remove("https_proxy")
-            .arg("batch")
-            .arg(&csv)
-            .args(["--format", "json", "--timeout", "5", "--only", "imap"])
-            .arg("--identity-url")
-            .arg(format!("https://127.0.0.1:{}", lab.identity.addr().port()))
-            .arg("--ca-file")
-            .arg(lab.ca.path())
-            .arg("--dns-server")
-            .arg(lab.dns.addr().to_string())
-            .output()
-            .expect("runs")
-    };
+    let batch = || lab.batch(&csv);
     write_csv(&secret_file);
     let out = batch();
-    lab.no_leak(&out.stdout, &out.stderr);
     let line = String::from_utf8_lossy(&out.stdout)
         .lines()
         .next()
@@ -848,7 +816,6 @@ fn gmail_batch_refreshes_with_the_rows_client_secret_and_keeps_the_rotated_token
     assert_eq!(out.status.code(), Some(3));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("client_secret_file"), "{err}");
-    lab.no_leak(&out.stdout, &out.stderr);
     assert_eq!(lab.identity.platform.grants().len(), 2, "nothing was sent");
 }
 

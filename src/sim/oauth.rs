@@ -466,16 +466,23 @@ impl Platform {
         to(format!("code={}&state={}", enc(&code), enc(&state)))
     }
 
-    fn code_token(&self, get: &dyn Fn(&str) -> Option<String>) -> (&'static str, String) {
+    /// Takes the authorization code of the request (it can be spent once),
+    /// remembering it and the verifier sent as secrets no output may show.
+    fn spend_code(&self, get: &dyn Fn(&str) -> Option<String>) -> Option<Code> {
         let code = get("code").unwrap_or_default();
-        let removed = self.state().codes.remove(&code);
+        let mut s = self.state();
+        let removed = s.codes.remove(&code);
         if removed.is_some() {
-            self.state().spent.push(code.clone());
+            s.spent.push(code);
         }
         if let Some(v) = get("code_verifier") {
-            self.state().spent.push(v);
+            s.spent.push(v);
         }
-        let Some(c) = removed else {
+        removed
+    }
+
+    fn code_token(&self, get: &dyn Fn(&str) -> Option<String>) -> (&'static str, String) {
+        let Some(c) = self.spend_code(get) else {
             return error(
                 "400 Bad Request",
                 "invalid_grant",
@@ -582,15 +589,7 @@ impl Platform {
         }
         match grant.as_str() {
             "authorization_code" => {
-                let code = get("code").unwrap_or_default();
-                let removed = self.state().codes.remove(&code);
-                if removed.is_some() {
-                    self.state().spent.push(code.clone());
-                }
-                if let Some(v) = get("code_verifier") {
-                    self.state().spent.push(v);
-                }
-                let Some(c) = removed else {
+                let Some(c) = self.spend_code(get) else {
                     return google_error("400 Bad Request", "invalid_grant", "Bad Request");
                 };
                 let verified = get("code_verifier")

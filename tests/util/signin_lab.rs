@@ -162,6 +162,28 @@ impl Lab {
         self.check(&args)
     }
 
+    /// Runs `batch FILE --only imap` against the lab (JSON lines), swept for
+    /// every secret of the platform.
+    pub fn batch(&self, file: &std::path::Path) -> std::process::Output {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_mailbox-doctor"))
+            .env("NO_COLOR", "1")
+            .env_remove("HTTPS_PROXY")
+            .env_remove("https_proxy")
+            .arg("batch")
+            .arg(file)
+            .args(["--format", "json", "--timeout", "5", "--only", "imap"])
+            .arg("--identity-url")
+            .arg(format!("https://127.0.0.1:{}", self.identity.addr().port()))
+            .arg("--ca-file")
+            .arg(self.ca.path())
+            .arg("--dns-server")
+            .arg(self.dns.addr().to_string())
+            .output()
+            .expect("runs");
+        self.no_leak(&out.stdout, &out.stderr);
+        out
+    }
+
     /// Authentication attempts over every replay server.
     pub fn attempts(&self) -> usize {
         self.servers
