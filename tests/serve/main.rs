@@ -393,40 +393,55 @@ fn a_refresh_token_file_is_refreshed_by_each_probe_then_logs_in_with_xoauth2() {
     serve.probe(USER);
     assert_eq!(p.grants().len(), 2, "one device-code poll, one refresh");
     assert_eq!(server.stats().auth_attempts, 1);
+    no_platform_secret_leaks(&serve, p, &a.body);
+}
+
+/// The scripted identity platform on 127.0.0.1, with a certificate of the
+/// environment's CA.
+fn scripted_identity(
+    env: &Env,
+    script: mailbox_doctor::sim::oauth::Script,
+) -> mailbox_doctor::sim::identity::IdentityServer {
+    let cert = env
+        .pki
+        .ca
+        .issue(&["127.0.0.1"], mailbox_doctor::sim::pki::Validity::Valid)
+        .expect("cert");
+    env.rt
+        .block_on(
+            mailbox_doctor::sim::identity::IdentityServer::start_scripted(
+                &cert,
+                Default::default(),
+                script,
+            ),
+        )
+        .expect("identity")
+}
+
+/// No secret the platform handed out or received shows in serve's answers,
+/// the metrics, the requests it saw or its log.
+fn no_platform_secret_leaks(serve: &Serve, p: &mailbox_doctor::sim::oauth::Platform, body: &str) {
     let m = serve.get("/metrics");
     let seen = serve.seen.lock().expect("lock").clone();
     for secret in p.secrets() {
         util::assert_no_leak(
             USER,
             &secret,
-            &[&seen, &serve.stderr(), m.body.as_bytes(), a.body.as_bytes()],
+            &[&seen, &serve.stderr(), m.body.as_bytes(), body.as_bytes()],
         );
     }
 }
 
 #[test]
 fn a_google_target_refreshes_with_its_client_secret_and_keeps_the_rotated_token() {
-    use mailbox_doctor::sim::identity::IdentityServer;
     use mailbox_doctor::sim::oauth::{Answer, Script};
     let env = Env::new();
-    let cert = env
-        .pki
-        .ca
-        .issue(&["127.0.0.1"], mailbox_doctor::sim::pki::Validity::Valid)
-        .expect("cert");
     let script = Script {
         rotate_refresh: true,
         ..Script::default()
     };
     let client_secret = script.client_secret.clone();
-    let identity = env
-        .rt
-        .block_on(IdentityServer::start_scripted(
-            &cert,
-            Default::default(),
-            script,
-        ))
-        .expect("identity");
+    let identity = scripted_identity(&env, script);
     // A refresh token Google's endpoints issued, as `--save-token` saves it.
     let p = &identity.platform;
     let verifier = "a-verifier-0123456789-abcdefghijklmnopqrstuvwxyz";
@@ -481,15 +496,7 @@ fn a_google_target_refreshes_with_its_client_secret_and_keeps_the_rotated_token(
         "the refresh carried the client secret (Google refuses one without it)"
     );
     util::assert_rotated(&rf, &refresh);
-    let m = serve.get("/metrics");
-    let seen = serve.seen.lock().expect("lock").clone();
-    for secret in p.secrets() {
-        util::assert_no_leak(
-            USER,
-            &secret,
-            &[&seen, &serve.stderr(), m.body.as_bytes(), a.body.as_bytes()],
-        );
-    }
+    no_platform_secret_leaks(&serve, p, &a.body);
 }
 
 #[test]
