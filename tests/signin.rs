@@ -809,6 +809,21 @@ fn gmail_batch_refreshes_with_the_rows_client_secret_and_keeps_the_rotated_token
         "the refresh carried the client secret (Google refuses one without it)"
     );
     util::assert_rotated(&file, &saved);
+    // Access removed: Google's words name the diagnosis, and no login is tried.
+    lab.identity.platform.revoke_all();
+    let out = batch();
+    let line = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    let v: serde_json::Value = serde_json::from_str(&line).expect("a JSON line");
+    assert_eq!(codes(&v)[0], "OAUTH_GOOGLE_GRANT_INVALID", "{v}");
+    assert_eq!(
+        lab.attempts(),
+        2,
+        "the sign-in and the first batch logged in; the revoked run did not"
+    );
     // A client secret file others may read is refused before anything is sent.
     let open = util::signin_lab::secret_file_named(&lab, "secret-open", &secret, 0o644);
     write_csv(&open);
@@ -816,7 +831,7 @@ fn gmail_batch_refreshes_with_the_rows_client_secret_and_keeps_the_rotated_token
     assert_eq!(out.status.code(), Some(3));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("client_secret_file"), "{err}");
-    assert_eq!(lab.identity.platform.grants().len(), 2, "nothing was sent");
+    assert_eq!(lab.identity.platform.grants().len(), 3, "nothing was sent");
 }
 
 #[test]
