@@ -193,21 +193,21 @@ pub enum BorrowedClient {
 #[derive(Debug, Clone, Args)]
 pub struct SignInArgs {
     /// Sign in with OAuth 2.0 and log in with the token it gives (XOAUTH2)
-    #[arg(long, value_enum, value_name = "FLOW", conflicts_with_all = ["password_stdin", "oauth_token_stdin"])]
+    #[arg(long, value_enum, value_name = "FLOW", group = "signing_in", conflicts_with_all = ["password_stdin", "oauth_token_stdin"])]
     pub sign_in: Option<SignInFlow>,
     /// The application (client) id of your organisation's app registration
     #[arg(
         long,
         value_name = "ID",
-        requires = "sign_in",
+        requires = "signing_in",
         conflicts_with = "borrow_client"
     )]
     pub client_id: Option<String>,
     /// Use another vendor's public client id instead of your own app registration (the report names whose)
-    #[arg(long, value_enum, value_name = "VENDOR", requires = "sign_in")]
+    #[arg(long, value_enum, value_name = "VENDOR", requires = "signing_in")]
     pub borrow_client: Option<BorrowedClient>,
     /// The tenant (id or domain) to sign in to; default: the tenant found from the address
-    #[arg(long, value_name = "TENANT", requires = "sign_in")]
+    #[arg(long, value_name = "TENANT", requires = "signing_in")]
     pub tenant: Option<String>,
     /// The longest the sign-in may wait for you, in seconds (default: the device code's lifetime; 300 for the browser)
     #[arg(long, value_name = "SECS", requires = "sign_in", value_parser = clap::value_parser!(u64).range(1..=3600))]
@@ -219,7 +219,7 @@ pub struct SignInArgs {
     #[arg(
         long,
         value_name = "FILE",
-        requires = "sign_in",
+        requires = "signing_in",
         conflicts_with = "client_certificate"
     )]
     pub client_secret_file: Option<PathBuf>,
@@ -229,6 +229,11 @@ pub struct SignInArgs {
     /// Ask for a refresh token too (offline_access) and write it to FILE, mode 0600; nothing else is ever written
     #[arg(long, value_name = "FILE", requires = "sign_in")]
     pub save_token: Option<PathBuf>,
+    /// Trade the refresh token saved in FILE (only its owner may read it; what
+    /// --save-token wrote) for an access token instead of signing in; a new
+    /// refresh token handed back replaces it there
+    #[arg(long, value_name = "FILE", group = "signing_in", conflicts_with_all = ["password_stdin", "oauth_token_stdin"])]
+    pub refresh_token_file: Option<PathBuf>,
 }
 
 /// Network and check-selection flags shared by `check` and `batch`.

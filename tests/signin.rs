@@ -61,11 +61,7 @@ fn device_code_signs_in_then_logs_in_to_smtp_and_imap_with_the_token() {
     );
     assert_eq!(lab.identity.platform.issued(), 1);
     assert!(lab.mismatches().is_empty(), "{:?}", lab.mismatches());
-    let attempts: usize = lab
-        .servers
-        .iter()
-        .map(|(_, s)| s.stats().auth_attempts)
-        .sum();
+    let attempts = lab.attempts();
     assert_eq!(attempts, 2, "one login per protocol");
     // The transcript shows the exchange, never the token.
     assert!(v["transcript"]
@@ -515,34 +511,156 @@ fn app_only_with_a_certificate_signs_a_client_assertion() {
 }
 
 #[test]
-fn device_code_for_gmail_is_refused_in_words_not_tried() {
+fn device_code_and_app_only_for_gmail_are_refused_in_words_not_tried() {
     let lab = Lab::new(Script::default(), &[]);
-    let out = lab
-        .command(&[
+    let secret = secret_file(&lab, &Script::default().client_secret, 0o600);
+    let secret = secret.to_str().expect("utf-8");
+    for args in [
+        vec!["--sign-in", "device", "--client-id", CLIENT],
+        vec![
             "--sign-in",
-            "device",
+            "app",
             "--client-id",
             CLIENT,
-            "--provider",
-            "gmail",
-            "--json",
-        ])
-        .output()
-        .expect("runs");
-    let v = validated(&out.stdout, "report.v1.json");
-    assert!(
-        codes(&v).iter().any(|c| c == "OAUTH_FLOW_NOT_ALLOWED"),
-        "{v}"
-    );
-    assert!(check(&v, "signin")["summary"]
-        .as_str()
-        .unwrap_or_default()
-        .contains("Gmail"));
+            "--tenant",
+            "contoso.com",
+            "--client-secret-file",
+            secret,
+        ],
+        // A Desktop client's secret is part of Google's token requests.
+        vec!["--sign-in", "browser", "--client-id", CLIENT],
+    ] {
+        let out = lab
+            .command(&[&args[..], &["--provider", "gmail", "--json"]].concat())
+            .stdin(std::process::Stdio::null())
+            .output()
+            .expect("runs");
+        assert_eq!(out.status.code(), Some(3), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("--client-secret-file") && err.contains("Gmail"),
+            "{err}"
+        );
+        if args[1] == "device" {
+            assert!(
+                err.contains("--sign-in browser") && err.contains("https://mail.google.com/"),
+                "{err}"
+            );
+        }
+        lab.no_leak(&out.stdout, &out.stderr);
+    }
     assert_eq!(
         lab.identity.requests(),
         0,
         "nothing was asked of any identity platform"
     );
+}
+
+/// Starts a Google browser sign-in with a client secret file holding `secret`.
+fn start_google(
+    lab: &Lab,
+    secret: &str,
+    extra: &[&str],
+) -> (
+    std::process::Child,
+    String,
+    std::io::BufReader<std::process::ChildStderr>,
+) {
+    let f = secret_file(lab, secret, 0o600);
+    let mut args = vec![
+        "--provider",
+        "gmail",
+        "--client-secret-file",
+        f.to_str().expect("utf-8"),
+        "--json",
+        "--transcript",
+    ];
+    args.extend_from_slice(extra);
+    util::signin_lab::start_browser_with(lab, &args)
+}
+
+#[test]
+fn gmail_browser_sign_in_with_a_client_secret_then_xoauth2_to_smtp_and_imap() {
+    let lab = Lab::new(
+        Script::default(),
+        &["gmail-smtp-xoauth2-ok", "gmail-imap-xoauth2-ok"],
+    );
+    let secret = Script::default().client_secret;
+    let (child, url, err) = start_google(&lab, &secret, &[]);
+    let port = lab.identity.addr().port();
+    assert!(
+        url.starts_with(&format!("https://127.0.0.1:{port}/o/oauth2/v2/auth?")),
+        "{url}"
+    );
+    assert!(
+        url.contains("scope=https%3A%2F%2Fmail.google.com%2F")
+            && url.contains("code_challenge_method=S256")
+            && !url.contains("response_mode")
+            && !url.contains(&secret),
+        "{url}"
+    );
+    let location = authorize(&lab, &url);
+    assert_eq!(follow(&lab, &location), 200);
+    let (v, code) = finish(&lab, child, err);
+    assert_eq!(code, Some(0), "{v}");
+    let s = check(&v, "signin");
+    assert_eq!(s["status"], "pass", "{v}");
+    assert_eq!(s["details"]["scopes_requested"], "https://mail.google.com/");
+    assert_eq!(
+        s["details"]["authority"],
+        format!("https://127.0.0.1:{port}")
+    );
+    assert!(s["details"]["client"]
+        .as_str()
+        .unwrap_or_default()
+        .contains("Google"));
+    assert_eq!(check(&v, "smtp")["status"], "pass", "{v}");
+    assert_eq!(check(&v, "imap")["status"], "pass", "{v}");
+    assert_eq!(lab.identity.platform.grants(), ["authorization_code"]);
+    assert!(lab.mismatches().is_empty(), "{:?}", lab.mismatches());
+    let attempts = lab.attempts();
+    assert_eq!(attempts, 2, "one login per protocol");
+    assert!(v["transcript"]
+        .to_string()
+        .contains("AUTH XOAUTH2 <redacted>"));
+}
+
+#[test]
+fn gmail_a_wrong_client_secret_is_named_and_never_shown_even_when_echoed() {
+    for echo in [false, true] {
+        let lab = Lab::new(
+            Script {
+                echo,
+                ..Script::default()
+            },
+            &["gmail-smtp-xoauth2-ok"],
+        );
+        let (child, url, err) = start_google(&lab, "GOCSPX-not-the-secret-4d1b9c", &[]);
+        let location = authorize(&lab, &url);
+        assert_eq!(follow(&lab, &location), 200);
+        // finish sweeps stdout, stderr and every file for the secret sent (the
+        // platform keeps it), raw, URL-encoded, base64 and hex.
+        let (v, code) = finish(&lab, child, err);
+        assert_eq!(code, Some(2), "{v}");
+        assert!(
+            !v.to_string().contains("not-the-secret"),
+            "the client secret leaked: {v}"
+        );
+        let msg = check(&v, "signin")["findings"][0]["message"].to_string();
+        if echo {
+            // The platform quoted the secret back, and the report shows the
+            // quote without it.
+            assert!(
+                msg.contains("client_secret=<redacted> (<redacted>)"),
+                "{msg}"
+            );
+        } else {
+            assert_eq!(codes(&v)[0], "OAUTH_GOOGLE_CLIENT_INVALID", "{v}");
+            assert!(msg.contains("invalid_client: Unauthorized"), "{msg}");
+        }
+        let summary = check(&v, "smtp")["summary"].to_string();
+        assert!(summary.contains("the sign-in failed"), "{summary}");
+    }
 }
 
 #[test]
@@ -562,22 +680,7 @@ fn batch_refreshes_a_saved_token_then_logs_in_and_names_a_revoked_grant() {
     )
     .expect("csv");
     let batch = |lab: &Lab| {
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_mailbox-doctor"))
-            .env("NO_COLOR", "1")
-            .env_remove("HTTPS_PROXY")
-            .env_remove("https_proxy")
-            .arg("batch")
-            .arg(&csv)
-            .args(["--format", "json", "--timeout", "5", "--only", "imap"])
-            .arg("--identity-url")
-            .arg(format!("https://127.0.0.1:{}", lab.identity.addr().port()))
-            .arg("--ca-file")
-            .arg(lab.ca.path())
-            .arg("--dns-server")
-            .arg(lab.dns.addr().to_string())
-            .output()
-            .expect("runs");
-        lab.no_leak(&out.stdout, &out.stderr);
+        let out = lab.batch(&csv);
         let line = String::from_utf8_lossy(&out.stdout)
             .lines()
             .next()
@@ -585,6 +688,7 @@ fn batch_refreshes_a_saved_token_then_logs_in_and_names_a_revoked_grant() {
             .to_string();
         serde_json::from_str::<serde_json::Value>(&line).expect("a JSON line")
     };
+    let saved = std::fs::read_to_string(&file).expect("saved");
     let v = batch(&lab);
     assert_eq!(check(&v, "signin")["status"], "pass", "{v}");
     assert_eq!(check(&v, "imap")["status"], "pass", "{v}");
@@ -592,16 +696,189 @@ fn batch_refreshes_a_saved_token_then_logs_in_and_names_a_revoked_grant() {
         lab.identity.platform.grants().last().map(String::as_str),
         Some("refresh_token")
     );
+    // The platform handed back a new refresh token: it replaced the old one.
+    util::assert_rotated(&file, &saved);
     lab.identity.platform.revoke_all();
     let v = batch(&lab);
     assert_eq!(codes(&v)[0], "OAUTH_GRANT_REVOKED", "{v}");
-    let attempts: usize = lab
-        .servers
-        .iter()
-        .map(|(_, s)| s.stats().auth_attempts)
-        .sum();
+    let attempts = lab.attempts();
     assert_eq!(
         attempts, 2,
         "the device run and the first batch logged in; the revoked one did not"
     );
+}
+
+#[test]
+fn a_failed_sign_in_says_why_each_login_was_not_tested() {
+    let lab = Lab::new(
+        Script {
+            pending: 0,
+            blocker: Some(53003),
+            ..Script::default()
+        },
+        &[
+            "exo-smtp-xoauth2-ok",
+            "exo-imap-xoauth2-ok",
+            "exo-pop-xoauth2-ok",
+        ],
+    );
+    let (v, code, _) = lab.device(&[]);
+    assert_eq!(code, Some(2), "{v}");
+    assert_eq!(codes(&v)[0], "OAUTH_BLOCKED_BY_CONDITIONAL_ACCESS", "{v}");
+    for id in ["smtp", "imap", "pop"] {
+        let summary = check(&v, id)["summary"].as_str().unwrap_or_default();
+        assert!(
+            summary.contains(
+                "login not tested: the sign-in failed (OAUTH_BLOCKED_BY_CONDITIONAL_ACCESS)"
+            ),
+            "{id}: {summary}"
+        );
+    }
+    let creds = check(&v, "credentials")["summary"].to_string();
+    assert!(!creds.contains("no password"), "{creds}");
+    // The text report says the same, and nowhere "no password".
+    let out = lab
+        .command(&["--sign-in", "device", "--client-id", CLIENT])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("runs");
+    lab.no_leak(&out.stdout, &out.stderr);
+    // Lines wrap at 80 columns: compare the words.
+    let text = String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(!text.contains("no password"), "{text}");
+    assert!(
+        text.contains("the sign-in failed (OAUTH_BLOCKED_BY_CONDITIONAL_ACCESS)"),
+        "{text}"
+    );
+    let attempts = lab.attempts();
+    assert_eq!(attempts, 0, "no token, no login");
+}
+
+#[test]
+fn gmail_batch_refreshes_with_the_rows_client_secret_and_keeps_the_rotated_token() {
+    let lab = Lab::new(
+        Script {
+            rotate_refresh: true,
+            ..Script::default()
+        },
+        &["gmail-imap-xoauth2-ok"],
+    );
+    let secret = Script::default().client_secret;
+    let file = lab.dir.path().join("refresh-token");
+    let (child, url, err) = start_google(
+        &lab,
+        &secret,
+        &["--save-token", file.to_str().expect("utf-8")],
+    );
+    let location = authorize(&lab, &url);
+    assert_eq!(follow(&lab, &location), 200);
+    let (v, code) = finish(&lab, child, err);
+    assert_eq!(code, Some(0), "{v}");
+    let saved = std::fs::read_to_string(&file).expect("saved");
+    let secret_file = lab.dir.path().join("secret-600");
+    let imap = lab.servers[0].0.trim_start_matches("--imap=").to_string();
+    let csv = lab.dir.path().join("mailboxes.csv");
+    let write_csv = |secret: &std::path::Path| {
+        std::fs::write(
+            &csv,
+            format!(
+                "email,provider,imap,refresh_token_file,client_id,client_secret_file\n{USER},gmail,{imap},{},{CLIENT},{}\n",
+                file.display(),
+                secret.display()
+            ),
+        )
+        .expect("csv")
+    };
+    let batch = || lab.batch(&csv);
+    write_csv(&secret_file);
+    let out = batch();
+    let line = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    let v: serde_json::Value = serde_json::from_str(&line).expect("a JSON line");
+    assert_eq!(check(&v, "signin")["status"], "pass", "{v}");
+    assert_eq!(check(&v, "imap")["status"], "pass", "{v}");
+    assert_eq!(
+        lab.identity.platform.grants(),
+        ["authorization_code", "refresh_token"],
+        "the refresh carried the client secret (Google refuses one without it)"
+    );
+    util::assert_rotated(&file, &saved);
+    // Access removed: Google's words name the diagnosis, and no login is tried.
+    lab.identity.platform.revoke_all();
+    let out = batch();
+    let line = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    let v: serde_json::Value = serde_json::from_str(&line).expect("a JSON line");
+    assert_eq!(codes(&v)[0], "OAUTH_GOOGLE_GRANT_INVALID", "{v}");
+    assert_eq!(
+        lab.attempts(),
+        2,
+        "the sign-in and the first batch logged in; the revoked run did not"
+    );
+    // A client secret file others may read is refused before anything is sent.
+    let open = util::signin_lab::secret_file_named(&lab, "secret-open", &secret, 0o644);
+    write_csv(&open);
+    let out = batch();
+    assert_eq!(out.status.code(), Some(3));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("client_secret_file"), "{err}");
+    assert_eq!(lab.identity.platform.grants().len(), 3, "nothing was sent");
+}
+
+#[test]
+fn check_trades_a_saved_refresh_token_and_keeps_the_rotated_one() {
+    let lab = Lab::new(Script::default(), &["exo-imap-xoauth2-ok"]);
+    let file = lab.dir.path().join("refresh-token");
+    let (v, code, _) = lab.device(&["--save-token", file.to_str().expect("utf-8")]);
+    assert_eq!(code, Some(0), "{v}");
+    let saved = std::fs::read_to_string(&file).expect("saved");
+    let (v, code, _) = lab.check(&[
+        "--refresh-token-file",
+        file.to_str().expect("utf-8"),
+        "--client-id",
+        CLIENT,
+        "--tenant",
+        "contoso.com",
+    ]);
+    assert_eq!(code, Some(0), "{v}");
+    let s = check(&v, "signin");
+    assert_eq!(s["details"]["flow"], "a saved refresh token", "{v}");
+    assert!(s["details"]["steps"].to_string().contains("rotated"), "{s}");
+    assert_eq!(check(&v, "imap")["status"], "pass", "{v}");
+    assert_eq!(
+        lab.identity.platform.grants().last().map(String::as_str),
+        Some("refresh_token")
+    );
+    util::assert_rotated(&file, &saved);
+    // A token file others may read, and --client-id without a way to sign in,
+    // are refused before anything is sent.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+    }
+    let sent = lab.identity.platform.grants().len();
+    for args in [
+        vec![
+            "--refresh-token-file",
+            file.to_str().expect("utf-8"),
+            "--client-id",
+            CLIENT,
+        ],
+        vec!["--client-id", CLIENT],
+    ] {
+        let out = lab.command(&args).output().expect("runs");
+        assert_eq!(out.status.code(), Some(3), "{args:?}");
+        lab.no_leak(&out.stdout, &out.stderr);
+    }
+    assert_eq!(lab.identity.platform.grants().len(), sent);
 }

@@ -57,6 +57,22 @@ pub struct Ctx {
     pub selected: std::collections::BTreeSet<CheckId>,
     /// The run's scrubber: what a check keeps of a server's words passes it.
     pub scrub: std::sync::Arc<crate::net::scrub::Scrubber>,
+    /// The diagnosis code of a sign-in that gave no token (`--sign-in`, or a
+    /// saved refresh token): why the protocol checks log in with nothing.
+    pub signin_failed: Option<String>,
+}
+
+impl Ctx {
+    /// What a protocol check says when it has nothing to log in with: no
+    /// password was given, or the sign-in failed (naming its diagnosis).
+    pub fn login_not_tested(&self) -> String {
+        match &self.signin_failed {
+            Some(code) => format!(
+                "login not tested: the sign-in failed ({code}), so there was no token to log in with"
+            ),
+            None => "login not tested (no password)".to_string(),
+        }
+    }
 }
 
 /// A value set once by one check and awaited by others.

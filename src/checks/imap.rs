@@ -97,7 +97,7 @@ async fn login(
         )
     } else {
         let Some(secret) = &ctx.secret else {
-            return CheckResult::new(Status::Pass, "login not tested (no password)");
+            return CheckResult::new(Status::Pass, ctx.login_not_tested());
         };
         password_login(s, user, secret.expose(), plain, sasl_ir, literal_plus).await
     };

@@ -78,7 +78,7 @@ async fn login(
         )
     } else {
         let Some(secret) = &ctx.secret else {
-            return CheckResult::new(Status::Pass, "login not tested (no password)");
+            return CheckResult::new(Status::Pass, ctx.login_not_tested());
         };
         if sasl.iter().any(|m| m == "PLAIN") {
             (

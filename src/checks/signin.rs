@@ -62,6 +62,9 @@ pub struct Plan {
     pub notify: Notify,
     /// The saved refresh token `Flow::Refresh` trades.
     pub refresh_token: Option<Secret>,
+    /// The file that saved refresh token came from: a new one the platform
+    /// hands back (rotation) replaces it there, atomically.
+    pub rotate_into: Option<std::path::PathBuf>,
 }
 
 /// What the sign-in gives the run: its check result and the access token.
@@ -82,7 +85,7 @@ pub fn exchange_scope(p: Protocol) -> &'static str {
 
 /// Google's scope for IMAP, POP and SMTP.
 /// Source: https://support.google.com/cloud/answer/13464325
-pub const GMAIL_SCOPE: &str = "https://mail.google.com/";
+pub const GMAIL_SCOPE: &str = crate::oauth::google::SCOPE;
 
 /// The protocols this run logs in to.
 pub fn protocols_under_test(ctx: &Ctx) -> Vec<Protocol> {
@@ -101,9 +104,10 @@ fn is_google(ctx: &Ctx) -> bool {
 pub async fn sign_in(ctx: &Ctx, plan: &Plan) -> SignedIn {
     let mut steps = Steps::default();
     let protocols = protocols_under_test(ctx);
+    let google = is_google(ctx);
     let scopes = match plan.flow {
+        _ if google => GMAIL_SCOPE.to_string(),
         Flow::App => app::EXCHANGE_DEFAULT_SCOPE.to_string(),
-        _ if is_google(ctx) => GMAIL_SCOPE.to_string(),
         _ => {
             let mut s: Vec<&str> = protocols.iter().map(|p| exchange_scope(*p)).collect();
             if plan.save_token.is_some() || plan.flow == Flow::Refresh {
@@ -116,7 +120,11 @@ pub async fn sign_in(ctx: &Ctx, plan: &Plan) -> SignedIn {
         "flow": plan.flow.as_str(),
         "client_id": plan.client_id,
         "client": plan.borrowed_from.map_or_else(
-            || "your organisation's app registration (--client-id)".to_string(),
+            || if google {
+                "your own Google Cloud OAuth client (--client-id)".to_string()
+            } else {
+                "your organisation's app registration (--client-id)".to_string()
+            },
             |v| format!("{v}'s public client, borrowed (--borrow-client)"),
         ),
         "scopes_requested": scopes,
@@ -142,41 +150,32 @@ pub async fn sign_in(ctx: &Ctx, plan: &Plan) -> SignedIn {
         );
         return fail(Status::Fail, f, &steps, details);
     }
-    if is_google(ctx) {
+    if google && plan.flow == Flow::App {
         let f = Finding::new(
             "OAUTH_FLOW_NOT_ALLOWED",
             Severity::Critical,
-            "signing in to Google is not supported by this version: get a token with your own Desktop-app client and pass it with --oauth-token-stdin",
+            "Google has no app-only (client credentials) sign-in for a Gmail mailbox: it was not tried. Sign in with --sign-in browser and your own Desktop-app client (--client-id, --client-secret-file).",
         );
-        return fail(Status::Error, f, &steps, details);
+        return fail(Status::Fail, f, &steps, details);
     }
-    // The tenant: named, or the one the identity platform knows for the domain.
-    let mut cloud = None;
-    let tenant = match &plan.tenant {
-        Some(t) => {
-            steps.push("tenant", format!("{t} (--tenant)"));
-            t.clone()
+    let authority = if google {
+        match google_authority(ctx) {
+            Ok(a) => {
+                steps.push("authority", format!("Google ({})", a.url()));
+                a
+            }
+            Err(e) => {
+                let f = Finding::new("OAUTH_SIGN_IN_FAILED", Severity::Critical, e);
+                return fail(Status::Error, f, &steps, details);
+            }
         }
-        None => match tenant_of_domain(ctx).await {
-            Some((id, c)) => {
-                steps.push("tenant", format!("{id}, found from the address's domain"));
-                cloud = c;
-                id
+    } else {
+        match microsoft_authority(ctx, plan, &mut steps).await {
+            Ok(a) => a,
+            Err(e) => {
+                let f = Finding::new("OAUTH_SIGN_IN_FAILED", Severity::Critical, e);
+                return fail(Status::Error, f, &steps, details);
             }
-            None => {
-                steps.push(
-                    "tenant",
-                    "not found from the address; signing in through /organizations",
-                );
-                "organizations".to_string()
-            }
-        },
-    };
-    let authority = match authority(ctx, &tenant, cloud.as_deref()) {
-        Ok(a) => a,
-        Err(e) => {
-            let f = Finding::new("OAUTH_SIGN_IN_FAILED", Severity::Critical, e);
-            return fail(Status::Error, f, &steps, details);
         }
     };
     details["authority"] = serde_json::json!(authority.url());
@@ -208,6 +207,53 @@ pub async fn sign_in(ctx: &Ctx, plan: &Plan) -> SignedIn {
         }
     };
     signed_in(ctx, plan, tokens, steps, details)
+}
+
+/// Google's authority, or the one `--identity-url` names instead.
+fn google_authority(ctx: &Ctx) -> Result<Authority, String> {
+    if ctx.net.identity_url == crate::vocab::DEFAULT_IDENTITY_URL {
+        return Ok(crate::oauth::google::authority(None));
+    }
+    let id = super::tenant::parse_identity_url(&ctx.net.identity_url).ok_or_else(|| {
+        format!(
+            "--identity-url {} is not an https:// URL",
+            ctx.net.identity_url
+        )
+    })?;
+    Ok(crate::oauth::google::authority(Some((
+        id.host, id.port, id.base,
+    ))))
+}
+
+/// The Microsoft authority: the tenant named, or the one the identity platform
+/// knows for the domain, on its cloud's login host.
+async fn microsoft_authority(
+    ctx: &Ctx,
+    plan: &Plan,
+    steps: &mut Steps,
+) -> Result<Authority, String> {
+    let mut cloud = None;
+    let tenant = match &plan.tenant {
+        Some(t) => {
+            steps.push("tenant", format!("{t} (--tenant)"));
+            t.clone()
+        }
+        None => match tenant_of_domain(ctx).await {
+            Some((id, c)) => {
+                steps.push("tenant", format!("{id}, found from the address's domain"));
+                cloud = c;
+                id
+            }
+            None => {
+                steps.push(
+                    "tenant",
+                    "not found from the address; signing in through /organizations",
+                );
+                "organizations".to_string()
+            }
+        },
+    };
+    authority(ctx, &tenant, cloud.as_deref())
 }
 
 async fn run_flow(
@@ -293,6 +339,7 @@ fn authority(ctx: &Ctx, tenant: &str, cloud: Option<&str>) -> Result<Authority, 
             port: id.port,
             base: id.base,
             tenant: tenant.to_string(),
+            dialect: crate::oauth::endpoint::Dialect::Microsoft,
         });
     }
     let host = match (cloud, ctx.target.provider.as_str()) {
@@ -306,6 +353,7 @@ fn authority(ctx: &Ctx, tenant: &str, cloud: Option<&str>) -> Result<Authority, 
         port: 443,
         base: String::new(),
         tenant: tenant.to_string(),
+        dialect: crate::oauth::endpoint::Dialect::Microsoft,
     })
 }
 
@@ -378,6 +426,10 @@ pub fn finding_for(flow: Flow, e: &Failure) -> Finding {
                 "OAUTH_SIGN_IN_EXPIRED"
             } else if o.error == "authorization_declined" || o.error == "access_denied" {
                 "OAUTH_SIGN_IN_DECLINED"
+            } else if o.codes.is_empty() {
+                // Google's refusals carry no numbers: read by their words.
+                crate::oauth::google::code_of(&o.error, &o.description)
+                    .unwrap_or("OAUTH_SIGN_IN_FAILED")
             } else {
                 "OAUTH_SIGN_IN_FAILED"
             };
@@ -486,6 +538,38 @@ fn signed_in(
             Severity::Warning,
             "the platform gave no refresh token to save",
         ));
+    }
+    let mut steps = steps;
+    if let (Flow::Refresh, Some(path), Some(new)) = (plan.flow, &plan.rotate_into, &tokens.refresh)
+    {
+        let same = plan
+            .refresh_token
+            .as_ref()
+            .is_some_and(|old| old.expose() == new.expose());
+        if same {
+            steps.push("refresh token", "unchanged");
+        } else {
+            match crate::secret::store::replace(path, new) {
+                Ok(()) => steps.push(
+                    "refresh token",
+                    format!(
+                        "rotated: the new one replaced the old in {}",
+                        path.display()
+                    ),
+                ),
+                Err(e) => {
+                    steps.push("refresh token", "rotated, but not saved");
+                    findings.push(Finding::new(
+                        "OAUTH_TOKEN_NOT_SAVED",
+                        Severity::Warning,
+                        format!(
+                            "the platform handed back a new refresh token, and it could not replace the old one in {}: {e}; the saved one may stop working",
+                            path.display()
+                        ),
+                    ));
+                }
+            }
+        }
     }
     details["steps"] = serde_json::json!(steps.items);
     let status = CheckResult::status_from(&findings);

@@ -90,7 +90,7 @@ async fn login(
         };
         return CheckResult::new(
             Status::Pass,
-            format!("{offered}; login not tested (no password)"),
+            format!("{offered}; {}", ctx.login_not_tested()),
         );
     };
     let Some(mech) = choose_auth(&caps, false) else {

@@ -135,6 +135,9 @@ pub fn run(kb: &'static Knowledge, args: CheckArgs) -> anyhow::Result<Outcome> {
     let target = target::Target::build(kb, &args.email, &args.provider, &overrides)?;
     let net = super::net_options(&args.net)?;
     let signin = super::signin::plan(&args.sign_in, super::signin::stderr_notify())?;
+    if let Some(p) = &signin {
+        super::signin::for_provider(p, &target.provider)?;
+    }
     let token = if signin.is_some() {
         None
     } else {

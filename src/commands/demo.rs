@@ -388,6 +388,7 @@ pub async fn run(
             save_token: None,
             notify,
             refresh_token: None,
+            rotate_into: None,
         })
     });
     let spec = runner::Spec {

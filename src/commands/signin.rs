@@ -23,13 +23,12 @@ pub fn stderr_notify() -> crate::oauth::Notify {
 
 /// The plan for `--sign-in`, or None when no sign-in was asked for.
 pub fn plan(args: &SignInArgs, notify: crate::oauth::Notify) -> anyhow::Result<Option<Plan>> {
-    let Some(flow) = args.sign_in else {
-        return Ok(None);
-    };
-    let flow = match flow {
-        SignInFlow::Device => Flow::Device,
-        SignInFlow::Browser => Flow::Browser,
-        SignInFlow::App => Flow::App,
+    let flow = match (args.sign_in, &args.refresh_token_file) {
+        (Some(SignInFlow::Device), _) => Flow::Device,
+        (Some(SignInFlow::Browser), _) => Flow::Browser,
+        (Some(SignInFlow::App), _) => Flow::App,
+        (None, Some(_)) => Flow::Refresh,
+        (None, None) => return Ok(None),
     };
     let (client_id, borrowed_from) = match (&args.client_id, args.borrow_client) {
         (Some(id), _) => {
@@ -62,6 +61,13 @@ pub fn plan(args: &SignInArgs, notify: crate::oauth::Notify) -> anyhow::Result<O
     {
         anyhow::bail!("--sign-in device signs in as a public client: it takes no client secret or certificate");
     }
+    if flow == Flow::Refresh && args.client_certificate.is_some() {
+        anyhow::bail!("--refresh-token-file takes no --client-certificate: the refresh is sent as the client that signed in (with --client-secret-file if it has a secret)");
+    }
+    let refresh_token = match &args.refresh_token_file {
+        Some(f) => Some(crate::secret::input::from_file("--refresh-token-file", f)?),
+        None => None,
+    };
     let client_secret = match &args.client_secret_file {
         Some(f) => Some(crate::secret::input::from_file("--client-secret-file", f)?),
         None => None,
@@ -94,6 +100,37 @@ pub fn plan(args: &SignInArgs, notify: crate::oauth::Notify) -> anyhow::Result<O
         certificate,
         save_token: args.save_token.clone(),
         notify,
-        refresh_token: None,
+        refresh_token,
+        rotate_into: args.refresh_token_file.clone(),
     }))
+}
+
+/// Refuses, before anything is sent, a sign-in the provider the evidence named
+/// (`--provider`, or a known mail domain) cannot do: Google's device flow does
+/// not allow the Gmail scope, Google has no app-only access to a Gmail mailbox,
+/// and Google's Desktop-app clients need their client secret.
+pub fn for_provider(plan: &Plan, provider: &str) -> anyhow::Result<()> {
+    let google = provider.starts_with("gmail") || provider.starts_with("google");
+    if !google {
+        return Ok(());
+    }
+    let browser = "sign in with --sign-in browser and your own Google Cloud OAuth client of type Desktop app (--client-id, --client-secret-file)";
+    match plan.flow {
+        Flow::Device => anyhow::bail!(
+            "--sign-in device cannot sign in to Gmail: Google's device flow does not allow the Gmail scope (https://mail.google.com/); {browser}"
+        ),
+        Flow::App => anyhow::bail!(
+            "--sign-in app cannot sign in to Gmail: Google has no app-only (client credentials) access to a mailbox by IMAP, POP or SMTP; {browser}"
+        ),
+        _ => {}
+    }
+    if plan.borrowed_from.is_some() {
+        anyhow::bail!("--borrow-client names a Microsoft client; for Gmail, {browser}");
+    }
+    if plan.client_secret.is_none() {
+        anyhow::bail!(
+            "signing in to Gmail needs --client-secret-file: Google's Desktop-app clients send their client secret with every token request"
+        );
+    }
+    Ok(())
 }

@@ -48,15 +48,14 @@ pub fn authorize_url(
     login_hint: &str,
 ) -> String {
     let a = &client.authority;
-    let port = if a.port == 443 {
-        String::new()
-    } else {
-        format!(":{}", a.port)
+    // Google's authorize page takes no `response_mode`; the query is its default.
+    let mode = match a.dialect {
+        super::endpoint::Dialect::Microsoft => "&response_mode=query",
+        super::endpoint::Dialect::Google { .. } => "",
     };
     format!(
-        "https://{}{port}{}?client_id={}&response_type=code&redirect_uri={}&response_mode=query&scope={}&state={}&code_challenge={}&code_challenge_method=S256&login_hint={}",
-        a.host,
-        a.path("authorize"),
+        "{}?client_id={}&response_type=code&redirect_uri={}{mode}&scope={}&state={}&code_challenge={}&code_challenge_method=S256&login_hint={}",
+        a.authorize_url(),
         percent(client_id).as_str(),
         percent(redirect).as_str(),
         percent(scopes).as_str(),
@@ -113,6 +112,9 @@ pub async fn sign_in(
     notify: &Notify,
     steps: &mut Steps,
 ) -> Result<Tokens, Failure> {
+    if let Some(s) = client_secret {
+        client.learn(s, false);
+    }
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .map_err(|e| Failure::Refused(format!("could not listen on 127.0.0.1: {e}")))?;

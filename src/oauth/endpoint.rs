@@ -14,34 +14,66 @@ use std::sync::Arc;
 use std::time::Duration;
 use zeroize::Zeroizing;
 
-/// Where an authority lives: `https://host[:port][/base]/{tenant}/oauth2/v2.0/…`.
+/// Where an authority lives: `https://host[:port][/base]/{tenant}/oauth2/v2.0/…`
+/// (Microsoft), or Google's token endpoint `https://host[:port][/base]/token`
+/// with its authorize page at an address of its own.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Authority {
     pub host: String,
     pub port: u16,
     pub base: String,
-    /// A tenant id, a domain, or `organizations` / `common` / `consumers`.
+    /// A tenant id, a domain, or `organizations` / `common` / `consumers`
+    /// (Microsoft; empty for Google).
     pub tenant: String,
+    pub dialect: Dialect,
+}
+
+/// Whose endpoints these are: their paths differ.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Dialect {
+    /// The Microsoft identity platform's v2.0 endpoints under a tenant.
+    Microsoft,
+    /// Google's: the token endpoint at `{base}/token`, the authorize page at
+    /// `authorize` (another host in production).
+    Google { authorize: String },
 }
 
 impl Authority {
-    /// The path of one of the v2.0 endpoints (`token`, `devicecode`, `authorize`).
+    /// The path of one of the endpoints (`token`, `devicecode`, `authorize`).
     pub fn path(&self, leaf: &str) -> String {
-        format!(
-            "{}/{}/oauth2/v2.0/{leaf}",
-            self.base,
-            http::query_value(&self.tenant)
-        )
+        match &self.dialect {
+            Dialect::Microsoft => format!(
+                "{}/{}/oauth2/v2.0/{leaf}",
+                self.base,
+                http::query_value(&self.tenant)
+            ),
+            Dialect::Google { .. } => format!("{}/{leaf}", self.base),
+        }
     }
 
-    /// The authority as a URL, for the report.
-    pub fn url(&self) -> String {
+    fn origin(&self) -> String {
         let port = if self.port == 443 {
             String::new()
         } else {
             format!(":{}", self.port)
         };
-        format!("https://{}{port}{}/{}", self.host, self.base, self.tenant)
+        format!("https://{}{port}", self.host)
+    }
+
+    /// The address of the authorize page, without its query.
+    pub fn authorize_url(&self) -> String {
+        match &self.dialect {
+            Dialect::Microsoft => format!("{}{}", self.origin(), self.path("authorize")),
+            Dialect::Google { authorize } => authorize.clone(),
+        }
+    }
+
+    /// The authority as a URL, for the report.
+    pub fn url(&self) -> String {
+        match &self.dialect {
+            Dialect::Microsoft => format!("{}{}/{}", self.origin(), self.base, self.tenant),
+            Dialect::Google { .. } => format!("{}{}", self.origin(), self.base),
+        }
     }
 }
 

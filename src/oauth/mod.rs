@@ -14,6 +14,7 @@ pub mod app;
 pub mod browser;
 pub mod device;
 pub mod endpoint;
+pub mod google;
 
 /// The steps of one sign-in, with when each ended (milliseconds since the start):
 /// what the report's `signin` check shows. No step holds a secret.

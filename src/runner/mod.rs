@@ -236,6 +236,7 @@ pub async fn check_mailbox(kb: &'static crate::knowledge::Knowledge, mut spec: S
         shared: Default::default(),
         common: spec.common,
         selected: spec.selected.clone(),
+        signin_failed: None,
     };
     // The sign-in runs before the checks, on its own deadline: a person may take
     // minutes to enter a code, and no server connection waits meanwhile.
@@ -245,6 +246,14 @@ pub async fn check_mailbox(kb: &'static crate::knowledge::Knowledge, mut spec: S
         let s = crate::checks::signin::sign_in(&ctx, plan).await;
         ctx.token = s.token;
         ctx.secret = None;
+        if ctx.token.is_none() {
+            ctx.signin_failed = Some(
+                s.result
+                    .findings
+                    .first()
+                    .map_or_else(|| "OAUTH_SIGN_IN_FAILED".to_string(), |f| f.code.clone()),
+            );
+        }
         let result = scrubbed(&ctx.scrub, s.result);
         if let Some(o) = spec.observer.as_ref() {
             o(CheckId::Signin, &result);

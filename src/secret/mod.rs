@@ -9,6 +9,7 @@
 #[cfg(windows)]
 pub mod acl;
 pub mod input;
+pub mod store;
 
 use std::fmt;
 use zeroize::Zeroizing;

@@ -74,6 +74,7 @@ struct RawTarget {
     refresh_token_file: Option<PathBuf>,
     client_id: Option<String>,
     tenant: Option<String>,
+    client_secret_file: Option<PathBuf>,
     min_interval: Option<RawDuration>,
 }
 
@@ -232,7 +233,11 @@ pub fn parse(
                 t.address, t.module
             )));
         }
-        let secret = secret_source(t).map_err(fail)?;
+        let google = raw.modules[&t.module]
+            .provider
+            .as_deref()
+            .is_some_and(|p| p.starts_with("gmail") || p.starts_with("google"));
+        let secret = secret_source(t, google).map_err(fail)?;
         // Validated now, read again by each probe.
         read_secret(&secret).map_err(|why| fail(format!("target {}: {why}", t.address)))?;
         let min_interval = match &t.min_interval {
@@ -375,7 +380,7 @@ fn line_of(text: &str, offset: usize) -> usize {
         + 1
 }
 
-fn secret_source(t: &RawTarget) -> Result<SecretSource, String> {
+fn secret_source(t: &RawTarget, google: bool) -> Result<SecretSource, String> {
     let mut given = Vec::new();
     if let Some(p) = &t.password_file {
         given.push(SecretSource::PasswordFile(p.clone()));
@@ -390,7 +395,15 @@ fn secret_source(t: &RawTarget) -> Result<SecretSource, String> {
         given.push(SecretSource::TokenEnv(v.clone()));
     }
     if let Some(p) = &t.refresh_token_file {
-        let (Some(client_id), Some(tenant)) = (&t.client_id, &t.tenant) else {
+        if google && t.client_secret_file.is_none() {
+            return Err(format!(
+                "target {}: a Gmail refresh_token_file needs client_secret_file (Google's Desktop-app clients send their client secret with every token request)",
+                t.address
+            ));
+        }
+        // Google has no tenants: its targets name the client alone.
+        let tenant = t.tenant.clone().or_else(|| google.then(String::new));
+        let (Some(client_id), Some(tenant)) = (&t.client_id, tenant) else {
             return Err(format!(
                 "target {}: refresh_token_file needs client_id and tenant (the app registration and tenant the token was issued by)",
                 t.address
@@ -399,8 +412,14 @@ fn secret_source(t: &RawTarget) -> Result<SecretSource, String> {
         given.push(SecretSource::RefreshFile {
             file: p.clone(),
             client_id: client_id.clone(),
-            tenant: tenant.clone(),
+            tenant,
+            client_secret_file: t.client_secret_file.clone(),
         });
+    } else if t.client_secret_file.is_some() {
+        return Err(format!(
+            "target {}: client_secret_file goes with a refresh_token_file (the client secret the refresh is sent with)",
+            t.address
+        ));
     }
     match given.len() {
         1 => Ok(given.remove(0)),

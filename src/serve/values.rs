@@ -20,7 +20,11 @@ pub enum SecretSource {
     RefreshFile {
         file: PathBuf,
         client_id: String,
+        /// Empty for Google, which has no tenants.
         tenant: String,
+        /// The client secret the refresh is sent with, from a file only its
+        /// owner can read.
+        client_secret_file: Option<PathBuf>,
     },
 }
 
@@ -32,6 +36,9 @@ pub enum SecretValue {
         token: Secret,
         client_id: String,
         tenant: String,
+        client_secret: Option<Secret>,
+        /// Where the token came from, and where a rotated one goes.
+        file: PathBuf,
     },
 }
 
@@ -74,15 +81,7 @@ pub fn read_secret(source: &SecretSource) -> Result<SecretValue, String> {
                 SecretSource::TokenFile(_) => "token_file",
                 _ => "refresh_token_file",
             };
-            let meta = std::fs::metadata(p)
-                .map_err(|e| format!("cannot read {key} {}: {e}", p.display()))?;
-            if !meta.is_file() {
-                return Err(format!(
-                    "{key} {} is not a regular file (FIFOs, devices and directories are refused)",
-                    p.display()
-                ));
-            }
-            (input::from_file(key, p).map_err(|e| e.to_string())?, key)
+            (read_file_secret(key, p)?, key)
         }
         SecretSource::PasswordEnv(v) => (
             input::from_required_env(v).map_err(|e| e.to_string())?,
@@ -105,13 +104,34 @@ pub fn read_secret(source: &SecretSource) -> Result<SecretValue, String> {
             SecretValue::Token(Secret::new(trimmed.to_string()))
         }
         SecretSource::RefreshFile {
-            client_id, tenant, ..
+            file,
+            client_id,
+            tenant,
+            client_secret_file,
         } => SecretValue::Refresh {
             token: Secret::new(trimmed.to_string()),
             client_id: client_id.clone(),
             tenant: tenant.clone(),
+            client_secret: match client_secret_file {
+                Some(f) => Some(read_file_secret("client_secret_file", f)?),
+                None => None,
+            },
+            file: file.clone(),
         },
     })
+}
+
+/// The first line of a regular file only its owner can read.
+fn read_file_secret(key: &'static str, p: &std::path::Path) -> Result<Secret, String> {
+    let meta =
+        std::fs::metadata(p).map_err(|e| format!("cannot read {key} {}: {e}", p.display()))?;
+    if !meta.is_file() {
+        return Err(format!(
+            "{key} {} is not a regular file (FIFOs, devices and directories are refused)",
+            p.display()
+        ));
+    }
+    input::from_file(key, p).map_err(|e| e.to_string())
 }
 
 /// `90`, `90s`, `5m`, `1h30m`, `1d`: whole numbers with units s, m, h, d.

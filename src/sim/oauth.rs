@@ -58,6 +58,9 @@ pub struct Script {
     /// Tokens are revoked the moment they are issued (an administrator revoked
     /// the user's sessions): the mail servers must refuse them.
     pub revoke_at_once: bool,
+    /// Google's refresh answers carry a new refresh token (rotation). The
+    /// Microsoft endpoints always send one with `offline_access`.
+    pub rotate_refresh: bool,
 }
 
 impl Default for Script {
@@ -78,6 +81,7 @@ impl Default for Script {
             client_secret: "sim-client-secret".into(),
             echo: false,
             revoke_at_once: false,
+            rotate_refresh: false,
         }
     }
 }
@@ -222,9 +226,16 @@ impl Platform {
         s.polls_at.windows(2).map(|w| w[1] - w[0]).collect()
     }
 
-    /// Whether `path` is one of the OAuth endpoints.
+    /// Whether `path` is one of the OAuth endpoints (Microsoft's, or Google's
+    /// `/token` and `/o/oauth2/v2/auth`).
     pub fn serves(path: &str) -> bool {
-        path.contains("/oauth2/v2.0/")
+        path.contains("/oauth2/v2.0/") || Self::google_route(path)
+    }
+
+    /// Google's endpoints, whose answers are Google's.
+    fn google_route(path: &str) -> bool {
+        let route = path.split_once('?').map_or(path, |(r, _)| r);
+        route == "/token" || route == crate::oauth::google::AUTHORIZE_PATH
     }
 
     /// Answers one request: (status line, JSON body) or a redirect (`Location`).
@@ -236,6 +247,12 @@ impl Platform {
                 .find(|(n, _)| n == k)
                 .map(|(_, v)| v.to_string())
         };
+        if Self::google_route(route) {
+            return match method {
+                "POST" => Answer::Json(self.token_with(&get, true)),
+                _ => self.authorize(&get, true),
+            };
+        }
         if route.ends_with("/devicecode") && method == "POST" {
             return Answer::Json(self.devicecode(get("scope").unwrap_or_default()));
         }
@@ -243,7 +260,7 @@ impl Platform {
             return Answer::Json(self.token(&get));
         }
         if route.ends_with("/authorize") && method == "GET" {
-            return self.authorize(&get);
+            return self.authorize(&get, false);
         }
         Answer::Json(error(
             "404 Not Found",
@@ -280,7 +297,19 @@ impl Platform {
     }
 
     fn token(&self, get: &dyn Fn(&str) -> Option<String>) -> (&'static str, String) {
-        let (status, body) = self.token_answer(get);
+        self.token_with(get, false)
+    }
+
+    fn token_with(
+        &self,
+        get: &dyn Fn(&str) -> Option<String>,
+        google: bool,
+    ) -> (&'static str, String) {
+        let (status, body) = if google {
+            self.google_token(get)
+        } else {
+            self.token_answer(get)
+        };
         if !self.script.echo || status == "200 OK" {
             return (status, body);
         }
@@ -396,15 +425,18 @@ impl Platform {
         }
     }
 
-    fn authorize(&self, get: &dyn Fn(&str) -> Option<String>) -> Answer {
+    fn authorize(&self, get: &dyn Fn(&str) -> Option<String>, google: bool) -> Answer {
         let redirect = get("redirect_uri").unwrap_or_default();
         let state = get("state").unwrap_or_default();
         let to = |q: String| Answer::Redirect(format!("{redirect}?{q}"));
         let enc = |v: &str| crate::oauth::endpoint::percent(v).to_string();
+        if google && self.script.action == UserAction::Decline {
+            return to(format!("error=access_denied&state={}", enc(&state)));
+        }
         if let Some(b) = self
             .script
             .blocker
-            .filter(|b| [700016, 53003, 90094, 65001].contains(b))
+            .filter(|b| !google && [700016, 53003, 90094, 65001].contains(b))
         {
             let (_, body) = blocker(b);
             let v: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
@@ -434,16 +466,23 @@ impl Platform {
         to(format!("code={}&state={}", enc(&code), enc(&state)))
     }
 
-    fn code_token(&self, get: &dyn Fn(&str) -> Option<String>) -> (&'static str, String) {
+    /// Takes the authorization code of the request (it can be spent once),
+    /// remembering it and the verifier sent as secrets no output may show.
+    fn spend_code(&self, get: &dyn Fn(&str) -> Option<String>) -> Option<Code> {
         let code = get("code").unwrap_or_default();
-        let removed = self.state().codes.remove(&code);
+        let mut s = self.state();
+        let removed = s.codes.remove(&code);
         if removed.is_some() {
-            self.state().spent.push(code.clone());
+            s.spent.push(code);
         }
         if let Some(v) = get("code_verifier") {
-            self.state().spent.push(v);
+            s.spent.push(v);
         }
-        let Some(c) = removed else {
+        removed
+    }
+
+    fn code_token(&self, get: &dyn Fn(&str) -> Option<String>) -> (&'static str, String) {
+        let Some(c) = self.spend_code(get) else {
             return error(
                 "400 Bad Request",
                 "invalid_grant",
@@ -528,6 +567,79 @@ impl Platform {
         }
     }
 
+    /// Google's token endpoint: every request carries the client secret; the
+    /// authorization code (with its PKCE verifier) and the refresh token grants.
+    /// Answers are Google's: no AADSTS numbers, opaque `ya29.` access tokens,
+    /// and its words (see `oauth::google::code_of` for their sources).
+    fn google_token(&self, get: &dyn Fn(&str) -> Option<String>) -> (&'static str, String) {
+        let grant = get("grant_type").unwrap_or_default();
+        self.state().grants.push(grant.clone());
+        let google_error = |status: &'static str, error: &str, text: &str| {
+            (
+                status,
+                serde_json::json!({"error": error, "error_description": text}).to_string(),
+            )
+        };
+        let sent_secret = get("client_secret");
+        if let Some(s) = &sent_secret {
+            self.state().spent.push(s.clone());
+        }
+        if sent_secret.as_deref() != Some(self.script.client_secret.as_str()) {
+            return google_error("401 Unauthorized", "invalid_client", "Unauthorized");
+        }
+        match grant.as_str() {
+            "authorization_code" => {
+                let Some(c) = self.spend_code(get) else {
+                    return google_error("400 Bad Request", "invalid_grant", "Bad Request");
+                };
+                let verified = get("code_verifier")
+                    .is_some_and(|v| crate::oauth::browser::challenge(&v) == c.challenge);
+                if get("redirect_uri").as_deref() != Some(c.redirect.as_str()) || !verified {
+                    return google_error("400 Bad Request", "invalid_grant", "Bad Request");
+                }
+                self.issue_google(true)
+            }
+            "refresh_token" => {
+                let refresh = get("refresh_token").unwrap_or_default();
+                let known = {
+                    let s = self.state();
+                    s.refresh.contains_key(&refresh) && !s.revoked.contains(&refresh)
+                };
+                if !known {
+                    return google_error(
+                        "400 Bad Request",
+                        "invalid_grant",
+                        "Token has been expired or revoked.",
+                    );
+                }
+                self.issue_google(self.script.rotate_refresh)
+            }
+            _ => google_error(
+                "400 Bad Request",
+                "unsupported_grant_type",
+                "Invalid grant_type: ",
+            ),
+        }
+    }
+
+    /// An opaque Google access token (and a refresh token when `refresh`).
+    fn issue_google(&self, refresh: bool) -> (&'static str, String) {
+        let access = format!("ya29.a0{}", random(60));
+        let mut body = serde_json::json!({
+            "access_token": access,
+            "expires_in": 3599,
+            "scope": crate::oauth::google::SCOPE,
+            "token_type": "Bearer",
+        });
+        let refresh = refresh.then(|| format!("1//0g{}", random(48)));
+        self.remember(
+            access,
+            refresh.as_deref(),
+            crate::oauth::google::SCOPE,
+            &mut body,
+        )
+    }
+
     /// A delegated token for the scripted user, with the scopes asked for.
     fn issue_delegated(&self, scope: &str) -> (&'static str, String) {
         let scp: Vec<&str> = scope
@@ -548,15 +660,30 @@ impl Platform {
             "expires_in": 3599,
             "access_token": access,
         });
+        let refresh = scope
+            .split_whitespace()
+            .any(|s| s == "offline_access")
+            .then(|| format!("1.AQ{}", random(64)));
+        self.remember(access, refresh.as_deref(), scope, &mut body)
+    }
+
+    /// Keeps an issued access token (revoked at once when scripted so) and a
+    /// refresh token for `scope`, added to the answer `body`.
+    fn remember(
+        &self,
+        access: String,
+        refresh: Option<&str>,
+        scope: &str,
+        body: &mut serde_json::Value,
+    ) -> (&'static str, String) {
         let mut s = self.state();
         if self.script.revoke_at_once {
             s.revoked.push(access.clone());
         }
         s.access.push(access);
-        if scope.split_whitespace().any(|s| s == "offline_access") {
-            let refresh = format!("1.AQ{}", random(64));
-            s.refresh.insert(refresh.clone(), scope.to_string());
-            body["refresh_token"] = serde_json::json!(refresh);
+        if let Some(r) = refresh {
+            s.refresh.insert(r.to_string(), scope.to_string());
+            body["refresh_token"] = serde_json::json!(r);
         }
         ("200 OK", body.to_string())
     }

@@ -386,17 +386,138 @@ fn a_refresh_token_file_is_refreshed_by_each_probe_then_logs_in_with_xoauth2() {
     assert_eq!(a.value("probe_success", &[]), Some(1.0), "{}", a.body);
     assert_eq!(server.stats().auth_attempts, 1);
     assert_eq!(p.grants().last().map(String::as_str), Some("refresh_token"));
+    // The platform handed back a new refresh token: it replaced the old one in
+    // the file, which only its owner may still read, and nothing else is left.
+    util::assert_rotated(&rf, &refresh);
     // Within min_interval the cached answer stands: no second refresh or login.
     serve.probe(USER);
     assert_eq!(p.grants().len(), 2, "one device-code poll, one refresh");
     assert_eq!(server.stats().auth_attempts, 1);
+    no_platform_secret_leaks(&serve, p, &a.body);
+}
+
+/// The scripted identity platform on 127.0.0.1, with a certificate of the
+/// environment's CA.
+fn scripted_identity(
+    env: &Env,
+    script: mailbox_doctor::sim::oauth::Script,
+) -> mailbox_doctor::sim::identity::IdentityServer {
+    let cert = env
+        .pki
+        .ca
+        .issue(&["127.0.0.1"], mailbox_doctor::sim::pki::Validity::Valid)
+        .expect("cert");
+    env.rt
+        .block_on(
+            mailbox_doctor::sim::identity::IdentityServer::start_scripted(
+                &cert,
+                Default::default(),
+                script,
+            ),
+        )
+        .expect("identity")
+}
+
+/// No secret the platform handed out or received shows in serve's answers,
+/// the metrics, the requests it saw or its log.
+fn no_platform_secret_leaks(serve: &Serve, p: &mailbox_doctor::sim::oauth::Platform, body: &str) {
     let m = serve.get("/metrics");
     let seen = serve.seen.lock().expect("lock").clone();
     for secret in p.secrets() {
         util::assert_no_leak(
             USER,
             &secret,
-            &[&seen, &serve.stderr(), m.body.as_bytes(), a.body.as_bytes()],
+            &[&seen, &serve.stderr(), m.body.as_bytes(), body.as_bytes()],
         );
     }
+}
+
+#[test]
+fn a_google_target_refreshes_with_its_client_secret_and_keeps_the_rotated_token() {
+    use mailbox_doctor::sim::oauth::{Answer, Script};
+    let env = Env::new();
+    let script = Script {
+        rotate_refresh: true,
+        ..Script::default()
+    };
+    let client_secret = script.client_secret.clone();
+    let identity = scripted_identity(&env, script);
+    // A refresh token Google's endpoints issued, as `--save-token` saves it.
+    let p = &identity.platform;
+    let verifier = "a-verifier-0123456789-abcdefghijklmnopqrstuvwxyz";
+    let challenge = mailbox_doctor::oauth::browser::challenge(verifier);
+    let loc = match p.answer(
+        "GET",
+        &format!("/o/oauth2/v2/auth?redirect_uri=http%3A%2F%2F127.0.0.1%3A9%2F&state=s&code_challenge={challenge}&scope=https%3A%2F%2Fmail.google.com%2F"),
+        "",
+    ) {
+        Answer::Redirect(to) => to,
+        Answer::Json(j) => panic!("a redirect expected: {j:?}"),
+    };
+    let code = loc
+        .split("code=")
+        .nth(1)
+        .and_then(|c| c.split('&').next())
+        .expect("code");
+    let code = mailbox_doctor::oauth::endpoint::decode_form(&format!("c={code}"))[0]
+        .1
+        .to_string();
+    let form = mailbox_doctor::oauth::endpoint::encode_form(&[
+        ("grant_type", "authorization_code"),
+        ("code", &code),
+        ("redirect_uri", "http://127.0.0.1:9/"),
+        ("code_verifier", verifier),
+        ("client_secret", &client_secret),
+    ]);
+    let t = match p.answer("POST", "/token", &form) {
+        Answer::Json((_, body)) => serde_json::from_str::<serde_json::Value>(&body).expect("json"),
+        Answer::Redirect(_) => panic!("no redirect expected"),
+    };
+    let refresh = t["refresh_token"].as_str().expect("refresh").to_string();
+    let rf = env.secret("gmail.refresh", &refresh);
+    let sf = env.secret("gmail.client-secret", &client_secret);
+    let server = env.fixture("gmail-smtp-xoauth2-ok", Duration::ZERO);
+    let text = format!(
+        "[modules.gmail]\nsmtp = \"smtps://127.0.0.1:{}\"\nprovider = \"gmail\"\nonly = [\"smtp\"]\ntimeout = 5\nca_file = \"{}\"\ndns_server = \"{}\"\nidentity_url = \"https://127.0.0.1:{}\"\n\n[[targets]]\naddress = \"{USER}\"\nmodule = \"gmail\"\nrefresh_token_file = \"{}\"\nclient_id = \"11111111-2222-3333-4444-555555555555\"\nclient_secret_file = \"{}\"\n",
+        server.addr().port(),
+        env.ca.display(),
+        env.dns.addr(),
+        identity.addr().port(),
+        rf.display(),
+        sf.display()
+    );
+    let serve = Serve::start(&env.write_config(&text), &[]);
+    let a = serve.probe(USER);
+    assert_eq!(a.value("probe_success", &[]), Some(1.0), "{}", a.body);
+    assert_eq!(server.stats().auth_attempts, 1);
+    assert_eq!(
+        p.grants(),
+        ["authorization_code", "refresh_token"],
+        "the refresh carried the client secret (Google refuses one without it)"
+    );
+    util::assert_rotated(&rf, &refresh);
+    no_platform_secret_leaks(&serve, p, &a.body);
+}
+
+#[test]
+fn a_client_secret_file_others_may_read_is_refused_at_load() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let env = Env::new();
+    let rf = env.secret("x.refresh", "1.AQ-not-a-real-refresh-token");
+    let sf = env.secret("x.client-secret", "GOCSPX-open-secret");
+    std::fs::set_permissions(&sf, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+    let module = env.smtp_module("smtp", 25, "provider = \"gmail\"");
+    let text = module
+        + &format!(
+            "[[targets]]\naddress = \"{USER}\"\nmodule = \"smtp\"\nrefresh_token_file = \"{}\"\nclient_id = \"c\"\nclient_secret_file = \"{}\"\n",
+            rf.display(),
+            sf.display()
+        );
+    let out = crate::harness::serve_cmd(&env.write_config(&text))
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(3), "{out:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("client_secret_file"), "{err}");
+    assert!(!err.contains("GOCSPX-open-secret"), "{err}");
 }

@@ -222,3 +222,25 @@ pub fn assert_no_leak(user: &str, secret: &str, outputs: &[&[u8]]) {
         }
     }
 }
+
+/// A saved refresh token file after rotation: one token, not `old`, readable
+/// by its owner only, and no temporary file left beside it.
+pub fn assert_rotated(file: &std::path::Path, old: &str) {
+    let now = std::fs::read_to_string(file).expect("token file");
+    assert_ne!(now.trim(), old.trim(), "the token file was not rotated");
+    assert_eq!(now.lines().count(), 1, "one token");
+    assert!(now.trim().len() > 20);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(file).expect("meta").permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+    }
+    let dir = file.parent().expect("dir");
+    let stray: Vec<_> = std::fs::read_dir(dir)
+        .expect("dir")
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
+        .collect();
+    assert!(stray.is_empty(), "{stray:?}");
+}

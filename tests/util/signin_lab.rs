@@ -50,6 +50,11 @@ impl Lab {
         for name in fixtures {
             let sc = Scenario::named(name).expect("fixture");
             let (flag, scheme) = match sc.protocol {
+                mailbox_doctor::vocab::Protocol::Smtp
+                    if sc.tls == mailbox_doctor::vocab::TlsMode::Implicit =>
+                {
+                    ("--smtp", "smtps")
+                }
                 mailbox_doctor::vocab::Protocol::Smtp => ("--smtp", "smtp"),
                 mailbox_doctor::vocab::Protocol::Imap => ("--imap", "imaps"),
                 mailbox_doctor::vocab::Protocol::Pop => ("--pop", "pop3s"),
@@ -155,6 +160,36 @@ impl Lab {
         let mut args = vec!["--sign-in", "device", "--client-id", CLIENT];
         args.extend_from_slice(extra);
         self.check(&args)
+    }
+
+    /// Runs `batch FILE --only imap` against the lab (JSON lines), swept for
+    /// every secret of the platform.
+    pub fn batch(&self, file: &std::path::Path) -> std::process::Output {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_mailbox-doctor"))
+            .env("NO_COLOR", "1")
+            .env_remove("HTTPS_PROXY")
+            .env_remove("https_proxy")
+            .arg("batch")
+            .arg(file)
+            .args(["--format", "json", "--timeout", "5", "--only", "imap"])
+            .arg("--identity-url")
+            .arg(format!("https://127.0.0.1:{}", self.identity.addr().port()))
+            .arg("--ca-file")
+            .arg(self.ca.path())
+            .arg("--dns-server")
+            .arg(self.dns.addr().to_string())
+            .output()
+            .expect("runs");
+        self.no_leak(&out.stdout, &out.stderr);
+        out
+    }
+
+    /// Authentication attempts over every replay server.
+    pub fn attempts(&self) -> usize {
+        self.servers
+            .iter()
+            .map(|(_, s)| s.stats().auth_attempts)
+            .sum()
     }
 
     pub fn mismatches(&self) -> Vec<String> {
@@ -296,7 +331,12 @@ pub fn finish_raw(
 }
 
 pub fn secret_file(lab: &Lab, text: &str, mode: u32) -> std::path::PathBuf {
-    let p = lab.dir.path().join(format!("secret-{mode:o}"));
+    secret_file_named(lab, &format!("secret-{mode:o}"), text, mode)
+}
+
+/// A secret file `name` in the lab's directory, with this mode.
+pub fn secret_file_named(lab: &Lab, name: &str, text: &str, mode: u32) -> std::path::PathBuf {
+    let p = lab.dir.path().join(name);
     std::fs::write(&p, format!("{text}\n")).expect("write");
     #[cfg(unix)]
     {

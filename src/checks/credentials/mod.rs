@@ -46,10 +46,15 @@ fn run(ctx: &Ctx) -> CheckResult {
     }
     let Some(secret) = &ctx.secret else {
         let status = CheckResult::status_from(&findings);
+        // After a failed sign-in there is no token: say so, not "no password".
+        let given = match &ctx.signin_failed {
+            Some(code) => format!("no token: the sign-in failed ({code})"),
+            None => "no password given".to_string(),
+        };
         let summary = if findings.is_empty() {
-            "no password given; username looks right".to_string()
+            format!("{given}; username looks right")
         } else {
-            "no password given; the username has a problem".to_string()
+            format!("{given}; the username has a problem")
         };
         let status = if status == Status::Pass {
             Status::Skip

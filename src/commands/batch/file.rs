@@ -32,6 +32,10 @@ pub struct Row {
     pub client_id: Option<String>,
     #[serde(default)]
     pub tenant: Option<String>,
+    /// The client secret the refresh is sent with (a file only its owner can
+    /// read): Google's Desktop clients need it, as do confidential clients.
+    #[serde(default)]
+    pub client_secret_file: Option<PathBuf>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -141,6 +145,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Vec<(usize, Row)>, BatchError> {
                     "refresh_token_file" => row.refresh_token_file = v.map(PathBuf::from),
                     "client_id" => row.client_id = v,
                     "tenant" => row.tenant = v,
+                    "client_secret_file" => row.client_secret_file = v.map(PathBuf::from),
                     other => return Err(row_err(path, 1, format!("unknown column `{other}`"))),
                 }
             }
@@ -166,13 +171,31 @@ pub fn parse(path: &Path, text: &str) -> Result<Vec<(usize, Row)>, BatchError> {
                     "give a password or a refresh_token_file, not both",
                 ));
             }
-            if row.client_id.is_none() || row.tenant.is_none() {
+            // Google has no tenants: its rows name the client alone.
+            let google = row
+                .provider
+                .as_deref()
+                .is_some_and(|p| p.starts_with("gmail") || p.starts_with("google"));
+            if google && row.client_secret_file.is_none() {
+                return Err(row_err(
+                    path,
+                    *line,
+                    "a Gmail refresh_token_file needs client_secret_file: Google's Desktop-app clients send their client secret with every token request",
+                ));
+            }
+            if row.client_id.is_none() || (row.tenant.is_none() && !google) {
                 return Err(row_err(
                     path,
                     *line,
                     "refresh_token_file needs client_id and tenant (the app registration and tenant the token was issued by)",
                 ));
             }
+        } else if row.client_secret_file.is_some() {
+            return Err(row_err(
+                path,
+                *line,
+                "client_secret_file goes with a refresh_token_file (the client secret the refresh is sent with)",
+            ));
         }
     }
     if rows.is_empty() {
@@ -228,6 +251,10 @@ mod tests {
     fn bad_rows_are_clear_errors() {
         let p = Path::new("t.csv");
         for bad in [
+            // A Gmail refresh without the client secret Google asks for, and
+            // a client secret without a refresh token to send it with.
+            "email,provider,refresh_token_file,client_id\na@gmail.com,gmail,rt,c\n",
+            "email,client_secret_file\na@x.com,s\n",
             "",
             "email\n",
             "email,colour\na@x.com,red\n",

@@ -78,6 +78,13 @@ pub fn run(kb: &'static Knowledge, args: BatchArgs) -> anyhow::Result<Outcome> {
             ),
             None => None,
         };
+        let client_secret = match &row.client_secret_file {
+            Some(f) => Some(
+                input::from_file("client_secret_file", f)
+                    .map_err(|e| row_err(&path, *line, e.to_string()))?,
+            ),
+            None => None,
+        };
         let plan = refresh.map(|r| {
             Arc::new(crate::checks::signin::Plan {
                 flow: crate::checks::signin::Flow::Refresh,
@@ -86,11 +93,12 @@ pub fn run(kb: &'static Knowledge, args: BatchArgs) -> anyhow::Result<Outcome> {
                 tenant: row.tenant.clone(),
                 timeout: None,
                 open_browser: false,
-                client_secret: None,
+                client_secret,
                 certificate: None,
                 save_token: None,
                 notify: Arc::new(|_: &str| {}),
                 refresh_token: Some(r),
+                rotate_into: row.refresh_token_file.clone(),
             })
         });
         let mut row_selected = selected.clone();
@@ -130,7 +138,15 @@ pub fn run(kb: &'static Knowledge, args: BatchArgs) -> anyhow::Result<Outcome> {
                     secret,
                     token: true,
                 });
-            password.into_iter().chain(refresh)
+            let client_secret =
+                plan.as_ref()
+                    .and_then(|p| p.client_secret.as_ref())
+                    .map(|secret| crate::net::scrub::Credential {
+                        user,
+                        secret,
+                        token: false,
+                    });
+            password.into_iter().chain(refresh).chain(client_secret)
         })
         .collect();
     let common = Arc::new(crate::checks::ctx::Common::new(
