@@ -58,10 +58,25 @@ fn run_lab(
     extra: &[&str],
     format: &str,
 ) -> Run {
+    run_lab_with(mx, hve, submission, extra, format, |_, _| Vec::new())
+}
+
+/// `run_lab`, with more arguments that `files` makes from the lab once it
+/// runs, writing what they name into the directory it is given.
+fn run_lab_with(
+    mx: Mx,
+    hve: Option<&'static str>,
+    submission: Option<&'static str>,
+    extra: &[&str],
+    format: &str,
+    files: impl FnOnce(&Lab, &std::path::Path) -> Vec<String>,
+) -> Run {
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     let lab = rt
         .block_on(Lab::start(mx, hve, submission))
         .expect("lab starts");
+    let dir = tempfile::tempdir().expect("dir");
+    let more = files(&lab, dir.path());
     let ca = tempfile::NamedTempFile::new().expect("temp");
     std::fs::write(ca.path(), lab.pki.ca.pem()).expect("ca");
     let pw = tempfile::NamedTempFile::new().expect("temp");
@@ -89,6 +104,7 @@ fn run_lab(
             cmd.arg(a);
         }
     }
+    cmd.args(&more);
     let start = Instant::now();
     let out = cmd.output().expect("runs");
     let took = start.elapsed();
@@ -588,5 +604,272 @@ fn a_server_echoing_the_hve_password_never_gets_it_into_any_output() {
         if format == "json" {
             assert_eq!(r.verdict("hve"), (s("blocked"), s("HVE_AUTH_POLICY")));
         }
+    }
+}
+
+/// Writes `text` to `dir/name` with `mode`; its path as an argument.
+fn file(dir: &std::path::Path, name: &str, text: &str, mode: u32) -> String {
+    let p = dir.join(name);
+    std::fs::write(&p, text).expect("write");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(mode)).expect("mode");
+    }
+    #[cfg(not(unix))]
+    let _ = mode;
+    p.display().to_string()
+}
+
+/// The base64 body of a PEM key: what must never show in any output.
+fn key_body(pem: &str) -> String {
+    pem.lines()
+        .filter(|l| !l.starts_with("-----"))
+        .collect::<String>()
+}
+
+/// A client certificate of the lab's device CA ending on `not_after`, in one
+/// owner-only file (`split`: the key in a file of its own); the arguments,
+/// and the key's PEM.
+fn client_cert(
+    lab: &Lab,
+    dir: &std::path::Path,
+    not_after: (i32, u8, u8),
+    split: bool,
+    keep: &std::sync::Mutex<String>,
+) -> Vec<String> {
+    let c = lab
+        .clients
+        .issue_client("scanner.contoso.com", not_after)
+        .expect("client cert");
+    *keep.lock().expect("lock") = c.key.clone();
+    if split {
+        vec![
+            "--client-certificate".into(),
+            file(dir, "scanner.crt", &c.cert, 0o644),
+            "--client-key".into(),
+            file(dir, "scanner.key", &c.key, 0o600),
+        ]
+    } else {
+        let both = format!("{}{}", c.cert, c.key);
+        vec![
+            "--client-certificate".into(),
+            file(dir, "scanner.pem", &both, 0o600),
+        ]
+    }
+}
+
+fn no_key_in(r: &Run, key: &std::sync::Mutex<String>) {
+    let key = key.lock().expect("lock").clone();
+    assert!(!key.is_empty());
+    for out in [&r.stdout, &r.stderr] {
+        let text = String::from_utf8_lossy(out);
+        assert!(!text.contains("PRIVATE KEY"), "{text}");
+        assert!(!text.contains(&key_body(&key)), "{text}");
+        for l in key.lines().filter(|l| !l.starts_with("-----")) {
+            assert!(!text.contains(l), "a line of the key shows: {text}");
+        }
+    }
+}
+
+#[test]
+fn a_connector_that_requires_a_client_certificate_accepts_the_one_presented() {
+    for tls12 in [false, true] {
+        let key = std::sync::Mutex::new(String::new());
+        let r = run_lab_with(
+            Mx::RequiresClientCert("eop-connector-ok", tls12),
+            Some("hve-reachable"),
+            Some("exo-submission-reachable"),
+            &["--external-recipient", EXTERNAL],
+            "json",
+            |lab, dir| client_cert(lab, dir, (2099, 1, 1), false, &key),
+        );
+        assert!(r.mismatches().is_empty(), "{:?}", r.mismatches());
+        assert_eq!(
+            r.verdict("connector_relay"),
+            (s("works"), s("")),
+            "{}",
+            r.json
+        );
+        assert_eq!(r.verdict("direct_send"), (s("works"), s("")));
+        let c = &r.path("connector_relay")["client_certificate"];
+        assert_eq!(c["presented"], true, "{c}");
+        assert_eq!(c["subject"], "CN=scanner.contoso.com", "{c}");
+        assert_eq!(c["not_after"], "2099-01-01", "{c}");
+        assert_eq!(c["expired"], false);
+        assert_eq!(c["expiring"], false);
+        let summary = r.path("connector_relay")["summary"].to_string();
+        assert!(
+            summary.contains("Client certificate presented: CN=scanner.contoso.com"),
+            "{summary}"
+        );
+        let exchange = r.path("connector_relay")["exchange"].to_string();
+        assert!(
+            exchange.contains("asked for a client certificate: presented CN=scanner.contoso.com"),
+            "{exchange}"
+        );
+        assert_eq!(r.count("DATA"), 0);
+        assert_eq!(r.code, Some(0));
+        no_key_in(&r, &key);
+    }
+}
+
+#[test]
+fn without_the_certificate_the_same_connector_refuses_and_says_why() {
+    for tls12 in [false, true] {
+        let r = run_lab(
+            Mx::RequiresClientCert("eop-connector-ok", tls12),
+            Some("hve-reachable"),
+            Some("exo-submission-reachable"),
+            &["--external-recipient", EXTERNAL],
+            "json",
+        );
+        for p in ["direct_send", "connector_relay"] {
+            assert_eq!(
+                r.verdict(p),
+                (s("blocked"), s("CLIENT_CERTIFICATE_REQUIRED")),
+                "TLS 1.2 only: {tls12}: {}",
+                r.json
+            );
+        }
+        assert!(r.path("connector_relay")["client_certificate"].is_null());
+        // Refused at TLS: not a command after it.
+        assert_eq!(r.stats[0].count("MAIL"), 0);
+        assert_eq!(r.count("DATA"), 0);
+        // Within the step timeout (2 s), with room for a loaded machine.
+        assert!(r.took < Duration::from_secs(20), "{:?}", r.took);
+    }
+}
+
+#[test]
+fn an_expired_client_certificate_is_refused_and_called_expired() {
+    let key = std::sync::Mutex::new(String::new());
+    let r = run_lab_with(
+        Mx::RequiresClientCert("eop-connector-ok", false),
+        Some("hve-reachable"),
+        Some("exo-submission-reachable"),
+        &["--external-recipient", EXTERNAL],
+        "json",
+        |lab, dir| client_cert(lab, dir, (2021, 1, 1), true, &key),
+    );
+    assert_eq!(
+        r.verdict("connector_relay"),
+        (s("blocked"), s("CLIENT_CERTIFICATE_REFUSED")),
+        "{}",
+        r.json
+    );
+    let c = &r.path("connector_relay")["client_certificate"];
+    assert_eq!(c["expired"], true, "{c}");
+    assert!(r.path("connector_relay")["summary"]
+        .to_string()
+        .contains("It EXPIRED on 2021-01-01"));
+    assert_eq!(r.stats[0].count("MAIL"), 0);
+    no_key_in(&r, &key);
+}
+
+#[test]
+fn a_client_certificate_ending_within_30_days_is_called_expiring() {
+    let key = std::sync::Mutex::new(String::new());
+    let end = chrono::Utc::now().date_naive() + chrono::Days::new(12);
+    let ymd = {
+        use chrono::Datelike as _;
+        (end.year(), end.month() as u8, end.day() as u8)
+    };
+    let r = run_lab_with(
+        Mx::RequiresClientCert("eop-connector-ok", false),
+        Some("hve-reachable"),
+        Some("exo-submission-reachable"),
+        &["--external-recipient", EXTERNAL],
+        "json",
+        |lab, dir| client_cert(lab, dir, ymd, true, &key),
+    );
+    assert_eq!(r.code, Some(0), "{}", r.json);
+    let c = &r.path("connector_relay")["client_certificate"];
+    assert_eq!(c["expiring"], true, "{c}");
+    assert_eq!(c["presented"], true, "{c}");
+    let summary = r.path("connector_relay")["summary"].to_string();
+    assert!(
+        summary.contains("Client certificate presented"),
+        "{summary}"
+    );
+    assert!(
+        summary.contains(&format!("It expires in 11 days ({end})"))
+            || summary.contains(&format!("It expires in 12 days ({end})")),
+        "{summary}"
+    );
+    no_key_in(&r, &key);
+}
+
+#[test]
+fn a_server_that_does_not_ask_is_not_shown_the_certificate() {
+    let key = std::sync::Mutex::new(String::new());
+    let r = run_lab_with(
+        Mx::Plays("eop-connector-not-matched"),
+        Some("hve-reachable"),
+        Some("exo-submission-reachable"),
+        &["--external-recipient", EXTERNAL],
+        "json",
+        |lab, dir| client_cert(lab, dir, (2099, 1, 1), false, &key),
+    );
+    assert_eq!(
+        r.verdict("connector_relay"),
+        (s("blocked"), s("CONNECTOR_NOT_MATCHED"))
+    );
+    let c = &r.path("connector_relay")["client_certificate"];
+    assert_eq!(c["presented"], false, "{c}");
+    assert!(r.path("connector_relay")["summary"]
+        .to_string()
+        .contains("did not ask for a client certificate"));
+    no_key_in(&r, &key);
+}
+
+#[test]
+fn client_certificate_files_are_checked_before_anything_is_sent() {
+    let ca = mailbox_doctor::sim::pki::Ca::new("devices").expect("ca");
+    let c = ca.issue_client("scanner", (2099, 1, 1)).expect("cert");
+    let other = ca.issue_client("other", (2099, 1, 1)).expect("cert");
+    let dir = tempfile::tempdir().expect("dir");
+    let d = dir.path();
+    let both_open = file(d, "open.pem", &format!("{}{}", c.cert, c.key), 0o644);
+    let cert = file(d, "c.crt", &c.cert, 0o644);
+    let key_open = file(d, "open.key", &c.key, 0o644);
+    let wrong_key = file(d, "wrong.key", &other.key, 0o600);
+    let no_key = file(d, "nokey.pem", &c.cert, 0o600);
+    let not_pem = file(d, "junk.pem", "not a certificate", 0o600);
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (vec!["--client-certificate", &both_open], "open.pem"),
+        (
+            vec!["--client-certificate", &cert, "--client-key", &key_open],
+            "open.key",
+        ),
+        (
+            vec!["--client-certificate", &cert, "--client-key", &wrong_key],
+            "not the certificate's",
+        ),
+        (vec!["--client-certificate", &no_key], "--client-key"),
+        (vec!["--client-certificate", &not_pem], "no certificate"),
+    ];
+    for (args, says) in cases {
+        let out = bin()
+            .args([
+                "paths",
+                ADDRESS,
+                "--timeout",
+                "1",
+                "--dns-server",
+                "127.0.0.1:9",
+            ])
+            .args(&args)
+            .timeout(Duration::from_secs(30))
+            .output()
+            .expect("runs");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(3), "{args:?}: {err}");
+        assert!(err.contains(says), "{args:?}: {err}");
+        for k in [&c.key, &other.key] {
+            assert!(!err.contains(&key_body(k)), "{err}");
+            assert!(!err.contains("PRIVATE KEY"), "{err}");
+        }
+        assert!(out.stdout.is_empty());
     }
 }

@@ -25,10 +25,15 @@ pub enum Mx {
     Closed,
     /// A listener that never accepts and never answers.
     Silent,
+    /// A recorded scenario behind TLS that requires a client certificate issued
+    /// by the lab's client CA (`Lab::clients`); TLS 1.2 only when the flag is set.
+    RequiresClientCert(&'static str, bool),
 }
 
 pub struct Lab {
     pub pki: Pki,
+    /// The CA the MX trusts for client certificates (`Mx::RequiresClientCert`).
+    pub clients: crate::sim::pki::Ca,
     pub dns: DnsServer,
     pub mx: Option<ReplayServer>,
     /// Holds the silent listener open.
@@ -67,6 +72,7 @@ impl Lab {
         submission: Option<&'static str>,
     ) -> Result<Lab, String> {
         let pki = Pki::new()?;
+        let clients = crate::sim::pki::Ca::new("Contoso devices CA").map_err(|e| e.to_string())?;
         let local = Rec::Ip("127.0.0.1".parse().map_err(|_| "address")?);
         let zone = Zone::new()
             .add(DOMAIN, Rec::Mx(0, MX_HOST.into()))
@@ -78,6 +84,19 @@ impl Lab {
         let (mx_server, silent, mx_port) = match mx {
             Mx::Plays(f) => {
                 let s = serve(&pki, f, MX_HOST).await?;
+                let port = s.addr().port();
+                (Some(s), None, port)
+            }
+            Mx::RequiresClientCert(f, tls12) => {
+                let sc = Scenario::named(f)?;
+                let cert = pki
+                    .ca
+                    .issue(&[MX_HOST], crate::sim::pki::Validity::Valid)
+                    .map_err(|e| e.to_string())?;
+                let cfg = cert.server_config_for_clients(&clients, tls12)?;
+                let s = ReplayServer::start(sc, cfg, Duration::ZERO)
+                    .await
+                    .map_err(|e| e.to_string())?;
                 let port = s.addr().port();
                 (Some(s), None, port)
             }
@@ -108,6 +127,7 @@ impl Lab {
         };
         Ok(Lab {
             pki,
+            clients,
             dns,
             mx: mx_server,
             _silent: silent,
