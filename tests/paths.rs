@@ -77,8 +77,13 @@ fn run_lab_with(
         .expect("lab starts");
     let dir = tempfile::tempdir().expect("dir");
     let more = files(&lab, dir.path());
+    run_on(&lab, extra, format, &more, "")
+}
+
+/// Runs `paths` against a running lab; `more_ca`: another CA's PEM to trust.
+fn run_on(lab: &Lab, extra: &[&str], format: &str, more: &[String], more_ca: &str) -> Run {
     let ca = tempfile::NamedTempFile::new().expect("temp");
-    std::fs::write(ca.path(), lab.pki.ca.pem()).expect("ca");
+    std::fs::write(ca.path(), format!("{}{more_ca}", lab.pki.ca.pem())).expect("ca");
     let pw = tempfile::NamedTempFile::new().expect("temp");
     std::fs::write(pw.path(), format!("{HVE_PW}\n")).expect("pw");
     #[cfg(unix)]
@@ -104,7 +109,7 @@ fn run_lab_with(
             cmd.arg(a);
         }
     }
-    cmd.args(&more);
+    cmd.args(more);
     let start = Instant::now();
     let out = cmd.output().expect("runs");
     let took = start.elapsed();
@@ -871,5 +876,168 @@ fn client_certificate_files_are_checked_before_anything_is_sent() {
             assert!(!err.contains("PRIVATE KEY"), "{err}");
         }
         assert!(out.stdout.is_empty());
+    }
+}
+
+/// `paths --sign-in device` against the simulated identity platform (HTTPS on
+/// 127.0.0.1, scripted) and a submission server playing `submission`, which
+/// accepts only the tokens the platform issued. The platform, and the run.
+fn run_signed_in(
+    script: mailbox_doctor::sim::oauth::Script,
+    submission: &'static str,
+    extra: &[&str],
+) -> (std::sync::Arc<mailbox_doctor::sim::oauth::Platform>, Run) {
+    use mailbox_doctor::sim::identity::{IdentityServer, TenantKind};
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let pki = mailbox_doctor::sim::pki::Pki::new().expect("pki");
+    let cert = pki
+        .ca
+        .issue(&["127.0.0.1"], mailbox_doctor::sim::pki::Validity::Valid)
+        .expect("cert");
+    let tenants = std::collections::HashMap::from([(
+        "contoso.com".to_string(),
+        TenantKind::Managed {
+            brand: "Contoso".into(),
+            tenant_id: "00000000-c0de-4d0c-b0e5-000000000001".into(),
+        },
+    )]);
+    let identity = rt
+        .block_on(IdentityServer::start_scripted(&cert, tenants, script))
+        .expect("identity");
+    let platform = identity.platform.clone();
+    let accepts = platform.clone();
+    let check: mailbox_doctor::sim::replay::TokenCheck =
+        std::sync::Arc::new(move |t: &str| accepts.accepts(t));
+    let lab = rt
+        .block_on(Lab::start_checked(
+            Mx::Plays("eop-direct-send-ok"),
+            Some("hve-reachable"),
+            Some(submission),
+            Some(check),
+        ))
+        .expect("lab starts");
+    let mut args = vec![
+        "--identity-url".to_string(),
+        format!("https://127.0.0.1:{}", identity.addr().port()),
+        "--sign-in".into(),
+        "device".into(),
+        "--client-id".into(),
+        "11111111-2222-3333-4444-555555555555".into(),
+    ];
+    args.extend(extra.iter().map(|a| a.to_string()));
+    let r = run_on(&lab, &[], "json", &args, &pki.ca.pem());
+    // No secret the platform handed out or received, in any form, anywhere.
+    for secret in platform.secrets() {
+        assert_no_leak(ADDRESS, &secret, &[&r.stdout, &r.stderr]);
+    }
+    (platform, r)
+}
+
+fn script() -> mailbox_doctor::sim::oauth::Script {
+    mailbox_doctor::sim::oauth::Script {
+        pending: 0,
+        user: ADDRESS.into(),
+        ..Default::default()
+    }
+}
+
+#[test]
+fn sign_in_then_one_xoauth2_login_makes_the_oauth_path_work() {
+    let (platform, r) = run_signed_in(script(), "exo-smtp-xoauth2-ok", &[]);
+    assert_eq!(r.verdict("oauth"), (s("works"), s("")), "{}", r.json);
+    let summary = r.path("oauth")["summary"].to_string();
+    assert!(summary.contains("signed in with device code"), "{summary}");
+    assert!(summary.contains("AUTH XOAUTH2 accepted"), "{summary}");
+    assert_eq!(platform.issued(), 1);
+    // One login in all: the reachability probe of smtp_auth sends no AUTH.
+    assert_eq!(r.stats[2].auth_attempts, 1);
+    // The submission server saw the reachability probe's QUIT where this
+    // fixture has the login (it hides what it got there): the only line it
+    // did not expect.
+    assert_eq!(
+        r.stats[2].mismatches.len(),
+        1,
+        "{:?}",
+        r.stats[2].mismatches
+    );
+    assert!(r.stats[2].mismatches[0].starts_with("expected `AUTH XOAUTH2 <auth>`"));
+    assert_eq!(r.stats[2].count("QUIT"), 2);
+    let exchange = r.path("oauth")["exchange"].to_string();
+    assert!(exchange.contains("AUTH XOAUTH2 <redacted>"), "{exchange}");
+    assert!(exchange.contains("sign-in tenant"), "{exchange}");
+    // The code and where to enter it, on standard error.
+    let err = String::from_utf8_lossy(&r.stderr);
+    assert!(err.contains("enter the code"), "{err}");
+    assert_eq!(r.count("DATA"), 0);
+    // OAuth does not suit a device without it: the exit code is the others'.
+    assert_eq!(r.code, Some(0));
+}
+
+#[test]
+fn a_refused_xoauth2_login_blocks_the_oauth_path_with_its_diagnosis() {
+    let (_, r) = run_signed_in(script(), "exo-smtp-xoauth2-smtp-auth-disabled", &[]);
+    let (verdict, code) = r.verdict("oauth");
+    assert_eq!(verdict, "blocked", "{}", r.json);
+    assert_eq!(code, "M365_SMTP_AUTH_DISABLED_TENANT", "{}", r.json);
+    assert!(r.path("oauth")["summary"]
+        .to_string()
+        .contains("signed in with device code"));
+    assert_eq!(r.stats[2].auth_attempts, 1);
+}
+
+#[test]
+fn a_sign_in_blocked_by_conditional_access_tries_no_login() {
+    let (platform, r) = run_signed_in(
+        mailbox_doctor::sim::oauth::Script {
+            blocker: Some(53003),
+            ..script()
+        },
+        "exo-smtp-xoauth2-ok",
+        &[],
+    );
+    assert_eq!(
+        r.verdict("oauth"),
+        (s("blocked"), s("OAUTH_BLOCKED_BY_CONDITIONAL_ACCESS")),
+        "{}",
+        r.json
+    );
+    assert_eq!(platform.issued(), 0);
+    assert_eq!(r.stats[2].auth_attempts, 0);
+    assert!(r.path("oauth")["summary"]
+        .to_string()
+        .contains("no login was tried"));
+}
+
+#[test]
+fn identity_url_must_be_https_and_sign_in_app_is_not_offered() {
+    for (args, says) in [
+        (
+            vec!["--identity-url", "http://127.0.0.1:1"],
+            "is not an https:// URL",
+        ),
+        (
+            vec!["--sign-in", "app", "--client-id", "x"],
+            "invalid value 'app'",
+        ),
+        (vec!["--client-id", "x"], "--sign-in"),
+        (vec!["--sign-in", "device"], "--sign-in needs --client-id"),
+    ] {
+        let out = bin()
+            .args([
+                "paths",
+                ADDRESS,
+                "--timeout",
+                "1",
+                "--dns-server",
+                "127.0.0.1:9",
+            ])
+            .args(&args)
+            .timeout(Duration::from_secs(30))
+            .output()
+            .expect("runs");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(3), "{args:?}: {err}");
+        assert!(err.contains(says), "{args:?}: {err}");
+        assert!(out.stdout.is_empty(), "{args:?}");
     }
 }
