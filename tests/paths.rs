@@ -1041,3 +1041,21 @@ fn identity_url_must_be_https_and_sign_in_app_is_not_offered() {
         assert!(out.stdout.is_empty(), "{args:?}");
     }
 }
+
+#[test]
+fn a_platform_echoing_the_flow_s_secrets_never_gets_them_into_any_output() {
+    // Every error it sends (the pending answers) quotes the device code back;
+    // run_signed_in sweeps every output for every secret in every form.
+    let (platform, r) = run_signed_in(
+        mailbox_doctor::sim::oauth::Script {
+            echo: true,
+            pending: 2,
+            ..script()
+        },
+        "exo-smtp-xoauth2-ok",
+        &[],
+    );
+    assert!(!platform.secrets().is_empty());
+    assert_eq!(r.verdict("oauth"), (s("works"), s("")), "{}", r.json);
+    assert_eq!(r.stats[2].auth_attempts, 1);
+}

@@ -876,6 +876,11 @@ async fn probe_relay(
         .external_recipient
         .clone()
         .unwrap_or_else(|| spec.recipient.clone());
+    let by = if spec.client_identity.is_some() && seen.as_ref().is_some_and(|c| c.asked()) {
+        "for this network or the client certificate presented"
+    } else {
+        "for this network"
+    };
     let exchange = async {
         let from = command(&mut s, &format!("MAIL FROM:<{}>", spec.address), "MAIL FROM").await?;
         if !from.is_positive() {
@@ -891,7 +896,7 @@ async fn probe_relay(
             path,
             Verdict::Works,
             None,
-            format!("{host} relays for this network without a login (accepted at RCPT TO for {rcpt}); refusals after DATA are not tested"),
+            format!("{host} relays {by} without a login (accepted at RCPT TO for {rcpt}); refusals after DATA are not tested"),
         ))
     }
     .await;
