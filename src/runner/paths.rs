@@ -1227,7 +1227,7 @@ async fn oauth(
             "--sign-in signs in to Microsoft 365 only: this provider's OAuth is not tested here"
                 .into(),
         ),
-        (p, _) => oauth_path(spec, p.is_some()),
+        (p, _) => oauth_path(p.is_some()),
     }
 }
 
@@ -1407,7 +1407,7 @@ async fn probe_oauth(
 }
 
 /// OAuth is not tested here without `--sign-in`.
-fn oauth_path(spec: &PathsSpec, applies: bool) -> PathResult {
+fn oauth_path(applies: bool) -> PathResult {
     if !applies {
         return not_applicable(PathKind::Oauth, "no known provider with OAuth for mail");
     }
@@ -1415,10 +1415,7 @@ fn oauth_path(spec: &PathsSpec, applies: bool) -> PathResult {
         PathKind::Oauth,
         Verdict::Unknown,
         Some("PATH_UNTESTED"),
-        format!(
-            "not tested without --sign-in device|browser (here, or `mailbox-doctor check {} --sign-in …`); only for devices and applications that speak OAuth 2.0 (XOAUTH2)",
-            spec.address
-        ),
+        "not tested: add --sign-in device (or browser) to sign in and test AUTH XOAUTH2 once; only for devices and applications that speak OAuth 2.0 (XOAUTH2)".to_string(),
     );
     r.needs = vec!["a device or application that speaks OAuth 2.0 (XOAUTH2)".into()];
     r
