@@ -879,58 +879,85 @@ fn client_certificate_files_are_checked_before_anything_is_sent() {
     }
 }
 
-/// `paths --sign-in device` against the simulated identity platform (HTTPS on
-/// 127.0.0.1, scripted) and a submission server playing `submission`, which
-/// accepts only the tokens the platform issued. The platform, and the run.
+/// The simulated identity platform (HTTPS on 127.0.0.1, scripted) beside the
+/// lab, whose submission server accepts only the tokens the platform issued.
+struct OauthLab {
+    lab: Lab,
+    identity: mailbox_doctor::sim::identity::IdentityServer,
+    /// The CA of the platform's certificate.
+    pki: mailbox_doctor::sim::pki::Pki,
+    rt: tokio::runtime::Runtime,
+}
+
+impl OauthLab {
+    fn start(script: mailbox_doctor::sim::oauth::Script, submission: &'static str) -> OauthLab {
+        use mailbox_doctor::sim::identity::{IdentityServer, TenantKind};
+        let rt = tokio::runtime::Runtime::new().expect("runtime");
+        let pki = mailbox_doctor::sim::pki::Pki::new().expect("pki");
+        let cert = pki
+            .ca
+            .issue(&["127.0.0.1"], mailbox_doctor::sim::pki::Validity::Valid)
+            .expect("cert");
+        let tenants = std::collections::HashMap::from([(
+            "contoso.com".to_string(),
+            TenantKind::Managed {
+                brand: "Contoso".into(),
+                tenant_id: "00000000-c0de-4d0c-b0e5-000000000001".into(),
+            },
+        )]);
+        let identity = rt
+            .block_on(IdentityServer::start_scripted(&cert, tenants, script))
+            .expect("identity");
+        let accepts = identity.platform.clone();
+        let check: mailbox_doctor::sim::replay::TokenCheck =
+            std::sync::Arc::new(move |t: &str| accepts.accepts(t));
+        let lab = rt
+            .block_on(Lab::start_checked(
+                Mx::Plays("eop-direct-send-ok"),
+                Some("hve-reachable"),
+                Some(submission),
+                Some(check),
+            ))
+            .expect("lab starts");
+        OauthLab {
+            lab,
+            identity,
+            pki,
+            rt,
+        }
+    }
+
+    fn sign_in(&self, flow: &str) -> Vec<String> {
+        vec![
+            "--identity-url".to_string(),
+            format!("https://127.0.0.1:{}", self.identity.addr().port()),
+            "--sign-in".into(),
+            flow.into(),
+            "--client-id".into(),
+            "11111111-2222-3333-4444-555555555555".into(),
+        ]
+    }
+
+    /// No secret the platform handed out or received, in any form, anywhere.
+    fn no_leak(&self, outputs: &[&[u8]]) {
+        for secret in self.identity.platform.secrets() {
+            assert_no_leak(ADDRESS, &secret, outputs);
+        }
+    }
+}
+
+/// `paths --sign-in device` against an `OauthLab`: the platform, and the run.
 fn run_signed_in(
     script: mailbox_doctor::sim::oauth::Script,
     submission: &'static str,
     extra: &[&str],
 ) -> (std::sync::Arc<mailbox_doctor::sim::oauth::Platform>, Run) {
-    use mailbox_doctor::sim::identity::{IdentityServer, TenantKind};
-    let rt = tokio::runtime::Runtime::new().expect("runtime");
-    let pki = mailbox_doctor::sim::pki::Pki::new().expect("pki");
-    let cert = pki
-        .ca
-        .issue(&["127.0.0.1"], mailbox_doctor::sim::pki::Validity::Valid)
-        .expect("cert");
-    let tenants = std::collections::HashMap::from([(
-        "contoso.com".to_string(),
-        TenantKind::Managed {
-            brand: "Contoso".into(),
-            tenant_id: "00000000-c0de-4d0c-b0e5-000000000001".into(),
-        },
-    )]);
-    let identity = rt
-        .block_on(IdentityServer::start_scripted(&cert, tenants, script))
-        .expect("identity");
-    let platform = identity.platform.clone();
-    let accepts = platform.clone();
-    let check: mailbox_doctor::sim::replay::TokenCheck =
-        std::sync::Arc::new(move |t: &str| accepts.accepts(t));
-    let lab = rt
-        .block_on(Lab::start_checked(
-            Mx::Plays("eop-direct-send-ok"),
-            Some("hve-reachable"),
-            Some(submission),
-            Some(check),
-        ))
-        .expect("lab starts");
-    let mut args = vec![
-        "--identity-url".to_string(),
-        format!("https://127.0.0.1:{}", identity.addr().port()),
-        "--sign-in".into(),
-        "device".into(),
-        "--client-id".into(),
-        "11111111-2222-3333-4444-555555555555".into(),
-    ];
+    let o = OauthLab::start(script, submission);
+    let mut args = o.sign_in("device");
     args.extend(extra.iter().map(|a| a.to_string()));
-    let r = run_on(&lab, &[], "json", &args, &pki.ca.pem());
-    // No secret the platform handed out or received, in any form, anywhere.
-    for secret in platform.secrets() {
-        assert_no_leak(ADDRESS, &secret, &[&r.stdout, &r.stderr]);
-    }
-    (platform, r)
+    let r = run_on(&o.lab, &[], "json", &args, &o.pki.ca.pem());
+    o.no_leak(&[&r.stdout, &r.stderr]);
+    (o.identity.platform.clone(), r)
 }
 
 fn script() -> mailbox_doctor::sim::oauth::Script {
@@ -1058,4 +1085,101 @@ fn a_platform_echoing_the_flow_s_secrets_never_gets_them_into_any_output() {
     assert!(!platform.secrets().is_empty());
     assert_eq!(r.verdict("oauth"), (s("works"), s("")), "{}", r.json);
     assert_eq!(r.stats[2].auth_attempts, 1);
+}
+
+#[test]
+fn browser_sign_in_on_the_loopback_then_one_xoauth2_login() {
+    use std::io::BufRead as _;
+    let o = OauthLab::start(script(), "exo-smtp-xoauth2-ok");
+    let ca = tempfile::NamedTempFile::new().expect("temp");
+    std::fs::write(
+        ca.path(),
+        format!("{}{}", o.lab.pki.ca.pem(), o.pki.ca.pem()),
+    )
+    .expect("ca");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_mailbox-doctor"))
+        .env("NO_COLOR", "1")
+        .env_remove("DISPLAY")
+        .env_remove("WAYLAND_DISPLAY")
+        .env_remove("HTTPS_PROXY")
+        .env_remove("https_proxy")
+        .args(["paths", ADDRESS, "--timeout", "2", "--format", "json"])
+        .arg("--ca-file")
+        .arg(ca.path())
+        .args(o.lab.flags())
+        .args(o.sign_in("browser"))
+        .args(["--no-browser", "--sign-in-timeout", "20"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .stdin(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let mut err = std::io::BufReader::new(child.stderr.take().expect("stderr"));
+    let mut shown = String::new();
+    let url = loop {
+        let mut line = String::new();
+        assert!(err.read_line(&mut line).expect("read") > 0, "{shown}");
+        shown.push_str(&line);
+        if line.starts_with("https://") {
+            break line.trim().to_string();
+        }
+    };
+    // The browser: the authorize address (verified TLS), then its redirect to
+    // the loopback address the run listens on.
+    let rest = url.strip_prefix("https://").expect("https");
+    let (authority, path) = rest.split_at(rest.find('/').expect("path"));
+    let port: u16 = authority
+        .rsplit(':')
+        .next()
+        .and_then(|p| p.parse().ok())
+        .expect("port");
+    let route = mailbox_doctor::net::http::Route::Direct(vec!["127.0.0.1".parse().expect("ip")]);
+    let resp =
+        o.rt.block_on(mailbox_doctor::net::http::get_https(
+            &route,
+            "127.0.0.1",
+            port,
+            path,
+            &[o.pki.ca.der()],
+            Duration::from_secs(5),
+        ))
+        .expect("authorize");
+    assert_eq!(resp.status, 302, "{resp:?}");
+    let location = resp
+        .headers
+        .iter()
+        .find(|(k, _)| k == "location")
+        .map(|(_, v)| v.clone())
+        .expect("location");
+    let rest = location
+        .strip_prefix("http://127.0.0.1:")
+        .expect("loopback");
+    let (lport, lpath) = rest.split_at(rest.find('/').expect("path"));
+    let lport: u16 = lport.parse().expect("port");
+    let status = o.rt.block_on(async {
+        let mut tcp = tokio::net::TcpStream::connect(("127.0.0.1", lport))
+            .await
+            .expect("connect");
+        mailbox_doctor::net::http::get(&mut tcp, "127.0.0.1", lpath, Duration::from_secs(5))
+            .await
+            .expect("redirect answered")
+            .status
+    });
+    assert_eq!(status, 200);
+    let mut rest_err = String::new();
+    let _ = std::io::Read::read_to_string(&mut err, &mut rest_err);
+    let out = child.wait_with_output().expect("ends");
+    o.no_leak(&[&out.stdout, rest_err.as_bytes(), shown.as_bytes()]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let p = v["paths"]
+        .as_array()
+        .and_then(|a| a.iter().find(|p| p["path"] == "oauth").cloned())
+        .unwrap_or_default();
+    assert_eq!(p["verdict"], "works", "{p}");
+    assert!(p["summary"]
+        .to_string()
+        .contains("signed in with browser (authorization code with PKCE)"));
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(o.lab.stats()[2].auth_attempts, 1);
+    assert_eq!(o.identity.platform.issued(), 1);
 }
