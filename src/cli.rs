@@ -647,7 +647,10 @@ pub enum PathsSignInFlow {
 }
 
 /// `paths --sign-in`: the `oauth` path signs in (as `check --sign-in` does,
-/// with the same options) and tests AUTH XOAUTH2 once.
+/// with the same options) and tests AUTH XOAUTH2 once. Not `SignInArgs`
+/// flattened: that one conflicts with `check`'s credential flags and names
+/// `--client-certificate` for app-only sign-in, which `paths` uses for the TLS
+/// client certificate; `as_sign_in` hands the planner the same request.
 #[derive(Debug, Clone, Args)]
 pub struct PathsSignInArgs {
     /// Sign in with OAuth 2.0 and test AUTH XOAUTH2 once on the provider's submission server (the oauth path)

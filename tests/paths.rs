@@ -855,27 +855,11 @@ fn client_certificate_files_are_checked_before_anything_is_sent() {
         (vec!["--client-certificate", &not_pem], "no certificate"),
     ];
     for (args, says) in cases {
-        let out = bin()
-            .args([
-                "paths",
-                ADDRESS,
-                "--timeout",
-                "1",
-                "--dns-server",
-                "127.0.0.1:9",
-            ])
-            .args(&args)
-            .timeout(Duration::from_secs(30))
-            .output()
-            .expect("runs");
-        let err = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(3), "{args:?}: {err}");
-        assert!(err.contains(says), "{args:?}: {err}");
+        let err = refused_as_bad_input(&args, says);
         for k in [&c.key, &other.key] {
             assert!(!err.contains(&key_body(k)), "{err}");
             assert!(!err.contains("PRIVATE KEY"), "{err}");
         }
-        assert!(out.stdout.is_empty());
     }
 }
 
@@ -891,26 +875,8 @@ struct OauthLab {
 
 impl OauthLab {
     fn start(script: mailbox_doctor::sim::oauth::Script, submission: &'static str) -> OauthLab {
-        use mailbox_doctor::sim::identity::{IdentityServer, TenantKind};
         let rt = tokio::runtime::Runtime::new().expect("runtime");
-        let pki = mailbox_doctor::sim::pki::Pki::new().expect("pki");
-        let cert = pki
-            .ca
-            .issue(&["127.0.0.1"], mailbox_doctor::sim::pki::Validity::Valid)
-            .expect("cert");
-        let tenants = std::collections::HashMap::from([(
-            "contoso.com".to_string(),
-            TenantKind::Managed {
-                brand: "Contoso".into(),
-                tenant_id: "00000000-c0de-4d0c-b0e5-000000000001".into(),
-            },
-        )]);
-        let identity = rt
-            .block_on(IdentityServer::start_scripted(&cert, tenants, script))
-            .expect("identity");
-        let accepts = identity.platform.clone();
-        let check: mailbox_doctor::sim::replay::TokenCheck =
-            std::sync::Arc::new(move |t: &str| accepts.accepts(t));
+        let (pki, identity, check) = util::signin_lab::contoso_platform(&rt, script);
         let lab = rt
             .block_on(Lab::start_checked(
                 Mx::Plays("eop-direct-send-ok"),
@@ -1049,24 +1015,25 @@ fn identity_url_must_be_https_and_sign_in_app_is_not_offered() {
         (vec!["--client-id", "x"], "--sign-in"),
         (vec!["--sign-in", "device"], "--sign-in needs --client-id"),
     ] {
-        let out = bin()
-            .args([
-                "paths",
-                ADDRESS,
-                "--timeout",
-                "1",
-                "--dns-server",
-                "127.0.0.1:9",
-            ])
-            .args(&args)
-            .timeout(Duration::from_secs(30))
-            .output()
-            .expect("runs");
-        let err = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(3), "{args:?}: {err}");
-        assert!(err.contains(says), "{args:?}: {err}");
-        assert!(out.stdout.is_empty(), "{args:?}");
+        refused_as_bad_input(&args, says);
     }
+}
+
+/// `paths` with `args` ends with exit 3, says `says` on standard error and
+/// writes nothing else; its standard error.
+fn refused_as_bad_input(args: &[&str], says: &str) -> String {
+    let out = bin()
+        .args(["paths", ADDRESS, "--timeout", "1"])
+        .args(["--dns-server", "127.0.0.1:9"])
+        .args(args)
+        .timeout(Duration::from_secs(30))
+        .output()
+        .expect("runs");
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(3), "{args:?}: {err}");
+    assert!(err.contains(says), "{args:?}: {err}");
+    assert!(out.stdout.is_empty(), "{args:?}");
+    err
 }
 
 #[test]

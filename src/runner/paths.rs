@@ -136,6 +136,18 @@ impl Probe {
         }
     }
 
+    /// The session options of this probe: the run's network options, its
+    /// transcript and scrubber.
+    fn options<'a>(&self, spec: &'a PathsSpec) -> OpenOptions<'a> {
+        OpenOptions {
+            timeout: spec.net.timeout,
+            extra_roots: &spec.net.extra_roots,
+            allow_plaintext: spec.net.allow_plaintext,
+            transcript: self.transcript.clone(),
+            scrub: spec.scrub.clone(),
+        }
+    }
+
     fn into_result(self, mut r: PathResult) -> PathResult {
         r.endpoint = Some(self.endpoint);
         r.exchange = self.transcript.lines();
@@ -184,8 +196,107 @@ async fn open_with(
     Result<(Session, Capabilities), Failure>,
     Option<ClientAuthSeen>,
 ) {
-    let mut seen = None;
-    let r = open_inner(spec, resolver, probe, host, port, tls, auth, &mut seen).await;
+    let mut seen: Option<ClientAuthSeen> = None;
+    let r = async {
+        let addrs = match crate::net::resolver::literal(host) {
+            Some(ip) => vec![ip],
+            None => resolver.addresses(host).await.map_err(|e| Failure {
+                code: e.code().to_string(),
+                why: e.to_string(),
+                reached: false,
+                silent: true,
+            })?,
+        };
+        let ep = Endpoint {
+            protocol: Protocol::Smtp,
+            host: host.to_string(),
+            port,
+            tls,
+            source: "paths",
+        };
+        let o = probe.options(spec);
+        let opened = match auth {
+            ClientAuth::No => session::open(&ep, &addrs, &o).await,
+            ClientAuth::Watch => {
+                let (r, got) = session::open_as(&ep, &addrs, &o, spec.client_identity.as_deref()).await;
+                seen = got;
+                r
+            }
+        };
+        let mut s = match opened {
+            Ok(s) => s,
+            Err(OpenError::Tls { why, .. }) if seen.as_ref().is_some_and(|c| c.refused()) => {
+                return Err(Failure {
+                    code: client_cert_code(spec).to_string(),
+                    why: format!("TLS failed: {why}"),
+                    reached: true,
+                    silent: false,
+                });
+            }
+            Err(e) => {
+                let (reached, silent) = match &e {
+                    OpenError::Connect { .. } => (false, true),
+                    OpenError::Net(NetError::Timeout { phase, .. }) => {
+                        (true, phase.contains("greeting"))
+                    }
+                    _ => (true, false),
+                };
+                let why = match &e {
+                    OpenError::Connect { why, .. } => why.clone(),
+                    OpenError::Net(n) => n.to_string(),
+                    OpenError::Tls { why, .. } => format!("TLS failed: {why}"),
+                    OpenError::StartTlsMissing { .. } => {
+                        "the server does not offer STARTTLS; nothing was sent without TLS (--allow-plaintext allows it)".to_string()
+                    }
+                    OpenError::Rejected { reply } => format!("the server refused: {reply}"),
+                    OpenError::ImplicitTlsPort => "the port speaks TLS at once".to_string(),
+                };
+                return Err(Failure {
+                    code: e.code().to_string(),
+                    why,
+                    reached,
+                    silent,
+                });
+            }
+        };
+        let asked = seen.as_ref().is_some_and(|c| c.asked());
+        let net = |e: NetError| {
+            match e {
+            NetError::Io { .. } | NetError::Closed { .. } if asked => Failure {
+                code: client_cert_code(spec).to_string(),
+                why: format!(
+                    "the server asked for a client certificate and ended the connection right after the TLS handshake ({e})"
+                ),
+                reached: true,
+                silent: false,
+            },
+            e => Failure {
+                code: e.code().to_string(),
+                why: e.to_string(),
+                reached: true,
+                silent: false,
+            },
+        }
+        };
+        s.conn
+            .send(&format!("EHLO {EHLO_NAME}"), "sending EHLO")
+            .await
+            .map_err(net)?;
+        let ehlo = read_reply(&mut s.conn, "waiting for the EHLO reply")
+            .await
+            .map_err(net)?;
+        if ehlo.code != 250 {
+            return Err(Failure {
+                code: "SERVER_PROTOCOL_ERROR".into(),
+                why: format!("EHLO refused: {}", ehlo.raw()),
+                reached: true,
+                silent: false,
+            });
+        }
+        let caps = Capabilities::from_ehlo(&ehlo);
+        Ok((s, caps))
+    }
+    .await;
     (r, seen)
 }
 
@@ -196,122 +307,6 @@ fn client_cert_code(spec: &PathsSpec) -> &'static str {
     } else {
         "CLIENT_CERTIFICATE_REQUIRED"
     }
-}
-
-#[allow(clippy::too_many_arguments)]
-async fn open_inner(
-    spec: &PathsSpec,
-    resolver: &Resolver,
-    probe: &Probe,
-    host: &str,
-    port: u16,
-    tls: TlsMode,
-    auth: ClientAuth,
-    seen: &mut Option<ClientAuthSeen>,
-) -> Result<(Session, Capabilities), Failure> {
-    let addrs = match crate::net::resolver::literal(host) {
-        Some(ip) => vec![ip],
-        None => resolver.addresses(host).await.map_err(|e| Failure {
-            code: e.code().to_string(),
-            why: e.to_string(),
-            reached: false,
-            silent: true,
-        })?,
-    };
-    let ep = Endpoint {
-        protocol: Protocol::Smtp,
-        host: host.to_string(),
-        port,
-        tls,
-        source: "paths",
-    };
-    let o = OpenOptions {
-        timeout: spec.net.timeout,
-        extra_roots: &spec.net.extra_roots,
-        allow_plaintext: spec.net.allow_plaintext,
-        transcript: probe.transcript.clone(),
-        scrub: spec.scrub.clone(),
-    };
-    let opened = match auth {
-        ClientAuth::No => session::open(&ep, &addrs, &o).await,
-        ClientAuth::Watch => {
-            let (r, got) = session::open_as(&ep, &addrs, &o, spec.client_identity.as_deref()).await;
-            *seen = got;
-            r
-        }
-    };
-    let mut s = match opened {
-        Ok(s) => s,
-        Err(OpenError::Tls { why, .. }) if seen.as_ref().is_some_and(|c| c.refused()) => {
-            return Err(Failure {
-                code: client_cert_code(spec).to_string(),
-                why: format!("TLS failed: {why}"),
-                reached: true,
-                silent: false,
-            });
-        }
-        Err(e) => {
-            let (reached, silent) = match &e {
-                OpenError::Connect { .. } => (false, true),
-                OpenError::Net(NetError::Timeout { phase, .. }) => {
-                    (true, phase.contains("greeting"))
-                }
-                _ => (true, false),
-            };
-            let why = match &e {
-                OpenError::Connect { why, .. } => why.clone(),
-                OpenError::Net(n) => n.to_string(),
-                OpenError::Tls { why, .. } => format!("TLS failed: {why}"),
-                OpenError::StartTlsMissing { .. } => {
-                    "the server does not offer STARTTLS; nothing was sent without TLS (--allow-plaintext allows it)".to_string()
-                }
-                OpenError::Rejected { reply } => format!("the server refused: {reply}"),
-                OpenError::ImplicitTlsPort => "the port speaks TLS at once".to_string(),
-            };
-            return Err(Failure {
-                code: e.code().to_string(),
-                why,
-                reached,
-                silent,
-            });
-        }
-    };
-    let asked = seen.as_ref().is_some_and(|c| c.asked());
-    let net = |e: NetError| {
-        match e {
-        NetError::Io { .. } | NetError::Closed { .. } if asked => Failure {
-            code: client_cert_code(spec).to_string(),
-            why: format!(
-                "the server asked for a client certificate and ended the connection right after the TLS handshake ({e})"
-            ),
-            reached: true,
-            silent: false,
-        },
-        e => Failure {
-            code: e.code().to_string(),
-            why: e.to_string(),
-            reached: true,
-            silent: false,
-        },
-    }
-    };
-    s.conn
-        .send(&format!("EHLO {EHLO_NAME}"), "sending EHLO")
-        .await
-        .map_err(net)?;
-    let ehlo = read_reply(&mut s.conn, "waiting for the EHLO reply")
-        .await
-        .map_err(net)?;
-    if ehlo.code != 250 {
-        return Err(Failure {
-            code: "SERVER_PROTOCOL_ERROR".into(),
-            why: format!("EHLO refused: {}", ehlo.raw()),
-            reached: true,
-            silent: false,
-        });
-    }
-    let caps = Capabilities::from_ehlo(&ehlo);
-    Ok((s, caps))
 }
 
 /// Sends one command and reads its reply.
@@ -1349,18 +1344,9 @@ async fn probe_oauth(
     };
     ctx.token = Some(token);
     let session = match resolver.addresses(&ep.host).await {
-        Ok(addrs) => {
-            let o = OpenOptions {
-                timeout: spec.net.timeout,
-                extra_roots: &spec.net.extra_roots,
-                allow_plaintext: spec.net.allow_plaintext,
-                transcript: probe.transcript.clone(),
-                scrub: spec.scrub.clone(),
-            };
-            session::open(&ep, &addrs, &o)
-                .await
-                .map_err(|e| e.code().to_string())
-        }
+        Ok(addrs) => session::open(&ep, &addrs, &probe.options(spec))
+            .await
+            .map_err(|e| e.code().to_string()),
         Err(e) => Err(e.code().to_string()),
     };
     let opened = match session {

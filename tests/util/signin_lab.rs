@@ -31,21 +31,7 @@ pub struct Lab {
 impl Lab {
     pub fn new(script: Script, fixtures: &[&str]) -> Lab {
         let rt = tokio::runtime::Runtime::new().expect("runtime");
-        let pki = Pki::new().expect("pki");
-        let cert = pki.ca.issue(&["127.0.0.1"], Validity::Valid).expect("cert");
-        let mut tenants = HashMap::new();
-        tenants.insert(
-            "contoso.com".to_string(),
-            TenantKind::Managed {
-                brand: "Contoso".into(),
-                tenant_id: "00000000-c0de-4d0c-b0e5-000000000001".into(),
-            },
-        );
-        let identity = rt
-            .block_on(IdentityServer::start_scripted(&cert, tenants, script))
-            .expect("identity");
-        let platform = identity.platform.clone();
-        let check: TokenCheck = Arc::new(move |t: &str| platform.accepts(t));
+        let (pki, identity, check) = contoso_platform(&rt, script);
         let mut servers = Vec::new();
         for name in fixtures {
             let sc = Scenario::named(name).expect("fixture");
@@ -163,6 +149,31 @@ impl Lab {
             .flat_map(|(_, s)| s.stats().mismatches)
             .collect()
     }
+}
+
+/// The scripted identity platform on 127.0.0.1 (its certificate from a PKI of
+/// its own) knowing contoso.com's tenant, and the check that accepts only the
+/// tokens it issued.
+pub fn contoso_platform(
+    rt: &tokio::runtime::Runtime,
+    script: Script,
+) -> (Pki, IdentityServer, TokenCheck) {
+    let pki = Pki::new().expect("pki");
+    let cert = pki.ca.issue(&["127.0.0.1"], Validity::Valid).expect("cert");
+    let mut tenants = HashMap::new();
+    tenants.insert(
+        "contoso.com".to_string(),
+        TenantKind::Managed {
+            brand: "Contoso".into(),
+            tenant_id: "00000000-c0de-4d0c-b0e5-000000000001".into(),
+        },
+    );
+    let identity = rt
+        .block_on(IdentityServer::start_scripted(&cert, tenants, script))
+        .expect("identity");
+    let platform = identity.platform.clone();
+    let check: TokenCheck = Arc::new(move |t: &str| platform.accepts(t));
+    (pki, identity, check)
 }
 
 pub fn check<'a>(v: &'a serde_json::Value, id: &str) -> &'a serde_json::Value {
