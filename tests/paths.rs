@@ -664,6 +664,34 @@ fn client_cert(
     }
 }
 
+/// `paths --external-recipient` against an MX that asks for (and requires) a
+/// client certificate of the lab's devices CA when `requires` names its TLS
+/// (Some(true): TLS 1.2 only), else plays `eop-connector-not-matched`;
+/// with a certificate ending on `cert`'s date (its key apart when `cert`'s
+/// flag is set) or none. The run, and the key's PEM (empty: none).
+fn run_cert_lab(
+    requires: Option<bool>,
+    cert: Option<((i32, u8, u8), bool)>,
+) -> (Run, std::sync::Mutex<String>) {
+    let key = std::sync::Mutex::new(String::new());
+    let mx = match requires {
+        Some(tls12) => Mx::RequiresClientCert("eop-connector-ok", tls12),
+        None => Mx::Plays("eop-connector-not-matched"),
+    };
+    let r = run_lab_with(
+        mx,
+        Some("hve-reachable"),
+        Some("exo-submission-reachable"),
+        &["--external-recipient", EXTERNAL],
+        "json",
+        |lab, dir| match cert {
+            Some((end, split)) => client_cert(lab, dir, end, split, &key),
+            None => Vec::new(),
+        },
+    );
+    (r, key)
+}
+
 fn no_key_in(r: &Run, key: &std::sync::Mutex<String>) {
     let key = key.lock().expect("lock").clone();
     assert!(!key.is_empty());
@@ -680,15 +708,7 @@ fn no_key_in(r: &Run, key: &std::sync::Mutex<String>) {
 #[test]
 fn a_connector_that_requires_a_client_certificate_accepts_the_one_presented() {
     for tls12 in [false, true] {
-        let key = std::sync::Mutex::new(String::new());
-        let r = run_lab_with(
-            Mx::RequiresClientCert("eop-connector-ok", tls12),
-            Some("hve-reachable"),
-            Some("exo-submission-reachable"),
-            &["--external-recipient", EXTERNAL],
-            "json",
-            |lab, dir| client_cert(lab, dir, (2099, 1, 1), false, &key),
-        );
+        let (r, key) = run_cert_lab(Some(tls12), Some(((2099, 1, 1), false)));
         assert!(r.mismatches().is_empty(), "{:?}", r.mismatches());
         assert_eq!(
             r.verdict("connector_relay"),
@@ -722,13 +742,7 @@ fn a_connector_that_requires_a_client_certificate_accepts_the_one_presented() {
 #[test]
 fn without_the_certificate_the_same_connector_refuses_and_says_why() {
     for tls12 in [false, true] {
-        let r = run_lab(
-            Mx::RequiresClientCert("eop-connector-ok", tls12),
-            Some("hve-reachable"),
-            Some("exo-submission-reachable"),
-            &["--external-recipient", EXTERNAL],
-            "json",
-        );
+        let (r, _) = run_cert_lab(Some(tls12), None);
         for p in ["direct_send", "connector_relay"] {
             assert_eq!(
                 r.verdict(p),
@@ -748,15 +762,7 @@ fn without_the_certificate_the_same_connector_refuses_and_says_why() {
 
 #[test]
 fn an_expired_client_certificate_is_refused_and_called_expired() {
-    let key = std::sync::Mutex::new(String::new());
-    let r = run_lab_with(
-        Mx::RequiresClientCert("eop-connector-ok", false),
-        Some("hve-reachable"),
-        Some("exo-submission-reachable"),
-        &["--external-recipient", EXTERNAL],
-        "json",
-        |lab, dir| client_cert(lab, dir, (2021, 1, 1), true, &key),
-    );
+    let (r, key) = run_cert_lab(Some(false), Some(((2021, 1, 1), true)));
     assert_eq!(
         r.verdict("connector_relay"),
         (s("blocked"), s("CLIENT_CERTIFICATE_REFUSED")),
@@ -774,20 +780,12 @@ fn an_expired_client_certificate_is_refused_and_called_expired() {
 
 #[test]
 fn a_client_certificate_ending_within_30_days_is_called_expiring() {
-    let key = std::sync::Mutex::new(String::new());
     let end = chrono::Utc::now().date_naive() + chrono::Days::new(12);
     let ymd = {
         use chrono::Datelike as _;
         (end.year(), end.month() as u8, end.day() as u8)
     };
-    let r = run_lab_with(
-        Mx::RequiresClientCert("eop-connector-ok", false),
-        Some("hve-reachable"),
-        Some("exo-submission-reachable"),
-        &["--external-recipient", EXTERNAL],
-        "json",
-        |lab, dir| client_cert(lab, dir, ymd, true, &key),
-    );
+    let (r, key) = run_cert_lab(Some(false), Some((ymd, true)));
     assert_eq!(r.code, Some(0), "{}", r.json);
     let c = &r.path("connector_relay")["client_certificate"];
     assert_eq!(c["expiring"], true, "{c}");
@@ -807,15 +805,7 @@ fn a_client_certificate_ending_within_30_days_is_called_expiring() {
 
 #[test]
 fn a_server_that_does_not_ask_is_not_shown_the_certificate() {
-    let key = std::sync::Mutex::new(String::new());
-    let r = run_lab_with(
-        Mx::Plays("eop-connector-not-matched"),
-        Some("hve-reachable"),
-        Some("exo-submission-reachable"),
-        &["--external-recipient", EXTERNAL],
-        "json",
-        |lab, dir| client_cert(lab, dir, (2099, 1, 1), false, &key),
-    );
+    let (r, key) = run_cert_lab(None, Some(((2099, 1, 1), false)));
     assert_eq!(
         r.verdict("connector_relay"),
         (s("blocked"), s("CONNECTOR_NOT_MATCHED"))
