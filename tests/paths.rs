@@ -1083,45 +1083,8 @@ fn browser_sign_in_on_the_loopback_then_one_xoauth2_login() {
     };
     // The browser: the authorize address (verified TLS), then its redirect to
     // the loopback address the run listens on.
-    let rest = url.strip_prefix("https://").expect("https");
-    let (authority, path) = rest.split_at(rest.find('/').expect("path"));
-    let port: u16 = authority
-        .rsplit(':')
-        .next()
-        .and_then(|p| p.parse().ok())
-        .expect("port");
-    let route = mailbox_doctor::net::http::Route::Direct(vec!["127.0.0.1".parse().expect("ip")]);
-    let resp =
-        o.rt.block_on(mailbox_doctor::net::http::get_https(
-            &route,
-            "127.0.0.1",
-            port,
-            path,
-            &[o.pki.ca.der()],
-            Duration::from_secs(5),
-        ))
-        .expect("authorize");
-    assert_eq!(resp.status, 302, "{resp:?}");
-    let location = resp
-        .headers
-        .iter()
-        .find(|(k, _)| k == "location")
-        .map(|(_, v)| v.clone())
-        .expect("location");
-    let rest = location
-        .strip_prefix("http://127.0.0.1:")
-        .expect("loopback");
-    let (lport, lpath) = rest.split_at(rest.find('/').expect("path"));
-    let lport: u16 = lport.parse().expect("port");
-    let status = o.rt.block_on(async {
-        let mut tcp = tokio::net::TcpStream::connect(("127.0.0.1", lport))
-            .await
-            .expect("connect");
-        mailbox_doctor::net::http::get(&mut tcp, "127.0.0.1", lpath, Duration::from_secs(5))
-            .await
-            .expect("redirect answered")
-            .status
-    });
+    let location = util::signin_lab::authorize_on(&o.rt, &o.pki.ca.der(), &url);
+    let status = util::signin_lab::follow_on(&o.rt, &location);
     assert_eq!(status, 200);
     let mut rest_err = String::new();
     let _ = std::io::Read::read_to_string(&mut err, &mut rest_err);

@@ -238,6 +238,11 @@ pub fn start_browser_with(
 /// Plays the browser: GET the authorize address (verified TLS), and return the
 /// redirect's target.
 pub fn authorize(lab: &Lab, url: &str) -> String {
+    authorize_on(&lab.rt, &lab.pki.ca.der(), url)
+}
+
+/// `authorize` for a platform whose certificate `ca_der` issued.
+pub fn authorize_on(rt: &tokio::runtime::Runtime, ca_der: &[u8], url: &str) -> String {
     let rest = url.strip_prefix("https://").expect("https");
     let (authority, path) = rest.split_at(rest.find('/').expect("path"));
     let port: u16 = authority
@@ -246,14 +251,13 @@ pub fn authorize(lab: &Lab, url: &str) -> String {
         .and_then(|p| p.parse().ok())
         .expect("port");
     let route = mailbox_doctor::net::http::Route::Direct(vec!["127.0.0.1".parse().expect("ip")]);
-    let resp = lab
-        .rt
+    let resp = rt
         .block_on(mailbox_doctor::net::http::get_https(
             &route,
             "127.0.0.1",
             port,
             path,
-            &[lab.pki.ca.der()],
+            &[ca_der.to_vec()],
             Duration::from_secs(5),
         ))
         .expect("authorize");
@@ -267,12 +271,17 @@ pub fn authorize(lab: &Lab, url: &str) -> String {
 
 /// Plays the browser following a redirect to the loopback address.
 pub fn follow(lab: &Lab, location: &str) -> u16 {
+    follow_on(&lab.rt, location)
+}
+
+/// `follow` on any runtime.
+pub fn follow_on(rt: &tokio::runtime::Runtime, location: &str) -> u16 {
     let rest = location
         .strip_prefix("http://127.0.0.1:")
         .expect("loopback");
     let (port, path) = rest.split_at(rest.find('/').expect("path"));
     let port: u16 = port.parse().expect("port");
-    lab.rt.block_on(async {
+    rt.block_on(async {
         let mut tcp = tokio::net::TcpStream::connect(("127.0.0.1", port))
             .await
             .expect("connect");
