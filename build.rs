@@ -31,6 +31,7 @@ const KNOWLEDGE: &[&str] = &[
     "vocab-network",
     "vocab-mail",
     "vocab-oauth",
+    "questions",
 ];
 
 fn knowledge_to_json() {

@@ -2,13 +2,13 @@
 //!
 //! The order is the catalogue's `rank` (lower is more fundamental: a DNS failure
 //! before a TLS failure before a policy block before a wrong password), then
-//! severity. Placeholders `{user}`, `{domain}`, `{host}` and `{port}` in fixes and
+//! severity; a finding marked as a second reading comes after all the others. Placeholders `{user}`, `{domain}`, `{host}` and `{port}` in fixes and
 //! admin commands are filled in here, so every renderer shows the same text. A
 //! finding that carries its own fix (the published port, the expected length)
 //! gives the diagnosis that fix in place of the catalogue's general one.
 
 use crate::knowledge::Knowledge;
-use crate::report::model::Diagnosis;
+use crate::report::model::{Answer, Diagnosis, Question};
 use crate::vocab::{Actor, CheckId, Endpoint, Finding, OverallStatus, Severity, Status};
 
 /// Builds the ordered diagnosis list from the findings of every check.
@@ -19,12 +19,13 @@ pub fn diagnose(
     domain: Option<&str>,
     endpoints: &[Endpoint],
 ) -> Vec<Diagnosis> {
-    let mut out: Vec<(u32, Diagnosis)> = Vec::new();
+    let mut out: Vec<((bool, u32), Diagnosis)> = Vec::new();
     for (check, f) in findings {
         if f.severity == Severity::Info {
             continue;
         }
-        if let Some((_, d)) = out.iter_mut().find(|(_, d)| d.code == f.code) {
+        if let Some((key, d)) = out.iter_mut().find(|(_, d)| d.code == f.code) {
+            key.0 &= f.second;
             d.severity = d.severity.max(f.severity);
             if let Some(fix) = f.fix.as_deref().filter(|x| !d.fix.contains(*x)) {
                 d.fix = format!("{} {fix}", d.fix);
@@ -67,7 +68,7 @@ pub fn diagnose(
                 },
             ),
         };
-        out.push((rank, d));
+        out.push(((f.second, rank), d));
     }
     out.sort_by(|(ra, a), (rb, b)| ra.cmp(rb).then(b.severity.cmp(&a.severity)));
     out.into_iter().map(|(_, d)| d).collect()
@@ -113,6 +114,27 @@ pub fn fill(s: &str, user: &str, domain: Option<&str>, server: Option<&Endpoint>
 /// The overall status: critical beats unknown (the tool's own failure) beats
 /// warning. A check that warned or failed (it could not test what it was asked
 /// to, or found something) never leaves the run OK.
+/// When the root cause is not the only reading left: the question that tells
+/// it from the first other diagnosis it has a question with (questions.toml).
+pub fn question(kb: &Knowledge, diagnoses: &[Diagnosis], user: &str) -> Option<Question> {
+    let (root, rest) = diagnoses.split_first()?;
+    rest.iter().find_map(|other| {
+        let q = kb.question(&root.code, &other.code)?;
+        Some(Question {
+            between: [root.code.clone(), other.code.clone()],
+            ask: fill(&q.ask, user, None, None),
+            answers: q
+                .answer
+                .iter()
+                .map(|a| Answer {
+                    says: a.says.clone(),
+                    means: a.means.clone(),
+                })
+                .collect(),
+        })
+    })
+}
+
 pub fn overall(diagnoses: &[Diagnosis], statuses: &[Status]) -> OverallStatus {
     if diagnoses.iter().any(|d| d.severity == Severity::Critical) {
         OverallStatus::Critical

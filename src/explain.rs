@@ -78,6 +78,9 @@ pub fn explain(kb: &Knowledge, text: &str) -> Explanation {
             })
             .collect(),
         matched: read.readings.iter().map(|r| r.id.clone()).collect(),
+        question: recognised
+            .then(|| crate::diagnose::question(kb, &diagnosis, "<user>"))
+            .flatten(),
         diagnosis,
     }
 }

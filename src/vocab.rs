@@ -190,6 +190,10 @@ pub struct Finding {
     /// catalogue's general fix (the expected length, the published port).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fix: Option<String>,
+    /// A second reading: ranked after every diagnosis that is not one, whatever
+    /// its catalogue rank (a certain fact of the server comes first).
+    #[serde(skip)]
+    pub second: bool,
 }
 
 impl Finding {
@@ -200,7 +204,12 @@ impl Finding {
             message: message.into(),
             evidence: None,
             fix: None,
+            second: false,
         }
+    }
+    pub fn as_second_reading(mut self) -> Self {
+        self.second = true;
+        self
     }
     pub fn with_evidence(mut self, evidence: impl Into<String>) -> Self {
         self.evidence = Some(evidence.into());

@@ -166,6 +166,64 @@ fn bare_imap_login_failed_gives_generic_first_then_the_exchange_reading() {
 }
 
 #[test]
+fn two_readings_left_come_with_the_question_that_tells_them_apart() {
+    // Exchange's bare 5.7.3: a refused way of logging in, or a wrong password.
+    let (v, _) = explain_json("535 5.7.3 Authentication unsuccessful");
+    let q = &v["question"];
+    assert_eq!(q["between"][0], "M365_AUTH_UNSUCCESSFUL", "{v}");
+    assert_eq!(q["between"][1], "BAD_CREDENTIALS");
+    assert!(
+        q["ask"]
+            .as_str()
+            .unwrap_or("")
+            .contains("outlook.office.com"),
+        "{q}"
+    );
+    let means: Vec<&str> = q["answers"]
+        .as_array()
+        .expect("answers")
+        .iter()
+        .filter_map(|a| a["means"].as_str())
+        .collect();
+    assert_eq!(means, ["M365_AUTH_UNSUCCESSFUL", "BAD_CREDENTIALS"]);
+    // The text report says both readings and the question, after the root cause.
+    let out = bin()
+        .args(["explain", "A1 NO LOGIN failed."])
+        .output()
+        .expect("runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let two = text
+        .find("Two readings: BAD_CREDENTIALS or M365_IMAP_BASIC_AUTH_RETIRED")
+        .expect(&text);
+    assert!(text.find("Root cause: BAD_CREDENTIALS").expect(&text) < two);
+    assert!(
+        two < text
+            .find("Also: M365_IMAP_BASIC_AUTH_RETIRED")
+            .expect(&text)
+    );
+    assert!(text.contains("Is the mailbox in Microsoft 365"), "{text}");
+    // One reading: no question.
+    let (v, _) = explain_json("x509: certificate has expired or is not yet valid");
+    assert!(v.get("question").is_none(), "{v}");
+}
+
+#[test]
+fn an_aadsts_number_names_the_cause_that_invalid_grant_only_classes() {
+    let text = r#"{"error":"invalid_grant","error_description":"AADSTS50076: Due to a configuration change made by your administrator, or because you moved to a new location, you must use multi-factor authentication to access '00000003-0000-0000-c000-000000000000'."}"#;
+    let (v, _) = explain_json(text);
+    let codes: Vec<&str> = v["diagnosis"]
+        .as_array()
+        .expect("diagnoses")
+        .iter()
+        .filter_map(|d| d["code"].as_str())
+        .collect();
+    assert_eq!(codes, ["MFA_REQUIRED"], "{v}");
+    // Without a number, the RFC 6749 error is the reading.
+    let (v, _) = explain_json(r#"{"error":"invalid_grant","error_description":"Bad Request"}"#);
+    assert_eq!(v["diagnosis"][0]["code"], "OAUTH_GRANT_EXPIRED", "{v}");
+}
+
+#[test]
 fn text_as_argument_works_like_stdin() {
     let out = bin()
         .args([

@@ -31,6 +31,7 @@ fn sample() -> Report {
     )
     .with_evidence(reply);
     Report {
+        question: None,
         schema_version: 1,
         tool: Tool {
             name: "mailbox-doctor",

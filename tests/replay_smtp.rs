@@ -170,3 +170,28 @@ C: * LOGOUT
     assert!(ms("smtp") < 1500, "smtp waited: {} ms\n{v}", ms("smtp"));
     assert!(ms("imap") >= 2500, "imap: {} ms", ms("imap"));
 }
+
+#[test]
+fn smtp_auth_off_for_the_tenant_says_turning_it_back_on_is_a_stopgap_for_a_password() {
+    use mailbox_doctor::sim::replay::Scenario;
+    let sc = Scenario::named("exo-smtp-tenant-disabled").expect("fixture");
+    for (now, words) in [
+        ("2026-12-07", "24 days left"),
+        (
+            "2027-01-15",
+            "off by default for existing tenants since 2026-12-31",
+        ),
+    ] {
+        let r = run(&sc, Some(PW), &["--now", now]);
+        let codes = r.codes();
+        assert_eq!(codes[0], "M365_SMTP_AUTH_DISABLED_TENANT", "{codes:?}");
+        assert!(
+            codes.contains(&"M365_SMTP_BASIC_AUTH_SUNSET".to_string()),
+            "{codes:?}"
+        );
+        let msgs = r.check("smtp")["findings"].to_string();
+        assert!(msgs.contains(words), "{now}: {msgs}");
+        assert!(msgs.contains("--sign-in device"), "{msgs}");
+        assert_eq!(r.auth_attempts, 1);
+    }
+}

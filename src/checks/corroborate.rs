@@ -76,11 +76,41 @@ fn settings(ctx: &Ctx, results: &[(CheckId, &mut CheckResult)], add: &mut Vec<(C
         } else {
             Severity::Info
         };
-        let f =
+        let mut f =
             Finding::new("SERVER_SETTINGS_DIFFER", severity, diff.message(ep)).with_fix(diff.fix());
+        if own_server(ctx, ep, tls) {
+            f = f.as_second_reading();
+        }
         let to = if tls.is_some() { CheckId::Tls } else { id };
         add.push((to, f));
     }
+}
+
+/// Failures that are facts of the server itself, whoever's mailbox it holds.
+const SERVER_FACTS: &[&str] = &["TLS_PROTOCOL_TOO_OLD"];
+
+/// The server the user named failed in a way that is a fact of that server (it
+/// speaks only TLS 1.0), and its greeting shows a mail server of its own, not the
+/// provider's: a mailbox may well live there (a hybrid on-premises Exchange), so
+/// the failure is certain and the published settings only a second reading.
+fn own_server(ctx: &Ctx, ep: &crate::vocab::Endpoint, tls: Option<&CheckResult>) -> bool {
+    let Some(tls) = tls else {
+        return false;
+    };
+    let at = format!("{}:", super::tls::at(ep));
+    let server_fact = tls
+        .findings
+        .iter()
+        .any(|f| SERVER_FACTS.contains(&f.code.as_str()) && f.message.starts_with(&at));
+    let greetings = ctx.shared.greetings.peek().unwrap_or_default();
+    let own_greeting = greetings.iter().any(|(p, fp)| {
+        *p == ep.protocol
+            && fp
+                .as_deref()
+                .and_then(|fp| crate::knowledge::provider_for_fingerprint(ctx.kb, fp))
+                .is_none_or(|provider| provider != ctx.target.provider)
+    });
+    server_fact && own_greeting
 }
 
 /// A password refused where the domain's autoconfig lists only OAuth2.

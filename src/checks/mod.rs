@@ -230,19 +230,31 @@ fn refusal_of_a_fitting_token(
     Some(Finding::new(code, Severity::Critical, message).with_evidence(reply.to_string()))
 }
 
-/// The dated verdict for a password login that worked on Exchange Online over SMTP.
-pub fn smtp_sunset_finding(ctx: &Ctx) -> Option<Finding> {
+/// The dated verdict for a password login on Exchange Online over SMTP: one that
+/// worked (`worked`), or one refused because SMTP AUTH is off for the tenant or
+/// the mailbox, where turning it back on is only a stopgap for a password.
+pub fn smtp_sunset_finding(ctx: &Ctx, worked: bool) -> Option<Finding> {
     let off = ctx.kb.fact("exo-smtp-basic-auth-default-off")?;
     let days = (off.date - ctx.today).num_days();
-    let message = if days > 0 {
-        format!(
+    let user = &ctx.target.user;
+    let way_out = format!(
+        "the lasting way is OAuth (`mailbox-doctor check {user} --sign-in device` proves it), or for a device without OAuth, the paths `mailbox-doctor paths {user}` tests"
+    );
+    let message = match (worked, days > 0) {
+        (true, true) => format!(
             "SMTP AUTH with a password works for this mailbox today. Microsoft disables it by default for existing tenants at the end of December 2026 ({days} days left; admins can re-enable it); the final removal date is to be announced in the second half of 2027"
-        )
-    } else {
-        format!(
+        ),
+        (true, false) => format!(
             "SMTP AUTH with a password still works for this mailbox, although Microsoft disabled it by default for existing tenants on {} (an admin has re-enabled it); the final removal date is to be announced in the second half of 2027",
             off.date
-        )
+        ),
+        (false, true) => format!(
+            "Turning SMTP AUTH back on lets a password log in only for a while: Microsoft disables password SMTP AUTH by default for existing tenants at the end of December 2026 ({days} days left), and removes it at a date to be announced in the second half of 2027; {way_out}"
+        ),
+        (false, false) => format!(
+            "Turning SMTP AUTH back on lets a password log in only until Microsoft removes password SMTP AUTH (off by default for existing tenants since {}; the removal date is to be announced in the second half of 2027); {way_out}",
+            off.date
+        ),
     };
     // Within --critical-days of the change the warning becomes critical.
     let severity = if days > 0 && days <= ctx.net.critical_days {

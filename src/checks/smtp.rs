@@ -134,7 +134,7 @@ async fn login(
     if reply.code == 235 {
         let mut findings = Vec::new();
         if is_exchange_online(ctx, fp) {
-            findings.extend(smtp_sunset_finding(ctx));
+            findings.extend(smtp_sunset_finding(ctx, true));
         }
         let status = CheckResult::status_from(&findings);
         return CheckResult::new(status, format!("AUTH {mech} accepted: {}", reply.text()))
@@ -147,8 +147,15 @@ async fn login(
     };
     let f = reply_finding(ctx, Protocol::Smtp, &reply.raw(), fp, fallback);
     let summary = format!("AUTH {mech} refused: {}", crate::net::excerpt(&reply.raw()));
-    CheckResult::new(CheckResult::status_from(std::slice::from_ref(&f)), summary)
-        .with_findings(vec![f])
+    let switched_off = [
+        "M365_SMTP_AUTH_DISABLED_TENANT",
+        "M365_SMTP_AUTH_DISABLED_MAILBOX",
+    ];
+    let mut findings = vec![f];
+    if switched_off.contains(&findings[0].code.as_str()) && is_exchange_online(ctx, fp) {
+        findings.extend(smtp_sunset_finding(ctx, false));
+    }
+    CheckResult::new(CheckResult::status_from(&findings), summary).with_findings(findings)
 }
 
 /// AUTH XOAUTH2 with the token as initial response; a 334 error challenge (Google

@@ -36,7 +36,7 @@ impl Check for Tls {
 const PROTOCOLS: [Protocol; 3] = [Protocol::Smtp, Protocol::Imap, Protocol::Pop];
 
 /// A line of evidence for one endpoint.
-fn at(ep: &Endpoint) -> String {
+pub(super) fn at(ep: &Endpoint) -> String {
     format!(
         "{} {}:{}",
         ep.protocol.as_str().to_ascii_uppercase(),
@@ -121,7 +121,17 @@ async fn connect_all(ctx: &Ctx) -> CheckResult {
                 Err(e) => {
                     let why = describe(ep, &e);
                     ctx.shared.give_session(ep.protocol, Err(why.clone()));
-                    (ep, Err(Some(e)), why, None)
+                    // A greeting before a failed STARTTLS still says who answered.
+                    let fp = match &e {
+                        OpenError::Tls {
+                            greeting: Some(g), ..
+                        } => Some(
+                            crate::knowledge::matcher::fingerprint(ctx.kb, ep.protocol, g)
+                                .map(str::to_string),
+                        ),
+                        _ => None,
+                    };
+                    (ep, Err(Some(e)), why, fp)
                 }
             }
         }
@@ -294,7 +304,9 @@ fn describe(ep: &Endpoint, e: &OpenError) -> String {
     match e {
         OpenError::Connect { why, .. } => format!("{where_}: {why}"),
         OpenError::Net(n) => format!("{where_}: {n}"),
-        OpenError::Tls { failure, why, chain } => {
+        OpenError::Tls {
+            failure, why, chain, ..
+        } => {
             let leaf = chain.first();
             match failure {
                 TlsFailure::Expired => format!(

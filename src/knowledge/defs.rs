@@ -82,6 +82,10 @@ pub struct SignatureDef {
     /// A last resort: dropped when a more specific signature matches too.
     #[serde(default)]
     pub fallback: bool,
+    /// An umbrella error (RFC 6749's `invalid_grant`) whose cause an AADSTS
+    /// number in the same text names: dropped when entra.toml reads one.
+    #[serde(default)]
+    pub umbrella: bool,
     /// The exact reply as seen in the source.
     pub example: String,
     pub source: String,
@@ -168,6 +172,25 @@ pub struct ContextDef {
     /// A real text showing the context, quoted exactly from `source`.
     pub example: String,
     pub source: String,
+}
+
+/// The one question that tells two remaining readings apart
+/// (checks/questions.toml).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QuestionDef {
+    /// The two diagnosis codes, in either order.
+    pub between: [String; 2],
+    pub ask: String,
+    pub answer: Vec<AnswerDef>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AnswerDef {
+    pub says: String,
+    /// One of `between`.
+    pub means: String,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]

@@ -31,6 +31,7 @@ const SIGNATURES: &[(&str, &str)] = &[
 ];
 const STANDARDS: &str = kb_file!("standards");
 const CONTEXTS: &str = kb_file!("context");
+const QUESTIONS: &str = kb_file!("questions");
 const PROVIDERS: &str = kb_file!("providers");
 const FACTS: &str = kb_file!("facts");
 const CREDENTIALS: &str = kb_file!("credentials");
@@ -82,6 +83,11 @@ struct StandardsFile {
 #[serde(deny_unknown_fields)]
 struct ContextsFile {
     context: Vec<ContextDef>,
+}
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct QuestionsFile {
+    question: Vec<QuestionDef>,
 }
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -352,6 +358,7 @@ impl Knowledge {
         }
 
         let contexts = load_contexts(&|code| by_code.contains_key(code))?;
+        let questions = load_questions(&|code| by_code.contains_key(code))?;
 
         let entra = super::entra::Entra::build(
             parse("entra.toml", ENTRA)?,
@@ -374,8 +381,41 @@ impl Knowledge {
             fingerprints,
             hints,
             contexts,
+            questions,
         })
     }
+}
+
+/// questions.toml: each names two known diagnoses, once per pair, and answers
+/// that decide between exactly those two, each of them by some answer.
+fn load_questions(
+    diagnosis_exists: &dyn Fn(&str) -> bool,
+) -> Result<Vec<QuestionDef>, KnowledgeError> {
+    let f: QuestionsFile = parse("questions.toml", QUESTIONS)?;
+    let mut pairs = HashSet::new();
+    for q in &f.question {
+        let [a, b] = &q.between;
+        let what = format!("question between `{a}` and `{b}`");
+        let bad = |why: &str| Err(KnowledgeError::Invalid(format!("{what} {why}")));
+        if let Some(code) = q.between.iter().find(|c| !diagnosis_exists(c)) {
+            return bad(&format!("names unknown diagnosis `{code}`"));
+        }
+        if a == b || !pairs.insert((a.min(b).clone(), a.max(b).clone())) {
+            return bad("is not a pair, or is asked twice");
+        }
+        if q.ask.trim().is_empty() || q.answer.iter().any(|x| x.says.trim().is_empty()) {
+            return bad("needs the question and every answer in words");
+        }
+        if q.answer.iter().any(|x| !q.between.contains(&x.means))
+            || !q
+                .between
+                .iter()
+                .all(|c| q.answer.iter().any(|x| &x.means == c))
+        {
+            return bad("needs answers that mean one of the two, and each of them");
+        }
+    }
+    Ok(f.question)
 }
 
 fn load_contexts(diagnosis_exists: &dyn Fn(&str) -> bool) -> Result<Vec<Context>, KnowledgeError> {
@@ -538,6 +578,7 @@ fn standard_signature(std: StandardDef) -> Result<SignatureDef, KnowledgeError> 
         fingerprint: None,
         diagnosis: std.diagnosis,
         fallback: false,
+        umbrella: false,
         example: std.meaning,
         source: std.source,
         standard: true,

@@ -43,6 +43,8 @@ pub struct Knowledge {
     pub hints: Vec<Hint>,
     /// What a pasted text shows around an error, and how it changes the reading.
     pub contexts: Vec<Context>,
+    /// The question that tells two remaining readings apart.
+    pub questions: Vec<QuestionDef>,
     /// AADSTS codes and sign-in log client apps.
     pub entra: entra::Entra,
 }

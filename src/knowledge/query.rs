@@ -17,6 +17,13 @@ impl Knowledge {
         self.facts.iter().find(|f| f.id == id)
     }
 
+    /// The question that tells the diagnoses `a` and `b` apart, in either order.
+    pub fn question(&self, a: &str, b: &str) -> Option<&super::QuestionDef> {
+        self.questions.iter().find(|q| {
+            q.between.iter().any(|c| c == a) && q.between.iter().any(|c| c == b) && a != b
+        })
+    }
+
     /// What Microsoft documents for the AADSTS code `code`.
     pub fn entra(&self, code: u32) -> Option<&super::entra::EntraCode> {
         self.entra.code(code)

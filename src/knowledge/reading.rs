@@ -75,6 +75,10 @@ pub fn read_text<'a>(kb: &'a Knowledge, text: &str) -> TextReading<'a> {
         }
     }
     drop_weaker(&mut found);
+    // Microsoft's number names the cause an umbrella error only classes.
+    if found.iter().any(|c| c.source == "entra") {
+        found.retain(|c| !c.signature.is_some_and(|s| s.def.umbrella));
+    }
     for c in &mut found {
         if let Some(ctx) = contexts
             .iter()

@@ -48,6 +48,9 @@ pub enum OpenError {
         failure: TlsFailure,
         why: String,
         chain: Vec<CertInfo>,
+        /// The server's plaintext greeting, when it came before TLS (STARTTLS):
+        /// who the server is, though the handshake failed.
+        greeting: Option<String>,
     },
     /// STARTTLS is not offered (credentials will not be sent).
     StartTlsMissing {
@@ -134,7 +137,7 @@ async fn open_inner(
     if ep.tls == TlsMode::Implicit {
         let (c, info) = upgrade(conn, &ep.host, o, identity, seen)
             .await
-            .map_err(tls_err)?;
+            .map_err(|e| tls_err(e, None))?;
         conn = c;
         tls = Some(info);
     }
@@ -289,7 +292,7 @@ async fn open_inner(
     } = s;
     let (conn, info) = upgrade(conn, &ep.host, o, identity, seen)
         .await
-        .map_err(tls_err)?;
+        .map_err(|e| tls_err(e, Some(greeting.clone())))?;
     Ok(Session {
         conn,
         endpoint,
@@ -320,11 +323,15 @@ async fn upgrade(
     }
 }
 
-fn tls_err((failure, why, chain): (TlsFailure, String, Vec<CertInfo>)) -> OpenError {
+fn tls_err(
+    (failure, why, chain): (TlsFailure, String, Vec<CertInfo>),
+    greeting: Option<String>,
+) -> OpenError {
     OpenError::Tls {
         failure,
         why,
         chain,
+        greeting,
     }
 }
 

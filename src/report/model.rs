@@ -86,8 +86,28 @@ pub struct Report {
     pub checks: Vec<CheckReport>,
     pub diagnosis: Vec<Diagnosis>,
     pub metrics: Metrics,
+    /// The question that tells the root cause from another reading still
+    /// standing (checks/questions.toml).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub question: Option<Question>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub transcript: Option<Vec<Line>>,
+}
+
+/// Two readings remain: the one question whose answer decides between them.
+#[derive(Debug, Clone, Serialize)]
+pub struct Question {
+    /// The two diagnosis codes, the root cause first.
+    pub between: [String; 2],
+    pub ask: String,
+    pub answers: Vec<Answer>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Answer {
+    pub says: String,
+    /// The diagnosis code this answer decides for.
+    pub means: String,
 }
 
 /// A context a pasted text shows (knowledge base `context.toml`).
@@ -113,4 +133,7 @@ pub struct Explanation {
     /// Ids of the signatures that matched, best first.
     pub matched: Vec<String>,
     pub diagnosis: Vec<Diagnosis>,
+    /// When two readings remain: the question that tells them apart.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub question: Option<Question>,
 }

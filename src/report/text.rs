@@ -3,7 +3,7 @@
 //! status words carry the meaning, color only underlines it).
 
 use crate::knowledge::Knowledge;
-use crate::report::model::{CheckInfo, Diagnosis, Explanation, Report};
+use crate::report::model::{CheckInfo, Diagnosis, Explanation, Question, Report};
 use crate::vocab::{Actor, OverallStatus, Severity, Status};
 use colored::Colorize;
 use std::io::{self, Write};
@@ -184,6 +184,26 @@ fn diagnosis_block(
     writeln!(out)
 }
 
+/// Two readings remain: both named, and the question whose answer decides.
+fn question_block(out: &mut dyn Write, q: Option<&Question>, style: &Style) -> io::Result<()> {
+    let Some(q) = q else {
+        return Ok(());
+    };
+    writeln!(
+        out,
+        "{} {} or {}",
+        paint("Two readings:", style, |s| s.bold()),
+        q.between[0],
+        q.between[1]
+    )?;
+    field(out, "Ask", &q.ask, style)?;
+    for (i, a) in q.answers.iter().enumerate() {
+        let line = format!("{}: {}", a.says, a.means);
+        field(out, if i == 0 { "Answers" } else { "" }, &line, style)?;
+    }
+    writeln!(out)
+}
+
 pub fn render(report: &Report, out: &mut dyn Write, style: &Style) -> io::Result<()> {
     // The servers of the checks that ran (all of them when no protocol check did).
     let ran =
@@ -235,6 +255,9 @@ pub fn render(report: &Report, out: &mut dyn Write, style: &Style) -> io::Result
     writeln!(out)?;
     for (i, d) in report.diagnosis.iter().enumerate() {
         diagnosis_block(out, d, i == 0, Some(&report.target.provider), style)?;
+        if i == 0 {
+            question_block(out, report.question.as_ref(), style)?;
+        }
     }
     writeln!(
         out,
@@ -284,6 +307,9 @@ pub fn render_explanation(e: &Explanation, out: &mut dyn Write, style: &Style) -
     }
     for (i, d) in e.diagnosis.iter().enumerate() {
         diagnosis_block(out, d, i == 0, None, style)?;
+        if i == 0 {
+            question_block(out, e.question.as_ref(), style)?;
+        }
     }
     writeln!(out, "Status: {}", overall_word(e.status, style))
 }

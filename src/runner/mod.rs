@@ -378,7 +378,9 @@ pub fn build_report(ctx: &Ctx, mut ran: Vec<Ran>, took: Duration, with_transcrip
         })
         .collect();
     let target = reported_target(ctx);
+    let question = diagnose::question(ctx.kb, &diagnosis, &ctx.target.user);
     Report {
+        question,
         schema_version: SCHEMA_VERSION,
         tool: Tool::current(),
         metrics: metrics(ctx, &ran, &target),

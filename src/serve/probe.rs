@@ -249,6 +249,7 @@ pub fn timeout_report(
     let statuses: Vec<Status> = checks.iter().map(|c| c.status).collect();
     let status = crate::diagnose::overall(&diagnosis, &statuses);
     Report {
+        question: crate::diagnose::question(kb, &diagnosis, &probe.target.user),
         schema_version: SCHEMA_VERSION,
         tool: Tool::current(),
         target: probe.target.clone(),

@@ -25,6 +25,10 @@ pub enum Step {
     Send(String),
     Expect(String),
     Tls,
+    /// The handshake of a server that speaks only TLS 1.0 (`!tls 1.0`): it reads
+    /// the client's hello and answers with a TLS 1.0 ServerHello, as an old
+    /// server negotiating down does; a client that requires TLS 1.2 gives up.
+    Tls10,
     Close,
     Delay(Duration),
 }
@@ -121,6 +125,8 @@ impl Scenario {
                 steps.push(Step::Expect(c.to_string()));
             } else if line == "!tls" {
                 steps.push(Step::Tls);
+            } else if line == "!tls 1.0" {
+                steps.push(Step::Tls10);
             } else if line == "!close" {
                 steps.push(Step::Close);
             } else if let Some(ms) = line.strip_prefix("!delay ") {
@@ -128,7 +134,7 @@ impl Scenario {
                 steps.push(Step::Delay(Duration::from_millis(ms)));
             } else {
                 return Err(err(
-                    "expected `S: `, `C: `, `!tls`, `!close`, `!delay MS` or `# key: value`",
+                    "expected `S: `, `C: `, `!tls`, `!tls 1.0`, `!close`, `!delay MS` or `# key: value`",
                 ));
             }
         }
@@ -744,6 +750,10 @@ async fn play(
                     .map_err(|e| format!("TLS accept after STARTTLS: {e}"))?;
                 stream = BufReader::new(Box::new(s));
             }
+            Step::Tls10 => {
+                flown(flights);
+                return old_tls_hello(stream.into_inner(), timeout).await;
+            }
             Step::Close => return Ok(()),
             Step::Delay(d) => tokio::time::sleep(*d).await,
         }
@@ -774,6 +784,42 @@ async fn play(
 }
 
 /// Mismatch messages never repeat a client line that could hold a secret.
+/// Reads the client's hello record and answers as a server whose newest TLS is
+/// 1.0: a ServerHello with version 3.1 (TLS_RSA_WITH_AES_128_CBC_SHA, no
+/// extensions), then waits for the client to give up and close.
+async fn old_tls_hello(mut io: Box<dyn Io>, timeout: Duration) -> Result<(), String> {
+    let mut head = [0u8; 5];
+    tokio::time::timeout(timeout, io.read_exact(&mut head))
+        .await
+        .map_err(|_| "client sent no TLS hello".to_string())?
+        .map_err(|e| format!("read: {e}"))?;
+    if head[0] != 0x16 {
+        return Err(format!(
+            "expected a TLS handshake record, got type {}",
+            head[0]
+        ));
+    }
+    let len = usize::from(u16::from_be_bytes([head[3], head[4]]));
+    let mut body = vec![0u8; len.min(16 * 1024)];
+    tokio::time::timeout(timeout, io.read_exact(&mut body))
+        .await
+        .map_err(|_| "client's hello was cut short".to_string())?
+        .map_err(|e| format!("read: {e}"))?;
+    // ServerHello: type 2, 38 bytes: version 3.1, random, no session id, the
+    // suite 0x002f, no compression.
+    let mut hello = vec![0x02, 0x00, 0x00, 38, 0x03, 0x01];
+    hello.extend(std::iter::repeat_n(0x5a, 32));
+    hello.extend([0x00, 0x00, 0x2f, 0x00]);
+    let mut record = vec![0x16, 0x03, 0x01, 0x00, 42];
+    record.extend(hello);
+    io.write_all(&record)
+        .await
+        .map_err(|e| format!("write: {e}"))?;
+    let mut rest = [0u8; 512];
+    let _ = tokio::time::timeout(timeout, io.read(&mut rest)).await;
+    Ok(())
+}
+
 fn redact(pattern: &str, got: &str) -> String {
     if pattern.contains("<auth>") || is_auth_command(got) {
         "<a secret-bearing line>".into()
