@@ -828,6 +828,7 @@ fn client_certificate_files_are_checked_before_anything_is_sent() {
     let both_open = file(d, "open.pem", &format!("{}{}", c.cert, c.key), 0o644);
     let cert = file(d, "c.crt", &c.cert, 0o644);
     let key_open = file(d, "open.key", &c.key, 0o644);
+    let key = file(d, "c.key", &c.key, 0o600);
     let wrong_key = file(d, "wrong.key", &other.key, 0o600);
     let no_key = file(d, "nokey.pem", &c.cert, 0o600);
     let not_pem = file(d, "junk.pem", "not a certificate", 0o600);
@@ -842,6 +843,10 @@ fn client_certificate_files_are_checked_before_anything_is_sent() {
             "not the certificate's",
         ),
         (vec!["--client-certificate", &no_key], "--client-key"),
+        (
+            vec!["--client-certificate", &both_open, "--client-key", &key],
+            "open.pem",
+        ),
         (vec!["--client-certificate", &not_pem], "no certificate"),
     ];
     for (args, says) in cases {

@@ -71,6 +71,10 @@ fn client_identity(
         Some(k) => {
             let chain = input::read_regular_file(cert, MAX_PEM)
                 .map_err(|e| anyhow::anyhow!("--client-certificate: {e}"))?;
+            // A certificate file that holds a key too is a secret file all the same.
+            if memchr::memmem::find(&chain, b"PRIVATE KEY-----").is_some() {
+                input::private_file("--client-certificate", cert, MAX_PEM)?;
+            }
             let key_pem = input::private_file("--client-key", k, MAX_PEM)?;
             ClientIdentity::from_pem(&chain, Some(&key_pem)).map_err(bad)?
         }
