@@ -40,6 +40,7 @@ const CONTRACT: &[(&str, &[u32])] = &[
     ("ACCOUNT_NOT_IN_TENANT", &[50020, 16000, 90072]),
     ("ENTRA_INTERRUPT", &[50058, 50140, 50199, 50125, 81010]),
     ("TEMPORARY_SERVER_ERROR", &[90025]),
+    ("OAUTH_SIGN_IN_DECLINED", &[65004]),
 ];
 
 #[test]

@@ -94,6 +94,19 @@ summary "$prime" "priming burst (each a full check, 200 probes at once)" none ||
 burst=$(python3 scripts/bench/serve_burst.py "$port" burst "$BURST" 1)
 summary "$burst" "burst of ${BURST} concurrent scrapes of cached targets" all || problems=1
 echo "   RSS after: $(($(rss) / 1024)) MiB ($(rss) KiB)"
+# The same cached scrapes from a client in C (ApacheBench), whose own cost does
+# not count in the latencies as Python's does: one at a time (the server's own
+# time per scrape), then BURST at once, each on a connection of its own.
+if command -v ab >/dev/null 2>&1; then
+  url="http://127.0.0.1:$port/probe?target=user1%40contoso.com"
+  for c in 1 "$BURST"; do
+    ab -q -n "$BURST" -c "$c" "$url" >"$OUT/serve-ab-$c.txt" 2>&1 || problems=1
+    awk -v c="$c" '/^Failed requests/ { f = $3 } /^Non-2xx/ { n = $3 } /^  50%/ { p50 = $2 } /^  99%/ { p99 = $2 } /^ 100%/ { mx = $2 }
+      END { printf "   ab, %s cached scrapes, %s at a time: p50 %s ms, p99 %s ms, max %s ms; failed %s%s\n", '"$BURST"', c, p50, p99, mx, f, (n ? "; non-2xx " n : "") }' "$OUT/serve-ab-$c.txt"
+  done
+else
+  echo "   ab (apache2-utils) missing: the C client's figures were not taken"
+fi
 probes=$(python3 scripts/bench/serve_burst.py "$port" each "$PROBES" $((PRIME + 1)))
 summary "$probes" "probing scrapes, one after another" none || problems=1
 python3 - "$probes" "$MD_LAB_FLOOR" "$D" <<'PY'

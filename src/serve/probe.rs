@@ -158,12 +158,37 @@ pub async fn run(r: Run<'_>) -> Outcome<Probed> {
         }
     };
     Outcome::Ran(Arc::new(Probed {
-        report,
+        report: lean(report),
         took,
         deadline,
         timed_out,
         started: true,
     }))
+}
+
+/// What the cache keeps of a report: what a scrape and the probe log show (the
+/// statuses, durations, metrics, diagnosis codes and severities). The checks'
+/// details and findings and the diagnoses' words are dropped, so that thousands
+/// of cached targets stay small; `check` gives the whole report for one mailbox.
+fn lean(mut r: Report) -> Report {
+    r.transcript = None;
+    r.question = None;
+    r.target.discovery = None;
+    for c in &mut r.checks {
+        c.details = serde_json::Value::Null;
+        c.findings = Vec::new();
+        c.summary = String::new();
+    }
+    for d in &mut r.diagnosis {
+        d.summary = String::new();
+        d.explanation = String::new();
+        d.fix = String::new();
+        d.confirm = Vec::new();
+        d.evidence = Vec::new();
+        d.docs = None;
+        d.checks = Vec::new();
+    }
+    r
 }
 
 /// The longest a single network step may take under a probe deadline.
