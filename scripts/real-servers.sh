@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Real Dovecot (IMAP, POP3) and Postfix (submission with Dovecot SASL, and two
-# relays by client address for `paths`) on 127.0.0.1,
+# Real Dovecot (IMAP, POP3) and Postfix (submission with Dovecot SASL, two
+# relays by client address and one by client certificate for `paths`) on 127.0.0.1,
 # for the real-server tests. Their domain is example.test and their host name
 # mail.example.test (in the certificate); the tests publish the domain's SRV
 # records through their own DNS server. Everything lives under target/real-servers; the
@@ -24,6 +24,9 @@ export MD_REAL_SUBMISSION=127.0.0.1:10587
 export MD_REAL_SMTP_PLAIN=127.0.0.1:10025
 export MD_REAL_RELAY_OPEN=127.0.0.1:10026
 export MD_REAL_RELAY_CLOSED=127.0.0.1:10027
+export MD_REAL_RELAY_CERT=127.0.0.1:10028
+export MD_REAL_CLIENT_CERT=$STATE/client.crt
+export MD_REAL_CLIENT_KEY=$STATE/client.key
 export MD_REAL_CA=$STATE/ca.crt
 export MD_REAL_USER=$USER_NAME
 export MD_REAL_PASSWORD=$USER_PASS
@@ -58,6 +61,15 @@ certs() {
   openssl x509 -req -in "$STATE/server.csr" -CA "$STATE/ca.crt" -CAkey "$STATE/ca.key" -CAcreateserial \
     -days 3650 -extfile "$STATE/ext.cnf" -out "$STATE/server.crt" >/dev/null 2>&1
   chmod 644 "$STATE/server.key"
+  # A device's TLS client certificate, from a CA of its own (the only one the
+  # relay on 10028 trusts for clients).
+  openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=mailbox-doctor real-server devices CA" \
+    -keyout "$STATE/clientca.key" -out "$STATE/clientca.crt" >/dev/null 2>&1
+  openssl req -newkey rsa:2048 -nodes -subj "/CN=scanner.example.test" -keyout "$STATE/client.key" -out "$STATE/client.csr" >/dev/null 2>&1
+  printf 'basicConstraints=CA:FALSE\nextendedKeyUsage=clientAuth\n' > "$STATE/client-ext.cnf"
+  openssl x509 -req -in "$STATE/client.csr" -CA "$STATE/clientca.crt" -CAkey "$STATE/clientca.key" -CAcreateserial \
+    -days 3650 -extfile "$STATE/client-ext.cnf" -out "$STATE/client.crt" >/dev/null 2>&1
+  chmod 600 "$STATE/client.key"
 }
 
 dovecot_conf() {
@@ -185,6 +197,9 @@ EOT
 # mynetworks on 10026 and is not on 10027.
 10026     inet  n       -       n       -       -       smtpd -o mynetworks=127.0.0.0/8 -o smtpd_relay_restrictions=permit_mynetworks,reject_unauth_destination -o smtpd_sasl_auth_enable=no
 10027     inet  n       -       n       -       -       smtpd -o mynetworks=192.0.2.0/24 -o smtpd_relay_restrictions=permit_mynetworks,reject_unauth_destination -o smtpd_sasl_auth_enable=no
+# A relay that recognises its clients by TLS certificate (loopback is not in
+# mynetworks): it asks for one and relays for a certificate its devices CA issued.
+10028     inet  n       -       n       -       -       smtpd -o mynetworks=192.0.2.0/24 -o smtpd_tls_ask_ccert=yes -o smtpd_tls_loglevel=1 -o smtpd_tls_CAfile=$STATE/clientca.crt -o tls_append_default_CA=no -o smtpd_relay_restrictions=permit_mynetworks,permit_tls_all_clientcerts,reject_unauth_destination -o smtpd_sasl_auth_enable=no
 pickup    unix  n       -       n       60      1       pickup
 cleanup   unix  n       -       n       -       0       cleanup
 qmgr      unix  n       -       n       300     1       qmgr
@@ -227,7 +242,7 @@ start() {
   dovecot -c "$STATE/dovecot.conf" >>"$STATE/start.log" 2>&1
   # The master daemon directly: `postfix start` insists on a system main.cf.
   setsid /usr/lib/postfix/sbin/master -c "$STATE/postfix" -d </dev/null >>"$STATE/start.log" 2>&1 &
-  for p in 10143 10993 10110 10995 10587 10025 10026 10027; do wait_port "$p"; done
+  for p in 10143 10993 10110 10995 10587 10025 10026 10027 10028; do wait_port "$p"; done
 }
 
 case "${1:-}" in

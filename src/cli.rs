@@ -601,6 +601,20 @@ pub struct PathsArgs {
     /// direct send (nothing is ever sent otherwise)
     #[arg(long)]
     pub send_test_message: bool,
+    /// A TLS client certificate (PEM chain) for a connector or relay that
+    /// recognises the device by it, presented to the MX and to --relay when they
+    /// ask; with its private key in the same file (then only its owner may read
+    /// it) or in --client-key
+    #[arg(long, value_name = "FILE")]
+    pub client_certificate: Option<PathBuf>,
+    /// The client certificate's private key (PEM), in a file only its owner can read
+    #[arg(long, value_name = "FILE", requires = "client_certificate")]
+    pub client_key: Option<PathBuf>,
+    #[command(flatten)]
+    pub sign_in: PathsSignInArgs,
+    /// Base URL of the Microsoft identity platform, for private setups and tests (https only)
+    #[arg(long, value_name = "URL", default_value = crate::vocab::DEFAULT_IDENTITY_URL)]
+    pub identity_url: String,
     /// Timeout for each network step, in seconds
     #[arg(long, default_value_t = 10.0, value_name = "SECS", value_parser = parse_timeout)]
     pub timeout: f64,
@@ -626,4 +640,65 @@ pub struct PathsArgs {
     pub output: OutputArgs,
     #[arg(long, hide = true, value_name = "DATE")]
     pub now: Option<chrono::NaiveDate>,
+}
+
+/// How `paths --sign-in` signs in: as the person, like a device that speaks OAuth.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PathsSignInFlow {
+    /// Device code (RFC 8628): a code to enter at an address, on any device
+    Device,
+    /// Authorization code with PKCE, through this machine's browser and a loopback address
+    Browser,
+}
+
+/// `paths --sign-in`: the `oauth` path signs in (as `check --sign-in` does,
+/// with the same options) and tests AUTH XOAUTH2 once. Not `SignInArgs`
+/// flattened: that one conflicts with `check`'s credential flags and names
+/// `--client-certificate` for app-only sign-in, which `paths` uses for the TLS
+/// client certificate; `as_sign_in` hands the planner the same request.
+#[derive(Debug, Clone, Args)]
+pub struct PathsSignInArgs {
+    /// Sign in with OAuth 2.0 and test AUTH XOAUTH2 once on the provider's submission server (the oauth path)
+    #[arg(long, value_enum, value_name = "FLOW")]
+    pub sign_in: Option<PathsSignInFlow>,
+    /// The application (client) id of your organisation's app registration
+    #[arg(
+        long,
+        value_name = "ID",
+        requires = "sign_in",
+        conflicts_with = "borrow_client"
+    )]
+    pub client_id: Option<String>,
+    /// Use another vendor's public client id instead of your own app registration (the report names whose)
+    #[arg(long, value_enum, value_name = "VENDOR", requires = "sign_in")]
+    pub borrow_client: Option<BorrowedClient>,
+    /// The tenant (id or domain) to sign in to; default: the tenant found from the address
+    #[arg(long, value_name = "TENANT", requires = "sign_in")]
+    pub tenant: Option<String>,
+    /// The longest the sign-in may wait for you, in seconds (default: the device code's lifetime; 300 for the browser)
+    #[arg(long, value_name = "SECS", requires = "sign_in", value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub sign_in_timeout: Option<u64>,
+    /// Do not try to open a browser: print the sign-in address instead
+    #[arg(long, requires = "sign_in")]
+    pub no_browser: bool,
+}
+
+impl PathsSignInArgs {
+    /// The same request in `check`'s terms, for the one sign-in planner.
+    pub fn as_sign_in(&self) -> SignInArgs {
+        SignInArgs {
+            sign_in: self.sign_in.map(|f| match f {
+                PathsSignInFlow::Device => SignInFlow::Device,
+                PathsSignInFlow::Browser => SignInFlow::Browser,
+            }),
+            client_id: self.client_id.clone(),
+            borrow_client: self.borrow_client,
+            tenant: self.tenant.clone(),
+            sign_in_timeout: self.sign_in_timeout,
+            no_browser: self.no_browser,
+            client_secret_file: None,
+            client_certificate: None,
+            save_token: None,
+        }
+    }
 }

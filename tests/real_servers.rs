@@ -351,6 +351,10 @@ fn the_wrong_port_is_named_against_the_published_one() {
 /// one where it is not. MAIL FROM and RCPT TO only: Postfix's log shows no
 /// message queued.
 fn paths_relay(relay: &str) -> (serde_json::Value, Option<i32>) {
+    paths_relay_with(relay, &[])
+}
+
+fn paths_relay_with(relay: &str, extra: &[&str]) -> (serde_json::Value, Option<i32>) {
     let r = real();
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     let dns = rt
@@ -359,6 +363,7 @@ fn paths_relay(relay: &str) -> (serde_json::Value, Option<i32>) {
     let out = bin()
         .args(["paths", "scanner@example.test", "--json", "--timeout", "15"])
         .args(["--relay", relay])
+        .args(extra)
         .args(["--external-recipient", "bob@example.net"])
         .args(["--ca-file", &r.ca])
         .args(["--dns-server", &dns.addr().to_string()])
@@ -401,6 +406,57 @@ fn a_relay_by_client_address_accepts_an_allowed_network_and_denies_another() {
     let since = log.get(before..).unwrap_or_default();
     assert!(!since.contains("message-id="), "{since}");
     assert!(!since.contains("qmgr"), "{since}");
+}
+
+/// `paths --client-certificate` with a real Postfix relay that recognises its
+/// clients by certificate (`smtpd_tls_ask_ccert`, `permit_tls_all_clientcerts`
+/// with a devices CA of its own; loopback is not in its `mynetworks`): the
+/// certificate presented is accepted at RCPT TO, and without it the same relay
+/// denies. Postfix's log shows a verified client signature, then none, and no
+/// message queued.
+#[test]
+#[ignore = "needs the real servers from scripts/real-servers.sh"]
+fn a_relay_by_client_certificate_accepts_the_certificate_and_denies_without_it() {
+    let r = real();
+    let before = log_len(&r.postfix_log);
+    let relay = std::env::var("MD_REAL_RELAY_CERT").expect("MD_REAL_RELAY_CERT");
+    let cert = std::env::var("MD_REAL_CLIENT_CERT").expect("MD_REAL_CLIENT_CERT");
+    let key = std::env::var("MD_REAL_CLIENT_KEY").expect("MD_REAL_CLIENT_KEY");
+    let (p, code) = paths_relay_with(
+        &relay,
+        &["--client-certificate", &cert, "--client-key", &key],
+    );
+    assert_eq!(p["verdict"], "works", "{p}");
+    assert_eq!(code, Some(0));
+    assert_eq!(p["client_certificate"]["presented"], true, "{p}");
+    assert_eq!(
+        p["client_certificate"]["subject"], "CN=scanner.example.test",
+        "{p}"
+    );
+    let (p, code) = paths_relay(&relay);
+    assert_eq!(p["verdict"], "blocked", "{p}");
+    assert_eq!(p["code"], "RELAY_DENIED", "{p}");
+    assert_eq!(code, Some(2));
+    let log = std::fs::read_to_string(&r.postfix_log).unwrap_or_default();
+    let since = log.get(before..).unwrap_or_default();
+    // Postfix's own word: the first connection signed with a client certificate
+    // it verified, the second had none.
+    assert!(
+        since.contains("Trusted TLS connection established") && since.contains("client-signature"),
+        "{since}"
+    );
+    assert!(
+        since.contains("Anonymous TLS connection established"),
+        "{since}"
+    );
+    assert!(!since.contains("message-id="), "{since}");
+    // The key's text is not in the path's report.
+    let key_text = std::fs::read_to_string(&key).unwrap_or_default();
+    let body: String = key_text
+        .lines()
+        .filter(|l| !l.starts_with("-----"))
+        .collect();
+    assert!(!p.to_string().contains(&body));
 }
 
 /// Dovecot's token introspection, served on `MD_REAL_INTROSPECTION` while a test

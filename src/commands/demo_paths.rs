@@ -88,6 +88,8 @@ pub async fn run(
         hve,
         relay: None,
         device_tls: None,
+        client_identity: None,
+        sign_in: None,
         send_test_message: false,
         net: NetOptions {
             timeout: Duration::from_secs(5),

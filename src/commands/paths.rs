@@ -6,6 +6,7 @@
 use super::Outcome;
 use crate::cli::{Format, PathsArgs};
 use crate::knowledge::Knowledge;
+use crate::net::tls::ClientIdentity;
 use crate::runner::paths::{self, PathsSpec, Ports};
 use crate::secret::input;
 use crate::secret::Secret;
@@ -56,6 +57,35 @@ fn relay(s: &str) -> anyhow::Result<(String, u16)> {
     Ok((host.to_ascii_lowercase(), port))
 }
 
+/// The largest certificate or key file read.
+const MAX_PEM: u64 = 256 * 1024;
+
+/// `--client-certificate` (and `--client-key`): the chain and its key. A file
+/// that holds the key must be readable by its owner only; errors never quote it.
+fn client_identity(
+    cert: &std::path::Path,
+    key: Option<&std::path::Path>,
+) -> anyhow::Result<ClientIdentity> {
+    let bad = |e: String| anyhow::anyhow!("--client-certificate {}: {e}", cert.display());
+    let identity = match key {
+        Some(k) => {
+            let chain = input::read_regular_file(cert, MAX_PEM)
+                .map_err(|e| anyhow::anyhow!("--client-certificate: {e}"))?;
+            // A certificate file that holds a key too is a secret file all the same.
+            if memchr::memmem::find(&chain, b"PRIVATE KEY-----").is_some() {
+                input::private_file("--client-certificate", cert, MAX_PEM)?;
+            }
+            let key_pem = input::private_file("--client-key", k, MAX_PEM)?;
+            ClientIdentity::from_pem(&chain, Some(&key_pem)).map_err(bad)?
+        }
+        None => {
+            let pem = input::private_file("--client-certificate", cert, MAX_PEM)?;
+            ClientIdentity::from_pem(&pem, None).map_err(bad)?
+        }
+    };
+    Ok(identity)
+}
+
 pub fn run(kb: &'static Knowledge, args: PathsArgs) -> anyhow::Result<Outcome> {
     if args.output.format() == Format::Prometheus {
         anyhow::bail!("paths writes text, json or nagios");
@@ -76,6 +106,13 @@ pub fn run(kb: &'static Knowledge, args: PathsArgs) -> anyhow::Result<Outcome> {
         None => None,
     };
     let relay = args.relay.as_deref().map(relay).transpose()?;
+    let client_identity = match &args.client_certificate {
+        Some(c) => Some(std::sync::Arc::new(client_identity(
+            c,
+            args.client_key.as_deref(),
+        )?)),
+        None => None,
+    };
     let hve = match &args.hve_account {
         Some(acct) => {
             let (acct, _) = address("--hve-account", acct)?;
@@ -99,10 +136,17 @@ pub fn run(kb: &'static Knowledge, args: PathsArgs) -> anyhow::Result<Outcome> {
         allow_plaintext: args.allow_plaintext,
         warning_days: 30,
         critical_days: 7,
-        identity_url: crate::vocab::DEFAULT_IDENTITY_URL.to_string(),
+        identity_url: args.identity_url.clone(),
         autoconfig_port: 443,
         trust_discovered: Vec::new(),
     })?;
+    if crate::checks::tenant::parse_identity_url(net.identity_url.as_str()).is_none() {
+        anyhow::bail!(
+            "--identity-url {} is not an https:// URL",
+            args.identity_url
+        );
+    }
+    let sign_in = super::signin::plan(&args.sign_in.as_sign_in(), super::signin::stderr_notify())?;
     let scrub = paths::scrubber(&hve);
     let spec = PathsSpec {
         address: addr,
@@ -113,6 +157,8 @@ pub fn run(kb: &'static Knowledge, args: PathsArgs) -> anyhow::Result<Outcome> {
         relay,
         device_tls: args.device_tls.map(|d| d.number()),
         send_test_message: args.send_test_message,
+        client_identity,
+        sign_in,
         net,
         ports: Ports {
             mx: args.mx_port,

@@ -172,6 +172,9 @@ pub const REQUIRED_CODES: &[&str] = &[
     "PATH_UNTESTED",
     "PATH_NOT_APPLICABLE",
     "PATH_REFUSED",
+    // `paths --client-certificate`
+    "CLIENT_CERTIFICATE_REQUIRED",
+    "CLIENT_CERTIFICATE_REFUSED",
 ];
 
 fn parse<T: for<'de> Deserialize<'de>>(file: &str, text: &str) -> Result<T, KnowledgeError> {

@@ -354,22 +354,68 @@ impl Conn {
         host: &str,
         extra_roots: &[Vec<u8>],
     ) -> Result<(Conn, TlsInfo), (TlsFailure, String, Vec<CertInfo>)> {
+        self.upgrade(host, extra_roots, None, false).await.0
+    }
+
+    /// `start_tls`, presenting `identity` (if any) as the client certificate
+    /// when the server asks for one; also whether it asked (None: no handshake
+    /// began).
+    pub async fn start_tls_as(
+        self,
+        host: &str,
+        extra_roots: &[Vec<u8>],
+        identity: Option<&tls::ClientIdentity>,
+    ) -> (
+        Result<(Conn, TlsInfo), (TlsFailure, String, Vec<CertInfo>)>,
+        Option<tls::ClientAuthSeen>,
+    ) {
+        self.upgrade(host, extra_roots, identity, true).await
+    }
+
+    /// The handshake; `watch`: with a client certificate resolver that
+    /// presents `identity` and records whether the server asked.
+    async fn upgrade(
+        self,
+        host: &str,
+        extra_roots: &[Vec<u8>],
+        identity: Option<&tls::ClientIdentity>,
+        watch: bool,
+    ) -> (
+        Result<(Conn, TlsInfo), (TlsFailure, String, Vec<CertInfo>)>,
+        Option<tls::ClientAuthSeen>,
+    ) {
         if !self.buf.is_empty() {
             // Bytes sent before the handshake could be injected plaintext.
-            return Err((
-                TlsFailure::Other("the server sent data before the TLS handshake".into()),
-                "the server sent data before the TLS handshake".into(),
-                Vec::new(),
-            ));
+            return (
+                Err((
+                    TlsFailure::Other("the server sent data before the TLS handshake".into()),
+                    "the server sent data before the TLS handshake".into(),
+                    Vec::new(),
+                )),
+                None,
+            );
         }
         let Stream::Plain(tcp) = self.stream else {
-            return Err((
-                TlsFailure::Other("already TLS".into()),
-                "already TLS".into(),
-                Vec::new(),
-            ));
+            return (
+                Err((
+                    TlsFailure::Other("already TLS".into()),
+                    "already TLS".into(),
+                    Vec::new(),
+                )),
+                None,
+            );
         };
-        match tls::handshake(tcp, host, extra_roots, self.timeout).await {
+        let (hs, seen) = if watch {
+            let (hs, seen) =
+                tls::handshake_as(tcp, host, extra_roots, identity, self.timeout).await;
+            (hs, Some(seen))
+        } else {
+            (
+                tls::handshake(tcp, host, extra_roots, self.timeout).await,
+                None,
+            )
+        };
+        let r = match hs {
             Ok((s, info)) => {
                 self.transcript.note(
                     self.protocol,
@@ -397,7 +443,23 @@ impl Conn {
                 );
                 Err(e)
             }
+        };
+        if let (Some(seen), Ok((c, _))) = (&seen, &r) {
+            match (seen.asked(), identity) {
+                (true, Some(id)) => c.note(&format!(
+                    "the server asked for a client certificate: presented {}",
+                    id.info.subject
+                )),
+                (true, None) => {
+                    c.note("the server asked for a client certificate: none was given to present")
+                }
+                (false, Some(_)) => {
+                    c.note("the server did not ask for a client certificate: none was presented")
+                }
+                (false, None) => {}
+            }
         }
+        (r, seen)
     }
 
     /// Sends the protocol's goodbye (QUIT, LOGOUT) and closes without waiting for

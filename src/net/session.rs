@@ -5,7 +5,7 @@
 
 use crate::net::conn::{Conn, NetError};
 use crate::net::dial::dial;
-use crate::net::tls::{CertInfo, TlsFailure, TlsInfo};
+use crate::net::tls::{CertInfo, ClientAuthSeen, ClientIdentity, TlsFailure, TlsInfo};
 use crate::net::transcript::Transcript;
 use crate::net::{imap, pop, smtp};
 use crate::vocab::{Endpoint, Protocol, TlsMode};
@@ -96,6 +96,29 @@ pub async fn open(
     addrs: &[IpAddr],
     o: &OpenOptions<'_>,
 ) -> Result<Session, OpenError> {
+    open_inner(ep, addrs, o, None, &mut None).await
+}
+
+/// `open`, presenting `identity` as the TLS client certificate when the server
+/// asks for one; also whether it asked (None: no identity, or no handshake).
+pub async fn open_as(
+    ep: &Endpoint,
+    addrs: &[IpAddr],
+    o: &OpenOptions<'_>,
+    identity: Option<&ClientIdentity>,
+) -> (Result<Session, OpenError>, Option<ClientAuthSeen>) {
+    let mut seen = Some(None);
+    let r = open_inner(ep, addrs, o, identity, &mut seen).await;
+    (r, seen.flatten())
+}
+
+async fn open_inner(
+    ep: &Endpoint,
+    addrs: &[IpAddr],
+    o: &OpenOptions<'_>,
+    identity: Option<&ClientIdentity>,
+    seen: &mut Option<Option<ClientAuthSeen>>,
+) -> Result<Session, OpenError> {
     let tcp = dial(addrs, ep.port, o.timeout)
         .await
         .map_err(|e| OpenError::Connect {
@@ -112,8 +135,7 @@ pub async fn open(
     conn.note(&format!("connected to {}", conn.peer));
     let mut tls = None;
     if ep.tls == TlsMode::Implicit {
-        let (c, info) = conn
-            .start_tls(&ep.host, o.extra_roots)
+        let (c, info) = upgrade(conn, &ep.host, o, identity, seen)
             .await
             .map_err(|e| tls_err(e, None))?;
         conn = c;
@@ -268,8 +290,7 @@ pub async fn open(
         next_tag,
         ..
     } = s;
-    let (conn, info) = conn
-        .start_tls(&ep.host, o.extra_roots)
+    let (conn, info) = upgrade(conn, &ep.host, o, identity, seen)
         .await
         .map_err(|e| tls_err(e, Some(greeting.clone())))?;
     Ok(Session {
@@ -281,6 +302,25 @@ pub async fn open(
         tls: Some(info),
         next_tag,
     })
+}
+
+/// The handshake; `seen` is Some when the caller watches for a client
+/// certificate request (`open_as`), and then gets what was seen.
+async fn upgrade(
+    conn: Conn,
+    host: &str,
+    o: &OpenOptions<'_>,
+    identity: Option<&ClientIdentity>,
+    seen: &mut Option<Option<ClientAuthSeen>>,
+) -> Result<(Conn, TlsInfo), (TlsFailure, String, Vec<CertInfo>)> {
+    match seen {
+        None => conn.start_tls(host, o.extra_roots).await,
+        Some(slot) => {
+            let (r, got) = conn.start_tls_as(host, o.extra_roots, identity).await;
+            *slot = got;
+            r
+        }
+    }
 }
 
 fn tls_err(

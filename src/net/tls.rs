@@ -119,15 +119,167 @@ pub async fn handshake_with(
     trust: Trust,
     timeout: Duration,
 ) -> Handshake {
+    handshake_presenting(tcp, host, trust, None, timeout).await
+}
+
+/// A TLS client certificate with its private key, for a server that recognises
+/// the client by it (a connector, a relay). The key stays inside rustls's signer:
+/// nothing here can print it, and errors never quote it.
+pub struct ClientIdentity {
+    key: Arc<rustls::sign::CertifiedKey>,
+    /// What the certificate (the first of the chain) says.
+    pub info: CertInfo,
+}
+
+impl std::fmt::Debug for ClientIdentity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientIdentity")
+            .field("subject", &self.info.subject)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ClientIdentity {
+    /// Reads the certificate chain from `cert_pem` and the private key from
+    /// `key_pem`, or from `cert_pem` too when no separate key is given. The key
+    /// must be the certificate's.
+    pub fn from_pem(cert_pem: &[u8], key_pem: Option<&[u8]>) -> Result<ClientIdentity, String> {
+        use rustls::pki_types::pem::PemObject as _;
+        use rustls::pki_types::PrivateKeyDer;
+        let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(cert_pem)
+            .collect::<Result<_, _>>()
+            .map_err(|_| "the certificate file is not valid PEM".to_string())?;
+        let first = chain
+            .first()
+            .ok_or_else(|| "the file holds no certificate".to_string())?;
+        let info = cert_info(first).ok_or_else(|| "the certificate cannot be read".to_string())?;
+        let key = PrivateKeyDer::from_pem_slice(key_pem.unwrap_or(cert_pem)).map_err(|_| {
+            if key_pem.is_some() {
+                "the key file holds no private key in PEM (PKCS#8, PKCS#1 or SEC1)".to_string()
+            } else {
+                "the file holds no private key in PEM (PKCS#8, PKCS#1 or SEC1); give it with --client-key".to_string()
+            }
+        })?;
+        let key = rustls::sign::CertifiedKey::from_der(chain, key, &provider()).map_err(|e| {
+            match e {
+                rustls::Error::InconsistentKeys(_) => {
+                    "the private key is not the certificate's".to_string()
+                }
+                _ => "the private key is not one this tool can sign with (RSA, ECDSA P-256/P-384 or Ed25519)".to_string(),
+            }
+        })?;
+        Ok(ClientIdentity {
+            key: Arc::new(key),
+            info,
+        })
+    }
+}
+
+/// Presents a client identity when the server asks for one, and remembers
+/// whether it asked.
+#[derive(Debug)]
+struct Presenter {
+    key: Option<Arc<rustls::sign::CertifiedKey>>,
+    asked: std::sync::atomic::AtomicBool,
+    /// The server asked, then ended the handshake with a certificate alert.
+    refused: std::sync::atomic::AtomicBool,
+}
+
+impl rustls::client::ResolvesClientCert for Presenter {
+    fn resolve(
+        &self,
+        _root_hint_subjects: &[&[u8]],
+        _sigschemes: &[rustls::SignatureScheme],
+    ) -> Option<Arc<rustls::sign::CertifiedKey>> {
+        self.asked.store(true, std::sync::atomic::Ordering::Relaxed);
+        self.key.clone()
+    }
+
+    fn has_certs(&self) -> bool {
+        self.key.is_some()
+    }
+}
+
+/// Whether the server asked for a client certificate during a handshake
+/// (`handshake_as`): when it did, the identity (if any) was presented.
+#[derive(Debug, Clone)]
+pub struct ClientAuthSeen(Arc<Presenter>);
+
+impl ClientAuthSeen {
+    /// The server sent a certificate request.
+    pub fn asked(&self) -> bool {
+        self.0.asked.load(std::sync::atomic::Ordering::Relaxed)
+    }
+    /// The server asked for a client certificate and ended the handshake with
+    /// an alert about it (none presented, or the one presented refused).
+    pub fn refused(&self) -> bool {
+        self.0.refused.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
+/// Whether a handshake error is the server's alert about the client's
+/// certificate (missing, unknown issuer, expired, refused).
+fn client_cert_alert(e: &std::io::Error) -> Option<rustls::AlertDescription> {
+    use rustls::AlertDescription as A;
+    match e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) {
+        Some(rustls::Error::AlertReceived(
+            a @ (A::CertificateRequired
+            | A::BadCertificate
+            | A::UnsupportedCertificate
+            | A::CertificateRevoked
+            | A::CertificateExpired
+            | A::CertificateUnknown
+            | A::UnknownCA
+            | A::AccessDenied
+            | A::HandshakeFailure),
+        )) => Some(*a),
+        _ => None,
+    }
+}
+
+/// `handshake`, presenting `identity` as the client certificate when the
+/// server asks for one; also says whether it asked.
+pub async fn handshake_as(
+    tcp: TcpStream,
+    host: &str,
+    extra: &[Vec<u8>],
+    identity: Option<&ClientIdentity>,
+    timeout: Duration,
+) -> (Handshake, ClientAuthSeen) {
+    let presenter = Arc::new(Presenter {
+        key: identity.map(|i| i.key.clone()),
+        asked: std::sync::atomic::AtomicBool::new(false),
+        refused: std::sync::atomic::AtomicBool::new(false),
+    });
+    let seen = ClientAuthSeen(presenter.clone());
+    let hs = match Trust::new(extra) {
+        Ok(trust) => handshake_presenting(tcp, host, trust, Some(presenter), timeout).await,
+        Err(e) => Err((TlsFailure::Other(e.clone()), e, Vec::new())),
+    };
+    (hs, seen)
+}
+
+async fn handshake_presenting(
+    tcp: TcpStream,
+    host: &str,
+    trust: Trust,
+    presenter: Option<Arc<Presenter>>,
+    timeout: Duration,
+) -> Handshake {
     let fail = |f: TlsFailure, why: String| Err((f, why, Vec::new()));
     let capturing = Verifier::new(trust);
     let mut cfg = match rustls::ClientConfig::builder_with_provider(provider())
         .with_safe_default_protocol_versions()
     {
-        Ok(b) => b
-            .dangerous()
-            .with_custom_certificate_verifier(capturing.clone())
-            .with_no_client_auth(),
+        Ok(b) => {
+            let b = b
+                .dangerous()
+                .with_custom_certificate_verifier(capturing.clone());
+            match presenter.clone() {
+                Some(p) => b.with_client_cert_resolver(p),
+                None => b.with_no_client_auth(),
+            }
+        }
         Err(e) => return fail(TlsFailure::Other(e.to_string()), e.to_string()),
     };
     // Each handshake is a fresh look at the server: no session to resume, and
@@ -152,7 +304,21 @@ pub async fn handshake_with(
             chain(&capturing),
         )),
         Ok(Err(e)) => {
-            let (f, why) = classify(&e);
+            let (f, mut why) = classify(&e);
+            if let Some(p) =
+                presenter.filter(|p| p.asked.load(std::sync::atomic::Ordering::Relaxed))
+            {
+                if let Some(alert) = client_cert_alert(&e) {
+                    p.refused.store(true, std::sync::atomic::Ordering::Relaxed);
+                    why = if p.key.is_some() {
+                        format!(
+                            "the server refused the client certificate presented (alert {alert:?})"
+                        )
+                    } else {
+                        format!("the server asks for a client certificate and none was presented (alert {alert:?})")
+                    };
+                }
+            }
             Err((f, why, chain(&capturing)))
         }
         Ok(Ok(stream)) => {

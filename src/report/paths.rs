@@ -91,6 +91,25 @@ pub struct PathResult {
     pub endpoint: Option<String>,
     /// Every line of the probe, scrubbed of secrets and control characters.
     pub exchange: Vec<Line>,
+    /// The TLS client certificate given with `--client-certificate`, on the
+    /// paths that present it (connector relay, a named relay). Never its key.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_certificate: Option<ClientCertificate>,
+}
+
+/// What the path's probe did with the TLS client certificate.
+#[derive(Debug, Clone, Serialize)]
+pub struct ClientCertificate {
+    pub subject: String,
+    pub issuer: String,
+    /// Its last day, YYYY-MM-DD.
+    pub not_after: String,
+    pub days_left: i64,
+    /// The server asked for a client certificate, and this one was presented.
+    pub presented: bool,
+    pub expired: bool,
+    /// Ends within 30 days.
+    pub expiring: bool,
 }
 
 impl PathResult {
@@ -104,6 +123,7 @@ impl PathResult {
             limits: Vec::new(),
             endpoint: None,
             exchange: Vec::new(),
+            client_certificate: None,
         }
     }
 }

@@ -8,7 +8,7 @@
 
 use crate::sim::dns::{DnsServer, Rec, Zone};
 use crate::sim::pki::Pki;
-use crate::sim::replay::{ReplayServer, Scenario, Stats};
+use crate::sim::replay::{ReplayServer, Scenario, Stats, TokenCheck};
 use std::time::Duration;
 
 pub const DOMAIN: &str = "contoso.com";
@@ -25,10 +25,15 @@ pub enum Mx {
     Closed,
     /// A listener that never accepts and never answers.
     Silent,
+    /// A recorded scenario behind TLS that requires a client certificate issued
+    /// by the lab's client CA (`Lab::clients`); TLS 1.2 only when the flag is set.
+    RequiresClientCert(&'static str, bool),
 }
 
 pub struct Lab {
     pub pki: Pki,
+    /// The CA the MX trusts for client certificates (`Mx::RequiresClientCert`).
+    pub clients: crate::sim::pki::Ca,
     pub dns: DnsServer,
     pub mx: Option<ReplayServer>,
     /// Holds the silent listener open.
@@ -40,10 +45,15 @@ pub struct Lab {
     pub submission_port: u16,
 }
 
-async fn serve(pki: &Pki, fixture: &str, host: &str) -> Result<ReplayServer, String> {
+async fn serve(
+    pki: &Pki,
+    fixture: &str,
+    host: &str,
+    check: Option<TokenCheck>,
+) -> Result<ReplayServer, String> {
     let sc = Scenario::named(fixture)?;
     let cfg = pki.server_config(sc.cert, &[host])?;
-    ReplayServer::start(sc, cfg, Duration::ZERO)
+    ReplayServer::start_checked(sc, cfg, Duration::ZERO, check)
         .await
         .map_err(|e| e.to_string())
 }
@@ -66,7 +76,19 @@ impl Lab {
         hve: Option<&'static str>,
         submission: Option<&'static str>,
     ) -> Result<Lab, String> {
+        Lab::start_checked(mx, hve, submission, None).await
+    }
+
+    /// `start`, with the submission server accepting only the tokens `check`
+    /// accepts (the oauth path's XOAUTH2 login).
+    pub async fn start_checked(
+        mx: Mx,
+        hve: Option<&'static str>,
+        submission: Option<&'static str>,
+        check: Option<TokenCheck>,
+    ) -> Result<Lab, String> {
         let pki = Pki::new()?;
+        let clients = crate::sim::pki::Ca::new("Contoso devices CA").map_err(|e| e.to_string())?;
         let local = Rec::Ip("127.0.0.1".parse().map_err(|_| "address")?);
         let zone = Zone::new()
             .add(DOMAIN, Rec::Mx(0, MX_HOST.into()))
@@ -77,7 +99,20 @@ impl Lab {
         let dns = DnsServer::start(zone).await.map_err(|e| e.to_string())?;
         let (mx_server, silent, mx_port) = match mx {
             Mx::Plays(f) => {
-                let s = serve(&pki, f, MX_HOST).await?;
+                let s = serve(&pki, f, MX_HOST, None).await?;
+                let port = s.addr().port();
+                (Some(s), None, port)
+            }
+            Mx::RequiresClientCert(f, tls12) => {
+                let sc = Scenario::named(f)?;
+                let cert = pki
+                    .ca
+                    .issue(&[MX_HOST], crate::sim::pki::Validity::Valid)
+                    .map_err(|e| e.to_string())?;
+                let cfg = cert.server_config_for_clients(&clients, tls12)?;
+                let s = ReplayServer::start(sc, cfg, Duration::ZERO)
+                    .await
+                    .map_err(|e| e.to_string())?;
                 let port = s.addr().port();
                 (Some(s), None, port)
             }
@@ -92,7 +127,7 @@ impl Lab {
         };
         let (hve, hve_port) = match hve {
             Some(f) => {
-                let s = serve(&pki, f, HVE_HOST).await?;
+                let s = serve(&pki, f, HVE_HOST, None).await?;
                 let p = s.addr().port();
                 (Some(s), p)
             }
@@ -100,7 +135,7 @@ impl Lab {
         };
         let (submission, submission_port) = match submission {
             Some(f) => {
-                let s = serve(&pki, f, SUBMISSION_HOST).await?;
+                let s = serve(&pki, f, SUBMISSION_HOST, check).await?;
                 let p = s.addr().port();
                 (Some(s), p)
             }
@@ -108,6 +143,7 @@ impl Lab {
         };
         Ok(Lab {
             pki,
+            clients,
             dns,
             mx: mx_server,
             _silent: silent,

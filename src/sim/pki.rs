@@ -96,7 +96,70 @@ pub fn ca_as_server(names: &[&str]) -> Result<(String, ServerCert), rcgen::Error
     ))
 }
 
+/// A TLS client certificate (with its CA after it) and its key, as the PEM
+/// texts a user's files hold.
+pub struct ClientCertPem {
+    pub cert: String,
+    pub key: String,
+}
+
+impl Ca {
+    /// A client certificate (clientAuth) for `common_name`, valid from 2020 to
+    /// `not_after` (year, month, day).
+    pub fn issue_client(
+        &self,
+        common_name: &str,
+        not_after: (i32, u8, u8),
+    ) -> Result<ClientCertPem, rcgen::Error> {
+        let mut params = CertificateParams::new(Vec::<String>::new())?;
+        params
+            .distinguished_name
+            .push(DnType::CommonName, common_name);
+        params.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ClientAuth];
+        params.not_before = rcgen::date_time_ymd(2020, 1, 1);
+        params.not_after = rcgen::date_time_ymd(not_after.0, not_after.1, not_after.2);
+        let key = KeyPair::generate()?;
+        let cert = params.signed_by(&key, &self.issuer)?;
+        Ok(ClientCertPem {
+            cert: format!("{}{}", cert.pem(), self.issuer.pem()),
+            key: key.serialize_pem(),
+        })
+    }
+}
+
 impl ServerCert {
+    /// A rustls server configuration presenting this chain that requires a
+    /// client certificate issued by `clients` (TLS 1.2 only when `tls12`).
+    pub fn server_config_for_clients(
+        &self,
+        clients: &Ca,
+        tls12: bool,
+    ) -> Result<Arc<rustls::ServerConfig>, String> {
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let mut roots = rustls::RootCertStore::empty();
+        roots
+            .add(CertificateDer::from(clients.der()))
+            .map_err(|e| e.to_string())?;
+        let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+            Arc::new(roots),
+            provider.clone(),
+        )
+        .build()
+        .map_err(|e| e.to_string())?;
+        let builder = rustls::ServerConfig::builder_with_provider(provider);
+        let builder = if tls12 {
+            builder.with_protocol_versions(&[&rustls::version::TLS12])
+        } else {
+            builder.with_safe_default_protocol_versions()
+        }
+        .map_err(|e| e.to_string())?;
+        let cfg = builder
+            .with_client_cert_verifier(verifier)
+            .with_single_cert(self.chain.clone(), self.key.clone_key())
+            .map_err(|e| e.to_string())?;
+        Ok(Arc::new(cfg))
+    }
+
     /// A rustls server configuration presenting this chain.
     pub fn server_config(&self) -> Result<std::sync::Arc<rustls::ServerConfig>, rustls::Error> {
         let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());

@@ -31,21 +31,7 @@ pub struct Lab {
 impl Lab {
     pub fn new(script: Script, fixtures: &[&str]) -> Lab {
         let rt = tokio::runtime::Runtime::new().expect("runtime");
-        let pki = Pki::new().expect("pki");
-        let cert = pki.ca.issue(&["127.0.0.1"], Validity::Valid).expect("cert");
-        let mut tenants = HashMap::new();
-        tenants.insert(
-            "contoso.com".to_string(),
-            TenantKind::Managed {
-                brand: "Contoso".into(),
-                tenant_id: "00000000-c0de-4d0c-b0e5-000000000001".into(),
-            },
-        );
-        let identity = rt
-            .block_on(IdentityServer::start_scripted(&cert, tenants, script))
-            .expect("identity");
-        let platform = identity.platform.clone();
-        let check: TokenCheck = Arc::new(move |t: &str| platform.accepts(t));
+        let (pki, identity, check) = contoso_platform(&rt, script);
         let mut servers = Vec::new();
         for name in fixtures {
             let sc = Scenario::named(name).expect("fixture");
@@ -200,6 +186,31 @@ impl Lab {
     }
 }
 
+/// The scripted identity platform on 127.0.0.1 (its certificate from a PKI of
+/// its own) knowing contoso.com's tenant, and the check that accepts only the
+/// tokens it issued.
+pub fn contoso_platform(
+    rt: &tokio::runtime::Runtime,
+    script: Script,
+) -> (Pki, IdentityServer, TokenCheck) {
+    let pki = Pki::new().expect("pki");
+    let cert = pki.ca.issue(&["127.0.0.1"], Validity::Valid).expect("cert");
+    let mut tenants = HashMap::new();
+    tenants.insert(
+        "contoso.com".to_string(),
+        TenantKind::Managed {
+            brand: "Contoso".into(),
+            tenant_id: "00000000-c0de-4d0c-b0e5-000000000001".into(),
+        },
+    );
+    let identity = rt
+        .block_on(IdentityServer::start_scripted(&cert, tenants, script))
+        .expect("identity");
+    let platform = identity.platform.clone();
+    let check: TokenCheck = Arc::new(move |t: &str| platform.accepts(t));
+    (pki, identity, check)
+}
+
 pub fn check<'a>(v: &'a serde_json::Value, id: &str) -> &'a serde_json::Value {
     v["checks"]
         .as_array()
@@ -262,6 +273,11 @@ pub fn start_browser_with(
 /// Plays the browser: GET the authorize address (verified TLS), and return the
 /// redirect's target.
 pub fn authorize(lab: &Lab, url: &str) -> String {
+    authorize_on(&lab.rt, &lab.pki.ca.der(), url)
+}
+
+/// `authorize` for a platform whose certificate `ca_der` issued.
+pub fn authorize_on(rt: &tokio::runtime::Runtime, ca_der: &[u8], url: &str) -> String {
     let rest = url.strip_prefix("https://").expect("https");
     let (authority, path) = rest.split_at(rest.find('/').expect("path"));
     let port: u16 = authority
@@ -270,14 +286,13 @@ pub fn authorize(lab: &Lab, url: &str) -> String {
         .and_then(|p| p.parse().ok())
         .expect("port");
     let route = mailbox_doctor::net::http::Route::Direct(vec!["127.0.0.1".parse().expect("ip")]);
-    let resp = lab
-        .rt
+    let resp = rt
         .block_on(mailbox_doctor::net::http::get_https(
             &route,
             "127.0.0.1",
             port,
             path,
-            &[lab.pki.ca.der()],
+            &[ca_der.to_vec()],
             Duration::from_secs(5),
         ))
         .expect("authorize");
@@ -291,12 +306,17 @@ pub fn authorize(lab: &Lab, url: &str) -> String {
 
 /// Plays the browser following a redirect to the loopback address.
 pub fn follow(lab: &Lab, location: &str) -> u16 {
+    follow_on(&lab.rt, location)
+}
+
+/// `follow` on any runtime.
+pub fn follow_on(rt: &tokio::runtime::Runtime, location: &str) -> u16 {
     let rest = location
         .strip_prefix("http://127.0.0.1:")
         .expect("loopback");
     let (port, path) = rest.split_at(rest.find('/').expect("path"));
     let port: u16 = port.parse().expect("port");
-    lab.rt.block_on(async {
+    rt.block_on(async {
         let mut tcp = tokio::net::TcpStream::connect(("127.0.0.1", port))
             .await
             .expect("connect");
