@@ -58,6 +58,10 @@ fn knowledge_to_json() {
         if *name == "context" {
             compile_patterns(name, "context", &value);
         }
+        if *name == "fingerprints" {
+            compile_patterns(name, "fingerprint", &value);
+            compile_patterns(name, "hint", &value);
+        }
         let json = serde_json::to_string(&value)
             .unwrap_or_else(|e| panic!("checks/{name}.toml cannot become JSON: {e}"));
         let _ = std::fs::write(out.join(format!("{name}.json")), json);

@@ -699,6 +699,7 @@ impl PathsSignInArgs {
             client_secret_file: None,
             client_certificate: None,
             save_token: None,
+            refresh_token_file: None,
         }
     }
 }

@@ -29,9 +29,7 @@ const CONTRACT: &[(&str, &[u32])] = &[
     ("OAUTH_APP_NOT_FOUND", &[700016, 500011]),
     (
         "OAUTH_CLIENT_MISCONFIGURED",
-        &[
-            7000218, 7000112, 50011, 50105, 70011, 9002313,
-        ],
+        &[7000218, 7000112, 50011, 50105, 70011, 9002313],
     ),
     (
         "OAUTH_GRANT_EXPIRED",

@@ -243,3 +243,32 @@ fn signatures_match_exactly_as_their_regex_would() {
         }
     }
 }
+
+/// Contexts, greeting fingerprints and hints compile on first use (build.rs
+/// compiled each pattern once): here each matches its own example.
+#[test]
+fn every_context_fingerprint_and_hint_matches_its_own_example() {
+    let kb = knowledge::get().expect("knowledge base loads");
+    let mut failures = Vec::new();
+    for c in &kb.contexts {
+        let text = mailbox_doctor::knowledge::matcher::haystack(&c.def.example);
+        if !c.regex.is_match(&text) {
+            failures.push(format!("context {}", c.def.id));
+        }
+    }
+    for f in &kb.fingerprints {
+        if !f.regex.is_match(&f.def.example) {
+            failures.push(format!("fingerprint {} ({:?})", f.def.id, f.def.protocol));
+        }
+    }
+    for h in &kb.hints {
+        if !h.regex.is_match(&h.def.example) {
+            failures.push(format!("hint {} for {}", h.def.pattern, h.def.fingerprint));
+        }
+    }
+    assert!(!kb.contexts.is_empty() && !kb.fingerprints.is_empty() && !kb.hints.is_empty());
+    assert!(
+        failures.is_empty(),
+        "not matching their example: {failures:?}"
+    );
+}

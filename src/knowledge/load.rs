@@ -5,7 +5,7 @@
 //! error here, never a wrong answer later.
 
 use super::defs::*;
-use super::matcher::{ci_regex, Context, Fingerprint, Hint, Signature};
+use super::matcher::{ci_regex, Context, Fingerprint, Hint, LazyRegex, Signature};
 use super::{Knowledge, KnowledgeError};
 use serde::Deserialize;
 use std::collections::{HashMap, HashSet};
@@ -266,8 +266,9 @@ impl Knowledge {
                     std.id
                 )));
             }
+            // Compiled on first use, as every signature; tests/knowledge.rs
+            // matches each against its example.
             let def = standard_signature(std)?;
-            ci_regex(&def.pattern, &def.id)?;
             signatures.push(Signature::new(def));
         }
 
@@ -438,13 +439,9 @@ fn load_contexts(diagnosis_exists: &dyn Fn(&str) -> bool) -> Result<Vec<Context>
                 "{what} needs a meaning, and `instead_of` and `read_as` together or neither"
             )));
         }
-        let regex = ci_regex(&def.pattern, &what)?;
-        let example = super::matcher::haystack(&def.example);
-        if !regex.is_match(&example) {
-            return Err(KnowledgeError::Invalid(format!(
-                "{what} does not match its own example"
-            )));
-        }
+        // The pattern compiled when the binary was built, and each example is
+        // matched by tests/knowledge.rs: start-up compiles nothing.
+        let regex = LazyRegex::new(&def.pattern);
         let needles = super::pattern::required_text(&def.pattern);
         out.push(Context {
             def,
@@ -467,14 +464,7 @@ fn load_fingerprints() -> Result<(Vec<Fingerprint>, Vec<Hint>), KnowledgeError> 
                 def.protocol.as_str()
             )));
         }
-        let regex = ci_regex(&def.pattern, &def.id)?;
-        if !regex.is_match(&def.example) {
-            return Err(KnowledgeError::Invalid(format!(
-                "fingerprint `{}` ({}) does not match its own example",
-                def.id,
-                def.protocol.as_str()
-            )));
-        }
+        let regex = LazyRegex::new(&def.pattern);
         let needles = super::pattern::required_text(&def.pattern);
         fingerprints.push(Fingerprint {
             def,
@@ -491,13 +481,7 @@ fn load_fingerprints() -> Result<(Vec<Fingerprint>, Vec<Hint>), KnowledgeError> 
                 def.fingerprint
             )));
         }
-        let regex = ci_regex(&def.pattern, &def.fingerprint)?;
-        if !regex.is_match(&def.example) {
-            return Err(KnowledgeError::Invalid(format!(
-                "hint `{}` for `{}` does not match its own example",
-                def.pattern, def.fingerprint
-            )));
-        }
+        let regex = LazyRegex::new(&def.pattern);
         let needles = super::pattern::required_text(&def.pattern);
         hints.push(Hint {
             def,

@@ -13,10 +13,34 @@ use crate::vocab::Protocol;
 use regex_lite::{Regex, RegexBuilder};
 use std::sync::OnceLock;
 
+/// A case-insensitive pattern compiled on first use: a run meets few of them,
+/// and every one was compiled once already when the binary was built (build.rs),
+/// so starting up costs none of them.
+#[derive(Debug)]
+pub struct LazyRegex {
+    pattern: String,
+    regex: OnceLock<Option<Regex>>,
+}
+
+impl LazyRegex {
+    pub(crate) fn new(pattern: &str) -> LazyRegex {
+        LazyRegex {
+            pattern: pattern.to_string(),
+            regex: OnceLock::new(),
+        }
+    }
+    pub fn is_match(&self, text: &str) -> bool {
+        self.regex
+            .get_or_init(|| ci_regex(&self.pattern, "pattern").ok())
+            .as_ref()
+            .is_some_and(|re| re.is_match(text))
+    }
+}
+
 #[derive(Debug)]
 pub struct Fingerprint {
     pub def: FingerprintDef,
-    pub regex: Regex,
+    pub regex: LazyRegex,
     /// Text every match contains (lowercased), if the pattern has some.
     pub(crate) needles: Option<Vec<String>>,
 }
@@ -24,7 +48,7 @@ pub struct Fingerprint {
 #[derive(Debug)]
 pub struct Hint {
     pub def: HintDef,
-    pub regex: Regex,
+    pub regex: LazyRegex,
     pub(crate) needles: Option<Vec<String>>,
 }
 
@@ -32,7 +56,7 @@ pub struct Hint {
 #[derive(Debug)]
 pub struct Context {
     pub def: ContextDef,
-    pub regex: Regex,
+    pub regex: LazyRegex,
     pub(crate) needles: Option<Vec<String>>,
 }
 
@@ -198,7 +222,7 @@ impl Prepared {
 }
 
 /// The text as signatures and contexts see it (normalized, challenges decoded).
-pub(crate) fn haystack(text: &str) -> String {
+pub fn haystack(text: &str) -> String {
     Prepared::new(text).map(|p| p.haystack).unwrap_or_default()
 }
 

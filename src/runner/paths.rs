@@ -1297,6 +1297,7 @@ async fn probe_oauth(
         common: Arc::new(Common::new(Scrubber::new(&[]))),
         selected: [CheckId::Smtp].into_iter().collect(),
         scrub: spec.scrub.clone(),
+        signin_failed: None,
     };
     let finish = |probe: Probe, mut r: PathResult| {
         r.needs = needs.clone();
