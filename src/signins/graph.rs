@@ -4,8 +4,9 @@
 //! means the same from Graph as from a downloaded file, and memory holds one
 //! page at a time whatever the tenant's size).
 //!
-//! Facts behind the reading (sources in ../shared/knowledge/modern-auth.md,
-//! "Microsoft Graph sign-in logs", and signin-logs.md §1.3):
+//! Facts behind the reading (Microsoft Graph's reference for `signIns`,
+//! https://learn.microsoft.com/en-us/graph/api/signin-list, and its throttling
+//! and paging guides):
 //! - pages of at most 1,000 records, newest first, the next in `@odata.nextLink`
 //!   (followed only to the host the user named: the token goes nowhere else);
 //! - throttling at 5 requests per 10 seconds, answered `429` with `Retry-After`:

@@ -350,8 +350,9 @@ impl State {
         // Texts: https://github.com/microsoftgraph/microsoft-graph-docs/issues/16208
         // (wrong audience), https://github.com/microsoftgraph/microsoft-graph-explorer-v4/issues/2731
         // (missing permission), the Entra support article on the P1 403
-        // (../shared/knowledge/modern-auth.md), "User is not in the allowed roles"
-        // (signin-list.md); the code of that last one is this simulation's guess.
+        // (https://learn.microsoft.com/en-us/troubleshoot/entra/entra-id/users-groups-entra-apis/b2c-or-tenant-premium-license-sign-in-activities),
+        // "User is not in the allowed roles" (Graph's signin-list reference); the
+        // code of that last one is this simulation's guess.
         match bearer.as_deref().and_then(|b| t.tokens.get(b)) {
             None => {
                 return Answer::error(
