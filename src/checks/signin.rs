@@ -67,6 +67,34 @@ pub struct Plan {
     pub rotate_into: Option<std::path::PathBuf>,
 }
 
+impl Plan {
+    /// Trading the refresh token saved in `file` (batch rows and serve
+    /// targets): no one at a terminal, so no browser and nothing printed; a
+    /// rotated token replaces the one in `file`.
+    pub fn refresh(
+        client_id: String,
+        tenant: Option<String>,
+        client_secret: Option<Secret>,
+        token: Secret,
+        file: Option<std::path::PathBuf>,
+    ) -> Plan {
+        Plan {
+            flow: Flow::Refresh,
+            client_id,
+            borrowed_from: None,
+            tenant,
+            timeout: None,
+            open_browser: false,
+            client_secret,
+            certificate: None,
+            save_token: None,
+            notify: std::sync::Arc::new(|_: &str| {}),
+            refresh_token: Some(token),
+            rotate_into: file,
+        }
+    }
+}
+
 /// What the sign-in gives the run: its check result and the access token.
 pub struct SignedIn {
     pub result: CheckResult,

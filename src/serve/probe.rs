@@ -105,20 +105,13 @@ pub async fn run(r: Run<'_>) -> Outcome<Probed> {
             } => (
                 None,
                 None,
-                Some(Arc::new(crate::checks::signin::Plan {
-                    flow: crate::checks::signin::Flow::Refresh,
+                Some(Arc::new(crate::checks::signin::Plan::refresh(
                     client_id,
-                    borrowed_from: None,
-                    tenant: (!tenant.is_empty()).then_some(tenant),
-                    timeout: None,
-                    open_browser: false,
+                    (!tenant.is_empty()).then_some(tenant),
                     client_secret,
-                    certificate: None,
-                    save_token: None,
-                    notify: Arc::new(|_: &str| {}),
-                    refresh_token: Some(token),
-                    rotate_into: Some(file),
-                })),
+                    token,
+                    Some(file),
+                ))),
             ),
         };
         let observer: runner::Observer = Arc::new(move |id, result: &CheckResult| {

@@ -86,20 +86,13 @@ pub fn run(kb: &'static Knowledge, args: BatchArgs) -> anyhow::Result<Outcome> {
             None => None,
         };
         let plan = refresh.map(|r| {
-            Arc::new(crate::checks::signin::Plan {
-                flow: crate::checks::signin::Flow::Refresh,
-                client_id: row.client_id.clone().unwrap_or_default(),
-                borrowed_from: None,
-                tenant: row.tenant.clone(),
-                timeout: None,
-                open_browser: false,
+            Arc::new(crate::checks::signin::Plan::refresh(
+                row.client_id.clone().unwrap_or_default(),
+                row.tenant.clone(),
                 client_secret,
-                certificate: None,
-                save_token: None,
-                notify: Arc::new(|_: &str| {}),
-                refresh_token: Some(r),
-                rotate_into: row.refresh_token_file.clone(),
-            })
+                r,
+                row.refresh_token_file.clone(),
+            ))
         });
         let mut row_selected = selected.clone();
         if let Some(d) = dedupe::dedupe(&target, *line, &mut row_selected, &mut claimed) {
