@@ -252,17 +252,17 @@ fn every_context_fingerprint_and_hint_matches_its_own_example() {
     let mut failures = Vec::new();
     for c in &kb.contexts {
         let text = mailbox_doctor::knowledge::matcher::haystack(&c.def.example);
-        if !c.regex.is_match(&text) {
+        if !c.is_match(&text) {
             failures.push(format!("context {}", c.def.id));
         }
     }
     for f in &kb.fingerprints {
-        if !f.regex.is_match(&f.def.example) {
+        if !f.is_match(&f.def.example) {
             failures.push(format!("fingerprint {} ({:?})", f.def.id, f.def.protocol));
         }
     }
     for h in &kb.hints {
-        if !h.regex.is_match(&h.def.example) {
+        if !h.is_match(&h.def.example) {
             failures.push(format!("hint {} for {}", h.def.pattern, h.def.fingerprint));
         }
     }

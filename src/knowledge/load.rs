@@ -441,11 +441,10 @@ fn load_contexts(diagnosis_exists: &dyn Fn(&str) -> bool) -> Result<Vec<Context>
         }
         // The pattern compiled when the binary was built, and each example is
         // matched by tests/knowledge.rs: start-up compiles nothing.
-        let regex = LazyRegex::new(&def.pattern);
         let needles = super::pattern::required_text(&def.pattern);
         out.push(Context {
             def,
-            regex,
+            regex: LazyRegex::default(),
             needles,
         });
     }
@@ -464,11 +463,10 @@ fn load_fingerprints() -> Result<(Vec<Fingerprint>, Vec<Hint>), KnowledgeError> 
                 def.protocol.as_str()
             )));
         }
-        let regex = LazyRegex::new(&def.pattern);
         let needles = super::pattern::required_text(&def.pattern);
         fingerprints.push(Fingerprint {
             def,
-            regex,
+            regex: LazyRegex::default(),
             needles,
         });
     }
@@ -481,11 +479,10 @@ fn load_fingerprints() -> Result<(Vec<Fingerprint>, Vec<Hint>), KnowledgeError> 
                 def.fingerprint
             )));
         }
-        let regex = LazyRegex::new(&def.pattern);
         let needles = super::pattern::required_text(&def.pattern);
         hints.push(Hint {
             def,
-            regex,
+            regex: LazyRegex::default(),
             needles,
         });
     }

@@ -13,25 +13,18 @@ use crate::vocab::Protocol;
 use regex_lite::{Regex, RegexBuilder};
 use std::sync::OnceLock;
 
-/// A case-insensitive pattern compiled on first use: a run meets few of them,
-/// and every one was compiled once already when the binary was built (build.rs),
-/// so starting up costs none of them.
-#[derive(Debug)]
-pub struct LazyRegex {
-    pattern: String,
-    regex: OnceLock<Option<Regex>>,
-}
+/// A case-insensitive pattern's regex, compiled on first use: a run meets few
+/// of the knowledge base's patterns, and every one was compiled once already
+/// when the binary was built (build.rs), so starting up costs none of them. A
+/// pattern that does not compile matches nothing (the tests compile them all).
+#[derive(Debug, Default)]
+pub struct LazyRegex(OnceLock<Option<Regex>>);
 
 impl LazyRegex {
-    pub(crate) fn new(pattern: &str) -> LazyRegex {
-        LazyRegex {
-            pattern: pattern.to_string(),
-            regex: OnceLock::new(),
-        }
-    }
-    pub fn is_match(&self, text: &str) -> bool {
-        self.regex
-            .get_or_init(|| ci_regex(&self.pattern, "pattern").ok())
+    /// Whether `pattern` (the one this regex always stands for) matches `text`.
+    fn is_match(&self, pattern: &str, what: &str, text: &str) -> bool {
+        self.0
+            .get_or_init(|| ci_regex(pattern, what).ok())
             .as_ref()
             .is_some_and(|re| re.is_match(text))
     }
@@ -40,7 +33,7 @@ impl LazyRegex {
 #[derive(Debug)]
 pub struct Fingerprint {
     pub def: FingerprintDef,
-    pub regex: LazyRegex,
+    pub(crate) regex: LazyRegex,
     /// Text every match contains (lowercased), if the pattern has some.
     pub(crate) needles: Option<Vec<String>>,
 }
@@ -48,7 +41,7 @@ pub struct Fingerprint {
 #[derive(Debug)]
 pub struct Hint {
     pub def: HintDef,
-    pub regex: LazyRegex,
+    pub(crate) regex: LazyRegex,
     pub(crate) needles: Option<Vec<String>>,
 }
 
@@ -56,14 +49,32 @@ pub struct Hint {
 #[derive(Debug)]
 pub struct Context {
     pub def: ContextDef,
-    pub regex: LazyRegex,
+    pub(crate) regex: LazyRegex,
     pub(crate) needles: Option<Vec<String>>,
 }
 
 impl Context {
     /// `lower` is `text` with ASCII lowercased.
     pub(crate) fn is_match_lower(&self, text: &str, lower: &str) -> bool {
-        may_match(self.needles.as_deref(), lower) && self.regex.is_match(text)
+        may_match(self.needles.as_deref(), lower) && self.is_match(text)
+    }
+    /// Whether the pattern matches `text` (normalized, see `haystack`).
+    pub fn is_match(&self, text: &str) -> bool {
+        self.regex.is_match(&self.def.pattern, &self.def.id, text)
+    }
+}
+
+impl Fingerprint {
+    /// Whether the pattern matches `line` (one greeting line).
+    pub fn is_match(&self, line: &str) -> bool {
+        self.regex.is_match(&self.def.pattern, &self.def.id, line)
+    }
+}
+
+impl Hint {
+    pub fn is_match(&self, text: &str) -> bool {
+        self.regex
+            .is_match(&self.def.pattern, &self.def.fingerprint, text)
     }
 }
 
@@ -79,7 +90,7 @@ pub struct Signature {
     /// Otherwise, text one of which any match contains (lowercased): a text
     /// without any of them is no match, and the regex is not even compiled.
     needles: Option<Vec<String>>,
-    regex: OnceLock<Option<Regex>>,
+    regex: LazyRegex,
 }
 
 impl Signature {
@@ -93,7 +104,7 @@ impl Signature {
             text,
             needles,
             def,
-            regex: OnceLock::new(),
+            regex: LazyRegex::default(),
         }
     }
 
@@ -109,10 +120,7 @@ impl Signature {
         if !may_match(self.needles.as_deref(), lower) {
             return false;
         }
-        self.regex
-            .get_or_init(|| ci_regex(&self.def.pattern, &self.def.id).ok())
-            .as_ref()
-            .is_some_and(|re| re.is_match(text))
+        self.regex.is_match(&self.def.pattern, &self.def.id, text)
     }
 }
 
@@ -157,7 +165,7 @@ pub fn fingerprint<'a>(kb: &'a Knowledge, protocol: Protocol, greeting: &str) ->
         .find(|f| {
             f.def.protocol == protocol
                 && may_match(f.needles.as_deref(), &lower)
-                && f.regex.is_match(first)
+                && f.is_match(first)
         })
         .map(|f| f.def.id.as_str())
 }
@@ -174,12 +182,12 @@ pub fn fingerprints_in_text<'a>(kb: &'a Knowledge, text: &str) -> Vec<&'a str> {
     let lower = text.to_ascii_lowercase();
     let mut out: Vec<&str> = Vec::new();
     let greeting_hits = kb.fingerprints.iter().filter(|f| {
-        may_match(f.needles.as_deref(), &lower) && text.lines().any(|l| f.regex.is_match(l.trim()))
+        may_match(f.needles.as_deref(), &lower) && text.lines().any(|l| f.is_match(l.trim()))
     });
     for id in greeting_hits.map(|f| f.def.id.as_str()).chain(
         kb.hints
             .iter()
-            .filter(|h| may_match(h.needles.as_deref(), &lower) && h.regex.is_match(&text))
+            .filter(|h| may_match(h.needles.as_deref(), &lower) && h.is_match(&text))
             .map(|h| h.def.fingerprint.as_str()),
     ) {
         if !out.contains(&id) {
