@@ -384,26 +384,18 @@ impl Conn {
         Result<(Conn, TlsInfo), (TlsFailure, String, Vec<CertInfo>)>,
         Option<tls::ClientAuthSeen>,
     ) {
+        let not_started = |why: &str| {
+            (
+                Err((TlsFailure::Other(why.into()), why.into(), Vec::new())),
+                None,
+            )
+        };
         if !self.buf.is_empty() {
             // Bytes sent before the handshake could be injected plaintext.
-            return (
-                Err((
-                    TlsFailure::Other("the server sent data before the TLS handshake".into()),
-                    "the server sent data before the TLS handshake".into(),
-                    Vec::new(),
-                )),
-                None,
-            );
+            return not_started("the server sent data before the TLS handshake");
         }
         let Stream::Plain(tcp) = self.stream else {
-            return (
-                Err((
-                    TlsFailure::Other("already TLS".into()),
-                    "already TLS".into(),
-                    Vec::new(),
-                )),
-                None,
-            );
+            return not_started("already TLS");
         };
         let (hs, seen) = if watch {
             let (hs, seen) =

@@ -76,6 +76,19 @@ impl Lab {
         }
     }
 
+    /// The flags that point a run at the lab: its identity platform, its CA and
+    /// its DNS server.
+    fn network(&self) -> Vec<std::ffi::OsString> {
+        vec![
+            "--identity-url".into(),
+            format!("https://127.0.0.1:{}", self.identity.addr().port()).into(),
+            "--ca-file".into(),
+            self.ca.path().into(),
+            "--dns-server".into(),
+            self.dns.addr().to_string().into(),
+        ]
+    }
+
     pub fn command(&self, args: &[&str]) -> std::process::Command {
         let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_mailbox-doctor"));
         c.env_remove("MAILBOX_DOCTOR_PASSWORD")
@@ -90,12 +103,7 @@ impl Lab {
             c.env_remove(var);
         }
         c.args(["check", USER, "--timeout", "5"])
-            .arg("--identity-url")
-            .arg(format!("https://127.0.0.1:{}", self.identity.addr().port()))
-            .arg("--ca-file")
-            .arg(self.ca.path())
-            .arg("--dns-server")
-            .arg(self.dns.addr().to_string())
+            .args(self.network())
             .args(self.servers.iter().map(|(f, _)| f.as_str()))
             .args(args);
         c
@@ -158,12 +166,7 @@ impl Lab {
             .arg("batch")
             .arg(file)
             .args(["--format", "json", "--timeout", "5", "--only", "imap"])
-            .arg("--identity-url")
-            .arg(format!("https://127.0.0.1:{}", self.identity.addr().port()))
-            .arg("--ca-file")
-            .arg(self.ca.path())
-            .arg("--dns-server")
-            .arg(self.dns.addr().to_string())
+            .args(self.network())
             .output()
             .expect("runs");
         self.no_leak(&out.stdout, &out.stderr);
