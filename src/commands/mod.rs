@@ -88,8 +88,8 @@ pub const MAX_CA_FILE: u64 = 4 * 1024 * 1024;
 fn load_roots(path: &std::path::Path) -> anyhow::Result<Vec<Vec<u8>>> {
     let pem =
         crate::secret::input::read_regular_file(path, MAX_CA_FILE).context("reading --ca-file")?;
-    let mut rd = std::io::BufReader::new(&pem[..]);
-    let certs: Vec<Vec<u8>> = rustls_pemfile::certs(&mut rd)
+    let certs: Vec<Vec<u8>> = crate::net::pem::certificates(&pem)
+        .into_iter()
         .map(|c| c.map(|c| c.to_vec()))
         .collect::<Result<_, _>>()
         .with_context(|| format!("--ca-file {} is not valid PEM", path.display()))?;
@@ -105,6 +105,9 @@ pub fn net_options(args: &cli::NetArgs) -> anyhow::Result<NetOptions> {
         Some(p) => load_roots(p)?,
         None => Vec::new(),
     };
+    // A command with network options is about to connect: the trust stores
+    // are read meanwhile, off the path of its first handshake.
+    crate::net::trust::Trust::warm();
     Ok(NetOptions {
         timeout: Duration::from_secs_f64(args.timeout),
         dns_server: args.dns_server,

@@ -12,6 +12,7 @@ pub mod imap;
 pub mod imap_proto;
 pub mod imap_reader;
 pub mod limits;
+pub mod pem;
 pub mod pop;
 pub mod pop_proto;
 pub mod proxy;

@@ -123,6 +123,18 @@ impl Automaton {
         }
     }
 
+    /// Whether anything matches in `hay` (true when the automaton could not
+    /// be built or run, so that the caller takes the careful path).
+    fn any(&self, hay: &[u8]) -> bool {
+        match self {
+            Automaton::None => false,
+            Automaton::Failed => true,
+            Automaton::Built(ac) => ac
+                .try_find(aho_corasick::Input::new(hay))
+                .map_or(true, |m| m.is_some()),
+        }
+    }
+
     /// Calls `hit` with the byte range of every match in `hay`, overlapping
     /// ones included; false when the automaton could not be built.
     fn each(&self, hay: &[u8], hit: &mut dyn FnMut(usize, usize)) -> bool {
@@ -314,16 +326,32 @@ impl Scrubber {
     /// characters (line breaks included): what every piece of server text goes
     /// through before it is stored.
     pub fn scrub(&self, text: &str) -> String {
-        escape_controls(&self.redact(text)).into_owned()
+        self.scrub_cow(text).into_owned()
+    }
+
+    /// `scrub`, borrowing the text when there is nothing to change in it.
+    fn scrub_cow<'t>(&self, text: &'t str) -> Cow<'t, str> {
+        match self.redact(text) {
+            Cow::Borrowed(b) => escape_controls(b),
+            Cow::Owned(o) => Cow::Owned(escape_controls(&o).into_owned()),
+        }
     }
 
     /// Like `scrub`, but keeps `\n`: for text this tool assembled from lines it
     /// had already scrubbed one by one (a multi-line reply joined with `\n`).
     pub fn scrub_keeping_lines(&self, text: &str) -> String {
-        text.split('\n')
-            .map(|l| self.scrub(l))
-            .collect::<Vec<_>>()
-            .join("\n")
+        self.scrub_lines_cow(text).into_owned()
+    }
+
+    fn scrub_lines_cow<'t>(&self, text: &'t str) -> Cow<'t, str> {
+        if !text.contains('\n') {
+            return self.scrub_cow(text);
+        }
+        let lines: Vec<Cow<'_, str>> = text.split('\n').map(|l| self.scrub_cow(l)).collect();
+        if lines.iter().all(|l| matches!(l, Cow::Borrowed(_))) {
+            return Cow::Borrowed(text);
+        }
+        Cow::Owned(lines.join("\n"))
     }
 
     /// Replaces every form of every secret with `<redacted>`: in the text as it
@@ -349,6 +377,11 @@ impl Scrubber {
             return Cow::Borrowed(text);
         }
         let bytes = text.as_bytes();
+        // Most texts hold no secret and no escape: one search of each automaton
+        // says so, without the bookkeeping of every overlapping match.
+        if !bytes.contains(&b'\\') && !self.folded.any(bytes) && !self.encoded.any(bytes) {
+            return Cow::Borrowed(text);
+        }
         let mut cover = Cover::new(bytes.len());
         let mut complete = self.mark(bytes, &mut |s, e| cover.add(s, e));
         // Views with the JSON escapes decoded; `spans[i]` is the range of the
@@ -442,9 +475,21 @@ impl Scrubber {
     /// Scrubs every string of a JSON value, keys included.
     pub fn scrub_json(&self, v: &mut serde_json::Value) {
         match v {
-            serde_json::Value::String(s) => *s = self.scrub_keeping_lines(s),
+            serde_json::Value::String(s) => {
+                if let Cow::Owned(o) = self.scrub_lines_cow(s) {
+                    *s = o;
+                }
+            }
             serde_json::Value::Array(a) => a.iter_mut().for_each(|x| self.scrub_json(x)),
             serde_json::Value::Object(m) => {
+                // Keys are this tool's own names, almost always: the map is
+                // rebuilt only when one of them changes.
+                if m.keys()
+                    .all(|k| matches!(self.scrub_cow(k), Cow::Borrowed(_)))
+                {
+                    m.values_mut().for_each(|x| self.scrub_json(x));
+                    return;
+                }
                 let old = std::mem::take(m);
                 for (k, mut x) in old {
                     self.scrub_json(&mut x);
@@ -660,7 +705,8 @@ pub fn is_unsafe_char(c: char) -> bool {
 
 /// Shows control characters escaped: `\x1b` for ASCII ones, `\u{202e}` for others.
 pub fn escape_controls(text: &str) -> Cow<'_, str> {
-    if !text.chars().any(is_unsafe_char) {
+    // Printable ASCII, the usual case, is seen a byte at a time.
+    if text.bytes().all(|b| (0x20..0x7f).contains(&b)) || !text.chars().any(is_unsafe_char) {
         return Cow::Borrowed(text);
     }
     let mut out = String::with_capacity(text.len() + 8);

@@ -1,9 +1,10 @@
 //! Which roots a server certificate is checked against, and what each of them
 //! says. Three sets, each verified on its own: Mozilla's root programme
 //! (webpki-roots, what phones, printers and most clients everywhere trust), this
-//! machine's own store (read through rustls-native-certs: `SSL_CERT_FILE` and
-//! `SSL_CERT_DIR` when set, otherwise the distribution's bundle, the macOS
-//! keychain or the Windows store), and `--ca-file`. A chain any of them accepts is
+//! machine's own store (`SSL_CERT_FILE` and `SSL_CERT_DIR` when set, otherwise
+//! the distribution's bundle and directory where OpenSSL looks for them, or,
+//! through rustls-native-certs, the macOS keychain or the Windows store), and
+//! `--ca-file`. A chain any of them accepts is
 //! accepted; the three verdicts are kept, so a check can tell "trusted here only"
 //! (a private CA, or a device intercepting TLS) from "trusted publicly but not
 //! here" (an outdated or damaged local store).
@@ -161,8 +162,7 @@ impl StoreRead {
             }
         };
         self.total += bytes.len() as u64;
-        use rustls::pki_types::pem::PemObject as _;
-        for c in CertificateDer::pem_slice_iter(&bytes) {
+        for c in crate::net::pem::certificates(&bytes) {
             match c {
                 Ok(c) => self.certs.push(c),
                 Err(e) => self.errors.push(format!("{shown}: {e}")),
@@ -217,6 +217,16 @@ fn read_system_store() -> (Vec<CertificateDer<'static>>, Vec<String>, Option<Str
                 .collect()
         })
         .unwrap_or_default();
+    // Unset: the platform's own store. On Linux and the BSDs that is the
+    // distribution's bundle and directory, where OpenSSL would look, read here.
+    #[cfg(all(unix, not(target_os = "macos")))]
+    let (file, dirs) = match (file, dirs) {
+        (None, d) if d.is_empty() => {
+            let probe = openssl_probe::probe();
+            (probe.cert_file.map(Into::into), probe.cert_dir)
+        }
+        given => given,
+    };
     if file.is_none() && dirs.is_empty() {
         let r = rustls_native_certs::load_native_certs();
         let problem = r.errors.first().map(|e| e.to_string());
@@ -299,19 +309,47 @@ pub struct Trust {
 
 impl Trust {
     /// Mozilla's roots, this machine's store, and `extra` (DER, from `--ca-file`).
+    /// Built once per process for each `--ca-file` (every connection of a run
+    /// asks for the same).
     pub fn new(extra: &[Vec<u8>]) -> Result<Trust, String> {
+        static LAST: Mutex<Option<Trust>> = Mutex::new(None);
         let extra: Vec<CertificateDer<'_>> = extra
             .iter()
             .map(|d| CertificateDer::from(d.as_slice()))
             .collect();
-        Ok(Trust {
+        // Mozilla's set and this machine's store are read once per process:
+        // within it, `--ca-file` alone tells one Trust from another.
+        let id = crate::net::verdicts::digest_of("process roots and --ca-file", &[&extra]);
+        if let Some(t) = LAST.lock().ok().and_then(|l| l.clone()) {
+            if t.id == id {
+                return Ok(t);
+            }
+        }
+        let trust = Trust {
             public: public_verifier()?,
             system: system_store().verifier.clone(),
             ca_file: store_of(&extra)?,
-            // Mozilla's set and this machine's store are read once per process:
-            // within it, `--ca-file` alone tells one Trust from another.
-            id: crate::net::verdicts::digest_of("process roots and --ca-file", &[&extra]),
-        })
+            id,
+        };
+        if let Ok(mut l) = LAST.lock() {
+            *l = Some(trust.clone());
+        }
+        Ok(trust)
+    }
+
+    /// Reads Mozilla's set and this machine's store on a thread of their own,
+    /// so that a run's first handshake finds them ready: called when a run
+    /// starts, it overlaps the reading with the run's DNS round.
+    pub fn warm() {
+        static ONCE: std::sync::Once = std::sync::Once::new();
+        ONCE.call_once(|| {
+            let _ = std::thread::Builder::new()
+                .name("trust-store".into())
+                .spawn(|| {
+                    let _ = public_verifier();
+                    let _ = system_store();
+                });
+        });
     }
 
     /// Any three root sets (the simulations and the tests). `public` must not be

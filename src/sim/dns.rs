@@ -134,7 +134,7 @@ impl DnsServer {
                 } else {
                     let udp = udp.clone();
                     tokio::spawn(async move {
-                        tokio::time::sleep(delay).await;
+                        crate::sim::pause(delay).await;
                         let _ = udp.send_to(&resp, peer).await;
                     });
                 }
@@ -158,7 +158,7 @@ impl DnsServer {
                         match answer(&z, &buf, &seen, false) {
                             Some(resp) => {
                                 if !delay.is_zero() {
-                                    tokio::time::sleep(delay).await;
+                                    crate::sim::pause(delay).await;
                                 }
                                 let mut out = (resp.len() as u16).to_be_bytes().to_vec();
                                 out.extend_from_slice(&resp);

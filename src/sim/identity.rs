@@ -100,7 +100,7 @@ impl IdentityServer {
                 let counter = counter.clone();
                 tokio::spawn(async move {
                     if !delay.is_zero() {
-                        tokio::time::sleep(delay).await;
+                        crate::sim::pause(delay).await;
                     }
                     let Ok(mut tls) = acceptor.accept(tcp).await else {
                         return;
@@ -130,7 +130,7 @@ impl IdentityServer {
                         )
                     };
                     if !delay.is_zero() {
-                        tokio::time::sleep(delay).await;
+                        crate::sim::pause(delay).await;
                     }
                     let _ = tls.write_all(resp.as_bytes()).await;
                     let _ = tls.shutdown().await;

@@ -27,3 +27,23 @@ pub async fn read_head<S: tokio::io::AsyncRead + Unpin>(stream: &mut S) -> Optio
     }
     Some(String::from_utf8_lossy(&buf[..n]).into_owned())
 }
+
+/// Waits `d`, as a network's round trip would, to within a fraction of a
+/// millisecond. tokio's timer wakes on whole milliseconds and is late by one or
+/// two, which over a check's eight flights would add ten milliseconds the
+/// network model does not hold: the last stretch is slept on a thread of the
+/// blocking pool, by the kernel's high-resolution timer.
+pub async fn pause(d: std::time::Duration) {
+    const COARSE_MARGIN: std::time::Duration = std::time::Duration::from_millis(3);
+    if d.is_zero() {
+        return;
+    }
+    let until = std::time::Instant::now() + d;
+    if d > COARSE_MARGIN {
+        tokio::time::sleep(d - COARSE_MARGIN).await;
+    }
+    let left = until.saturating_duration_since(std::time::Instant::now());
+    if !left.is_zero() {
+        let _ = tokio::task::spawn_blocking(move || std::thread::sleep(left)).await;
+    }
+}

@@ -630,7 +630,7 @@ async fn play(
     let mut stream: BufReader<Box<dyn Io>> = if sc.tls == TlsMode::Implicit {
         // The handshake's server flight is a reply too: one delay.
         if !delay.is_zero() {
-            tokio::time::sleep(delay).await;
+            crate::sim::pause(delay).await;
         }
         flown(flights);
         let s = acceptor
@@ -656,7 +656,7 @@ async fn play(
                 // One delay per reply (its first line), as a network round trip would.
                 let first_line = i == 0 || !matches!(sc.steps[i - 1], Step::Send(_));
                 if first_line && !delay.is_zero() {
-                    tokio::time::sleep(delay).await;
+                    crate::sim::pause(delay).await;
                 }
                 if first_line && last_expect_at.is_some_and(|l| i < l) {
                     flown(flights);
@@ -741,7 +741,7 @@ async fn play(
                 }
                 let inner = stream.into_inner();
                 if !delay.is_zero() {
-                    tokio::time::sleep(delay).await;
+                    crate::sim::pause(delay).await;
                 }
                 flown(flights);
                 let s = acceptor
