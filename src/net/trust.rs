@@ -232,11 +232,19 @@ fn read_system_store() -> (Vec<CertificateDer<'static>>, Vec<String>, Option<Str
         let problem = r.errors.first().map(|e| e.to_string());
         return (r.certs, Vec::new(), problem);
     }
+    read_paths(file.as_deref().map(std::path::Path::new), &dirs)
+}
+
+/// Reads a store file and store directories, bounded.
+fn read_paths(
+    file: Option<&std::path::Path>,
+    dirs: &[std::path::PathBuf],
+) -> (Vec<CertificateDer<'static>>, Vec<String>, Option<String>) {
     let mut read = StoreRead::default();
-    if let Some(f) = &file {
-        read.file(std::path::Path::new(f));
+    if let Some(f) = file {
+        read.file(f);
     }
-    for d in &dirs {
+    for d in dirs {
         read.dir(d);
     }
     read.certs
@@ -497,5 +505,30 @@ impl ServerCertVerifier for Verifier {
     }
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
         self.trust.public.supported_verify_schemes()
+    }
+}
+
+#[cfg(all(test, unix, not(target_os = "macos")))]
+mod tests {
+    use super::*;
+
+    /// Where OpenSSL looks, read here, gives the certificates that
+    /// rustls-native-certs reads there.
+    #[test]
+    fn the_distributions_store_reads_as_rustls_native_certs_reads_it() {
+        let probe = openssl_probe::probe();
+        let (ours, skipped, _) = read_paths(probe.cert_file.as_deref(), &probe.cert_dir);
+        assert!(skipped.is_empty(), "{skipped:?}");
+        let mut theirs = Vec::new();
+        theirs.extend(
+            rustls_native_certs::load_certs_from_paths(probe.cert_file.as_deref(), None).certs,
+        );
+        for d in &probe.cert_dir {
+            theirs.extend(rustls_native_certs::load_certs_from_paths(None, Some(d)).certs);
+        }
+        theirs.sort_unstable_by(|a, b| a.as_ref().cmp(b.as_ref()));
+        theirs.dedup();
+        assert_eq!(ours.len(), theirs.len());
+        assert!(ours == theirs);
     }
 }
