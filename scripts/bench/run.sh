@@ -30,7 +30,8 @@
 #
 # Usage: scripts/bench/run.sh [D_MS]   (default 50)
 #   RUNS=N (10) repetitions; MAILBOXES=N (1000) and CONCURRENCY=N (100) for batch;
-#   MAILBOXES_SCALE=N (10000) and CONCURRENCY_SCALE=N (500) for scale (0: skip).
+#   MAILBOXES_SCALE=N (10000) and CONCURRENCY_SCALE=N (500) for scale (0: skip);
+#   ZONE=cname for sections 1 to 5 against Exchange Online's CNAME chains (lab --cname).
 # Needs hyperfine, swaks, dig, curl, openssl and GNU time; as root it installs
 # what is missing from Debian's packages.
 set -euo pipefail
@@ -41,6 +42,9 @@ MAILBOXES="${MAILBOXES:-1000}"
 CONCURRENCY="${CONCURRENCY:-100}"
 MAILBOXES_SCALE="${MAILBOXES_SCALE:-10000}"
 CONCURRENCY_SCALE="${CONCURRENCY_SCALE:-500}"
+ZONE="${ZONE:-plain}"
+zone_flags=()
+[ "$ZONE" = cname ] && zone_flags=(--cname)
 OUT=target/bench
 mkdir -p "$OUT"
 
@@ -70,7 +74,7 @@ fifo="$(mktemp -u)"
 mkfifo "$fifo"
 (
   ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
-  exec target/release/examples/lab --delay "$D"
+  exec target/release/examples/lab --delay "$D" "${zone_flags[@]}"
 ) <"$fifo" >"$OUT/lab.out" &
 lab_pid=$!
 exec 3>"$fifo"
@@ -134,7 +138,7 @@ export MAILBOX_DOCTOR_PASSWORD="$MD_BENCH_PW"
 lab_stats >/dev/null
 
 echo "== machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(uname -r), $(rustc --version)"
-echo "== lab: D = ${D} ms per reply and per TLS handshake"
+echo "== lab: D = ${D} ms per reply and per TLS handshake; zone: ${ZONE}"
 echo
 echo "1. full check (credentials, dns, tls, smtp, imap, pop, tenant), ${RUNS} runs"
 hyperfine -N -i --style none --warmup 1 --runs "$RUNS" --export-json "$OUT/check-hf.json" \
