@@ -53,22 +53,30 @@ stop() {
   done
 }
 
+# new_ca NAME CN: a self-signed CA, in NAME.crt and NAME.key.
+new_ca() {
+  openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=$2" \
+    -keyout "$STATE/$1.key" -out "$STATE/$1.crt" >/dev/null 2>&1
+}
+
+# signed NAME CN CA EXTENSIONS: a certificate for CN signed by the CA named CA,
+# in NAME.crt and NAME.key, with EXTENSIONS (lines, `\n` between them).
+signed() {
+  openssl req -newkey rsa:2048 -nodes -subj "/CN=$2" -keyout "$STATE/$1.key" -out "$STATE/$1.csr" >/dev/null 2>&1
+  printf '%b' "$4" > "$STATE/$1-ext.cnf"
+  openssl x509 -req -in "$STATE/$1.csr" -CA "$STATE/$3.crt" -CAkey "$STATE/$3.key" -CAcreateserial \
+    -days 3650 -extfile "$STATE/$1-ext.cnf" -out "$STATE/$1.crt" >/dev/null 2>&1
+}
+
 certs() {
-  openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=mailbox-doctor real-server test CA" \
-    -keyout "$STATE/ca.key" -out "$STATE/ca.crt" >/dev/null 2>&1
-  openssl req -newkey rsa:2048 -nodes -subj "/CN=localhost" -keyout "$STATE/server.key" -out "$STATE/server.csr" >/dev/null 2>&1
-  printf 'subjectAltName=DNS:localhost,DNS:mail.example.test,IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' > "$STATE/ext.cnf"
-  openssl x509 -req -in "$STATE/server.csr" -CA "$STATE/ca.crt" -CAkey "$STATE/ca.key" -CAcreateserial \
-    -days 3650 -extfile "$STATE/ext.cnf" -out "$STATE/server.crt" >/dev/null 2>&1
+  new_ca ca "mailbox-doctor real-server test CA"
+  signed server localhost ca \
+    'subjectAltName=DNS:localhost,DNS:mail.example.test,IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n'
   chmod 644 "$STATE/server.key"
   # A device's TLS client certificate, from a CA of its own (the only one the
   # relay on 10028 trusts for clients).
-  openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=mailbox-doctor real-server devices CA" \
-    -keyout "$STATE/clientca.key" -out "$STATE/clientca.crt" >/dev/null 2>&1
-  openssl req -newkey rsa:2048 -nodes -subj "/CN=scanner.example.test" -keyout "$STATE/client.key" -out "$STATE/client.csr" >/dev/null 2>&1
-  printf 'basicConstraints=CA:FALSE\nextendedKeyUsage=clientAuth\n' > "$STATE/client-ext.cnf"
-  openssl x509 -req -in "$STATE/client.csr" -CA "$STATE/clientca.crt" -CAkey "$STATE/clientca.key" -CAcreateserial \
-    -days 3650 -extfile "$STATE/client-ext.cnf" -out "$STATE/client.crt" >/dev/null 2>&1
+  new_ca clientca "mailbox-doctor real-server devices CA"
+  signed client scanner.example.test clientca 'basicConstraints=CA:FALSE\nextendedKeyUsage=clientAuth\n'
   chmod 600 "$STATE/client.key"
 }
 
