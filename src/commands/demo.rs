@@ -12,14 +12,14 @@ use crate::report::model::Report;
 use crate::runner;
 use crate::secret::Secret;
 use crate::sim::dns::{DnsServer, Rec, Zone};
-use crate::sim::identity::{IdentityServer, TenantKind};
+use crate::sim::identity::IdentityServer;
 use crate::sim::oauth::Script;
 use crate::sim::pki::Pki;
 use crate::sim::replay::{ReplayServer, Scenario};
 use crate::target::Target;
 use crate::vocab::OverallStatus;
 use crate::vocab::{CheckId, Endpoint, Protocol, TlsMode};
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::io::Write as _;
 use std::time::Duration;
 
@@ -293,14 +293,7 @@ pub async fn contoso_services_in(
             crate::sim::pki::Validity::Valid,
         )
         .map_err(|e| e.to_string())?;
-    let mut tenants = HashMap::new();
-    tenants.insert(
-        "contoso.com".to_string(),
-        TenantKind::Managed {
-            brand: "Contoso".into(),
-            tenant_id: "00000000-c0de-4d0c-b0e5-000000000001".into(),
-        },
-    );
+    let tenants = crate::sim::identity::contoso_tenants();
     let identity = match script {
         Some(script) => IdentityServer::start_scripted(&id_cert, tenants, script).await,
         None => IdentityServer::start_delayed(&id_cert, tenants, delay).await,

@@ -32,6 +32,21 @@ pub enum TenantKind {
     },
 }
 
+/// The simulated contoso.com's tenant id: its sign-in domain's answers and the
+/// tokens the simulated platform issues name it.
+pub const CONTOSO_TENANT_ID: &str = "00000000-c0de-4d0c-b0e5-000000000001";
+
+/// The tenants of `demo` and the sign-in tests: contoso.com, managed.
+pub fn contoso_tenants() -> HashMap<String, TenantKind> {
+    HashMap::from([(
+        "contoso.com".to_string(),
+        TenantKind::Managed {
+            brand: "Contoso".into(),
+            tenant_id: CONTOSO_TENANT_ID.into(),
+        },
+    )])
+}
+
 pub struct IdentityServer {
     addr: SocketAddr,
     /// The OAuth endpoints' script and memory (`sim::oauth`).

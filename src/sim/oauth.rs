@@ -530,7 +530,7 @@ impl Platform {
         let access = jwt(serde_json::json!({
             "aud": "https://outlook.office365.com",
             "roles": self.script.roles,
-            "tid": "00000000-c0de-4d0c-b0e5-000000000001",
+            "tid": crate::sim::identity::CONTOSO_TENANT_ID,
             "exp": chrono::Utc::now().timestamp() + 3600,
         }));
         self.state().access.push(access.clone());
@@ -651,7 +651,7 @@ impl Platform {
             "aud": "https://outlook.office.com",
             "scp": scp.join(" "),
             "upn": self.script.user,
-            "tid": "00000000-c0de-4d0c-b0e5-000000000001",
+            "tid": crate::sim::identity::CONTOSO_TENANT_ID,
             "exp": chrono::Utc::now().timestamp() + 3600,
         }));
         let mut body = serde_json::json!({

@@ -6,11 +6,10 @@
 #![allow(dead_code)]
 
 use super::{leak_forms, validated};
-use mailbox_doctor::sim::identity::{IdentityServer, TenantKind};
+use mailbox_doctor::sim::identity::IdentityServer;
 use mailbox_doctor::sim::oauth::Script;
 use mailbox_doctor::sim::pki::{CertKind, Pki, Validity};
 use mailbox_doctor::sim::replay::{ReplayServer, Scenario, TokenCheck};
-use std::collections::HashMap;
 use std::io::{BufRead as _, BufReader};
 use std::sync::Arc;
 use std::time::Duration;
@@ -173,6 +172,16 @@ impl Lab {
         out
     }
 
+    /// The first report of a batch's JSON lines.
+    pub fn first_report(out: &std::process::Output) -> serde_json::Value {
+        let line = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .to_string();
+        serde_json::from_str(&line).expect("a JSON line")
+    }
+
     /// Authentication attempts over every replay server.
     pub fn attempts(&self) -> usize {
         self.servers
@@ -198,14 +207,7 @@ pub fn contoso_platform(
 ) -> (Pki, IdentityServer, TokenCheck) {
     let pki = Pki::new().expect("pki");
     let cert = pki.ca.issue(&["127.0.0.1"], Validity::Valid).expect("cert");
-    let mut tenants = HashMap::new();
-    tenants.insert(
-        "contoso.com".to_string(),
-        TenantKind::Managed {
-            brand: "Contoso".into(),
-            tenant_id: "00000000-c0de-4d0c-b0e5-000000000001".into(),
-        },
-    );
+    let tenants = mailbox_doctor::sim::identity::contoso_tenants();
     let identity = rt
         .block_on(IdentityServer::start_scripted(&cert, tenants, script))
         .expect("identity");
