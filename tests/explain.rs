@@ -211,13 +211,7 @@ fn two_readings_left_come_with_the_question_that_tells_them_apart() {
 fn an_aadsts_number_names_the_cause_that_invalid_grant_only_classes() {
     let text = r#"{"error":"invalid_grant","error_description":"AADSTS50076: Due to a configuration change made by your administrator, or because you moved to a new location, you must use multi-factor authentication to access '00000003-0000-0000-c000-000000000000'."}"#;
     let (v, _) = explain_json(text);
-    let codes: Vec<&str> = v["diagnosis"]
-        .as_array()
-        .expect("diagnoses")
-        .iter()
-        .filter_map(|d| d["code"].as_str())
-        .collect();
-    assert_eq!(codes, ["MFA_REQUIRED"], "{v}");
+    assert_eq!(util::codes(&v), ["MFA_REQUIRED"], "{v}");
     // Without a number, the RFC 6749 error is the reading.
     let (v, _) = explain_json(r#"{"error":"invalid_grant","error_description":"Bad Request"}"#);
     assert_eq!(v["diagnosis"][0]["code"], "OAUTH_GRANT_EXPIRED", "{v}");

@@ -679,15 +679,7 @@ fn batch_refreshes_a_saved_token_then_logs_in_and_names_a_revoked_grant() {
         ),
     )
     .expect("csv");
-    let batch = |lab: &Lab| {
-        let out = lab.batch(&csv);
-        let line = String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .next()
-            .unwrap_or_default()
-            .to_string();
-        serde_json::from_str::<serde_json::Value>(&line).expect("a JSON line")
-    };
+    let batch = |lab: &Lab| Lab::first_report(&lab.batch(&csv));
     let saved = std::fs::read_to_string(&file).expect("saved");
     let v = batch(&lab);
     assert_eq!(check(&v, "signin")["status"], "pass", "{v}");
@@ -794,13 +786,7 @@ fn gmail_batch_refreshes_with_the_rows_client_secret_and_keeps_the_rotated_token
     };
     let batch = || lab.batch(&csv);
     write_csv(&secret_file);
-    let out = batch();
-    let line = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .next()
-        .unwrap_or_default()
-        .to_string();
-    let v: serde_json::Value = serde_json::from_str(&line).expect("a JSON line");
+    let v = Lab::first_report(&batch());
     assert_eq!(check(&v, "signin")["status"], "pass", "{v}");
     assert_eq!(check(&v, "imap")["status"], "pass", "{v}");
     assert_eq!(
@@ -811,13 +797,7 @@ fn gmail_batch_refreshes_with_the_rows_client_secret_and_keeps_the_rotated_token
     util::assert_rotated(&file, &saved);
     // Access removed: Google's words name the diagnosis, and no login is tried.
     lab.identity.platform.revoke_all();
-    let out = batch();
-    let line = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .next()
-        .unwrap_or_default()
-        .to_string();
-    let v: serde_json::Value = serde_json::from_str(&line).expect("a JSON line");
+    let v = Lab::first_report(&batch());
     assert_eq!(codes(&v)[0], "OAUTH_GOOGLE_GRANT_INVALID", "{v}");
     assert_eq!(
         lab.attempts(),
