@@ -188,13 +188,11 @@ pub enum BorrowedClient {
     Thunderbird,
 }
 
-/// Signing in with OAuth 2.0 to get the token the logins use (XOAUTH2). Shared by
-/// every command that signs in.
+/// Which app signs in, to which tenant, and how long it may wait: the options
+/// `check --sign-in` and `paths --sign-in` share. Each requires a `--sign-in`
+/// (the `signing_in` group of the command that flattens it).
 #[derive(Debug, Clone, Args)]
-pub struct SignInArgs {
-    /// Sign in with OAuth 2.0 and log in with the token it gives (XOAUTH2)
-    #[arg(long, value_enum, value_name = "FLOW", group = "signing_in", conflicts_with_all = ["password_stdin", "oauth_token_stdin"])]
-    pub sign_in: Option<SignInFlow>,
+pub struct SignInClientArgs {
     /// The application (client) id of your organisation's app registration
     #[arg(
         long,
@@ -215,6 +213,17 @@ pub struct SignInArgs {
     /// Do not try to open a browser: print the sign-in address instead
     #[arg(long, requires = "sign_in")]
     pub no_browser: bool,
+}
+
+/// Signing in with OAuth 2.0 to get the token the logins use (XOAUTH2). Shared by
+/// every command that signs in.
+#[derive(Debug, Clone, Args)]
+pub struct SignInArgs {
+    /// Sign in with OAuth 2.0 and log in with the token it gives (XOAUTH2)
+    #[arg(long, value_enum, value_name = "FLOW", group = "signing_in", conflicts_with_all = ["password_stdin", "oauth_token_stdin"])]
+    pub sign_in: Option<SignInFlow>,
+    #[command(flatten)]
+    pub client: SignInClientArgs,
     /// The client secret, from a file only its owner can read (app-only and Google sign-in)
     #[arg(
         long,
@@ -652,35 +661,18 @@ pub enum PathsSignInFlow {
 }
 
 /// `paths --sign-in`: the `oauth` path signs in (as `check --sign-in` does,
-/// with the same options) and tests AUTH XOAUTH2 once. Not `SignInArgs`
-/// flattened: that one conflicts with `check`'s credential flags and names
-/// `--client-certificate` for app-only sign-in, which `paths` uses for the TLS
-/// client certificate; `as_sign_in` hands the planner the same request.
+/// with the same client options) and tests AUTH XOAUTH2 once. Not all of
+/// `SignInArgs` flattened: that one conflicts with `check`'s credential flags
+/// and names `--client-certificate` for app-only sign-in, which `paths` uses
+/// for the TLS client certificate; `as_sign_in` hands the planner the same
+/// request.
 #[derive(Debug, Clone, Args)]
 pub struct PathsSignInArgs {
     /// Sign in with OAuth 2.0 and test AUTH XOAUTH2 once on the provider's submission server (the oauth path)
-    #[arg(long, value_enum, value_name = "FLOW")]
+    #[arg(long, value_enum, value_name = "FLOW", group = "signing_in")]
     pub sign_in: Option<PathsSignInFlow>,
-    /// The application (client) id of your organisation's app registration
-    #[arg(
-        long,
-        value_name = "ID",
-        requires = "sign_in",
-        conflicts_with = "borrow_client"
-    )]
-    pub client_id: Option<String>,
-    /// Use another vendor's public client id instead of your own app registration (the report names whose)
-    #[arg(long, value_enum, value_name = "VENDOR", requires = "sign_in")]
-    pub borrow_client: Option<BorrowedClient>,
-    /// The tenant (id or domain) to sign in to; default: the tenant found from the address
-    #[arg(long, value_name = "TENANT", requires = "sign_in")]
-    pub tenant: Option<String>,
-    /// The longest the sign-in may wait for you, in seconds (default: the device code's lifetime; 300 for the browser)
-    #[arg(long, value_name = "SECS", requires = "sign_in", value_parser = clap::value_parser!(u64).range(1..=3600))]
-    pub sign_in_timeout: Option<u64>,
-    /// Do not try to open a browser: print the sign-in address instead
-    #[arg(long, requires = "sign_in")]
-    pub no_browser: bool,
+    #[command(flatten)]
+    pub client: SignInClientArgs,
 }
 
 impl PathsSignInArgs {
@@ -691,11 +683,7 @@ impl PathsSignInArgs {
                 PathsSignInFlow::Device => SignInFlow::Device,
                 PathsSignInFlow::Browser => SignInFlow::Browser,
             }),
-            client_id: self.client_id.clone(),
-            borrow_client: self.borrow_client,
-            tenant: self.tenant.clone(),
-            sign_in_timeout: self.sign_in_timeout,
-            no_browser: self.no_browser,
+            client: self.client.clone(),
             client_secret_file: None,
             client_certificate: None,
             save_token: None,

@@ -30,7 +30,7 @@ pub fn plan(args: &SignInArgs, notify: crate::oauth::Notify) -> anyhow::Result<O
         (None, Some(_)) => Flow::Refresh,
         (None, None) => return Ok(None),
     };
-    let (client_id, borrowed_from) = match (&args.client_id, args.borrow_client) {
+    let (client_id, borrowed_from) = match (&args.client.client_id, args.client.borrow_client) {
         (Some(id), _) => {
             let id = id.trim();
             if id.is_empty() || id.len() > 200 || id.chars().any(|c| c.is_control() || c == ' ') {
@@ -49,7 +49,7 @@ pub fn plan(args: &SignInArgs, notify: crate::oauth::Notify) -> anyhow::Result<O
         ),
     };
     if flow == Flow::App {
-        if args.tenant.is_none() {
+        if args.client.tenant.is_none() {
             anyhow::bail!("--sign-in app needs --tenant (the tenant id or its domain)");
         }
         if args.client_secret_file.is_none() && args.client_certificate.is_none() {
@@ -93,9 +93,9 @@ pub fn plan(args: &SignInArgs, notify: crate::oauth::Notify) -> anyhow::Result<O
         flow,
         client_id,
         borrowed_from,
-        tenant: args.tenant.clone(),
-        timeout: args.sign_in_timeout.map(Duration::from_secs),
-        open_browser: !args.no_browser,
+        tenant: args.client.tenant.clone(),
+        timeout: args.client.sign_in_timeout.map(Duration::from_secs),
+        open_browser: !args.client.no_browser,
         client_secret,
         certificate,
         save_token: args.save_token.clone(),
