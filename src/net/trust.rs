@@ -10,7 +10,8 @@
 //! here" (an outdated or damaged local store).
 //!
 //! The system store is read once per process, bounded: a `SSL_CERT_FILE`, or a
-//! file of `SSL_CERT_DIR`, that is not a regular file, is larger than 16 MiB, or
+//! file of `SSL_CERT_DIR` (or of the distribution's store where OpenSSL looks
+//! for it), that is not a regular file, is larger than 16 MiB, or
 //! would take the store past 64 MiB in all, is not read, and is named in the
 //! store's `skipped` list (a company CA in a file never read explains an
 //! untrusted server). Nothing here decides what a verdict means for the report.
@@ -206,8 +207,9 @@ impl StoreRead {
 
 /// Reads the store. With `SSL_CERT_FILE` or `SSL_CERT_DIR` set, reads them here,
 /// bounded (regular files only, at most `MAX_STORE_FILE` each and
-/// `MAX_STORE_TOTAL` in all), naming every file skipped; otherwise the
-/// platform's store through rustls-native-certs.
+/// `MAX_STORE_TOTAL` in all), naming every file skipped; unset, on Linux and
+/// the BSDs, the bundle and directory where OpenSSL looks, read the same way;
+/// otherwise the platform's store through rustls-native-certs.
 fn read_system_store() -> (Vec<CertificateDer<'static>>, Vec<String>, Option<String>) {
     let file = std::env::var_os("SSL_CERT_FILE").filter(|f| !f.is_empty());
     let dirs: Vec<std::path::PathBuf> = std::env::var_os("SSL_CERT_DIR")
