@@ -47,15 +47,16 @@ pub fn certificates(text: &[u8]) -> Vec<Result<CertificateDer<'static>, PemError
     while let Some(found) = memchr::memmem::find(&text[at..], BEGIN) {
         let start = at + found;
         let label_at = start + BEGIN.len();
-        let Some(label_len) = memchr::memmem::find(&text[label_at..], DASHES) else {
-            break;
-        };
-        let label = &text[label_at..label_at + label_len];
-        if label.contains(&b'\n') {
+        // The label ends on its own line: looked for there only, so that a text
+        // of many lines that merely start like a boundary is read once.
+        let line_end =
+            memchr::memchr(b'\n', &text[label_at..]).map_or(text.len(), |i| label_at + i);
+        let Some(label_len) = memchr::memmem::find(&text[label_at..line_end], DASHES) else {
             // Not a boundary line: look again after it.
             at = label_at;
             continue;
-        }
+        };
+        let label = &text[label_at..label_at + label_len];
         let body_at = label_at + label_len + DASHES.len();
         let mut end_line = Vec::with_capacity(END.len() + label.len() + DASHES.len());
         end_line.extend_from_slice(END);
@@ -128,6 +129,18 @@ mod tests {
         );
         assert!(certificates(b"no pem here").is_empty());
         assert!(certificates(b"-----BEGIN ").is_empty());
+    }
+
+    #[test]
+    fn lines_that_only_start_like_a_boundary_are_read_once() {
+        let mut text = "-----BEGIN x\n".repeat(200_000);
+        text.push_str(ONE);
+        let got = certificates(text.as_bytes());
+        assert_eq!(got.len(), 1);
+        assert_eq!(
+            got[0].as_ref().expect("the block").as_ref(),
+            &[1, 2, 3, 4, 5]
+        );
     }
 
     #[test]
