@@ -252,6 +252,32 @@ fn connector_relay_accepted() {
 }
 
 #[test]
+fn an_mx_that_drops_the_connection_leaves_both_paths_untested_and_says_why() {
+    let r = run_lab(
+        Mx::Plays("eop-drops-mid-exchange"),
+        Some("hve-reachable"),
+        Some("exo-submission-reachable"),
+        &["--external-recipient", EXTERNAL],
+        "json",
+    );
+    let (verdict, code) = r.verdict("direct_send");
+    assert_eq!(verdict, "unknown", "{}", r.json);
+    assert!(!code.is_empty(), "{}", r.json);
+    // The external recipient was given: the relay is untested for the same
+    // reason as direct send, not for want of the flag.
+    assert_eq!(
+        r.verdict("connector_relay"),
+        (s("unknown"), code),
+        "{}",
+        r.json
+    );
+    let summary = r.path("connector_relay")["summary"].to_string();
+    assert!(!summary.contains("needs --external-recipient"), "{summary}");
+    assert_eq!(r.count("RCPT"), 1);
+    assert_eq!(r.count("DATA"), 0);
+}
+
+#[test]
 fn banned_ip_and_throttling_have_their_own_codes() {
     let r = run_lab(
         Mx::Plays("eop-banned-ip"),

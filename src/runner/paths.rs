@@ -483,15 +483,23 @@ async fn probe_mx(
                 reached: true,
                 silent: false,
             };
-            return (
-                vec![probe.into_result(PathResult::new(
-                    PathKind::DirectSend,
-                    Verdict::Unknown,
-                    Some(&f.code),
-                    f.why.clone(),
-                ))],
-                None,
-            );
+            // Both rounds share the connection: a connector's relay asked for
+            // (--external-recipient) is as untested as direct send.
+            let mut kinds = vec![PathKind::DirectSend];
+            if spec.external_recipient.is_some() {
+                kinds.push(PathKind::ConnectorRelay);
+            }
+            let lines = probe.transcript.lines();
+            let results = kinds
+                .into_iter()
+                .map(|k| {
+                    let mut r = PathResult::new(k, Verdict::Unknown, Some(&f.code), f.why.clone());
+                    r.endpoint = Some(probe.endpoint.clone());
+                    r.exchange = lines.clone();
+                    r
+                })
+                .collect();
+            return (results, None);
         }
     };
     let lines = probe.transcript.lines();
