@@ -1,9 +1,10 @@
 //! The scrubber on server text that quotes a secret in any form: the fuzzer's
 //! bytes choose a secret (a repetitive token among them), how to write it (raw,
 //! each character as a JSON escape or not, `\/`, twice escaped, base64 at an
-//! alignment, hex, URL-encoded) and the text around it. The scrubbed text must
-//! hold neither the secret nor, once its JSON escapes are decoded, the secret;
-//! nor any raw control character. libFuzzer's timeout catches a scrub that is
+//! alignment, hex, URL-encoded, base64 of a JSON document that quotes it escaped)
+//! and the text around it. The scrubbed text must hold neither the secret nor,
+//! once its JSON escapes are decoded, the secret, nor in any base64 run once
+//! decoded and unescaped; nor any raw control character. libFuzzer's timeout catches a scrub that is
 //! not linear in the text.
 #![no_main]
 
@@ -83,6 +84,34 @@ fn json_escaped(secret: &str, mask: &[u8]) -> String {
     out
 }
 
+/// Every run of base64 characters (either alphabet) of `s`, decoded at each of
+/// the four alignments, then JSON-unescaped: what a reader could recover.
+fn decoded_runs(s: &str) -> Vec<String> {
+    let val = |b: u8| -> Option<u32> {
+        Some(match b {
+            b'A'..=b'Z' => b - b'A',
+            b'a'..=b'z' => b - b'a' + 26,
+            b'0'..=b'9' => b - b'0' + 52,
+            b'+' | b'-' => 62,
+            b'/' | b'_' => 63,
+            _ => return None,
+        } as u32)
+    };
+    let mut out = Vec::new();
+    for run in s.as_bytes().split(|b| val(*b).is_none()) {
+        for off in 0..4.min(run.len()) {
+            let mut bytes = Vec::new();
+            for q in run[off..].chunks(4) {
+                let n = q.iter().fold(0u32, |n, b| n << 6 | val(*b).unwrap_or(0))
+                    << (6 * (4 - q.len()));
+                bytes.extend_from_slice(&n.to_be_bytes()[1..1 + q.len() * 3 / 4]);
+            }
+            out.push(unescape(&String::from_utf8_lossy(&bytes)));
+        }
+    }
+    out
+}
+
 /// JSON string escapes decoded (only what the oracle needs).
 fn unescape(s: &str) -> String {
     let mut out = String::new();
@@ -91,11 +120,16 @@ fn unescape(s: &str) -> String {
     while let Some(i) = rest.find('\\') {
         out.push_str(&rest[..i]);
         let tail = &rest[i..];
-        let hex = tail.get(2..6).filter(|h| h.bytes().all(|b| b.is_ascii_hexdigit()));
+        let hex = tail
+            .get(2..6)
+            .filter(|h| h.bytes().all(|b| b.is_ascii_hexdigit()));
         if tail.starts_with("\\u") && hex.is_some() {
             units.clear();
             let mut t = tail;
-            while let Some(h) = t.get(2..6).filter(|h| t.starts_with("\\u") && h.bytes().all(|b| b.is_ascii_hexdigit())) {
+            while let Some(h) = t
+                .get(2..6)
+                .filter(|h| t.starts_with("\\u") && h.bytes().all(|b| b.is_ascii_hexdigit()))
+            {
                 units.push(u16::from_str_radix(h, 16).unwrap_or(0));
                 t = &t[6..];
             }
@@ -129,7 +163,7 @@ fuzz_target!(|data: &[u8]| {
     }
     let which = usize::from(data[0]) % secrets().len();
     let secret = &secrets()[which];
-    let form = data[1] % 9;
+    let form = data[1] % 10;
     let cut = usize::from(data[2]);
     let body = String::from_utf8_lossy(&data[3..]);
     let split = body
@@ -148,7 +182,17 @@ fuzz_target!(|data: &[u8]| {
         }
         6 => secret.bytes().map(|b| format!("{b:02X}")).collect(),
         7 => secret.bytes().map(|b| format!("%{b:02x}")).collect(),
-        _ => json_escaped(&b64(secret.as_bytes(), false).replace('/', "\\/"), &[]),
+        8 => json_escaped(&b64(secret.as_bytes(), false).replace('/', "\\/"), &[]),
+        // An XOAUTH2 error challenge (RFC 7628, 3.2.2) that quotes the secret
+        // with JSON escapes.
+        _ => b64(
+            format!(
+                "{{\"status\":\"400\",\"token\":\"{}\"}}",
+                json_escaped(secret, &data[3..])
+            )
+            .as_bytes(),
+            data[3] & 1 == 1,
+        ),
     };
     let text = format!("{before}{quoted}{after}");
     let got = scrubbers()[which].scrub(&text);
@@ -157,7 +201,18 @@ fuzz_target!(|data: &[u8]| {
     let low = got.to_ascii_lowercase();
     let needle = secret.to_ascii_lowercase();
     assert!(!low.contains(&needle), "{got:?}");
-    assert!(!unescape(&got).to_ascii_lowercase().contains(&needle), "{got:?}");
+    assert!(
+        !unescape(&got).to_ascii_lowercase().contains(&needle),
+        "{got:?}"
+    );
+    if form == 9 {
+        for d in decoded_runs(&got) {
+            assert!(
+                !d.to_ascii_lowercase().contains(&needle),
+                "{text:?} -> {got:?}"
+            );
+        }
+    }
     // Written plainly or escaped (not after a backslash that would make the
     // first escape a literal one), the secret is always found.
     if form <= 2 && !before.ends_with('\\') {

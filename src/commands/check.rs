@@ -84,6 +84,7 @@ fn confirm_hook(
 fn ask_trust(host: &str, evidence: &str) -> bool {
     use std::io::{BufRead as _, Read as _, Write as _};
     let evidence = net::scrub::escape_controls(evidence);
+    let host = net::scrub::escape_controls(host);
     let mut chars = evidence.chars();
     let text = match chars.next() {
         Some(first) => format!("{}{}.", first.to_uppercase(), chars.as_str()),

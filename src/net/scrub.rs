@@ -8,7 +8,9 @@
 //! and any stretch of one of at least 10 characters (12 for base64: a quote cut
 //! short or split over lines), becomes `<redacted>` (a base64 match takes the whole
 //! base64 run around it), in the text as sent and in the text with its JSON string
-//! escapes decoded (`\/`, `\u0041`, surrogate pairs, mixed in any way); then
+//! escapes decoded (`\/`, `\u0041`, surrogate pairs, mixed in any way), and in
+//! every base64 run decoded (a SASL challenge is base64 of a JSON document that
+//! may quote a secret under its escapes: the whole run goes); then
 //! control and bidirectional-format characters are shown escaped (`\x1b`,
 //! `\u{202e}`), so no renderer can send a terminal escape.
 //!
@@ -37,6 +39,13 @@ const ENCODED_WINDOW: usize = 12;
 /// How many times a text is JSON-unescaped to look for secrets under the
 /// escapes (a JSON document quoted inside another one escapes twice).
 const UNESCAPE_LEVELS: usize = 2;
+/// How deep base64 runs are decoded to look for secrets inside them (a SASL
+/// challenge is base64 of a JSON document, which may quote a secret with its
+/// escapes; a payload may be encoded twice).
+const DECODE_LEVELS: usize = 2;
+/// Base64 runs shorter than this are not decoded: their bytes could not hold a
+/// `PLAIN_WINDOW` stretch of a secret.
+const MIN_DECODED_RUN: usize = 12;
 
 /// The forms of one kind, collected while the scrubber is built: each form and,
 /// when `window` is not 0, every `window`-byte stretch of it (a fragment of a
@@ -373,17 +382,27 @@ impl Scrubber {
     }
 
     fn redact_own<'t>(&self, text: &'t str) -> Cow<'t, str> {
+        self.redact_at(text, DECODE_LEVELS)
+    }
+
+    /// `redact_own`, decoding base64 runs `levels` deep.
+    fn redact_at<'t>(&self, text: &'t str, levels: usize) -> Cow<'t, str> {
         if self.own_is_empty() {
             return Cow::Borrowed(text);
         }
         let bytes = text.as_bytes();
-        // Most texts hold no secret and no escape: one search of each automaton
-        // says so, without the bookkeeping of every overlapping match.
-        if !bytes.contains(&b'\\') && !self.folded.any(bytes) && !self.encoded.any(bytes) {
+        // Most texts hold no secret, no escape and no base64 run long enough to
+        // hide one: a search of each automaton says so, without the bookkeeping
+        // of every overlapping match.
+        if !bytes.contains(&b'\\')
+            && !self.folded.any(bytes)
+            && !self.encoded.any(bytes)
+            && (levels == 0 || b64_runs(bytes).next().is_none())
+        {
             return Cow::Borrowed(text);
         }
         let mut cover = Cover::new(bytes.len());
-        let mut complete = self.mark(bytes, &mut |s, e| cover.add(s, e));
+        let mut complete = self.mark(bytes, levels, &mut |s, e| cover.add(s, e));
         // Views with the JSON escapes decoded; `spans[i]` is the range of the
         // original text that byte `i` of the view came from.
         let mut view: Option<Unescaped> = None;
@@ -403,7 +422,7 @@ impl Scrubber {
                     .collect(),
                 None => local,
             };
-            complete &= self.mark(&decoded, &mut |s, e| {
+            complete &= self.mark(&decoded, levels, &mut |s, e| {
                 cover.add(spans[s].0, spans[e - 1].1);
             });
             view = Some((decoded, spans));
@@ -439,10 +458,19 @@ impl Scrubber {
 
     /// Every match of every form in `hay`: the text forms as they are, the base64
     /// ones widened to the whole base64 run around them (each byte of a run is
-    /// walked at most once, whatever the number of matches in it). False when
-    /// an automaton could not be built or run.
-    fn mark(&self, hay: &[u8], add: &mut dyn FnMut(usize, usize)) -> bool {
+    /// walked at most once, whatever the number of matches in it), and, `levels`
+    /// deep, every base64 run whose decoded bytes hold a secret in any form this
+    /// scrubber knows (the whole run). False when an automaton could not be
+    /// built or run.
+    fn mark(&self, hay: &[u8], levels: usize, add: &mut dyn FnMut(usize, usize)) -> bool {
         let mut ok = self.folded.each(hay, add);
+        if levels > 0 {
+            for (s, e) in b64_runs(hay) {
+                if self.decoded_holds_secret(&hay[s..e], levels - 1) {
+                    add(s, e);
+                }
+            }
+        }
         if matches!(self.encoded, Automaton::None) {
             return ok;
         }
@@ -464,6 +492,43 @@ impl Scrubber {
             done = e;
         }
         ok
+    }
+
+    /// Whether a base64 run, decoded at any of the four alignments (a run may
+    /// start with a character that is not part of the payload), holds a secret.
+    /// Each decoding is scrubbed like any text, `levels` deep in turn.
+    fn decoded_holds_secret(&self, run: &[u8], levels: usize) -> bool {
+        let body = match run.iter().rposition(|b| *b != b'=') {
+            Some(last) => &run[..=last],
+            None => return false,
+        };
+        // Both alphabets at once: a run may mix them (a payload glued to other
+        // text), and each decodes alike.
+        let body: Zeroizing<Vec<u8>> = Zeroizing::new(
+            body.iter()
+                .map(|&b| match b {
+                    b'-' => b'+',
+                    b'_' => b'/',
+                    b => b,
+                })
+                .collect(),
+        );
+        (0..4).any(|off| {
+            let Some(part) = body.get(off..) else {
+                return false;
+            };
+            if part.len() < MIN_DECODED_RUN {
+                return false;
+            }
+            // A length of 4n+1 has a character too many to decode.
+            let part = &part[..part.len() - usize::from(part.len() % 4 == 1)];
+            let Ok(bytes) = LENIENT.decode(part) else {
+                return false;
+            };
+            let bytes = Zeroizing::new(bytes);
+            let text = Zeroizing::new(String::from_utf8_lossy(&bytes).into_owned());
+            matches!(self.redact_at(&text, levels), Cow::Owned(_))
+        })
     }
 
     /// A server's SASL challenge decoded from base64, and only then shown: scrubbed
@@ -573,6 +638,42 @@ fn json_unescape(hay: &[u8]) -> Unescaped {
 
 fn is_b64(b: u8) -> bool {
     b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'=' | b'-' | b'_')
+}
+
+/// A base64 engine that takes what servers write: padding or none, and stray
+/// bits at the end.
+static LENIENT: base64::engine::GeneralPurpose = base64::engine::GeneralPurpose::new(
+    &base64::alphabet::STANDARD,
+    base64::engine::GeneralPurposeConfig::new()
+        .with_decode_padding_mode(base64::engine::DecodePaddingMode::Indifferent)
+        .with_decode_allow_trailing_bits(true),
+);
+
+/// The runs of base64 characters in `hay` long enough to hide a stretch of a
+/// secret, each with the padding that ends it: `=` only at a run's end, so
+/// that `key=value` is two runs, not one.
+fn b64_runs(hay: &[u8]) -> impl Iterator<Item = (usize, usize)> + '_ {
+    let body = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'-' | b'_');
+    let mut i = 0;
+    std::iter::from_fn(move || {
+        while i < hay.len() {
+            while i < hay.len() && !body(hay[i]) {
+                i += 1;
+            }
+            let s = i;
+            while i < hay.len() && body(hay[i]) {
+                i += 1;
+            }
+            let len = i - s;
+            while i < hay.len() && hay[i] == b'=' && i - s < len + 2 {
+                i += 1;
+            }
+            if len >= MIN_DECODED_RUN {
+                return Some((s, i));
+            }
+        }
+        None
+    })
 }
 
 /// The secret as given, trimmed, and cleaned of what a paste adds.

@@ -274,6 +274,61 @@ fn json_escapes_of_every_kind_are_seen_through() {
     assert_eq!(got, format!("NO \"{REDACTED}\""));
 }
 
+#[test]
+fn base64_of_a_document_that_quotes_a_secret_with_escapes_is_redacted_whole() {
+    let token = "ya29.a0Af/Hj+xq-0123456789/end";
+    let s = token_scrubber(token);
+    let escaped: String = token
+        .chars()
+        .enumerate()
+        .map(|(i, c)| match c {
+            '/' => "\\/".to_string(),
+            c if i % 3 == 0 => u_escaped(&c.to_string()),
+            c => c.to_string(),
+        })
+        .collect();
+    // An XOAUTH2 error challenge (RFC 7628, 3.2.2) that quotes the token with
+    // JSON escapes: base64 of the document, standard and URL-safe, padded or
+    // not, after a stray character, and encoded twice.
+    let doc = format!("{{\"status\":\"400\",\"token\":\"{escaped}\",\"note\":\"???\"}}");
+    let std = b64(doc.as_bytes());
+    let url = URL_SAFE.encode(doc.as_bytes());
+    let stray = format!("Q{std}");
+    let twice = b64(std.as_bytes());
+    // Standard base64 with URL-safe characters glued after it: one run.
+    assert!(std.contains(['+', '/']), "{std}");
+    let glued = format!("{}-_x", std.trim_end_matches('='));
+    for blob in [
+        &std,
+        std.trim_end_matches('='),
+        &url,
+        &stray,
+        &twice,
+        &glued,
+    ] {
+        let got = s.scrub(&format!("334 {blob}"));
+        assert_eq!(got, format!("334 {REDACTED}"), "{blob}");
+    }
+    // A challenge that quotes no secret is left as it is; so is a run that
+    // only looks like base64, and text beside a redacted run.
+    let clean = b64(br#"{"status":"400","schemes":"Bearer","scope":"https://mail.google.com/"}"#);
+    assert_eq!(s.scrub(&format!("334 {clean}")), format!("334 {clean}"));
+    let words = "250-SN4PR0501CA0123.outlook.office365.com Hello [198.51.100.7] Authentication";
+    assert!(matches!(s.redact(words), Cow::Borrowed(_)));
+    assert_eq!(
+        s.scrub(&format!("token={std} scope=mail")),
+        format!("token={REDACTED} scope=mail")
+    );
+}
+
+#[test]
+fn base64_runs_end_at_padding_and_short_runs_are_not_decoded() {
+    let runs: Vec<(usize, usize)> =
+        b64_runs(b"a=bcdefghijklmnop== x short QUJDREVGR0hJSktM=").collect();
+    assert_eq!(runs, vec![(2, 19), (28, 45)]);
+    assert_eq!(b64_runs(b"abcdefghijk").count(), 0);
+}
+
 fn decode_json_string(s: &str) -> String {
     let (d, _) = super::json_unescape(s.as_bytes());
     String::from_utf8_lossy(&d).into_owned()
@@ -305,11 +360,13 @@ fn a_huge_repetitive_token_echoed_many_times_is_scrubbed_in_linear_time() {
     // Linear: ten times the text is about ten times the matches, never squared
     // (counted, not timed).
     let mut n_small = 0;
-    s.mark(&text.as_bytes()[..text.len() / 10], &mut |_, _| {
-        n_small += 1
-    });
+    s.mark(
+        &text.as_bytes()[..text.len() / 10],
+        DECODE_LEVELS,
+        &mut |_, _| n_small += 1,
+    );
     let mut n_large = 0;
-    s.mark(text.as_bytes(), &mut |_, _| n_large += 1);
+    s.mark(text.as_bytes(), DECODE_LEVELS, &mut |_, _| n_large += 1);
     assert!(n_large <= 12 * n_small.max(1) + 100, "{n_small} {n_large}");
     assert!(
         n_large <= 4 * text.len(),
