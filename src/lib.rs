@@ -126,7 +126,13 @@ pub fn main_with_args(args: impl IntoIterator<Item = OsString>) -> u8 {
             let _ = out.flush();
         }
         Err(e) => {
-            let _ = writeln!(std::io::stderr(), "mailbox-doctor: error: {e:#}");
+            // An error may quote a file's name or contents: shown escaped.
+            let text = format!("{e:#}");
+            let _ = writeln!(
+                std::io::stderr(),
+                "mailbox-doctor: error: {}",
+                net::scrub::escape_controls(&text)
+            );
         }
     }
     exit_code(&outcome)

@@ -233,3 +233,36 @@ fn the_checks_context_takes_nothing_from_the_dns_check() {
     let dns = std::fs::read_to_string(src.join("dns.rs")).expect("dns.rs");
     assert!(dns.contains("checks::ctx::"), "the dns check reads ctx");
 }
+
+#[test]
+fn credentials_are_cleared_for_a_connection_in_the_gate_and_the_hve_path_only() {
+    // `Conn::permit_credentials` is what lets a secret be written: the gate
+    // (`checks/gate.rs`) clears every check's session, and `paths` clears the
+    // HVE connection to Microsoft's published host after its own TLS rule.
+    // A new caller must be reviewed against both rules and added here.
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    let mut callers: Vec<(String, usize)> = Vec::new();
+    for f in &files {
+        let text = std::fs::read_to_string(f).expect("readable");
+        let n = text
+            .lines()
+            .filter(|l| !l.trim_start().starts_with("//"))
+            .filter(|l| l.contains(".permit_credentials("))
+            .count();
+        if n > 0 {
+            let rel = f.strip_prefix(&src).expect("under src/");
+            callers.push((rel.to_string_lossy().replace('\\', "/"), n));
+        }
+    }
+    callers.sort();
+    assert_eq!(
+        callers,
+        vec![
+            ("checks/gate.rs".to_string(), 1),
+            ("runner/paths.rs".to_string(), 1)
+        ],
+        "who clears a connection for credentials"
+    );
+}

@@ -46,6 +46,29 @@ fn usage_errors_exit_3_not_clap_default_2() {
 }
 
 #[test]
+fn a_file_name_with_control_or_bidi_characters_is_shown_escaped_in_errors() {
+    let dir = tempfile::tempdir().expect("dir");
+    let name = dir.path().join("rows\u{1b}[2J\u{202e}vsc.csv");
+    let ca = dir.path().join("ca\u{7}\u{200b}.pem");
+    for args in [
+        vec!["batch".into(), name.to_string_lossy().into_owned()],
+        vec![
+            "check".into(),
+            "a@b.c".into(),
+            "--no-password".into(),
+            "--ca-file".into(),
+            ca.to_string_lossy().into_owned(),
+        ],
+    ] {
+        let out = bin().args(&args).output().expect("runs");
+        assert_eq!(out.status.code(), Some(3), "{args:?}: {out:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(util::raw_controls(&out.stderr, false).is_empty(), "{err:?}");
+        assert!(err.contains("\\x1b") || err.contains("\\x07"), "{err:?}");
+    }
+}
+
+#[test]
 fn no_password_source_and_no_terminal_is_a_clear_unknown() {
     let out = bin()
         .args(["check", "alice@contoso.com", "--only", "credentials"])

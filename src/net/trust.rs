@@ -157,8 +157,8 @@ impl StoreRead {
                     .push(format!("{shown} (not a regular file: {kind})"));
                 return;
             }
-            Err(crate::secret::input::FileError::Io { source, .. }) => {
-                self.skipped.push(format!("{shown} ({source})"));
+            Err(crate::secret::input::FileError::Io { why, .. }) => {
+                self.skipped.push(format!("{shown} ({why})"));
                 return;
             }
         };

@@ -232,12 +232,10 @@ pub fn from_file(label: &'static str, file: &Path) -> Result<Secret, InputError>
 /// Why a local file was not read.
 #[derive(Debug, thiserror::Error)]
 pub enum FileError {
-    #[error("cannot read {path}: {source}")]
-    Io {
-        path: String,
-        #[source]
-        source: std::io::Error,
-    },
+    /// The reason is in the message, not kept as a source: an error chain
+    /// would print it twice.
+    #[error("cannot read {path}: {why}")]
+    Io { path: String, why: std::io::Error },
     #[error("{path} is not a regular file ({kind}); give a file")]
     NotRegular { path: String, kind: &'static str },
     #[error("{path} is larger than {limit} bytes, too large for what it should hold")]
@@ -275,9 +273,9 @@ fn file_kind(t: std::fs::FileType) -> &'static str {
 /// drop, as they may hold a secret.
 pub fn read_regular_file(path: &Path, limit: u64) -> Result<Zeroizing<Vec<u8>>, FileError> {
     let shown = path.display().to_string();
-    let io = |source| FileError::Io {
+    let io = |why| FileError::Io {
         path: shown.clone(),
-        source,
+        why,
     };
     let not_regular = |t: std::fs::FileType| FileError::NotRegular {
         path: shown.clone(),

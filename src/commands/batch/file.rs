@@ -42,12 +42,8 @@ pub struct Row {
 pub enum BatchError {
     #[error(transparent)]
     File(#[from] crate::secret::input::FileError),
-    #[error("cannot read {path}: {source}")]
-    Read {
-        path: String,
-        #[source]
-        source: std::io::Error,
-    },
+    #[error("cannot read {path}: {why}")]
+    Read { path: String, why: std::io::Error },
     #[error("{path} line {line}: {why}")]
     Row {
         path: String,

@@ -51,7 +51,7 @@ pub fn run(kb: &'static Knowledge, args: BatchArgs) -> anyhow::Result<Outcome> {
     let bytes = input::read_regular_file(&path, MAX_FILE).map_err(BatchError::from)?;
     let text = std::str::from_utf8(&bytes).map_err(|_| BatchError::Read {
         path: path.display().to_string(),
-        source: std::io::Error::new(std::io::ErrorKind::InvalidData, "not UTF-8 text"),
+        why: std::io::Error::new(std::io::ErrorKind::InvalidData, "not UTF-8 text"),
     })?;
     let rows = file::parse(&path, text)?;
     let net = super::net_options(&args.net)?;
@@ -111,7 +111,12 @@ pub fn run(kb: &'static Knowledge, args: BatchArgs) -> anyhow::Result<Outcome> {
         ));
     }
     for d in &duplicates {
-        let _ = writeln!(std::io::stderr(), "mailbox-doctor: {}: {d}", path.display());
+        let line = format!("{}: {d}", path.display());
+        let _ = writeln!(
+            std::io::stderr(),
+            "mailbox-doctor: {}",
+            crate::net::scrub::escape_controls(&line)
+        );
     }
     // One scrubber for the whole run; DNS answers, each domain's discovered servers
     // and tenant look-ups are shared by all the mailboxes too.
