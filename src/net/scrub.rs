@@ -789,18 +789,34 @@ fn jwt_forms(token: &str, whole: &mut Forms) {
     }
 }
 
-/// Whether a character can move the cursor, recolour or reorder what a terminal
-/// shows: C0 and C1 controls, DEL, and the Unicode format characters that change
-/// direction or hide text.
+/// Whether a character can move the cursor, recolour, reorder or hide what a
+/// terminal shows: C0 and C1 controls and DEL (Unicode's Cc), every format
+/// character (Cf: direction marks and overrides, zero-width characters, the
+/// soft hyphen, tag characters), and the line and paragraph separators (Zl, Zp).
 pub fn is_unsafe_char(c: char) -> bool {
     c.is_control()
         || matches!(
             c,
-            '\u{200B}'..='\u{200F}'
+            '\u{00AD}'
+                | '\u{0600}'..='\u{0605}'
+                | '\u{061C}'
+                | '\u{06DD}'
+                | '\u{070F}'
+                | '\u{0890}'..='\u{0891}'
+                | '\u{08E2}'
+                | '\u{180E}'
+                | '\u{200B}'..='\u{200F}'
                 | '\u{2028}'..='\u{202E}'
-                | '\u{2060}'..='\u{2069}'
+                | '\u{2060}'..='\u{206F}'
                 | '\u{FEFF}'
                 | '\u{FFF9}'..='\u{FFFB}'
+                | '\u{110BD}'
+                | '\u{110CD}'
+                | '\u{13430}'..='\u{1343F}'
+                | '\u{1BCA0}'..='\u{1BCA3}'
+                | '\u{1D173}'..='\u{1D17A}'
+                | '\u{E0001}'
+                | '\u{E0020}'..='\u{E007F}'
         )
 }
 

@@ -120,6 +120,13 @@ fn control_characters_are_shown_escaped() {
         "a\\x1b\nb\n".to_string()
     );
     assert_eq!(s.scrub("é ok"), "é ok");
+    // Every format character, not only the bidirectional ones: the Arabic
+    // letter mark, the soft hyphen, the Mongolian vowel separator, tag
+    // characters, the paragraph separator.
+    assert_eq!(
+        s.scrub("a\u{61c}b\u{ad}c\u{180e}d\u{e0041}e\u{2029}f"),
+        "a\\u{61c}b\\u{ad}c\\u{180e}d\\u{e0041}e\\u{2029}f"
+    );
 }
 
 #[test]

@@ -204,11 +204,37 @@ pub fn raw_controls(out: &[u8], colored: bool) -> Vec<char> {
         text = sgr.replace_all(&text, "").into_owned();
     }
     text.chars()
-        .filter(|c| {
-            (c.is_control() && *c != '\n')
-                || matches!(*c, '\u{200B}'..='\u{200F}' | '\u{2028}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
-        })
+        .filter(|c| (c.is_control() && *c != '\n') || format_character(*c))
         .collect()
+}
+
+/// Unicode's format characters (category Cf) and the line and paragraph
+/// separators (Zl, Zp): invisible, or they reorder or break what follows.
+pub fn format_character(c: char) -> bool {
+    matches!(
+        c,
+        '\u{00AD}'
+            | '\u{0600}'..='\u{0605}'
+            | '\u{061C}'
+            | '\u{06DD}'
+            | '\u{070F}'
+            | '\u{0890}'..='\u{0891}'
+            | '\u{08E2}'
+            | '\u{180E}'
+            | '\u{200B}'..='\u{200F}'
+            | '\u{2028}'..='\u{202E}'
+            | '\u{2060}'..='\u{2064}'
+            | '\u{2066}'..='\u{206F}'
+            | '\u{FEFF}'
+            | '\u{FFF9}'..='\u{FFFB}'
+            | '\u{110BD}'
+            | '\u{110CD}'
+            | '\u{13430}'..='\u{1343F}'
+            | '\u{1BCA0}'..='\u{1BCA3}'
+            | '\u{1D173}'..='\u{1D17A}'
+            | '\u{E0001}'
+            | '\u{E0020}'..='\u{E007F}'
+    )
 }
 
 pub fn assert_no_leak(user: &str, secret: &str, outputs: &[&[u8]]) {
