@@ -51,9 +51,9 @@ fn two_thousand_idle_connections_do_not_keep_health_checks_or_cached_answers_out
     let mut healthy = Vec::new();
     let mut cached = Vec::new();
     for i in 0..100 {
-        for _ in 0..10 {
+        for j in 0..10 {
             if let Ok(s) = TcpStream::connect(serve.addr) {
-                idle[i * 10 % IDLE] = s;
+                idle[(i * 10 + j) % IDLE] = s;
             }
         }
         let (status, took) = timed_get(&serve, "/-/healthy");
