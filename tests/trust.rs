@@ -432,14 +432,15 @@ fn an_autoconfig_plain_entry_gets_no_cleartext_login_without_allow_plaintext() {
     assert!(!all.contains("WITHOUT encryption"), "{all}");
     assert_eq!(r.code, Some(2), "{}", r.v);
 
-    // Allowed: exactly one login each, and the report says it went in clear text.
+    // Allowed: exactly one login each, and the report says the flag let it cross
+    // in clear text.
     let r = lab.check(&dns, Some(&web), &[trust[0], trust[1], "--allow-plaintext"]);
     for s in &servers {
         assert_eq!(s.take_stats().auth_attempts, 1, "{}: {}", s.addr(), r.v);
     }
     let settings = finding_text(&r.v, "PLAINTEXT_SETTINGS");
     assert!(
-        settings.contains("a login is sent WITHOUT encryption, as --allow-plaintext allows"),
+        settings.contains("--allow-plaintext lets a login cross it WITHOUT encryption"),
         "{settings}"
     );
     assert!(r.stderr.is_empty() || !String::from_utf8_lossy(&r.stderr).contains(PW));

@@ -275,7 +275,7 @@ async fn connect_all(ctx: &Ctx) -> CheckResult {
 /// crosses it is `checks::gate`'s decision; this says which it will be.
 fn cleartext_finding(ep: &Endpoint, allowed: bool) -> Finding {
     let login = if allowed {
-        "a login is sent WITHOUT encryption, as --allow-plaintext allows"
+        "--allow-plaintext lets a login cross it WITHOUT encryption"
     } else {
         "no login is sent over it without --allow-plaintext"
     };
