@@ -281,9 +281,24 @@ fn host_key(h: &str) -> String {
 /// What kind of address `ip` is, when it is not a public one: this computer's,
 /// a private range's, a link's.
 pub fn internal_address(ip: std::net::IpAddr) -> Option<&'static str> {
-    use std::net::IpAddr;
+    use std::net::{IpAddr, Ipv4Addr};
+    // An IPv4 address carried in IPv6 is judged as IPv4: mapped (::ffff:0:0/96),
+    // NAT64's well-known prefix (64:ff9b::/96, RFC 6052) and 6to4 (2002::/16,
+    // RFC 3056).
     let ip = match ip {
-        IpAddr::V6(v6) => v6.to_ipv4_mapped().map(IpAddr::V4).unwrap_or(ip),
+        IpAddr::V6(v6) => {
+            let seg = v6.segments();
+            let o = v6.octets();
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                IpAddr::V4(v4)
+            } else if seg[..6] == [0x64, 0xff9b, 0, 0, 0, 0] {
+                IpAddr::V4(Ipv4Addr::new(o[12], o[13], o[14], o[15]))
+            } else if seg[0] == 0x2002 {
+                IpAddr::V4(Ipv4Addr::new(o[2], o[3], o[4], o[5]))
+            } else {
+                ip
+            }
+        }
         v4 => v4,
     };
     match ip {
@@ -295,6 +310,10 @@ pub fn internal_address(ip: std::net::IpAddr) -> Option<&'static str> {
                 Some("a private-range address")
             } else if a.is_link_local() || a.is_broadcast() || a.is_multicast() {
                 Some("a local-network address")
+            } else if o[0] >= 240 || (o[0] == 198 && (18..20).contains(&o[1])) {
+                // Reserved (240.0.0.0/4) and the benchmarking range
+                // (198.18.0.0/15, RFC 2544): never a public server's.
+                Some("a reserved address")
             } else {
                 None
             }
@@ -303,7 +322,8 @@ pub fn internal_address(ip: std::net::IpAddr) -> Option<&'static str> {
             let seg = a.segments();
             if a.is_loopback() || a.is_unspecified() {
                 Some("an address on this computer")
-            } else if seg[0] & 0xfe00 == 0xfc00 {
+            } else if seg[0] & 0xfe00 == 0xfc00 || seg[0] & 0xffc0 == 0xfec0 {
+                // Unique local (fc00::/7) and the old site-local (fec0::/10).
                 Some("a private-range address")
             } else if seg[0] & 0xffc0 == 0xfe80 || a.is_multicast() {
                 Some("a local-network address")
@@ -625,6 +645,11 @@ mod tests {
             "fd00::1",
             "fe80::1",
             "::ffff:192.168.1.1",
+            "64:ff9b::10.0.0.1",
+            "2002:c0a8:0101::1",
+            "fec0::1",
+            "198.18.0.1",
+            "240.0.0.1",
         ] {
             let peer = Some(ip.parse().expect("ip"));
             assert!(internal_address(ip.parse().expect("ip")).is_some(), "{ip}");
@@ -636,7 +661,15 @@ mod tests {
             let r = trust(kb, &t, &found("mail.example.org", "flag"), peer, &[], &[]);
             assert!(matches!(r, Trust::Trusted(_)), "{ip}");
         }
-        for ip in ["192.0.2.1", "8.8.8.8", "2001:db8::1", "100.128.0.1"] {
+        for ip in [
+            "192.0.2.1",
+            "8.8.8.8",
+            "2001:db8::1",
+            "100.128.0.1",
+            "64:ff9b::808:808",
+            "2002:808:808::1",
+            "198.20.0.1",
+        ] {
             assert_eq!(internal_address(ip.parse().expect("ip")), None, "{ip}");
         }
     }
