@@ -202,6 +202,50 @@ fn an_srv_target_outside_the_domain_is_tested_without_a_login_unless_trusted() {
 }
 
 #[test]
+fn batch_gives_a_discovered_host_outside_the_domain_no_login_and_asks_nothing() {
+    let lab = Lab::new();
+    let server = lab.fixture("gmail-smtp-implicit-ok", EVIL);
+    let dns = lab.dns(
+        zone()
+            .add(
+                "_submissions._tcp.example.org",
+                Rec::Srv(0, 0, server.addr().port(), EVIL.into()),
+            )
+            .add(EVIL, local()),
+    );
+    let dir = tempfile::tempdir().expect("dir");
+    let rows = dir.path().join("rows.csv");
+    std::fs::write(&rows, format!("email,password_env\n{USER},MD_TRUST_PW\n")).expect("rows");
+    let run = |extra: &[&str]| {
+        let out = bin()
+            .args(["batch", "--format", "json", "--timeout", "3", "--skip", "tenant"])
+            .arg("--dns-server")
+            .arg(dns.addr().to_string())
+            .arg("--ca-file")
+            .arg(lab.ca.path())
+            .args(extra)
+            .arg(&rows)
+            .env("MD_TRUST_PW", PW)
+            // Standard input that would answer yes, were anything asked.
+            .write_stdin("y\ny\ny\n")
+            .timeout(Duration::from_secs(60))
+            .output()
+            .expect("runs");
+        assert_no_leak(USER, PW, &[&out.stdout, &out.stderr]);
+        assert!(
+            !String::from_utf8_lossy(&out.stderr).contains("[y/N]"),
+            "batch never asks"
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let out = run(&[]);
+    assert_eq!(server.take_stats().auth_attempts, 0, "{out}");
+    assert!(out.contains("DISCOVERED_HOST_NOT_TRUSTED"), "{out}");
+    let out = run(&["--trust-discovered", EVIL]);
+    assert_eq!(server.take_stats().auth_attempts, 1, "{out}");
+}
+
+#[test]
 fn the_mx_host_guessed_outside_the_domain_gets_no_login_on_any_standard_port() {
     let lab = Lab::new();
     // The guesses go to the standard ports: an address of this test's own.
