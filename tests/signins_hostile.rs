@@ -73,8 +73,8 @@ fn a_stray_quote_in_a_million_rows_costs_one_row_and_reading_resumes() {
     assert!(v["malformed"][0]["reason"]
         .as_str()
         .is_some_and(|r| r.contains("resumed at the next line")));
-    // One row in a million is no reason to doubt the rest: the SMTP sign-ins
-    // still succeeding make it CRITICAL, as they would without the quote.
+    // One row in a million is no reason to doubt the rest: the verdict is the
+    // one the rows give (a warning here), as it would be without the quote.
     assert_eq!(v["status"], "warning");
     assert_eq!(m.code, Some(1));
     assert!(m.peak_mib < 200, "peak {} MiB", m.peak_mib);
