@@ -71,7 +71,7 @@ impl Target {
         }
         let domain = user
             .rsplit_once('@')
-            .map(|(_, d)| d.trim().trim_end_matches('>').to_ascii_lowercase())
+            .map(|(_, d)| ascii_domain(d.trim().trim_end_matches('>')))
             .filter(|d| !d.is_empty());
         let mut named = Vec::new();
         for (protocol, flag, over) in [
@@ -145,11 +145,25 @@ impl Target {
     }
 }
 
+/// A domain or host name as DNS spells it: lower case, an internationalised
+/// name in its ASCII form (IDNA, `bücher.example` -> `xn--bcher-kva.example`),
+/// so that what the address names and what DNS answers compare alike. A name
+/// IDNA refuses stays as it was (its look-up then says why).
+pub fn ascii_domain(d: &str) -> String {
+    if d.is_ascii() {
+        return d.to_ascii_lowercase();
+    }
+    hickory_proto::rr::Name::from_utf8(d)
+        .map(|n| n.to_ascii().trim_end_matches('.').to_ascii_lowercase())
+        .unwrap_or_else(|_| d.to_lowercase())
+}
+
 /// A host the user trusts although discovery alone names it
 /// (`--trust-discovered`, serve's `trust_discovered`): a host name or an IP
 /// address, lower-cased, without the root's dot.
 pub fn trusted_host(v: &str) -> Result<String, String> {
-    let h = v.trim().trim_end_matches('.');
+    let h = ascii_domain(v.trim().trim_end_matches('.'));
+    let h = h.as_str();
     let ok = !h.is_empty()
         && h.len() <= 253
         && h.chars()

@@ -79,10 +79,21 @@ impl Lab {
 
     /// `check USER --json` with the password on stdin, and `extra`.
     fn check(&self, dns: &DnsServer, web: Option<&WebServer>, extra: &[&str]) -> Run {
+        self.check_as(USER, dns, web, extra)
+    }
+
+    /// `check`, for `user`.
+    fn check_as(
+        &self,
+        user: &str,
+        dns: &DnsServer,
+        web: Option<&WebServer>,
+        extra: &[&str],
+    ) -> Run {
         let mut cmd = bin();
         cmd.args([
             "check",
-            USER,
+            user,
             "--json",
             "--timeout",
             "3",
@@ -101,7 +112,7 @@ impl Lab {
             cmd.args(["--autoconfig-port", &w.addr().port().to_string()]);
         }
         let out = cmd.output().expect("runs");
-        assert_no_leak(USER, PW, &[&out.stdout, &out.stderr]);
+        assert_no_leak(user, PW, &[&out.stdout, &out.stderr]);
         Run {
             v: validated(&out.stdout, "report.v1.json"),
             code: out.status.code(),
@@ -218,7 +229,15 @@ fn batch_gives_a_discovered_host_outside_the_domain_no_login_and_asks_nothing() 
     std::fs::write(&rows, format!("email,password_env\n{USER},MD_TRUST_PW\n")).expect("rows");
     let run = |extra: &[&str]| {
         let out = bin()
-            .args(["batch", "--format", "json", "--timeout", "3", "--skip", "tenant"])
+            .args([
+                "batch",
+                "--format",
+                "json",
+                "--timeout",
+                "3",
+                "--skip",
+                "tenant",
+            ])
             .arg("--dns-server")
             .arg(dns.addr().to_string())
             .arg("--ca-file")
@@ -243,6 +262,41 @@ fn batch_gives_a_discovered_host_outside_the_domain_no_login_and_asks_nothing() 
     assert!(out.contains("DISCOVERED_HOST_NOT_TRUSTED"), "{out}");
     let out = run(&["--trust-discovered", EVIL]);
     assert_eq!(server.take_stats().auth_attempts, 1, "{out}");
+}
+
+#[test]
+fn an_internationalised_domain_and_its_servers_compare_in_their_ascii_form() {
+    // alice@bücher.example: DNS knows the domain as xn--bcher-kva.example, and
+    // its SRV record names a server inside it, in the same ASCII form.
+    let lab = Lab::new();
+    const HOST: &str = "mail.xn--bcher-kva.example";
+    let server = lab.fixture("gmail-smtp-implicit-ok", HOST);
+    let dns = lab.dns(
+        Zone::new()
+            .add("xn--bcher-kva.example", Rec::Mx(10, HOST.into()))
+            .add(
+                "_submissions._tcp.xn--bcher-kva.example",
+                Rec::Srv(0, 0, server.addr().port(), HOST.into()),
+            )
+            .add(HOST, local()),
+    );
+    let user = "alice@b\u{fc}cher.example";
+    let r = lab.check_as(user, &dns, None, &[]);
+    assert_eq!(r.v["target"]["domain"], "xn--bcher-kva.example", "{}", r.v);
+    assert_eq!(server.take_stats().auth_attempts, 0, "{}", r.v);
+    // Found, and inside the domain: only its loopback address stands against it.
+    let text = finding_text(&r.v, "DISCOVERED_HOST_NOT_TRUSTED");
+    assert!(text.contains(&format!("names {HOST}")), "{text} {}", r.v);
+    assert!(text.contains("at 127.0.0.1"), "{text}");
+    assert!(!text.contains("outside"), "{text}");
+    // Trusted by its Unicode name: the same host.
+    let r = lab.check_as(
+        user,
+        &dns,
+        None,
+        &["--trust-discovered", "mail.b\u{fc}cher.example"],
+    );
+    assert_eq!(server.take_stats().auth_attempts, 1, "{}", r.v);
 }
 
 #[test]

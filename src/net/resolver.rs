@@ -189,7 +189,7 @@ impl Resolver {
             .filter_map(|d| match d {
                 RData::MX(m) => Some((
                     m.preference,
-                    printable(m.exchange.to_utf8().trim_end_matches('.')),
+                    printable(m.exchange.to_ascii().trim_end_matches('.')),
                 )),
                 _ => None,
             })
@@ -318,7 +318,7 @@ impl Resolver {
                 _ => None,
             })
             .map(|s| {
-                let t = s.target.to_utf8();
+                let t = s.target.to_ascii();
                 let target = if t == "." || t.is_empty() {
                     ".".to_string()
                 } else {

@@ -224,7 +224,7 @@ fn full_answer(zone: &Zone, req: &Message, asked: &Asked) -> Option<Vec<u8>> {
         .lock()
         .map(|mut m| {
             let n = m
-                .entry((key(&q.name().to_utf8()), q.query_type().to_string()))
+                .entry((key(&q.name().to_ascii()), q.query_type().to_string()))
                 .or_default();
             *n += 1;
             *n
@@ -235,7 +235,7 @@ fn full_answer(zone: &Zone, req: &Message, asked: &Asked) -> Option<Vec<u8>> {
     resp.metadata.recursion_available = true;
     resp.metadata.authoritative = true;
     resp.add_query(q.clone());
-    let name = key(&q.name().to_utf8());
+    let name = key(&q.name().to_ascii());
     match zone.names.get(&name) {
         None | Some(Behaviour::NxDomain) => {
             resp.metadata.response_code = ResponseCode::NXDomain;
