@@ -2,13 +2,20 @@
 //! progress. When `max` are open, a new connection makes room by shedding the
 //! oldest idle one (no request in progress: a keep-alive pause, or a head still
 //! on its way) instead of waiting: a client that holds many idle connections
-//! cannot keep Prometheus's scrapes or `/-/healthy` out. Only when every open
-//! connection has a request in progress is a new one turned away.
+//! cannot keep Prometheus's scrapes or `/-/healthy` out. When every one of them
+//! has a request in progress (slow probes), a few more connections are let in
+//! as a reserve (`RESERVE`): each serves one request and only what costs no
+//! probe (health, the exporter's metrics), so health checks still get through.
+//! Only when the reserve too is busy is a new connection turned away.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use tokio::task::AbortHandle;
+
+/// Connections let in beyond `max` while every one of those has a request in
+/// progress.
+pub const RESERVE: usize = 16;
 
 pub struct Conns {
     max: usize,
@@ -26,6 +33,8 @@ struct Entry {
     busy: Arc<AtomicBool>,
     /// The task serving it; None for the instant between admission and spawn.
     task: Option<AbortHandle>,
+    /// Let in from the reserve.
+    reserve: bool,
 }
 
 /// One admitted connection.
@@ -33,6 +42,8 @@ pub struct Ticket {
     pub id: u64,
     /// True while a request on it is in progress (`Busy` sets it).
     pub busy: Arc<AtomicBool>,
+    /// From the reserve: one request, and none that starts a probe.
+    pub reserve: bool,
 }
 
 /// Marks a connection busy while it lives (one request in progress).
@@ -60,24 +71,18 @@ impl Conns {
     }
 
     /// Admits a new connection, shedding the oldest idle one when `max` are
-    /// open; None when every open connection has a request in progress.
+    /// open; when every one of those has a request in progress, admits it from
+    /// the reserve (shedding the oldest idle one there); None when the reserve
+    /// is busy too.
     pub fn admit(&self) -> Option<Ticket> {
         let mut t = self.table.lock().ok()?;
         // Entries whose task has ended on its own are gone already; this only
         // guards against one that ended before it was attached.
         t.open
             .retain(|_, e| e.task.as_ref().is_none_or(|h| !h.is_finished()));
-        while t.open.len() >= self.max {
-            let oldest_idle = t
-                .open
-                .iter()
-                .find(|(_, e)| e.task.is_some() && !e.busy.load(Ordering::Acquire))
-                .map(|(id, _)| *id)?;
-            if let Some(e) = t.open.remove(&oldest_idle) {
-                if let Some(task) = e.task {
-                    task.abort();
-                }
-            }
+        let reserve = !t.make_room(false, self.max);
+        if reserve && !t.make_room(true, RESERVE) {
+            return None;
         }
         let id = t.next;
         t.next += 1;
@@ -87,9 +92,10 @@ impl Conns {
             Entry {
                 busy: busy.clone(),
                 task: None,
+                reserve,
             },
         );
-        Some(Ticket { id, busy })
+        Some(Ticket { id, busy, reserve })
     }
 
     /// Names the task that serves connection `id`, so that it can be shed.
@@ -108,8 +114,33 @@ impl Conns {
         }
     }
 
+    /// Open connections, the reserve's included.
     pub fn open(&self) -> usize {
         self.table.lock().map(|t| t.open.len()).unwrap_or(0)
+    }
+}
+
+impl Table {
+    /// Sheds the oldest idle connections of the pool (`reserve` or not) until
+    /// it has fewer than `max`; false when every one left is busy.
+    fn make_room(&mut self, reserve: bool, max: usize) -> bool {
+        loop {
+            let mut in_pool = self.open.iter().filter(|(_, e)| e.reserve == reserve);
+            if in_pool.clone().count() < max {
+                return true;
+            }
+            let Some(oldest_idle) = in_pool
+                .find(|(_, e)| e.task.is_some() && !e.busy.load(Ordering::Acquire))
+                .map(|(id, _)| *id)
+            else {
+                return false;
+            };
+            if let Some(e) = self.open.remove(&oldest_idle) {
+                if let Some(task) = e.task {
+                    task.abort();
+                }
+            }
+        }
     }
 }
 
@@ -133,13 +164,35 @@ mod tests {
         conns.attach(c.id, tc.abort_handle());
         assert!(tb.await.expect_err("aborted").is_cancelled());
         assert_eq!(conns.open(), 2);
-        // Every open connection busy: the new one is turned away.
+        assert!(!c.reserve);
+        // Every open connection busy: the new ones come from the reserve, and
+        // once it is busy too, one is turned away.
         let busy_c = Busy::new(&c.busy);
+        let mut held = Vec::new();
+        for _ in 0..RESERVE {
+            let r = conns.admit().expect("from the reserve");
+            assert!(r.reserve);
+            let task = tokio::spawn(std::future::pending::<()>());
+            conns.attach(r.id, task.abort_handle());
+            held.push((Busy::new(&r.busy), task, r));
+        }
+        assert_eq!(conns.open(), 2 + RESERVE);
         assert!(conns.admit().is_none());
+        // An idle reserve connection gives way to a new one, in the reserve.
+        let (idle, first, _) = held.remove(0);
+        drop(idle);
+        let r = conns.admit().expect("the idle reserve one shed");
+        assert!(r.reserve);
+        assert!(first.await.expect_err("aborted").is_cancelled());
+        // A main connection idle again: the next one takes its place there.
         drop(busy);
-        assert!(conns.admit().is_some(), "a is idle again and shed");
+        let n = conns.admit().expect("a is idle again and shed");
+        assert!(!n.reserve);
         assert!(ta.await.expect_err("aborted").is_cancelled());
         drop(busy_c);
         tc.abort();
+        for (_, task, _) in held {
+            task.abort();
+        }
     }
 }

@@ -3,7 +3,8 @@
 //! Requests are bounded: each request head (the first, and each after a
 //! keep-alive pause) must arrive within `HEADER_TIMEOUT` and fit in `MAX_HEAD`
 //! bytes, a request with a body is refused, open connections are capped, the
-//! oldest idle one giving way to a new one (`conns`), and only the parameters
+//! oldest idle one giving way to a new one, and a small reserve answering health
+//! and metrics while every other one is busy (`conns`), and only the parameters
 //! `target` and `module` are accepted (an unknown parameter is refused without
 //! echoing its name or value: it could hold a credential).
 //!
@@ -85,8 +86,8 @@ impl Front {
             return;
         };
         let Some(ticket) = self.connections.admit() else {
-            // Every open connection has a request in progress: this one waits
-            // for none of them, it is closed at once.
+            // Every open connection, the reserve's included, has a request in
+            // progress: this one waits for none of them, it is closed at once.
             self.server.metrics.error("overloaded");
             return;
         };
@@ -95,11 +96,12 @@ impl Front {
 
         let busy = ticket.busy.clone();
         let local = peer.ip().to_canonical().is_loopback();
+        let reserve = ticket.reserve;
         let service = hyper::service::service_fn(move |req| {
             let server = server.clone();
             let busy = Busy::new(&busy);
             async move {
-                let reply = respond(&server, req, local).await;
+                let reply = respond(&server, req, local, reserve).await;
                 drop(busy);
                 Ok::<_, std::convert::Infallible>(reply)
             }
@@ -108,6 +110,8 @@ impl Front {
             .timer(TokioTimer::new())
             .header_read_timeout(HEADER_TIMEOUT)
             .max_buf_size(MAX_HEAD)
+            // A reserve connection serves one request.
+            .keep_alive(!reserve)
             .serve_connection(TokioIo::new(tcp), service);
         let conn = self.graceful.watch(conn);
         let (conns, id) = (self.connections.clone(), ticket.id);
@@ -124,12 +128,28 @@ impl Front {
     }
 }
 
+/// `reserve`: the connection came from the reserve (`conns::RESERVE`), every
+/// other one having a request in progress: nothing that starts a probe or a
+/// reload is served on it.
 async fn respond(
     server: &Arc<Server>,
     req: Request<Incoming>,
     local: bool,
+    reserve: bool,
 ) -> Response<Full<Bytes>> {
-    let reply = route(server, &req, local).await;
+    let reply = if reserve && matches!(req.uri().path(), "/probe" | "/-/reload") {
+        server.metrics.error("overloaded");
+        Reply::text(
+            503,
+            &format!(
+                "Busy: every connection (--max-connections {}) has a request in progress. Try again shortly; /-/healthy and /metrics are still answered.\n",
+                server.opts.max_connections
+            ),
+        )
+        .header("retry-after", "1".into())
+    } else {
+        route(server, &req, local).await
+    };
     let mut b = Response::builder()
         .status(StatusCode::from_u16(reply.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR))
         .header("content-type", reply.content_type)

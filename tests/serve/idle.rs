@@ -121,3 +121,45 @@ fn a_connection_that_sends_no_request_head_is_closed_after_the_head_deadline() {
         start.elapsed()
     );
 }
+
+#[test]
+fn while_every_connection_has_a_probe_in_progress_health_is_still_answered() {
+    let env = Env::new();
+    // Each probe waits 3 s for the greeting: two of them hold both connections.
+    let server = env.replay(crate::harness::slow_greeting(3000), Duration::ZERO);
+    let (a, b) = ("a@contoso.com", "b@contoso.com");
+    let text = env.smtp_module("smtp", server.addr().port(), "")
+        + &env.target(a, "smtp", "")
+        + &env.target(b, "smtp", "");
+    let serve = Serve::start(&env.write_config(&text), &["--max-connections", "2"]);
+    std::thread::scope(|s| {
+        let slow: Vec<_> = [a, b]
+            .into_iter()
+            .map(|t| {
+                let serve = &serve;
+                s.spawn(move || serve.probe(t))
+            })
+            .collect();
+        let until = Instant::now() + Duration::from_secs(10);
+        while server.stats().active < 2 && Instant::now() < until {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        assert_eq!(server.stats().active, 2, "both probes in progress");
+        // The reserve answers health and the exporter's metrics at once...
+        let (status, took) = timed_get(&serve, "/-/healthy");
+        assert_eq!(status, 200);
+        assert!(took < Duration::from_secs(2), "{took:?}");
+        assert_eq!(serve.get("/metrics").status, 200);
+        // ...and refuses to start a third probe, saying when to come back.
+        let busy = serve.probe(a);
+        assert_eq!(busy.status, 503, "{}", busy.body);
+        assert_eq!(busy.header("retry-after").as_deref(), Some("1"));
+        assert!(busy.body.contains("--max-connections 2"), "{}", busy.body);
+        for t in slow {
+            let answer = t.join().expect("probe thread");
+            assert_eq!(answer.status, 200, "{}", answer.body);
+        }
+    });
+    assert_eq!(server.stats().auth_attempts, 2, "one login per target");
+    serve.assert_no_leak();
+}
