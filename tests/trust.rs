@@ -62,6 +62,21 @@ impl Lab {
         self.serve(Scenario::named(name).expect("fixture"), host, "127.0.0.1:0")
     }
 
+    /// A server playing `fixture` as `host`, at this computer's address, that
+    /// the domain's SRV record `label` names.
+    fn named_by_srv(&self, fixture: &str, host: &str, label: &str) -> (ReplayServer, DnsServer) {
+        let server = self.fixture(fixture, host);
+        let dns = self.dns(
+            zone()
+                .add(
+                    &format!("{label}.example.org"),
+                    Rec::Srv(0, 0, server.addr().port(), host.into()),
+                )
+                .add(host, local()),
+        );
+        (server, dns)
+    }
+
     fn dns(&self, zone: Zone) -> DnsServer {
         self.rt.block_on(DnsServer::start(zone)).expect("dns")
     }
@@ -165,14 +180,8 @@ fn an_srv_target_outside_the_domain_is_tested_without_a_login_unless_trusted() {
         ("_imaps._tcp", "exo-imap-ok", "imap"),
         ("_pop3s._tcp", "exo-pop-ok", "pop"),
     ] {
-        let server = lab.fixture(fixture, EVIL);
-        let port = server.addr().port();
+        let (server, dns) = lab.named_by_srv(fixture, EVIL, label);
         let record = format!("{label}.example.org");
-        let dns = lab.dns(
-            zone()
-                .add(&record, Rec::Srv(0, 0, port, EVIL.into()))
-                .add(EVIL, local()),
-        );
         let r = lab.check(&dns, None, &[]);
         let seen = server.take_stats();
         assert_eq!(seen.auth_attempts, 0, "{label}: {}", r.v);
@@ -215,15 +224,7 @@ fn an_srv_target_outside_the_domain_is_tested_without_a_login_unless_trusted() {
 #[test]
 fn batch_gives_a_discovered_host_outside_the_domain_no_login_and_asks_nothing() {
     let lab = Lab::new();
-    let server = lab.fixture("gmail-smtp-implicit-ok", EVIL);
-    let dns = lab.dns(
-        zone()
-            .add(
-                "_submissions._tcp.example.org",
-                Rec::Srv(0, 0, server.addr().port(), EVIL.into()),
-            )
-            .add(EVIL, local()),
-    );
+    let (server, dns) = lab.named_by_srv("gmail-smtp-implicit-ok", EVIL, "_submissions._tcp");
     let dir = tempfile::tempdir().expect("dir");
     let rows = dir.path().join("rows.csv");
     std::fs::write(&rows, format!("email,password_env\n{USER},MD_TRUST_PW\n")).expect("rows");
@@ -382,15 +383,7 @@ fn an_srv_target_of_localhost_or_an_ip_literal_gets_no_login_unless_trusted() {
 #[test]
 fn a_discovered_host_inside_the_domain_at_a_local_address_gets_no_login_unless_trusted() {
     let lab = Lab::new();
-    let server = lab.fixture("exo-imap-ok", INSIDE);
-    let dns = lab.dns(
-        zone()
-            .add(
-                "_imaps._tcp.example.org",
-                Rec::Srv(0, 0, server.addr().port(), INSIDE.into()),
-            )
-            .add(INSIDE, local()),
-    );
+    let (server, dns) = lab.named_by_srv("exo-imap-ok", INSIDE, "_imaps._tcp");
     let r = lab.check(&dns, None, &[]);
     assert_eq!(server.take_stats().auth_attempts, 0, "{}", r.v);
     let text = finding_text(&r.v, "DISCOVERED_HOST_NOT_TRUSTED");
