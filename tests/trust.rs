@@ -92,6 +92,18 @@ impl Lab {
             .expect("web")
     }
 
+    /// The tool with `args`, a short step timeout, no tenant check, this lab's
+    /// DNS server and CA.
+    fn command(&self, args: &[&str], dns: &DnsServer) -> assert_cmd::Command {
+        let mut cmd = bin();
+        cmd.args(args)
+            .args(["--timeout", "3", "--skip", "tenant", "--dns-server"])
+            .arg(dns.addr().to_string())
+            .arg("--ca-file")
+            .arg(self.ca.path());
+        cmd
+    }
+
     /// `check USER --json` with the password on stdin, and `extra`.
     fn check(&self, dns: &DnsServer, web: Option<&WebServer>, extra: &[&str]) -> Run {
         self.check_as(USER, dns, web, extra)
@@ -105,24 +117,11 @@ impl Lab {
         web: Option<&WebServer>,
         extra: &[&str],
     ) -> Run {
-        let mut cmd = bin();
-        cmd.args([
-            "check",
-            user,
-            "--json",
-            "--timeout",
-            "3",
-            "--skip",
-            "tenant",
-        ])
-        .arg("--dns-server")
-        .arg(dns.addr().to_string())
-        .arg("--ca-file")
-        .arg(self.ca.path())
-        .arg("--password-stdin")
-        .write_stdin(format!("{PW}\n"))
-        .args(extra)
-        .timeout(Duration::from_secs(60));
+        let mut cmd = self.command(&["check", user, "--json"], dns);
+        cmd.arg("--password-stdin")
+            .write_stdin(format!("{PW}\n"))
+            .args(extra)
+            .timeout(Duration::from_secs(60));
         if let Some(w) = web {
             cmd.args(["--autoconfig-port", &w.addr().port().to_string()]);
         }
@@ -229,20 +228,8 @@ fn batch_gives_a_discovered_host_outside_the_domain_no_login_and_asks_nothing() 
     let rows = dir.path().join("rows.csv");
     std::fs::write(&rows, format!("email,password_env\n{USER},MD_TRUST_PW\n")).expect("rows");
     let run = |extra: &[&str]| {
-        let out = bin()
-            .args([
-                "batch",
-                "--format",
-                "json",
-                "--timeout",
-                "3",
-                "--skip",
-                "tenant",
-            ])
-            .arg("--dns-server")
-            .arg(dns.addr().to_string())
-            .arg("--ca-file")
-            .arg(lab.ca.path())
+        let out = lab
+            .command(&["batch", "--format", "json"], &dns)
             .args(extra)
             .arg(&rows)
             .env("MD_TRUST_PW", PW)
