@@ -46,6 +46,11 @@ const DECODE_LEVELS: usize = 2;
 /// Base64 runs shorter than this are not decoded: their bytes could not hold a
 /// `PLAIN_WINDOW` stretch of a secret.
 const MIN_DECODED_RUN: usize = 12;
+/// Decoded bytes are looked at only when they hold this many bytes of text in a
+/// row (valid UTF-8, no control character): any form of a secret, escaped or
+/// encoded, is such text, while words and host names decoded as base64 give
+/// random bytes, which almost never do (about 0.4 of a chance per byte).
+const MIN_DECODED_TEXT: usize = 8;
 
 /// The forms of one kind, collected while the scrubber is built: each form and,
 /// when `window` is not 0, every `window`-byte stretch of it (a fragment of a
@@ -391,13 +396,15 @@ impl Scrubber {
             return Cow::Borrowed(text);
         }
         let bytes = text.as_bytes();
-        // Most texts hold no secret, no escape and no base64 run long enough to
-        // hide one: a search of each automaton says so, without the bookkeeping
-        // of every overlapping match.
+        // Most texts hold no secret, no escape and no base64 run that decodes to
+        // one: a search of each automaton (and of each run's decoding) says so,
+        // without the bookkeeping of every overlapping match.
         if !bytes.contains(&b'\\')
             && !self.folded.any(bytes)
             && !self.encoded.any(bytes)
-            && (levels == 0 || b64_runs(bytes).next().is_none())
+            && (levels == 0
+                || !b64_runs(bytes)
+                    .any(|(s, e)| self.decoded_holds_secret(&bytes[s..e], levels - 1)))
         {
             return Cow::Borrowed(text);
         }
@@ -498,37 +505,54 @@ impl Scrubber {
     /// start with a character that is not part of the payload), holds a secret.
     /// Each decoding is scrubbed like any text, `levels` deep in turn.
     fn decoded_holds_secret(&self, run: &[u8], levels: usize) -> bool {
+        // Base64 of 9 bytes or more (12 characters) mixes upper and lower case
+        // but for a chance of about 1 in 250, and the longer the rarer; a run
+        // of one case (a host name's label, a capability such as
+        // ENHANCEDSTATUSCODES) is taken for what it is, not decoded.
+        if !(run.iter().any(u8::is_ascii_lowercase) && run.iter().any(u8::is_ascii_uppercase)) {
+            return false;
+        }
         let body = match run.iter().rposition(|b| *b != b'=') {
             Some(last) => &run[..=last],
             None => return false,
         };
         // Both alphabets at once: a run may mix them (a payload glued to other
-        // text), and each decodes alike.
-        let body: Zeroizing<Vec<u8>> = Zeroizing::new(
-            body.iter()
+        // text), and each decodes alike. Server text is not secret until
+        // decoded: the run itself needs no zeroizing.
+        let mapped: Vec<u8>;
+        let body = if body.iter().any(|b| matches!(b, b'-' | b'_')) {
+            mapped = body
+                .iter()
                 .map(|&b| match b {
                     b'-' => b'+',
                     b'_' => b'/',
                     b => b,
                 })
-                .collect(),
-        );
-        (0..4).any(|off| {
+                .collect();
+            &mapped[..]
+        } else {
+            body
+        };
+        let mut bytes: Zeroizing<Vec<u8>> = Zeroizing::new(Vec::new());
+        for off in 0..4 {
             let Some(part) = body.get(off..) else {
-                return false;
+                break;
             };
             if part.len() < MIN_DECODED_RUN {
-                return false;
+                break;
             }
             // A length of 4n+1 has a character too many to decode.
             let part = &part[..part.len() - usize::from(part.len() % 4 == 1)];
-            let Ok(bytes) = LENIENT.decode(part) else {
-                return false;
-            };
-            let bytes = Zeroizing::new(bytes);
+            bytes.clear();
+            if LENIENT.decode_vec(part, &mut *bytes).is_err() || !holds_text(&bytes) {
+                continue;
+            }
             let text = Zeroizing::new(String::from_utf8_lossy(&bytes).into_owned());
-            matches!(self.redact_at(&text, levels), Cow::Owned(_))
-        })
+            if matches!(self.redact_at(&text, levels), Cow::Owned(_)) {
+                return true;
+            }
+        }
+        false
     }
 
     /// A server's SASL challenge decoded from base64, and only then shown: scrubbed
@@ -638,6 +662,27 @@ fn json_unescape(hay: &[u8]) -> Unescaped {
 
 fn is_b64(b: u8) -> bool {
     b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'=' | b'-' | b'_')
+}
+
+/// Whether `bytes` hold `MIN_DECODED_TEXT` bytes of text in a row.
+fn holds_text(bytes: &[u8]) -> bool {
+    let mut run = 0;
+    for chunk in bytes.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            if c.is_control() {
+                run = 0;
+            } else {
+                run += c.len_utf8();
+                if run >= MIN_DECODED_TEXT {
+                    return true;
+                }
+            }
+        }
+        if !chunk.invalid().is_empty() {
+            run = 0;
+        }
+    }
+    false
 }
 
 /// A base64 engine that takes what servers write: padding or none, and stray
