@@ -544,7 +544,7 @@ impl Scrubber {
             // A length of 4n+1 has a character too many to decode.
             let part = &part[..part.len() - usize::from(part.len() % 4 == 1)];
             bytes.clear();
-            if LENIENT.decode_vec(part, &mut *bytes).is_err() || !holds_text(&bytes) {
+            if LENIENT.decode_vec(part, &mut bytes).is_err() || !holds_text(&bytes) {
                 continue;
             }
             let text = Zeroizing::new(String::from_utf8_lossy(&bytes).into_owned());
