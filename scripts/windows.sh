@@ -126,15 +126,31 @@ if ! prefix; then
 fi
 fail=0
 budget=${WINDOWS_BUDGET:-1800}
+# One step that does not end within this (a test hung under Wine) is killed,
+# with everything it started, and counts as failed: the test command goes on.
+step_limit=${WINDOWS_STEP_TIMEOUT:-900}
 skipped=()
 step() {
-  local t0=$SECONDS
+  local t0=$SECONDS rc
   if [ $(($(date +%s) - start)) -ge "$budget" ]; then
     skipped+=("$*")
     return 0
   fi
   echo "== windows: $*"
-  "$@" || { echo "FAILED (windows): $*"; fail=1; }
+  if [ "$(type -t "$1")" = function ]; then
+    "$@"
+  else
+    # timeout signals its whole process group: cargo, Wine and the tests.
+    timeout -k 30 "$step_limit" "$@"
+  fi
+  rc=$?
+  if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
+    echo "FAILED (windows): $* (did not end within ${step_limit} s, WINDOWS_STEP_TIMEOUT)"
+    fail=1
+  elif [ "$rc" != 0 ]; then
+    echo "FAILED (windows): $*"
+    fail=1
+  fi
   echo "   ($((SECONDS - t0)) s)"
 }
 args=()
@@ -147,7 +163,7 @@ step wine "$exe" --version
 # The default scenario's root cause, with its exit code (2, critical), as on Linux.
 demo_e2e() {
   local out rc
-  out=$(wine "$exe" demo --color never 2>&1)
+  out=$(timeout -k 30 "$step_limit" wine "$exe" demo --color never 2>&1)
   rc=$?
   grep -m1 "Root cause" <<<"$out"
   [ "$rc" = 2 ] && grep -q "Root cause: M365_SMTP_AUTH_DISABLED_TENANT" <<<"$out"
