@@ -273,9 +273,10 @@ pub fn to_confirm(kb: &Knowledge, t: &Target, trusted: &[String]) -> Vec<(String
     out
 }
 
-/// A host name as compared: lower case, without the root's dot.
+/// A host name as compared: as DNS spells it (lower case, an internationalised
+/// name in its ASCII form), without the root's dot.
 fn host_key(h: &str) -> String {
-    h.trim().trim_end_matches('.').to_ascii_lowercase()
+    super::ascii_domain(h.trim().trim_end_matches('.'))
 }
 
 /// What kind of address `ip` is, when it is not a public one: this computer's,
@@ -559,6 +560,27 @@ mod tests {
             tls: TlsMode::Implicit,
             source,
         }
+    }
+
+    #[test]
+    fn an_internationalised_host_compares_in_its_ascii_form() {
+        let kb = crate::knowledge::get().expect("kb");
+        let t = target(kb, "alice@b\u{fc}cher.example");
+        let public: Option<std::net::IpAddr> = Some("192.0.2.10".parse().expect("ip"));
+        // The same host, written as DNS answers it and as a document may name it.
+        for h in ["mail.xn--bcher-kva.example", "mail.B\u{dc}cher.example"] {
+            let r = trust(kb, &t, &found(h, "srv"), public, &[], &[]);
+            assert!(matches!(r, Trust::Trusted(_)), "{h}: {r:?}");
+        }
+        let r = trust(
+            kb,
+            &t,
+            &found("mail.bucher.example", "srv"),
+            public,
+            &[],
+            &[],
+        );
+        assert!(matches!(r, Trust::Untrusted(_)), "{r:?}");
     }
 
     #[test]
