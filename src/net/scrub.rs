@@ -698,7 +698,7 @@ static LENIENT: base64::engine::GeneralPurpose = base64::engine::GeneralPurpose:
 /// secret, each with the padding that ends it: `=` only at a run's end, so
 /// that `key=value` is two runs, not one.
 fn b64_runs(hay: &[u8]) -> impl Iterator<Item = (usize, usize)> + '_ {
-    let body = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'-' | b'_');
+    let body = |b: u8| b != b'=' && is_b64(b);
     let mut i = 0;
     std::iter::from_fn(move || {
         while i < hay.len() {
